@@ -1,0 +1,355 @@
+//! Run configuration: budget, checkpoint directory, resume behaviour, parallelism, progress.
+//!
+//! Each setting is resolved from, first wins: the command-line flag ([`RunArgs`]), the
+//! environment (`STEPSTONE_BUDGET`, `STEPSTONE_CHECKPOINT_DIR`), `stepstone.toml` in the current
+//! directory, the `#[pipeline]` attribute ([`PipelineDefaults`]), the built-in default.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::memory::Budget;
+use crate::plan::Fingerprint;
+
+/// The environment variable that sets the budget.
+pub const ENV_BUDGET: &str = "STEPSTONE_BUDGET";
+/// The environment variable that sets the checkpoint directory.
+pub const ENV_CHECKPOINT_DIR: &str = "STEPSTONE_CHECKPOINT_DIR";
+/// The project configuration file read from the current directory.
+pub const CONFIG_FILE: &str = "stepstone.toml";
+/// The checkpoint directory when nothing sets one.
+pub const DEFAULT_CHECKPOINT_DIR: &str = ".stepstone";
+
+/// Errors in configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A size could not be parsed.
+    #[error("{source_name}: {source}")]
+    Budget {
+        /// Where the value came from (`--budget`, `STEPSTONE_BUDGET`, `stepstone.toml`, …).
+        source_name: String,
+        /// The parse error.
+        #[source]
+        source: crate::memory::ParseBudgetError,
+    },
+    /// `stepstone.toml` could not be read or parsed.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column when known.
+        message: String,
+    },
+    /// `checkpoint_every` or `jobs` out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Defaults a pipeline declares in its `#[pipeline(...)]` attribute.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PipelineDefaults {
+    /// Pipeline name (reports, lock messages).
+    pub name: String,
+    /// `budget = "…"`.
+    pub budget: Option<&'static str>,
+    /// `checkpoint_every = N`.
+    pub checkpoint_every: Option<u32>,
+    /// `checkpoint_dir = "…"`.
+    pub checkpoint_dir: Option<&'static str>,
+}
+
+/// Whether to draw a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Progress {
+    /// On a terminal only.
+    #[default]
+    Auto,
+    /// Always (even when stderr is not a terminal).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The standard run flags every pipeline binary accepts (flatten into your own clap parser).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RunArgs {
+    /// Memory budget for datasets, e.g. `384MiB`, `2 GiB`, `1.5GB` [env: STEPSTONE_BUDGET]
+    #[arg(long, value_name = "SIZE")]
+    pub budget: Option<String>,
+    /// Checkpoint directory [env: STEPSTONE_CHECKPOINT_DIR] [default: ./.stepstone]
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Ignore checkpoints and spills of earlier runs (they are overwritten as steps recompute)
+    #[arg(long)]
+    pub fresh: bool,
+    /// Steps run in parallel at most [default: number of cores]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Also write the run report (JSON) to this file
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Draw a progress bar even when stderr is not a terminal
+    #[arg(long, overrides_with = "no_progress")]
+    pub progress: bool,
+    /// Never draw a progress bar
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Wait for another run holding the checkpoint directory instead of failing
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// Something that happened during a run, for observers (progress bars, tests, crash drills).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A step's output was computed, admitted and (per its policy) written.
+    StepStored {
+        /// Record order of the node in the pipeline (stable across runs of the same code).
+        seq: usize,
+        /// Step name.
+        step: String,
+        /// Node fingerprint.
+        fingerprint: Fingerprint,
+    },
+}
+
+/// A callback for [`Event`]s.
+pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// Everything a run needs to know.
+#[derive(Clone)]
+pub struct RunConfig {
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Memory budget for datasets.
+    pub budget: Budget,
+    /// Checkpoint directory.
+    pub checkpoint_dir: PathBuf,
+    /// Ignore objects of earlier runs.
+    pub fresh: bool,
+    /// Parallel steps at most (≥ 1).
+    pub jobs: usize,
+    /// Make every N-th step along each chain a checkpoint.
+    pub checkpoint_every: Option<u32>,
+    /// Wait for the directory lock.
+    pub wait_for_lock: bool,
+    /// Progress bar.
+    pub progress: Progress,
+    /// Extra copy of the report.
+    pub report_path: Option<PathBuf>,
+    /// Print the human summary table to stderr at the end.
+    pub print_summary: bool,
+    /// Recorded-but-not-run nodes after which pending checkpoints are materialized, keeping the
+    /// DAG bounded in very long loops.
+    pub lookahead: usize,
+    /// Event callback.
+    pub observer: Option<Observer>,
+}
+
+impl fmt::Debug for RunConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunConfig")
+            .field("pipeline", &self.pipeline)
+            .field("budget", &self.budget)
+            .field("checkpoint_dir", &self.checkpoint_dir)
+            .field("fresh", &self.fresh)
+            .field("jobs", &self.jobs)
+            .field("checkpoint_every", &self.checkpoint_every)
+            .field("wait_for_lock", &self.wait_for_lock)
+            .field("progress", &self.progress)
+            .field("lookahead", &self.lookahead)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunConfig {
+    /// A configuration with built-in defaults: 1 GiB, `./.stepstone`, all cores.
+    pub fn new(pipeline: impl Into<String>) -> Self {
+        RunConfig {
+            pipeline: pipeline.into(),
+            budget: Budget::DEFAULT,
+            checkpoint_dir: PathBuf::from(DEFAULT_CHECKPOINT_DIR),
+            fresh: false,
+            jobs: default_jobs(),
+            checkpoint_every: None,
+            wait_for_lock: false,
+            progress: Progress::Auto,
+            report_path: None,
+            print_summary: false,
+            lookahead: 1024,
+            observer: None,
+        }
+    }
+
+    /// Set the budget.
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+    /// Set the checkpoint directory.
+    pub fn checkpoint_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.checkpoint_dir = dir.into();
+        self
+    }
+    /// Ignore objects of earlier runs.
+    pub fn fresh(mut self, fresh: bool) -> Self {
+        self.fresh = fresh;
+        self
+    }
+    /// Make every N-th step along each chain a checkpoint (`None` or 0: off).
+    pub fn checkpoint_every(mut self, every: Option<u32>) -> Self {
+        self.checkpoint_every = every.filter(|n| *n > 0);
+        self
+    }
+    /// Parallel steps at most.
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.jobs = jobs.max(1);
+        self
+    }
+    /// Register an event callback.
+    pub fn observer(mut self, observer: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Resolve flags > environment > `stepstone.toml` (in the current directory) > attribute >
+    /// default.
+    pub fn resolve(args: &RunArgs, defaults: &PipelineDefaults) -> Result<Self, ConfigError> {
+        let file = ProjectFile::load(Path::new(CONFIG_FILE))?;
+        Self::resolve_with(args, defaults, &|k| std::env::var(k).ok(), &file)
+    }
+
+    /// [`RunConfig::resolve`] with an explicit environment and project file (for tests).
+    pub fn resolve_with(
+        args: &RunArgs,
+        defaults: &PipelineDefaults,
+        env: &dyn Fn(&str) -> Option<String>,
+        file: &ProjectFile,
+    ) -> Result<Self, ConfigError> {
+        let mut config = RunConfig::new(defaults.name.clone());
+        let budget_sources = [
+            ("--budget".to_string(), args.budget.clone()),
+            (ENV_BUDGET.to_string(), env(ENV_BUDGET)),
+            (file.source("budget"), file.budget.clone()),
+            ("#[pipeline(budget)]".to_string(), defaults.budget.map(str::to_string)),
+        ];
+        if let Some((source_name, text)) = budget_sources.into_iter().find_map(|(s, v)| v.map(|v| (s, v))) {
+            config.budget = text.parse().map_err(|source| ConfigError::Budget { source_name, source })?;
+        }
+        if let Some(dir) = args
+            .checkpoint_dir
+            .clone()
+            .or_else(|| env(ENV_CHECKPOINT_DIR).map(PathBuf::from))
+            .or_else(|| file.checkpoint_dir.clone())
+            .or_else(|| defaults.checkpoint_dir.map(PathBuf::from))
+        {
+            config.checkpoint_dir = dir;
+        }
+        config.checkpoint_every = file.checkpoint_every.or(defaults.checkpoint_every).filter(|n| *n > 0);
+        if let Some(jobs) = args.jobs.or(file.jobs) {
+            if jobs == 0 {
+                return Err(ConfigError::Invalid("--jobs must be at least 1".into()));
+            }
+            config.jobs = jobs;
+        }
+        config.fresh = args.fresh;
+        config.wait_for_lock = args.wait;
+        config.report_path = args.report.clone();
+        config.progress = match (args.progress, args.no_progress) {
+            (_, true) => Progress::Never,
+            (true, false) => Progress::Always,
+            _ => Progress::Auto,
+        };
+        config.print_summary = true;
+        Ok(config)
+    }
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// The settings a project may put in `stepstone.toml` (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectFile {
+    /// Memory budget, e.g. `"384MiB"`.
+    pub budget: Option<String>,
+    /// Checkpoint directory.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Checkpoint every N steps along each chain.
+    pub checkpoint_every: Option<u32>,
+    /// Parallel steps at most.
+    pub jobs: Option<usize>,
+    /// Where it was read from (for messages).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+impl ProjectFile {
+    /// Read `path`; a missing file is an empty configuration.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ProjectFile::default()),
+            Err(e) => {
+                return Err(ConfigError::File { path: path.to_path_buf(), message: e.to_string() });
+            }
+        };
+        let mut file: ProjectFile = toml::from_str(&text)
+            .map_err(|e| ConfigError::File { path: path.to_path_buf(), message: e.to_string() })?;
+        file.path = Some(path.to_path_buf());
+        Ok(file)
+    }
+
+    fn source(&self, key: &str) -> String {
+        match &self.path {
+            Some(p) => format!("{} ({key})", p.display()),
+            None => format!("{CONFIG_FILE} ({key})"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> PipelineDefaults {
+        PipelineDefaults { name: "t".into(), budget: Some("1GiB"), checkpoint_every: Some(10), checkpoint_dir: None }
+    }
+
+    #[test]
+    fn flag_beats_env_beats_file_beats_attribute() {
+        let file = ProjectFile { budget: Some("3MiB".into()), ..Default::default() };
+        let env_set = |k: &str| (k == ENV_BUDGET).then(|| "2MiB".to_string());
+        let env_none = |_: &str| None;
+        let flag = RunArgs { budget: Some("1MiB".into()), ..Default::default() };
+        let none = RunArgs::default();
+        let d = defaults();
+        assert_eq!(RunConfig::resolve_with(&flag, &d, &env_set, &file).unwrap().budget, Budget(1 << 20));
+        assert_eq!(RunConfig::resolve_with(&none, &d, &env_set, &file).unwrap().budget, Budget(2 << 20));
+        assert_eq!(RunConfig::resolve_with(&none, &d, &env_none, &file).unwrap().budget, Budget(3 << 20));
+        let empty = ProjectFile::default();
+        assert_eq!(RunConfig::resolve_with(&none, &d, &env_none, &empty).unwrap().budget, Budget(1 << 30));
+        let bare = PipelineDefaults::default();
+        assert_eq!(RunConfig::resolve_with(&none, &bare, &env_none, &empty).unwrap().budget, Budget::DEFAULT);
+    }
+
+    #[test]
+    fn bad_budget_names_its_source() {
+        let env = |k: &str| (k == ENV_BUDGET).then(|| "12 parsecs".to_string());
+        let e = RunConfig::resolve_with(&RunArgs::default(), &defaults(), &env, &ProjectFile::default()).unwrap_err();
+        assert!(e.to_string().starts_with("STEPSTONE_BUDGET: `12 parsecs`"), "{e}");
+    }
+
+    #[test]
+    fn project_file_rejects_unknown_keys_with_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stepstone.toml");
+        std::fs::write(&path, "budget = \"1MiB\"\nbudgt = 3\n").unwrap();
+        let e = ProjectFile::load(&path).unwrap_err().to_string();
+        assert!(e.contains("budgt") && e.contains("line 2"), "{e}");
+    }
+}

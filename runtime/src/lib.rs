@@ -1,0 +1,64 @@
+//! Stepstone: the CHECKPOINT pattern as the default archetype of batch data pipelines.
+//!
+//! A pipeline is ordinary Rust that *records* steps into a lazy lineage DAG; the runtime then
+//! executes only what the outputs need, under a memory budget: values are accounted in resident
+//! bytes, the value used farthest in the future is spilled to disk when room is needed, every
+//! N-th step along a chain becomes a durable checksummed checkpoint that truncates lineage, and
+//! running the same pipeline again on the same checkpoint directory resumes from what is stored.
+//!
+//! ```
+//! use stepstone::{Budget, Policy, RunConfig};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let config = RunConfig::new("doc").budget("16MiB".parse()?).checkpoint_dir(dir.path());
+//! let outcome = stepstone::run(&config, |p| {
+//!     let numbers = p.step("numbers").code("v1").param(&1000u64).run(|_| Ok((0..1000u64).collect::<Vec<u64>>()));
+//!     let doubled = p
+//!         .step("double")
+//!         .code("v1")
+//!         .policy(Policy::Checkpoint)
+//!         .input(&numbers)
+//!         .run(|a| Ok(a.get::<Vec<u64>>(0)?.iter().map(|x| x * 2).collect::<Vec<u64>>()));
+//!     let total = p.step("sum").code("v1").input(&doubled).run(|a| Ok(a.get::<Vec<u64>>(0)?.iter().sum::<u64>()));
+//!     Ok(total)
+//! })?;
+//! assert_eq!(outcome.value, 999_000);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Modules follow the architecture: [`plan`] (DAG, fingerprints, policies), [`memory`] (budget,
+//! sizes, eviction choice), [`store`] (backend, object format, commit protocol), [`exec`]
+//! (scheduler and the [`Pipeline`] handle), [`report`] (run reports).
+
+#![deny(missing_docs)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod config;
+mod error;
+pub mod exec;
+pub mod memory;
+pub mod plan;
+pub mod report;
+pub mod store;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use config::{Event, PipelineDefaults, Progress, RunArgs, RunConfig};
+pub use error::{Error, Result};
+pub use exec::{Outcome, Pipeline, StepBuilder, run};
+pub use memory::{Budget, Footprint, MemSize};
+pub use plan::{Args, BoxError, Data, Fingerprint, Handle, Policy, StepSpec};
+pub use report::RunReport;
+
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use stepstone_macros::{MemSize, pipeline, step};
+
+/// Everything a pipeline file needs: `use stepstone::prelude::*;`.
+pub mod prelude {
+    pub use crate::{Args, Budget, Data, Error, Handle, MemSize, Pipeline, Policy, Result, RunConfig};
+    #[cfg(feature = "macros")]
+    pub use stepstone_macros::{pipeline, step};
+    pub use serde::{Deserialize, Serialize};
+}

@@ -1,0 +1,14 @@
+//! Memory: the budget, the size trait, resident-memory readings and the eviction choice.
+//!
+//! Responsible for measuring and deciding; the executor ([`crate::exec`]) acts on the decisions
+//! (spilling, dropping, reloading).
+
+mod budget;
+mod eviction;
+mod rss;
+mod size;
+
+pub use budget::{Budget, ParseBudgetError, human_bytes};
+pub use eviction::{Candidate, choose_victim};
+pub use rss::{current_rss, peak_rss, release_free_memory, reset_peak_rss};
+pub use size::{Footprint, MemSize, allocation_cost};

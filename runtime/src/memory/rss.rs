@@ -1,0 +1,69 @@
+//! What the operating system sees: resident set size, its peak, and handing freed memory back.
+//!
+//! Linux-specific readings come from `/proc/self`; elsewhere they are reported as unknown (0).
+
+/// Current resident set size of this process in bytes (0 when unknown).
+pub fn current_rss() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        if let Ok(statm) = std::fs::read_to_string("/proc/self/statm") {
+            if let Some(pages) = statm.split_whitespace().nth(1).and_then(|s| s.parse::<u64>().ok()) {
+                return pages * page_size();
+            }
+        }
+    }
+    0
+}
+
+/// Peak resident set size (`VmHWM`) in bytes since the process started or the last
+/// [`reset_peak_rss`] (0 when unknown).
+pub fn peak_rss() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+            for line in status.lines() {
+                if let Some(rest) = line.strip_prefix("VmHWM:") {
+                    let kib = rest.trim().trim_end_matches("kB").trim();
+                    if let Ok(k) = kib.parse::<u64>() {
+                        return k * 1024;
+                    }
+                }
+            }
+        }
+    }
+    0
+}
+
+/// Reset the kernel's peak-RSS counter so [`peak_rss`] measures from now. Returns whether it
+/// worked (it needs Linux ≥ 4.0 and a writable `/proc/self/clear_refs`).
+pub fn reset_peak_rss() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        std::fs::write("/proc/self/clear_refs", b"5").is_ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn page_size() -> u64 {
+    #[allow(unsafe_code)]
+    // SAFETY: sysconf has no preconditions; it returns -1 on error, handled below.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 { size as u64 } else { 4096 }
+}
+
+/// Return memory that the allocator keeps after frees to the operating system, so RSS follows
+/// what the runtime accounts (glibc keeps freed small chunks otherwise).
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        #[allow(unsafe_code)]
+        // SAFETY: malloc_trim only walks the allocator's own free lists; it is thread-safe.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+}

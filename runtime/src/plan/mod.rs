@@ -1,0 +1,126 @@
+//! The plan: a lazy lineage DAG of typed handles, node fingerprints and checkpoint policies.
+//!
+//! Calling a step records a [`Node`] and hands back a [`Handle`]; nothing runs here. The
+//! executor ([`crate::exec`]) decides what to compute, load or skip. Lineage truncation removes
+//! nodes that no live handle and no pending node can reach any more.
+
+mod fingerprint;
+mod lineage;
+mod value;
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+pub use fingerprint::{FORMAT_VERSION, Fingerprint, FingerprintInputs, ParseFingerprintError};
+pub(crate) use lineage::{Lineage, Node};
+pub use value::{ArgError, Args, BoxError, Data};
+pub(crate) use value::{Compute, Value, ValueOps};
+
+/// Identifies a node within one run (record order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct NodeId(pub usize);
+
+/// What the runtime does with a step's output (DESIGN "Policies").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    /// Kept in memory; spilled to disk (content-addressed, reusable after a crash) when the
+    /// budget needs room; reloaded transparently. Spill objects are deleted when the run
+    /// completes.
+    #[default]
+    MemoryAndDisk,
+    /// Memory only: dropped when evicted and recomputed from lineage when needed again.
+    Cache,
+    /// Written to run-local disk as soon as computed (lineage kept); deleted at run end.
+    Persist,
+    /// Written durably as soon as computed, once; lineage truncated; reused by later runs.
+    Checkpoint,
+}
+
+impl Policy {
+    /// The lowercase name used in reports and attributes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::MemoryAndDisk => "memory-and-disk",
+            Policy::Cache => "cache",
+            Policy::Persist => "persist",
+            Policy::Checkpoint => "checkpoint",
+        }
+    }
+}
+
+/// A typed reference to a recorded (not necessarily computed) dataset.
+///
+/// Handles are cheap to clone. While any clone is alive the runtime assumes the value may still
+/// be used, so it is kept (in memory or on disk); drop handles you no longer need and the value
+/// is freed as soon as no pending step needs it.
+pub struct Handle<T> {
+    pub(crate) id: NodeId,
+    pub(crate) live: Arc<()>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Handle<T> {
+    pub(crate) fn new(id: NodeId, live: Arc<()>) -> Self {
+        Handle { id, live, _type: PhantomData }
+    }
+    /// The node this handle refers to.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+}
+
+impl<T> Clone for Handle<T> {
+    fn clone(&self) -> Self {
+        Handle::new(self.id, Arc::clone(&self.live))
+    }
+}
+
+impl<T> std::fmt::Debug for Handle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Handle<{}>({})", std::any::type_name::<T>(), self.id.0)
+    }
+}
+
+/// The static description of a step: what `#[step]` knows at compile time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepSpec {
+    /// Step name (the function name unless `name = "…"`).
+    pub name: &'static str,
+    /// `module_path!()` of the step.
+    pub module: &'static str,
+    /// Hash of the step's code tokens.
+    pub code: &'static str,
+    /// `version = "…"` override.
+    pub version: Option<&'static str>,
+    /// Explicit policy; `None` means memory-and-disk, subject to `checkpoint_every`.
+    pub policy: Option<Policy>,
+}
+
+/// Errors found while recording the plan (reported when the run executes).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// A parameter could not be serialized into the fingerprint.
+    #[error(
+        "step `{step}`: parameter could not be serialized for its fingerprint: {message}; parameters must be serde-serializable with a known length"
+    )]
+    Param {
+        /// Step name.
+        step: String,
+        /// Serializer message.
+        message: String,
+    },
+    /// A handle from another pipeline (or a removed node) was passed to a step.
+    #[error(
+        "step `{step}`: input #{index} refers to node {node} that this pipeline does not hold; handles cannot cross pipelines"
+    )]
+    UnknownInput {
+        /// Step name.
+        step: String,
+        /// Argument position.
+        index: usize,
+        /// The node id.
+        node: usize,
+    },
+}
