@@ -172,7 +172,12 @@ impl Store {
     }
     /// Read an object: verify header, type name and payload checksum, then return the
     /// (decompressed) payload bytes.
-    pub fn read(&self, key: BlockKey, kind: ObjectKind, type_name: &str) -> Result<(ObjectInfo, Vec<u8>), StoreError> {
+    pub fn read(
+        &self,
+        key: BlockKey,
+        kind: ObjectKind,
+        type_name: &str,
+    ) -> Result<(ObjectInfo, Vec<u8>), StoreError> {
         unimplemented!()
     }
     /// Remove an object (missing is not an error).
