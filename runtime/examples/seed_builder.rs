@@ -31,13 +31,23 @@ impl MemSize for Row {
 
 fn generate(rows: u64) -> Vec<Row> {
     (0..rows)
-        .map(|id| Row { id, key: (id % 1000) as u32, value: id as f64 * 0.5, tag: format!("t{}", id % 97) })
+        .map(|id| Row {
+            id,
+            key: (id % 1000) as u32,
+            value: id as f64 * 0.5,
+            tag: format!("t{}", id % 97),
+        })
         .collect()
 }
 
 fn adjust(prev: &[Row], i: u32) -> Vec<Row> {
     prev.iter()
-        .map(|r| Row { id: r.id, key: r.key, value: r.value * 1.0001 + f64::from(i), tag: r.tag.clone() })
+        .map(|r| Row {
+            id: r.id,
+            key: r.key,
+            value: r.value * 1.0001 + f64::from(i),
+            tag: r.tag.clone(),
+        })
         .collect()
 }
 
@@ -100,7 +110,12 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let outcome = stepstone::run(&config, |p| {
         let module = module_path!();
-        let mut current = p.step("generate").module(module).code("generate-v1").param(&rows).run(move |_| Ok(generate(rows)));
+        let mut current = p
+            .step("generate")
+            .module(module)
+            .code("generate-v1")
+            .param(&rows)
+            .run(move |_| Ok(generate(rows)));
         let mut kept = Vec::new();
         for i in 1..=20u32 {
             current = p

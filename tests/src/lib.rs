@@ -30,7 +30,10 @@ impl MemSize for Block {
 impl Block {
     /// `n` numbers starting at `start`.
     pub fn new(n: usize, start: u64) -> Block {
-        Block { data: (start..start + n as u64).collect(), label: format!("block-{start}") }
+        Block {
+            data: (start..start + n as u64).collect(),
+            label: format!("block-{start}"),
+        }
     }
     /// Sum of the numbers (wrapping).
     pub fn sum(&self) -> u64 {
@@ -38,7 +41,10 @@ impl Block {
     }
     /// A new block with `k` added to every number.
     pub fn plus(&self, k: u64) -> Block {
-        Block { data: self.data.iter().map(|x| x.wrapping_add(k)).collect(), label: self.label.clone() }
+        Block {
+            data: self.data.iter().map(|x| x.wrapping_add(k)).collect(),
+            label: self.label.clone(),
+        }
     }
 }
 
@@ -55,7 +61,10 @@ impl Counter {
     }
     /// Executions of `label`.
     pub fn get(&self, label: &str) -> usize {
-        self.0.lock().map(|m| m.get(label).copied().unwrap_or(0)).unwrap_or(0)
+        self.0
+            .lock()
+            .map(|m| m.get(label).copied().unwrap_or(0))
+            .unwrap_or(0)
     }
     /// Total executions.
     pub fn total(&self) -> usize {
@@ -66,7 +75,10 @@ impl Counter {
 /// A quiet configuration for tests.
 pub fn config(dir: &Path, budget: &str) -> RunConfig {
     let budget: Budget = budget.parse().unwrap_or(Budget::DEFAULT);
-    RunConfig::new("test").budget(budget).checkpoint_dir(dir).jobs(1)
+    RunConfig::new("test")
+        .budget(budget)
+        .checkpoint_dir(dir)
+        .jobs(1)
 }
 
 /// Files under `dir` (recursively) whose path contains `part`.
@@ -74,7 +86,9 @@ pub fn files_under(dir: &Path, part: &str) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {

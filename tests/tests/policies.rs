@@ -16,15 +16,31 @@ fn diamond(p: &mut Pipeline, policy: Policy, counter: &Counter) -> Handle<u64> {
         c.hit("base");
         Ok(Block::new(50_000, 7))
     });
-    let left = p.step("left").code("1").input(&base).run(|a| Ok(a.get::<Block>(0)?.sum()));
-    let filler = p.step("filler").code("1").input(&left).run(|a| Ok(Block::new(50_000, *a.get::<u64>(0)?)));
-    let filler2 = p.step("filler2").code("1").input(&filler).run(|a| Ok(a.get::<Block>(0)?.plus(1)));
+    let left = p
+        .step("left")
+        .code("1")
+        .input(&base)
+        .run(|a| Ok(a.get::<Block>(0)?.sum()));
+    let filler = p
+        .step("filler")
+        .code("1")
+        .input(&left)
+        .run(|a| Ok(Block::new(50_000, *a.get::<u64>(0)?)));
+    let filler2 = p
+        .step("filler2")
+        .code("1")
+        .input(&filler)
+        .run(|a| Ok(a.get::<Block>(0)?.plus(1)));
     let right = p
         .step("right")
         .code("1")
         .input(&base)
         .input(&filler2)
-        .run(|a| Ok(a.get::<Block>(0)?.sum().wrapping_add(a.get::<Block>(1)?.sum())));
+        .run(|a| {
+            Ok(a.get::<Block>(0)?
+                .sum()
+                .wrapping_add(a.get::<Block>(1)?.sum()))
+        });
     right
 }
 
@@ -32,8 +48,15 @@ fn diamond(p: &mut Pipeline, policy: Policy, counter: &Counter) -> Handle<u64> {
 fn cache_values_are_dropped_and_recomputed() {
     let dir = tempfile::tempdir().unwrap();
     let counter = Counter::default();
-    let out = stepstone::run(&config(dir.path(), "900KiB"), |p| Ok(diamond(p, Policy::Cache, &counter))).unwrap();
-    assert_eq!(counter.get("base"), 2, "evicted cache value is recomputed from lineage");
+    let out = stepstone::run(&config(dir.path(), "900KiB"), |p| {
+        Ok(diamond(p, Policy::Cache, &counter))
+    })
+    .unwrap();
+    assert_eq!(
+        counter.get("base"),
+        2,
+        "evicted cache value is recomputed from lineage"
+    );
     let base = out.report.steps_named("base").next().unwrap();
     assert_eq!(base.executions, 2);
     assert_eq!(base.spilled_bytes, 0, "cache values never touch the disk");
@@ -48,12 +71,20 @@ fn cache_values_are_dropped_and_recomputed() {
 fn memory_and_disk_values_are_spilled_once_and_reloaded() {
     let dir = tempfile::tempdir().unwrap();
     let counter = Counter::default();
-    let out =
-        stepstone::run(&config(dir.path(), "900KiB"), |p| Ok(diamond(p, Policy::MemoryAndDisk, &counter))).unwrap();
+    let out = stepstone::run(&config(dir.path(), "900KiB"), |p| {
+        Ok(diamond(p, Policy::MemoryAndDisk, &counter))
+    })
+    .unwrap();
     assert_eq!(counter.get("base"), 1);
     let base = out.report.steps_named("base").next().unwrap();
-    assert!(base.spilled_bytes > 0 && base.reloaded_bytes > 0, "{base:?}");
-    assert!(files_under(&dir.path().join("objects"), "").is_empty(), "spills are deleted at the end");
+    assert!(
+        base.spilled_bytes > 0 && base.reloaded_bytes > 0,
+        "{base:?}"
+    );
+    assert!(
+        files_under(&dir.path().join("objects"), "").is_empty(),
+        "spills are deleted at the end"
+    );
 }
 
 #[test]
@@ -71,8 +102,14 @@ fn persist_writes_a_run_local_copy_and_deletes_it_at_the_end() {
     });
     let counter = Counter::default();
     stepstone::run(&cfg, |p| Ok(diamond(p, Policy::Persist, &counter))).unwrap();
-    assert!(seen_during_run.load(Ordering::SeqCst), "persist copy exists as soon as the step is stored");
-    assert!(files_under(&dir.path().join("runs"), "persist").is_empty(), "and is gone after the run");
+    assert!(
+        seen_during_run.load(Ordering::SeqCst),
+        "persist copy exists as soon as the step is stored"
+    );
+    assert!(
+        files_under(&dir.path().join("runs"), "persist").is_empty(),
+        "and is gone after the run"
+    );
     assert!(files_under(&dir.path().join("objects"), "").is_empty());
 }
 
@@ -80,14 +117,27 @@ fn persist_writes_a_run_local_copy_and_deletes_it_at_the_end() {
 fn checkpoints_are_written_once_and_reused_by_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let counter = Counter::default();
-    let first = stepstone::run(&config(dir.path(), "900KiB"), |p| Ok(diamond(p, Policy::Checkpoint, &counter))).unwrap();
-    assert_eq!(counter.get("base"), 1, "computed once even though it was evicted");
+    let first = stepstone::run(&config(dir.path(), "900KiB"), |p| {
+        Ok(diamond(p, Policy::Checkpoint, &counter))
+    })
+    .unwrap();
+    assert_eq!(
+        counter.get("base"),
+        1,
+        "computed once even though it was evicted"
+    );
     assert_eq!(first.report.totals.checkpoints_written, 1);
-    assert_eq!(files_under(&dir.path().join("objects"), "").len(), 1, "the checkpoint stays");
+    assert_eq!(
+        files_under(&dir.path().join("objects"), "").len(),
+        1,
+        "the checkpoint stays"
+    );
 
     let again = Counter::default();
-    let second =
-        stepstone::run(&config(dir.path(), "900KiB"), |p| Ok(diamond(p, Policy::Checkpoint, &again))).unwrap();
+    let second = stepstone::run(&config(dir.path(), "900KiB"), |p| {
+        Ok(diamond(p, Policy::Checkpoint, &again))
+    })
+    .unwrap();
     assert_eq!(second.value, first.value);
     assert_eq!(again.get("base"), 0, "reused, not recomputed");
     let base = second.report.steps_named("base").next().unwrap();

@@ -209,14 +209,14 @@ impl Pipeline {
             row.seconds += seconds;
             row.output_bytes = footprint.requested;
             row.output_resident_bytes = footprint.resident;
-            if row.executions == 1 {
+            if row.executions > 1 {
+                row.reason = format!("recomputed from lineage ({} times)", row.executions);
+            } else if !row.reason.contains("corrupt") {
                 row.reason = if self.config.fresh {
                     "--fresh".into()
                 } else {
                     "no stored object".into()
                 };
-            } else {
-                row.reason = format!("recomputed from lineage ({} times)", row.executions);
             }
         }
         if inputs_bytes + footprint.resident > budget {

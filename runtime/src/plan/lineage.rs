@@ -52,9 +52,11 @@ impl Node {
         self.live.strong_count() > 0
     }
 
-    /// Whether recomputing this node may still be needed (so its parents must be kept).
+    /// Whether recomputing this node may still be needed (so its parents must be kept). An
+    /// object of an earlier run is trusted only once it has been read back and verified.
     pub(crate) fn needs_lineage(&self) -> bool {
-        self.stored.is_none() && !(self.value.is_some() && self.policy != Policy::Cache)
+        let trusted_object = self.stored.is_some() && !(self.stored_by_earlier_run && !self.done);
+        !trusted_object && !(self.value.is_some() && self.policy != Policy::Cache)
     }
 }
 
