@@ -51,6 +51,12 @@ impl Pipeline {
 
     fn run_schedule(&mut self, schedule: &[NodeId]) -> crate::Result<()> {
         for (pos, &id) in schedule.iter().enumerate() {
+            // Parents before computing: a checkpoint cuts its lineage as soon as it is durable.
+            let parents = self
+                .lineage
+                .get(id)
+                .map(|n| n.parents.clone())
+                .unwrap_or_default();
             let available = self
                 .lineage
                 .get(id)
@@ -58,11 +64,6 @@ impl Pipeline {
             if !available {
                 self.compute_node(id)?;
             }
-            let parents = self
-                .lineage
-                .get(id)
-                .map(|n| n.parents.clone())
-                .unwrap_or_default();
             for p in dedup(&parents) {
                 if let Some(uses) = self.uses.get_mut(&p) {
                     while uses.front().is_some_and(|u| *u <= pos as u64) {
