@@ -105,10 +105,10 @@ fn main() -> ExitCode {
     config.print_summary = true;
     if let Some(k) = cli.crash_after_step {
         config = config.observer(move |event| {
-            if let Event::StepStored { seq, .. } = event {
-                if *seq == k {
-                    std::process::abort();
-                }
+            if let Event::StepStored { seq, .. } = event
+                && *seq == k
+            {
+                std::process::abort();
             }
         });
     }

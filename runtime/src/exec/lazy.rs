@@ -84,11 +84,9 @@ impl Pipeline {
             if !available || cache {
                 self.ensure_resident(p)?;
             }
-            if cache {
-                if let Some(n) = self.lineage.get_mut(p) {
-                    n.pins += 1;
-                    pinned.push(p);
-                }
+            if cache && let Some(n) = self.lineage.get_mut(p) {
+                n.pins += 1;
+                pinned.push(p);
             }
             if let Some(n) = self.lineage.get(p) {
                 let load = n.stored.as_ref().map_or(n.charged, |s| {

@@ -108,16 +108,16 @@ impl Pipeline {
             return;
         };
         let (earlier, info) = (n.stored_by_earlier_run, n.stored.clone());
-        if let (true, Some(info), Some(row)) = (earlier, info, self.rows.get_mut(id.0)) {
-            if row.status == StepStatus::Skipped {
-                row.status = StepStatus::Reused;
-                row.reason = match info.kind {
-                    ObjectKind::Checkpoint => "checkpoint from an earlier run".into(),
-                    _ => "spill left by an earlier (failed) run".into(),
-                };
-                if info.kind == ObjectKind::Checkpoint {
-                    row.checkpoint = Some(info.path.display().to_string());
-                }
+        if let (true, Some(info), Some(row)) = (earlier, info, self.rows.get_mut(id.0))
+            && row.status == StepStatus::Skipped
+        {
+            row.status = StepStatus::Reused;
+            row.reason = match info.kind {
+                ObjectKind::Checkpoint => "checkpoint from an earlier run".into(),
+                _ => "spill left by an earlier (failed) run".into(),
+            };
+            if info.kind == ObjectKind::Checkpoint {
+                row.checkpoint = Some(info.path.display().to_string());
             }
         }
         self.lineage.mark_done(id);

@@ -199,10 +199,10 @@ impl Pipeline {
             parents: &parent_fps,
         }
         .fingerprint();
-        if let Some(e) = error {
-            if self.deferred.is_none() {
-                self.deferred = Some(e.into());
-            }
+        if let Some(e) = error
+            && self.deferred.is_none()
+        {
+            self.deferred = Some(e.into());
         }
         let live = Arc::new(());
         let compute: crate::plan::Compute =
@@ -256,10 +256,10 @@ impl Pipeline {
         self.recorded_since_flush += 1;
         if self.recorded_since_flush >= self.config.lookahead.max(1) {
             self.recorded_since_flush = 0;
-            if self.deferred.is_none() {
-                if let Err(e) = self.flush_checkpoints() {
-                    self.deferred = Some(e);
-                }
+            if self.deferred.is_none()
+                && let Err(e) = self.flush_checkpoints()
+            {
+                self.deferred = Some(e);
             }
         }
         Handle::new(id, live)

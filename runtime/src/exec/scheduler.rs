@@ -346,13 +346,13 @@ impl Pipeline {
 
     /// Remove the value from memory (the caller made sure it is stored or not needed).
     pub(crate) fn drop_value(&mut self, id: NodeId) {
-        if let Some(n) = self.lineage.get_mut(id) {
-            if n.value.take().is_some() {
-                let bytes = n.charged;
-                n.charged = 0;
-                self.memory.release(bytes);
-                self.freed_since_trim += bytes;
-            }
+        if let Some(n) = self.lineage.get_mut(id)
+            && n.value.take().is_some()
+        {
+            let bytes = n.charged;
+            n.charged = 0;
+            self.memory.release(bytes);
+            self.freed_since_trim += bytes;
         }
         self.resident.remove(&id);
     }
@@ -365,15 +365,13 @@ impl Pipeline {
         let needs_copy = n.stored.is_none()
             && n.policy != Policy::Cache
             && (n.is_live() || n.pending_children > 0 || self.next_use(id) != u64::MAX);
-        if needs_copy {
-            if let Err(e) = self.write_object(id, ObjectKind::Spill) {
-                let recomputable = self.lineage.get(id).is_some_and(|n| n.compute.is_some());
-                tracing::warn!(error = %e, recomputable, "spill failed; the value will be recomputed from lineage if needed");
-                if !recomputable {
-                    // Keep it resident: dropping it would lose data. The budget check at the next
-                    // step reports the pressure.
-                    return;
-                }
+        if needs_copy && let Err(e) = self.write_object(id, ObjectKind::Spill) {
+            let recomputable = self.lineage.get(id).is_some_and(|n| n.compute.is_some());
+            tracing::warn!(error = %e, recomputable, "spill failed; the value will be recomputed from lineage if needed");
+            if !recomputable {
+                // Keep it resident: dropping it would lose data. The budget check at the next
+                // step reports the pressure.
+                return;
             }
         }
         let seq = id.0;

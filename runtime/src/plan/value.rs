@@ -223,10 +223,10 @@ impl<T> std::ops::Deref for Part<'_, T> {
 
 impl<T> Drop for Part<'_, T> {
     fn drop(&mut self) {
-        if let Some(source) = self.source {
-            if self.bytes > 0 {
-                source.release(self.bytes);
-            }
+        if let Some(source) = self.source
+            && self.bytes > 0
+        {
+            source.release(self.bytes);
         }
     }
 }
