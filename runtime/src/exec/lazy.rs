@@ -19,7 +19,20 @@ pub(crate) struct StoreSource<'a> {
     loads: Mutex<Vec<LazyLoad>>,
 }
 
-impl StoreSource<'_> {
+impl<'a> StoreSource<'a> {
+    pub(crate) fn new(
+        store: &'a Store,
+        memory: &'a Accountant,
+        objects: Vec<Option<(ObjectInfo, ValueOps)>>,
+    ) -> Self {
+        StoreSource {
+            store,
+            memory,
+            objects,
+            loads: Mutex::new(Vec::new()),
+        }
+    }
+
     pub(crate) fn into_loads(self) -> Vec<LazyLoad> {
         self.loads
             .into_inner()
@@ -98,33 +111,28 @@ impl Pipeline {
         Ok(largest)
     }
 
-    /// The slots a step's lazy inputs are served from, and the loader for stored ones.
-    pub(crate) fn lazy_slots(&self, lazy: &[NodeId]) -> (Vec<LazySlot>, StoreSource<'_>) {
+    /// The slots a step's lazy inputs are served from, and the objects stored ones load from.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn lazy_slots(
+        &self,
+        lazy: &[NodeId],
+    ) -> (Vec<LazySlot>, Vec<Option<(ObjectInfo, ValueOps)>>) {
         let mut slots = Vec::with_capacity(lazy.len());
         let mut objects = Vec::with_capacity(lazy.len());
         for p in lazy {
-            match self.lineage.get(*p) {
-                Some(n) if n.value.is_some() => {
-                    slots.push(n.value.clone().map_or(LazySlot::Stored, LazySlot::Resident));
+            let node = self.lineage.get(*p);
+            match node.and_then(|n| n.value.clone()) {
+                Some(value) => {
+                    slots.push(LazySlot::Resident(value));
                     objects.push(None);
-                }
-                Some(n) => {
-                    slots.push(LazySlot::Stored);
-                    objects.push(n.stored.clone().map(|info| (info, n.ops)));
                 }
                 None => {
                     slots.push(LazySlot::Stored);
-                    objects.push(None);
+                    objects.push(node.and_then(|n| n.stored.clone().map(|info| (info, n.ops))));
                 }
             }
         }
-        let source = StoreSource {
-            store: &self.store,
-            memory: &self.memory,
-            objects,
-            loads: Mutex::new(Vec::new()),
-        };
-        (slots, source)
+        (slots, objects)
     }
 
     /// Account lazy loads in the report; forget objects that could not be read.

@@ -11,6 +11,7 @@ mod lazy;
 mod objects;
 mod pipeline;
 mod scheduler;
+mod step;
 
 pub use finish::run;
 pub use pipeline::{Pipeline, StepBuilder};

@@ -2,13 +2,11 @@
 //! the budget (Belady eviction), free values the moment nothing needs them, truncate lineage.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::time::Instant;
 
 use super::ExecError;
 use super::pipeline::Pipeline;
 use crate::memory::{Candidate, choose_victim, release_free_memory};
-use crate::plan::{Args, NodeId, Policy};
-use crate::report::StepStatus;
+use crate::plan::{NodeId, Policy};
 use crate::store::ObjectKind;
 
 /// Freed bytes after which memory is handed back to the OS.
@@ -123,140 +121,7 @@ impl Pipeline {
         }
     }
 
-    /// Compute `id` now: inputs resident and pinned, room made, body run, output admitted and
-    /// written per policy.
-    pub(crate) fn compute_node(&mut self, id: NodeId) -> crate::Result<()> {
-        let (name, seq, parents, compute, hint) = match self.lineage.get(id) {
-            Some(n) => (
-                n.name.clone(),
-                n.id.0,
-                n.parents.clone(),
-                n.compute.clone(),
-                n.footprint,
-            ),
-            None => return Err(ExecError::UnknownOutput(id.0).into()),
-        };
-        let Some(compute) = compute else {
-            return Err(ExecError::Lost {
-                step: name,
-                seq,
-                why: "no stored object".into(),
-            }
-            .into());
-        };
-        let lazy_from = self
-            .lineage
-            .get(id)
-            .map_or(parents.len(), |n| n.lazy_from.min(parents.len()));
-        let (eager, lazy) = parents.split_at(lazy_from);
-        let distinct = dedup(eager);
-        let mut pinned = self.pin_inputs(&distinct)?;
-        let lazy_prepared = self.prepare_lazy(lazy, &mut pinned);
-        let lazy_largest = match lazy_prepared {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                self.unpin(&pinned);
-                return Err(e);
-            }
-        };
-        let inputs_bytes: u64 = distinct
-            .iter()
-            .filter_map(|p| self.lineage.get(*p))
-            .map(|n| n.charged)
-            .sum::<u64>()
-            + lazy_largest;
-        let budget = self.memory.budget().bytes();
-        if inputs_bytes > budget {
-            self.unpin(&pinned);
-            self.fail_row(id, "inputs do not fit the budget");
-            return Err(ExecError::StepTooLarge {
-                step: name,
-                inputs_bytes,
-                output_bytes: None,
-                budget_bytes: budget,
-            }
-            .into());
-        }
-        let estimate = hint
-            .map(|f| f.resident)
-            .unwrap_or(inputs_bytes)
-            .min(budget - inputs_bytes);
-        self.make_room(estimate + lazy_largest);
-        let values: Vec<_> = eager
-            .iter()
-            .filter_map(|p| self.lineage.get(*p).and_then(|n| n.value.clone()))
-            .collect();
-        let (slots, source) = self.lazy_slots(lazy);
-        let started = Instant::now();
-        let result = {
-            let _span = tracing::info_span!("step", name = %name, seq).entered();
-            compute(&Args {
-                step: &name,
-                values: &values,
-                lazy: &slots,
-                source: Some(&source),
-            })
-        };
-        let seconds = started.elapsed().as_secs_f64();
-        drop(values);
-        drop(slots);
-        let loads = source.into_loads();
-        self.record_lazy_loads(lazy, loads);
-        self.unpin(&pinned);
-        let value = match result {
-            Ok(v) => v,
-            Err(source) => {
-                self.fail_row(id, "the step returned an error");
-                return Err(ExecError::StepFailed {
-                    step: name,
-                    seq,
-                    source,
-                }
-                .into());
-            }
-        };
-        let Some(node) = self.lineage.get_mut(id) else {
-            return Err(ExecError::UnknownOutput(id.0).into());
-        };
-        let footprint = (node.ops.footprint)(&*value);
-        node.value = Some(value);
-        node.charged = footprint.resident;
-        node.footprint = Some(footprint);
-        self.resident.insert(id);
-        self.memory.charge(footprint.resident);
-        if let Some(row) = self.rows.get_mut(seq) {
-            row.status = StepStatus::Executed;
-            row.executions += 1;
-            row.seconds += seconds;
-            row.output_bytes = footprint.requested;
-            row.output_resident_bytes = footprint.resident;
-            if row.executions > 1 {
-                row.reason = format!("recomputed from lineage ({} times)", row.executions);
-            } else if !row.reason.contains("corrupt") {
-                row.reason = if self.config.fresh {
-                    "--fresh".into()
-                } else {
-                    "no stored object".into()
-                };
-            }
-        }
-        if inputs_bytes + footprint.resident > budget {
-            self.fail_row(id, "inputs plus output exceed the budget");
-            return Err(ExecError::StepTooLarge {
-                step: name,
-                inputs_bytes,
-                output_bytes: Some(footprint.resident),
-                budget_bytes: budget,
-            }
-            .into());
-        }
-        self.lineage.mark_done(id);
-        self.apply_policy(id)?;
-        self.notify_stored(id);
-        Ok(())
-    }
-
-    fn pin_inputs(&mut self, inputs: &[NodeId]) -> crate::Result<Vec<NodeId>> {
+    pub(crate) fn pin_inputs(&mut self, inputs: &[NodeId]) -> crate::Result<Vec<NodeId>> {
         let mut pinned = Vec::with_capacity(inputs.len());
         for &p in inputs {
             if let Err(e) = self.ensure_resident(p) {
@@ -271,7 +136,7 @@ impl Pipeline {
         Ok(pinned)
     }
 
-    fn unpin(&mut self, pinned: &[NodeId]) {
+    pub(crate) fn unpin(&mut self, pinned: &[NodeId]) {
         for p in pinned {
             if let Some(n) = self.lineage.get_mut(*p) {
                 n.pins = n.pins.saturating_sub(1);
@@ -396,7 +261,7 @@ impl Pipeline {
     }
 }
 
-fn dedup(ids: &[NodeId]) -> Vec<NodeId> {
+pub(crate) fn dedup(ids: &[NodeId]) -> Vec<NodeId> {
     let mut out: Vec<NodeId> = Vec::with_capacity(ids.len());
     for id in ids {
         if !out.contains(id) {
