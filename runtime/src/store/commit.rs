@@ -25,10 +25,11 @@ struct TempFile<'s> {
 
 impl Drop for TempFile<'_> {
     fn drop(&mut self) {
-        if self.armed {
-            if let Err(e) = super::backend::remove_if_exists(self.backend, &self.path) {
-                tracing::warn!(path = %self.path.display(), error = %e, "could not remove a temp file; the next run removes it");
-            }
+        if !self.armed {
+            return;
+        }
+        if let Err(e) = super::backend::remove_if_exists(self.backend, &self.path) {
+            tracing::warn!(path = %self.path.display(), error = %e, "could not remove a temp file; the next run removes it");
         }
     }
 }
@@ -56,6 +57,9 @@ impl Store {
         footprint: Footprint,
         encode: &mut EncodeFn<'_>,
     ) -> Result<ObjectInfo, StoreError> {
+        if self.run_id.is_none() {
+            return Err(self.read_only());
+        }
         let rel = self.rel_path(key, kind).ok_or_else(|| self.read_only())?;
         let final_path = self.root.join(&rel);
         if type_name.len() > MAX_TYPE_NAME {
@@ -73,15 +77,25 @@ impl Store {
             ObjectKind::Spill | ObjectKind::Persist => self.options.spill_compression,
         }
         .unwrap_or(Compression::None);
-        let job = Job { key, kind, type_name, footprint, compression };
+        let job = Job {
+            key,
+            kind,
+            type_name,
+            footprint,
+            compression,
+        };
         let mut tmp = self.temp_file(&format!("{}.{}.{kind:?}", key.fingerprint, key.part));
         let (header, file_len) = self.write_temp(&tmp.path, &job, &final_path, encode)?;
         self.ensure_parent(&final_path, kind == ObjectKind::Checkpoint)?;
-        self.backend.rename(&tmp.path, &final_path).map_err(io_error("rename into place", &final_path))?;
+        self.backend
+            .rename(&tmp.path, &final_path)
+            .map_err(io_error("rename into place", &final_path))?;
         tmp.armed = false;
         if kind == ObjectKind::Checkpoint {
             let dir = parent(&final_path);
-            self.backend.sync_dir(dir).map_err(io_error("fsync directory", dir))?;
+            self.backend
+                .sync_dir(dir)
+                .map_err(io_error("fsync directory", dir))?;
         }
         Ok(ObjectInfo::from_header(header, file_len, rel))
     }
@@ -93,7 +107,11 @@ impl Store {
         let path = dir.join(name);
         if !super::open::is_plain_name(name) {
             let source = io::Error::new(io::ErrorKind::InvalidInput, "not a plain file name");
-            return Err(StoreError::Io { op: "write run file", path, source });
+            return Err(StoreError::Io {
+                op: "write run file",
+                path,
+                source,
+            });
         }
         let mut tmp = self.temp_file(&format!("run-{name}"));
         let result = (|| {
@@ -103,14 +121,23 @@ impl Store {
             file.sync()
         })();
         result.map_err(|e| write_error(&tmp.path, &path, bytes.len() as u64, e))?;
-        self.backend.rename(&tmp.path, &path).map_err(io_error("rename into place", &path))?;
+        self.backend
+            .rename(&tmp.path, &path)
+            .map_err(io_error("rename into place", &path))?;
         tmp.armed = false;
-        self.backend.sync_dir(&dir).map_err(io_error("fsync directory", &dir))?;
+        self.backend
+            .sync_dir(&dir)
+            .map_err(io_error("fsync directory", &dir))?;
         Ok(path)
     }
 
     /// The object already at `key` that a write of `kind` must keep, if any.
-    fn existing_to_keep(&self, key: BlockKey, kind: ObjectKind, type_name: &str) -> Option<ObjectInfo> {
+    fn existing_to_keep(
+        &self,
+        key: BlockKey,
+        kind: ObjectKind,
+        type_name: &str,
+    ) -> Option<ObjectInfo> {
         if kind == ObjectKind::Persist {
             return None;
         }
@@ -125,7 +152,11 @@ impl Store {
     fn temp_file(&self, stem: &str) -> TempFile<'_> {
         let seq = self.tmp_seq.fetch_add(1, Ordering::Relaxed);
         let name = format!("{stem}.{}-{seq}.tmp", std::process::id());
-        TempFile { backend: &*self.backend, path: self.root.join("tmp").join(name), armed: true }
+        TempFile {
+            backend: &*self.backend,
+            path: self.root.join("tmp").join(name),
+            armed: true,
+        }
     }
 
     /// Stream the object into the temp file and fill in its header; fsync it for checkpoints.
@@ -148,18 +179,28 @@ impl Store {
         };
         let header_len = header.len();
         let placeholder = header.encode();
-        let mut file = self.backend.create(tmp).map_err(io_error("create temp file", tmp))?;
-        file.write_all(&placeholder).map_err(|e| write_error(tmp, final_path, header_len, e))?;
+        let mut file = self
+            .backend
+            .create(tmp)
+            .map_err(io_error("create temp file", tmp))?;
+        file.write_all(&placeholder)
+            .map_err(|e| write_error(tmp, final_path, header_len, e))?;
         let stored = StoredWriter::new(file, header_len);
-        let (file, raw_len, payload_len, checksum) = stream_payload(stored, job, tmp, final_path, encode)?;
+        let (file, raw_len, payload_len, checksum) =
+            stream_payload(stored, job, tmp, final_path, encode)?;
         header.raw_len = raw_len;
         header.payload_len = payload_len;
         header.payload_checksum = checksum;
-        finish_file(file, &header, job.kind == ObjectKind::Checkpoint)
-            .map_err(|(op, e)| match op {
-                "fsync" => StoreError::Io { op: "fsync", path: tmp.to_path_buf(), source: e },
+        finish_file(file, &header, job.kind == ObjectKind::Checkpoint).map_err(
+            |(op, e)| match op {
+                "fsync" => StoreError::Io {
+                    op: "fsync",
+                    path: tmp.to_path_buf(),
+                    source: e,
+                },
                 _ => write_error(tmp, final_path, header_len, e),
-            })?;
+            },
+        )?;
         Ok((header, header_len + payload_len))
     }
 
@@ -169,10 +210,14 @@ impl Store {
         if self.backend.exists(dir).map_err(io_error("stat", dir))? {
             return Ok(());
         }
-        self.backend.create_dir_all(dir).map_err(io_error("create directory", dir))?;
+        self.backend
+            .create_dir_all(dir)
+            .map_err(io_error("create directory", dir))?;
         if durable {
             let up = parent(dir);
-            self.backend.sync_dir(up).map_err(io_error("fsync directory", up))?;
+            self.backend
+                .sync_dir(up)
+                .map_err(io_error("fsync directory", up))?;
         }
         Ok(())
     }
@@ -189,20 +234,35 @@ fn stream_payload(
 ) -> Result<(Box<dyn WriteFile>, u64, u64, u64), StoreError> {
     let encode_failed = |stored: &mut StoredWriter, message: String| match stored.error.take() {
         Some(e) => write_error(tmp, final_path, 0, e),
-        None => StoreError::Encode { path: final_path.to_path_buf(), type_name: job.type_name.to_string(), message },
+        None => StoreError::Encode {
+            path: final_path.to_path_buf(),
+            type_name: job.type_name.to_string(),
+            message,
+        },
     };
     let raw_len = match job.compression {
         Compression::None => {
-            let mut raw = RawCounter { inner: &mut stored, len: 0 };
+            let mut raw = RawCounter {
+                inner: &mut stored,
+                len: 0,
+            };
             let result = encode(&mut raw);
             let len = raw.len;
             result.map_err(|m| encode_failed(&mut stored, m))?;
             len
         }
         Compression::Zstd(level) => {
-            let mut zstd = zstd::stream::write::Encoder::new(&mut stored, level)
-                .map_err(|e| StoreError::Io { op: "start zstd encoder for", path: tmp.to_path_buf(), source: e })?;
-            let mut raw = RawCounter { inner: &mut zstd, len: 0 };
+            let mut zstd = zstd::stream::write::Encoder::new(&mut stored, level).map_err(|e| {
+                StoreError::Io {
+                    op: "start zstd encoder for",
+                    path: tmp.to_path_buf(),
+                    source: e,
+                }
+            })?;
+            let mut raw = RawCounter {
+                inner: &mut zstd,
+                len: 0,
+            };
             let result = encode(&mut raw);
             let len = raw.len;
             let finished = result.and_then(|()| zstd.finish().map(drop).map_err(|e| e.to_string()));
@@ -210,7 +270,9 @@ fn stream_payload(
             len
         }
     };
-    let (file, payload_len, checksum) = stored.finish().map_err(|e| write_error(tmp, final_path, 0, e))?;
+    let (file, payload_len, checksum) = stored
+        .finish()
+        .map_err(|e| write_error(tmp, final_path, 0, e))?;
     Ok((file, raw_len, payload_len, checksum))
 }
 
@@ -234,14 +296,25 @@ fn finish_file(
 
 /// An I/O error while writing `tmp` (destined for `final_path`), naming both and the size.
 fn write_error(tmp: &Path, final_path: &Path, bytes: u64, e: io::Error) -> StoreError {
-    let size = if bytes > 0 { format!(" ({bytes} bytes)") } else { String::new() };
+    let size = if bytes > 0 {
+        format!(" ({bytes} bytes)")
+    } else {
+        String::new()
+    };
     let hint = if e.kind() == io::ErrorKind::StorageFull || e.raw_os_error() == Some(libc::ENOSPC) {
         "; free disk space or point --checkpoint-dir at a larger disk"
     } else {
         ""
     };
-    let source = io::Error::new(e.kind(), format!("{e}{size}, for {}{hint}", final_path.display()));
-    StoreError::Io { op: "write", path: tmp.to_path_buf(), source }
+    let source = io::Error::new(
+        e.kind(),
+        format!("{e}{size}, for {}{hint}", final_path.display()),
+    );
+    StoreError::Io {
+        op: "write",
+        path: tmp.to_path_buf(),
+        source,
+    }
 }
 
 fn parent(path: &Path) -> &Path {

@@ -91,19 +91,28 @@ impl Header {
     /// name cap, so the caller knows how many more bytes to read.
     pub(crate) fn name_len(fixed: &[u8; FIXED_LEN], file_len: u64) -> Result<usize, String> {
         if fixed[0..8] != MAGIC {
-            return Err(format!("bad magic {:02x?} (not a Stepstone object)", &fixed[0..8]));
+            return Err(format!(
+                "bad magic {:02x?} (not a Stepstone object)",
+                &fixed[0..8]
+            ));
         }
         let version = u16::from_le_bytes([fixed[8], fixed[9]]);
         if version != FORMAT_VERSION {
-            return Err(format!("format version {version}, this build reads version {FORMAT_VERSION}"));
+            return Err(format!(
+                "format version {version}, this build reads version {FORMAT_VERSION}"
+            ));
         }
         let name_len = usize::from(u16::from_le_bytes([fixed[86], fixed[87]]));
         if name_len > MAX_TYPE_NAME {
-            return Err(format!("type name of {name_len} bytes exceeds the cap of {MAX_TYPE_NAME}"));
+            return Err(format!(
+                "type name of {name_len} bytes exceeds the cap of {MAX_TYPE_NAME}"
+            ));
         }
         let header_len = Self::encoded_len(name_len);
         if header_len > file_len {
-            return Err(format!("truncated: the header needs {header_len} bytes, the file has {file_len}"));
+            return Err(format!(
+                "truncated: the header needs {header_len} bytes, the file has {file_len}"
+            ));
         }
         Ok(name_len)
     }
@@ -111,12 +120,18 @@ impl Header {
     /// Decode a complete header (`bytes` = fixed part + name + checksum, as sized by
     /// [`Header::name_len`]) and check its lengths against `file_len`.
     pub(crate) fn decode(bytes: &[u8], file_len: u64) -> Result<Header, String> {
-        let body_len = bytes.len().checked_sub(8).filter(|n| *n >= FIXED_LEN).ok_or("header too short")?;
+        let body_len = bytes
+            .len()
+            .checked_sub(8)
+            .filter(|n| *n >= FIXED_LEN)
+            .ok_or("header too short")?;
         let (body, stored) = bytes.split_at(body_len);
         let computed = xxhash_rust::xxh3::xxh3_64(body);
         let stored = u64::from_le_bytes(take(stored, 0)?);
         if computed != stored {
-            return Err(format!("header checksum mismatch (stored {stored:016x}, computed {computed:016x})"));
+            return Err(format!(
+                "header checksum mismatch (stored {stored:016x}, computed {computed:016x})"
+            ));
         }
         let kind = match body[10] {
             1 => ObjectKind::Checkpoint,
@@ -169,7 +184,10 @@ impl Header {
             ));
         }
         if self.raw_len > MAX_RAW_LEN {
-            return Err(format!("decoded length {} exceeds the cap of {MAX_RAW_LEN} bytes", self.raw_len));
+            return Err(format!(
+                "decoded length {} exceeds the cap of {MAX_RAW_LEN} bytes",
+                self.raw_len
+            ));
         }
         if self.compression == Compression::None && self.raw_len != self.payload_len {
             return Err(format!(

@@ -213,7 +213,9 @@ impl Store {
 
     /// This run's folder, `runs/<run-id>/` (absolute; `None` for a read-only store).
     pub fn run_dir(&self) -> Option<PathBuf> {
-        self.run_id.as_ref().map(|id| self.root.join("runs").join(id))
+        self.run_id
+            .as_ref()
+            .map(|id| self.root.join("runs").join(id))
     }
 
     /// Read and validate the header of `key`'s object, if there is one: first in `objects/`
@@ -229,15 +231,26 @@ impl Store {
 
     /// Like [`Store::probe`], but only where objects of `kind` live: `objects/` for checkpoints
     /// and spills (either kind is returned), this run's persist folder for persist.
-    pub fn probe_kind(&self, key: BlockKey, kind: ObjectKind) -> Result<Option<ObjectInfo>, StoreError> {
-        let Some(rel) = self.rel_path(key, kind) else { return Ok(None) };
+    pub fn probe_kind(
+        &self,
+        key: BlockKey,
+        kind: ObjectKind,
+    ) -> Result<Option<ObjectInfo>, StoreError> {
+        let Some(rel) = self.rel_path(key, kind) else {
+            return Ok(None);
+        };
         self.probe_rel(rel)
     }
 
     /// Read an object: verify header, key, type name and payload checksum, then return the
     /// (decompressed) payload bytes. `kind` Checkpoint or Spill reads `objects/` (whichever of
     /// the two is there); Persist reads this run's persist folder.
-    pub fn read(&self, key: BlockKey, kind: ObjectKind, type_name: &str) -> Result<(ObjectInfo, Vec<u8>), StoreError> {
+    pub fn read(
+        &self,
+        key: BlockKey,
+        kind: ObjectKind,
+        type_name: &str,
+    ) -> Result<(ObjectInfo, Vec<u8>), StoreError> {
         let (info, reader) = self.open_payload(key, kind, type_name)?;
         let bytes = object::read_payload(reader, &self.root.join(&info.path))?;
         Ok((info, bytes))
@@ -254,7 +267,10 @@ impl Store {
     ) -> Result<(ObjectInfo, PayloadReader), StoreError> {
         let rel = self.rel_path(key, kind).ok_or_else(|| self.read_only())?;
         let path = self.root.join(&rel);
-        let mut file = self.backend.open_read(&path).map_err(io_error("open", &path))?;
+        let mut file = self
+            .backend
+            .open_read(&path)
+            .map_err(io_error("open", &path))?;
         let (header, file_len) = object::read_header(&mut *file, &path)?;
         check_identity(&header, key, kind, type_name, &path)?;
         object::verify_payload(&mut *file, &header, &path)?;
@@ -266,13 +282,15 @@ impl Store {
     /// checkpoint stored at the same key; removing a `Checkpoint` removes whatever `objects/`
     /// holds there.
     pub fn remove(&self, key: BlockKey, kind: ObjectKind) -> Result<(), StoreError> {
+        if self.run_id.is_none() {
+            return Err(self.read_only());
+        }
         let rel = self.rel_path(key, kind).ok_or_else(|| self.read_only())?;
-        if kind == ObjectKind::Spill {
-            if let Ok(Some(info)) = self.probe_rel(rel.clone()) {
-                if info.kind == ObjectKind::Checkpoint {
-                    return Ok(());
-                }
-            }
+        if kind == ObjectKind::Spill
+            && let Ok(Some(info)) = self.probe_rel(rel.clone())
+            && info.kind == ObjectKind::Checkpoint
+        {
+            return Ok(());
         }
         let path = self.root.join(rel);
         backend::remove_if_exists(&*self.backend, &path).map_err(io_error("remove", &path))
@@ -280,7 +298,10 @@ impl Store {
 
     /// Delete this run's persist objects.
     pub fn finish_run(&self) -> Result<(), StoreError> {
-        let dir = self.run_dir().ok_or_else(|| self.read_only())?.join("persist");
+        let dir = self
+            .run_dir()
+            .ok_or_else(|| self.read_only())?
+            .join("persist");
         match self.backend.remove_dir_all(&dir) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error("remove", &dir)(e)),
             _ => Ok(()),
@@ -293,10 +314,13 @@ impl Store {
         let hex = key.fingerprint.to_hex();
         let file = format!("{hex}.{}", key.part);
         match kind {
-            ObjectKind::Checkpoint | ObjectKind::Spill => Some(PathBuf::from("objects").join(&hex[..2]).join(file)),
-            ObjectKind::Persist => {
-                self.run_id.as_ref().map(|id| PathBuf::from("runs").join(id).join("persist").join(file))
+            ObjectKind::Checkpoint | ObjectKind::Spill => {
+                Some(PathBuf::from("objects").join(&hex[..2]).join(file))
             }
+            ObjectKind::Persist => self
+                .run_id
+                .as_ref()
+                .map(|id| PathBuf::from("runs").join(id).join("persist").join(file)),
         }
     }
 
@@ -313,28 +337,49 @@ impl Store {
     }
 
     fn read_only(&self) -> StoreError {
-        StoreError::ReadOnly { dir: self.root.clone() }
+        StoreError::ReadOnly {
+            dir: self.root.clone(),
+        }
     }
 }
 
 /// The header must describe the object the caller asked for.
-fn check_identity(header: &Header, key: BlockKey, kind: ObjectKind, type_name: &str, path: &Path) -> Result<(), StoreError> {
+fn check_identity(
+    header: &Header,
+    key: BlockKey,
+    kind: ObjectKind,
+    type_name: &str,
+    path: &Path,
+) -> Result<(), StoreError> {
     let reason = if header.key != key {
         format!(
             "holds block {}.{} but sits at the path of {}.{}",
             header.key.fingerprint, header.key.part, key.fingerprint, key.part
         )
     } else if (header.kind == ObjectKind::Persist) != (kind == ObjectKind::Persist) {
-        format!("holds a {:?} object where a {kind:?} object was expected", header.kind)
+        format!(
+            "holds a {:?} object where a {kind:?} object was expected",
+            header.kind
+        )
     } else if header.type_name != type_name {
-        format!("holds a value of type `{}`, expected `{type_name}`", header.type_name)
+        format!(
+            "holds a value of type `{}`, expected `{type_name}`",
+            header.type_name
+        )
     } else {
         return Ok(());
     };
-    Err(StoreError::Corrupt { path: path.to_path_buf(), reason })
+    Err(StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    })
 }
 
 /// Map an `io::Error` to [`StoreError::Io`] for `op` on `path`.
 fn io_error<'p>(op: &'static str, path: &'p Path) -> impl FnOnce(io::Error) -> StoreError + 'p {
-    move |source| StoreError::Io { op, path: path.to_path_buf(), source }
+    move |source| StoreError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
 }

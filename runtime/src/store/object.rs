@@ -48,7 +48,11 @@ impl StoredWriter {
         if let Err(e) = self.file.write_all(&self.buf) {
             let context = io::Error::new(
                 e.kind(),
-                format!("{e} (writing {} bytes at offset {})", self.buf.len(), self.offset),
+                format!(
+                    "{e} (writing {} bytes at offset {})",
+                    self.buf.len(),
+                    self.offset
+                ),
             );
             let echo = io::Error::new(e.kind(), context.to_string());
             self.error.get_or_insert(context);
@@ -112,25 +116,43 @@ impl Write for RawCounter<'_> {
 }
 
 fn corrupt(path: &Path, reason: impl Into<String>) -> StoreError {
-    StoreError::Corrupt { path: path.to_path_buf(), reason: reason.into() }
+    StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
 }
 
 /// Read exactly `buf.len()` bytes; a short file is `Corrupt`, other errors are `Io`.
-fn read_exact_or_corrupt(file: &mut dyn ReadFile, buf: &mut [u8], path: &Path) -> Result<(), StoreError> {
+fn read_exact_or_corrupt(
+    file: &mut dyn ReadFile,
+    buf: &mut [u8],
+    path: &Path,
+) -> Result<(), StoreError> {
     file.read_exact(buf).map_err(|e| match e.kind() {
         io::ErrorKind::UnexpectedEof => corrupt(path, "truncated while reading the header"),
-        _ => StoreError::Io { op: "read", path: path.to_path_buf(), source: e },
+        _ => StoreError::Io {
+            op: "read",
+            path: path.to_path_buf(),
+            source: e,
+        },
     })
 }
 
 /// Read and validate the header at the start of `file`. Nothing is allocated from an untrusted
 /// length before it is checked against the caps and the file size.
-pub(crate) fn read_header(file: &mut dyn ReadFile, path: &Path) -> Result<(Header, u64), StoreError> {
+pub(crate) fn read_header(
+    file: &mut dyn ReadFile,
+    path: &Path,
+) -> Result<(Header, u64), StoreError> {
     let file_len = file.size().map_err(io_error("stat", path))?;
     if file_len < Header::encoded_len(0) {
-        return Err(corrupt(path, format!("truncated: {file_len} bytes is shorter than any header")));
+        return Err(corrupt(
+            path,
+            format!("truncated: {file_len} bytes is shorter than any header"),
+        ));
     }
-    file.seek(SeekFrom::Start(0)).map_err(io_error("seek", path))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(io_error("seek", path))?;
     let mut fixed = [0u8; FIXED_LEN];
     read_exact_or_corrupt(file, &mut fixed, path)?;
     let name_len = Header::name_len(&fixed, file_len).map_err(|r| corrupt(path, r))?;
@@ -144,8 +166,13 @@ pub(crate) fn read_header(file: &mut dyn ReadFile, path: &Path) -> Result<(Heade
 
 /// Stream the stored payload through xxh3 with a fixed buffer and compare with the header.
 /// Leaves the file positioned at the payload's start.
-pub(crate) fn verify_payload(file: &mut dyn ReadFile, header: &Header, path: &Path) -> Result<(), StoreError> {
-    file.seek(SeekFrom::Start(header.len())).map_err(io_error("seek", path))?;
+pub(crate) fn verify_payload(
+    file: &mut dyn ReadFile,
+    header: &Header,
+    path: &Path,
+) -> Result<(), StoreError> {
+    file.seek(SeekFrom::Start(header.len()))
+        .map_err(io_error("seek", path))?;
     let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
     let mut buf = vec![0u8; BUF_LEN];
     let mut remaining = header.payload_len;
@@ -166,7 +193,8 @@ pub(crate) fn verify_payload(file: &mut dyn ReadFile, header: &Header, path: &Pa
             ),
         ));
     }
-    file.seek(SeekFrom::Start(header.len())).map_err(io_error("seek", path))?;
+    file.seek(SeekFrom::Start(header.len()))
+        .map_err(io_error("seek", path))?;
     Ok(())
 }
 
@@ -181,21 +209,33 @@ pub struct PayloadReader {
 
 impl std::fmt::Debug for PayloadReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PayloadReader").field("remaining", &self.remaining).field("raw_len", &self.raw_len).finish()
+        f.debug_struct("PayloadReader")
+            .field("remaining", &self.remaining)
+            .field("raw_len", &self.raw_len)
+            .finish()
     }
 }
 
 impl PayloadReader {
     /// Wrap `file` (positioned at the payload) according to the header.
-    pub(crate) fn new(file: Box<dyn ReadFile>, header: &Header, path: &Path) -> Result<Self, StoreError> {
+    pub(crate) fn new(
+        file: Box<dyn ReadFile>,
+        header: &Header,
+        path: &Path,
+    ) -> Result<Self, StoreError> {
         let stored = file.take(header.payload_len);
         let inner: Box<dyn Read + Send> = match header.compression {
             Compression::None => Box::new(stored),
-            Compression::Zstd(_) => {
-                Box::new(zstd::stream::read::Decoder::new(stored).map_err(io_error("start zstd decoder for", path))?)
-            }
+            Compression::Zstd(_) => Box::new(
+                zstd::stream::read::Decoder::new(stored)
+                    .map_err(io_error("start zstd decoder for", path))?,
+            ),
         };
-        Ok(PayloadReader { inner, remaining: header.raw_len, raw_len: header.raw_len })
+        Ok(PayloadReader {
+            inner,
+            remaining: header.raw_len,
+            raw_len: header.raw_len,
+        })
     }
 
     /// Bytes the payload decodes to, per the header.
@@ -215,11 +255,16 @@ impl Read for PayloadReader {
                 0 => Ok(0),
                 _ => Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("payload decodes to more than the {} bytes the header declares", self.raw_len),
+                    format!(
+                        "payload decodes to more than the {} bytes the header declares",
+                        self.raw_len
+                    ),
                 )),
             };
         }
-        let want = usize::try_from(self.remaining).unwrap_or(buf.len()).min(buf.len());
+        let want = usize::try_from(self.remaining)
+            .unwrap_or(buf.len())
+            .min(buf.len());
         let n = self.inner.read(&mut buf[..want])?;
         if n == 0 {
             return Err(io::Error::new(
@@ -240,7 +285,8 @@ impl Read for PayloadReader {
 /// (fallibly: a failed reservation is an error, not an abort).
 pub(crate) fn read_payload(mut reader: PayloadReader, path: &Path) -> Result<Vec<u8>, StoreError> {
     let mut out = Vec::new();
-    let want = usize::try_from(reader.raw_len()).map_err(|_| corrupt(path, "payload larger than memory"))?;
+    let want = usize::try_from(reader.raw_len())
+        .map_err(|_| corrupt(path, "payload larger than memory"))?;
     out.try_reserve_exact(want).map_err(|e| StoreError::Io {
         op: "allocate a buffer for",
         path: path.to_path_buf(),
@@ -248,7 +294,11 @@ pub(crate) fn read_payload(mut reader: PayloadReader, path: &Path) -> Result<Vec
     })?;
     reader.read_to_end(&mut out).map_err(|e| match e.kind() {
         io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => corrupt(path, e.to_string()),
-        _ => StoreError::Io { op: "read", path: path.to_path_buf(), source: e },
+        _ => StoreError::Io {
+            op: "read",
+            path: path.to_path_buf(),
+            source: e,
+        },
     })?;
     Ok(out)
 }

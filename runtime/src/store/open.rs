@@ -25,17 +25,30 @@ impl Store {
     ) -> Result<Store, StoreError> {
         let run_path = dir.join("runs").join(run_id);
         if !is_plain_name(run_id) {
-            let source = io::Error::new(io::ErrorKind::InvalidInput, "run id must be a plain name ([A-Za-z0-9._-])");
-            return Err(StoreError::Io { op: "create run folder", path: run_path, source });
+            let source = io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "run id must be a plain name ([A-Za-z0-9._-])",
+            );
+            return Err(StoreError::Io {
+                op: "create run folder",
+                path: run_path,
+                source,
+            });
         }
-        backend.create_dir_all(dir).map_err(io_error("create checkpoint directory", dir))?;
+        backend
+            .create_dir_all(dir)
+            .map_err(io_error("create checkpoint directory", dir))?;
         let lock = acquire_lock(&*backend, dir, options.wait_for_lock)?;
         for sub in ["objects", "runs", "tmp"] {
             let path = dir.join(sub);
-            backend.create_dir_all(&path).map_err(io_error("create directory", &path))?;
+            backend
+                .create_dir_all(&path)
+                .map_err(io_error("create directory", &path))?;
         }
         remove_orphans(&*backend, dir)?;
-        backend.create_dir_all(&run_path).map_err(io_error("create run folder", &run_path))?;
+        backend
+            .create_dir_all(&run_path)
+            .map_err(io_error("create run folder", &run_path))?;
         Ok(Store {
             root: dir.to_path_buf(),
             backend,
@@ -53,11 +66,24 @@ impl Store {
     }
 
     /// [`Store::open_read_only`] over any backend.
-    pub fn open_read_only_with_backend(backend: Arc<dyn Backend>, dir: &Path) -> Result<Store, StoreError> {
+    pub fn open_read_only_with_backend(
+        backend: Arc<dyn Backend>,
+        dir: &Path,
+    ) -> Result<Store, StoreError> {
         let objects = dir.join("objects");
-        if !backend.exists(&objects).map_err(io_error("stat", &objects))? {
-            let source = io::Error::new(io::ErrorKind::NotFound, "not a checkpoint directory (no objects/ folder)");
-            return Err(StoreError::Io { op: "open checkpoint directory", path: dir.to_path_buf(), source });
+        if !backend
+            .exists(&objects)
+            .map_err(io_error("stat", &objects))?
+        {
+            let source = io::Error::new(
+                io::ErrorKind::NotFound,
+                "not a checkpoint directory (no objects/ folder)",
+            );
+            return Err(StoreError::Io {
+                op: "open checkpoint directory",
+                path: dir.to_path_buf(),
+                source,
+            });
         }
         Ok(Store {
             root: dir.to_path_buf(),
@@ -75,7 +101,10 @@ impl Store {
     pub fn list_objects(&self) -> Result<Vec<Result<ObjectInfo, StoreError>>, StoreError> {
         let objects = self.root.join("objects");
         let mut rels = Vec::new();
-        let mut dirs = self.backend.list_dir(&objects).map_err(io_error("list", &objects))?;
+        let mut dirs = self
+            .backend
+            .list_dir(&objects)
+            .map_err(io_error("list", &objects))?;
         dirs.sort_by(|a, b| a.name.cmp(&b.name));
         for dir in dirs {
             let rel_dir = PathBuf::from("objects").join(&dir.name);
@@ -84,7 +113,10 @@ impl Store {
                 continue;
             }
             let path = self.root.join(&rel_dir);
-            let mut files = self.backend.list_dir(&path).map_err(io_error("list", &path))?;
+            let mut files = self
+                .backend
+                .list_dir(&path)
+                .map_err(io_error("list", &path))?;
             files.sort_by(|a, b| a.name.cmp(&b.name));
             rels.extend(files.into_iter().map(|f| rel_dir.join(f.name)));
         }
@@ -94,13 +126,20 @@ impl Store {
     /// Fully verify `key`'s object in `objects/` (header and payload checksum).
     pub fn verify(&self, key: BlockKey) -> Result<ObjectInfo, StoreError> {
         let hex = key.fingerprint.to_hex();
-        self.verify_rel(&PathBuf::from("objects").join(&hex[..2]).join(format!("{hex}.{}", key.part)))
+        self.verify_rel(
+            &PathBuf::from("objects")
+                .join(&hex[..2])
+                .join(format!("{hex}.{}", key.part)),
+        )
     }
 
     /// Fully verify the object at `rel` (relative to the root).
     pub(crate) fn verify_rel(&self, rel: &Path) -> Result<ObjectInfo, StoreError> {
         let path = self.root.join(rel);
-        let mut file = self.backend.open_read(&path).map_err(io_error("open", &path))?;
+        let mut file = self
+            .backend
+            .open_read(&path)
+            .map_err(io_error("open", &path))?;
         let (header, file_len) = object::read_header(&mut *file, &path)?;
         object::verify_payload(&mut *file, &header, &path)?;
         Ok(ObjectInfo::from_header(header, file_len, rel.to_path_buf()))
@@ -110,7 +149,8 @@ impl Store {
     fn inspect_rel(&self, rel: PathBuf) -> Result<ObjectInfo, StoreError> {
         let path = self.root.join(&rel);
         let Some(key) = key_from_rel(&rel) else {
-            let reason = "stray file: not named objects/<2 hex>/<32 hex fingerprint>.<part>".to_string();
+            let reason =
+                "stray file: not named objects/<2 hex>/<32 hex fingerprint>.<part>".to_string();
             return Err(StoreError::Corrupt { path, reason });
         };
         let info = self.probe_rel(rel)?.ok_or_else(|| StoreError::Io {
@@ -119,7 +159,10 @@ impl Store {
             source: io::Error::new(io::ErrorKind::NotFound, "vanished while listing"),
         })?;
         if info.key != key {
-            let reason = format!("holds block {}.{} under another block's name", info.key.fingerprint, info.key.part);
+            let reason = format!(
+                "holds block {}.{} under another block's name",
+                info.key.fingerprint, info.key.part
+            );
             return Err(StoreError::Corrupt { path, reason });
         }
         Ok(info)
@@ -135,7 +178,10 @@ fn key_from_rel(rel: &Path) -> Option<BlockKey> {
         return None;
     }
     let fingerprint: Fingerprint = hex.parse().ok()?;
-    Some(BlockKey { fingerprint, part: part.parse().ok()? })
+    Some(BlockKey {
+        fingerprint,
+        part: part.parse().ok()?,
+    })
 }
 
 /// A single, harmless path component: `[A-Za-z0-9._-]+`, not starting with a dot.
@@ -143,23 +189,34 @@ pub(crate) fn is_plain_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('.')
         && name.len() <= 200
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 /// Take `dir/LOCK` and record our pid in it; a held lock is [`StoreError::Locked`] naming the
 /// holder's pid (0 when it has not written it yet).
-fn acquire_lock(backend: &dyn Backend, dir: &Path, wait: bool) -> Result<Box<dyn LockHandle>, StoreError> {
+fn acquire_lock(
+    backend: &dyn Backend,
+    dir: &Path,
+    wait: bool,
+) -> Result<Box<dyn LockHandle>, StoreError> {
     let path = dir.join("LOCK");
     match backend.lock(&path, wait).map_err(io_error("lock", &path))? {
         Some(mut handle) => {
             let pid = format!("{}\n", std::process::id());
-            handle.record(pid.as_bytes()).map_err(io_error("record pid in", &path))?;
+            handle
+                .record(pid.as_bytes())
+                .map_err(io_error("record pid in", &path))?;
             Ok(handle)
         }
         None => {
             let text = backend::read_small(backend, &path, 64).unwrap_or_default();
             let pid = String::from_utf8_lossy(&text).trim().parse().unwrap_or(0);
-            Err(StoreError::Locked { dir: dir.to_path_buf(), pid })
+            Err(StoreError::Locked {
+                dir: dir.to_path_buf(),
+                pid,
+            })
         }
     }
 }
@@ -170,7 +227,11 @@ fn remove_orphans(backend: &dyn Backend, dir: &Path) -> Result<(), StoreError> {
     let tmp = dir.join("tmp");
     for entry in backend.list_dir(&tmp).map_err(io_error("list", &tmp))? {
         let path = tmp.join(&entry.name);
-        let removed = if entry.is_dir { backend.remove_dir_all(&path) } else { backend.remove_file(&path) };
+        let removed = if entry.is_dir {
+            backend.remove_dir_all(&path)
+        } else {
+            backend.remove_file(&path)
+        };
         match removed {
             Ok(()) => tracing::debug!(path = %path.display(), "removed an orphan temp file"),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -180,8 +241,14 @@ fn remove_orphans(backend: &dyn Backend, dir: &Path) -> Result<(), StoreError> {
     let runs = dir.join("runs");
     for run in backend.list_dir(&runs).map_err(io_error("list", &runs))? {
         let persist = runs.join(&run.name).join("persist");
-        if run.is_dir && backend.exists(&persist).map_err(io_error("stat", &persist))? {
-            backend.remove_dir_all(&persist).map_err(io_error("remove", &persist))?;
+        if run.is_dir
+            && backend
+                .exists(&persist)
+                .map_err(io_error("stat", &persist))?
+        {
+            backend
+                .remove_dir_all(&persist)
+                .map_err(io_error("remove", &persist))?;
         }
     }
     Ok(())
