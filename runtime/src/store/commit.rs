@@ -6,7 +6,7 @@
 //! a temp file is removed on every error path. Not responsible for: the byte format (see
 //! `format.rs`) or reading (see `mod.rs`).
 
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
@@ -15,6 +15,9 @@ use super::format::{Header, MAX_TYPE_NAME};
 use super::object::{RawCounter, StoredWriter};
 use super::{BlockKey, Compression, EncodeFn, ObjectInfo, ObjectKind, Store, StoreError, io_error};
 use crate::memory::Footprint;
+
+/// Buffer between the encoder and the hashing/compressing writers.
+const ENCODE_BUF_LEN: usize = 64 * 1024;
 
 /// A temp file that is removed when dropped unless it was committed.
 struct TempFile<'s> {
@@ -242,12 +245,7 @@ fn stream_payload(
     };
     let raw_len = match job.compression {
         Compression::None => {
-            let mut raw = RawCounter {
-                inner: &mut stored,
-                len: 0,
-            };
-            let result = encode(&mut raw);
-            let len = raw.len;
+            let (result, len) = run_encoder(&mut stored, encode);
             result.map_err(|m| encode_failed(&mut stored, m))?;
             len
         }
@@ -259,12 +257,7 @@ fn stream_payload(
                     source: e,
                 }
             })?;
-            let mut raw = RawCounter {
-                inner: &mut zstd,
-                len: 0,
-            };
-            let result = encode(&mut raw);
-            let len = raw.len;
+            let (result, len) = run_encoder(&mut zstd, encode);
             let finished = result.and_then(|()| zstd.finish().map(drop).map_err(|e| e.to_string()));
             finished.map_err(|m| encode_failed(&mut stored, m))?;
             len
@@ -274,6 +267,23 @@ fn stream_payload(
         .finish()
         .map_err(|e| write_error(tmp, final_path, 0, e))?;
     Ok((file, raw_len, payload_len, checksum))
+}
+
+/// Run the encoder into `sink` through a buffer (encoders write many tiny pieces) and a
+/// counter of the raw bytes. Returns the encoder's result and the raw length.
+fn run_encoder(sink: &mut dyn Write, encode: &mut EncodeFn<'_>) -> (Result<(), String>, u64) {
+    let mut raw = RawCounter {
+        inner: sink,
+        len: 0,
+    };
+    let result = {
+        let mut top = BufWriter::with_capacity(ENCODE_BUF_LEN, &mut raw);
+        let result = encode(&mut top).and_then(|()| top.flush().map_err(|e| e.to_string()));
+        // On failure, drop the buffered rest instead of flushing it into the doomed temp file.
+        let _ = top.into_parts();
+        result
+    };
+    (result, raw.len)
 }
 
 /// Write the final header over the placeholder, flush, and fsync when `durable`.

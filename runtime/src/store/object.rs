@@ -41,16 +41,14 @@ impl StoredWriter {
         }
     }
 
-    fn flush_buf(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        if let Err(e) = self.file.write_all(&self.buf) {
+    /// Write `bytes` to the file, remembering the first error with its offset and size.
+    fn write_out(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if let Err(e) = self.file.write_all(bytes) {
             let context = io::Error::new(
                 e.kind(),
                 format!(
                     "{e} (writing {} bytes at offset {})",
-                    self.buf.len(),
+                    bytes.len(),
                     self.offset
                 ),
             );
@@ -58,9 +56,19 @@ impl StoredWriter {
             self.error.get_or_insert(context);
             return Err(echo);
         }
-        self.offset += self.buf.len() as u64;
-        self.buf.clear();
+        self.offset += bytes.len() as u64;
         Ok(())
+    }
+
+    fn flush_buf(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let buf = std::mem::take(&mut self.buf);
+        let result = self.write_out(&buf);
+        self.buf = buf;
+        self.buf.clear();
+        result
     }
 
     /// Flush and hand back the file, the stored length and the checksum.
@@ -82,8 +90,7 @@ impl Write for StoredWriter {
             self.flush_buf()?;
         }
         if data.len() >= BUF_LEN {
-            self.buf.extend_from_slice(data);
-            self.flush_buf()?;
+            self.write_out(data)?;
         } else {
             self.buf.extend_from_slice(data);
         }
