@@ -23,7 +23,11 @@ mod open;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_fault;
+#[cfg(test)]
 mod tests_format;
+#[cfg(test)]
+mod tests_open;
 
 use std::io;
 use std::path::{Path, PathBuf};
