@@ -210,17 +210,26 @@ impl Store {
     /// Create the final path's directory if needed (fsync'ing its parent when `durable`).
     fn ensure_parent(&self, final_path: &Path, durable: bool) -> Result<(), StoreError> {
         let dir = parent(final_path);
-        if self.backend.exists(dir).map_err(io_error("stat", dir))? {
+        let mut synced = self
+            .synced_dirs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if synced.contains(dir) {
             return Ok(());
         }
-        self.backend
-            .create_dir_all(dir)
-            .map_err(io_error("create directory", dir))?;
+        if !self.backend.exists(dir).map_err(io_error("stat", dir))? {
+            self.backend
+                .create_dir_all(dir)
+                .map_err(io_error("create directory", dir))?;
+        }
+        // A directory made by a spill (or an earlier run) may not be durable yet: the first
+        // checkpoint placed in it this run fsyncs its parent once.
         if durable {
             let up = parent(dir);
             self.backend
                 .sync_dir(up)
                 .map_err(io_error("fsync directory", up))?;
+            synced.insert(dir.to_path_buf());
         }
         Ok(())
     }

@@ -29,10 +29,11 @@ mod tests_format;
 #[cfg(test)]
 mod tests_open;
 
+use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 pub use backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
 pub use local::LocalFs;
@@ -195,6 +196,8 @@ pub struct Store {
     options: StoreOptions,
     _lock: Option<Box<dyn LockHandle>>,
     tmp_seq: AtomicU64,
+    /// Object directories whose entry in their parent was fsync'd during this run.
+    synced_dirs: Mutex<HashSet<PathBuf>>,
 }
 
 impl Store {
