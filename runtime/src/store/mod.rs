@@ -37,7 +37,7 @@ use std::sync::{Arc, Mutex};
 
 pub use backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
 pub use local::LocalFs;
-pub use object::PayloadReader;
+pub use object::{PayloadReader, decode_object};
 
 use crate::memory::Footprint;
 use crate::plan::Fingerprint;

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::backend::{ReadFile, WriteFile};
 use super::format::{FIXED_LEN, Header};
-use super::{Compression, StoreError, io_error};
+use super::{Compression, ObjectInfo, StoreError, io_error};
 
 /// Buffer size of the payload writer and of the checksum pass.
 const BUF_LEN: usize = 256 * 1024;
@@ -308,4 +308,38 @@ pub(crate) fn read_payload(mut reader: PayloadReader, path: &Path) -> Result<Vec
         },
     })?;
     Ok(out)
+}
+
+impl ReadFile for io::Cursor<Vec<u8>> {
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.get_ref().len() as u64)
+    }
+}
+
+/// Decode a whole object held in memory, with exactly the checks [`Store::read`] applies (type
+/// name only when `type_name` is given; no key check). Meant for fuzzing and tools: errors name
+/// the path `<memory>`.
+///
+/// [`Store::read`]: super::Store::read
+pub fn decode_object(
+    bytes: Vec<u8>,
+    type_name: Option<&str>,
+) -> Result<(ObjectInfo, Vec<u8>), StoreError> {
+    let path = Path::new("<memory>");
+    let mut file: Box<dyn ReadFile> = Box::new(io::Cursor::new(bytes));
+    let (header, file_len) = read_header(&mut *file, path)?;
+    if let Some(expected) = type_name.filter(|t| *t != header.type_name) {
+        let reason = format!(
+            "holds a value of type `{}`, expected `{expected}`",
+            header.type_name
+        );
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        });
+    }
+    verify_payload(&mut *file, &header, path)?;
+    let reader = PayloadReader::new(file, &header, path)?;
+    let info = ObjectInfo::from_header(header, file_len, path.to_path_buf());
+    Ok((info, read_payload(reader, path)?))
 }

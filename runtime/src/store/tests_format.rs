@@ -182,6 +182,20 @@ fn zstd_payload_longer_than_declared_is_corrupt() {
     assert!(err.to_string().contains("more than the 99 bytes"), "{err}");
 }
 
+#[test]
+fn decode_object_matches_the_store_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _, file) = written(dir.path(), Some(Compression::Zstd(1)), &payload(5000, 3));
+    let (info, bytes) = decode_object(file.clone(), Some(TY)).unwrap();
+    let (stored, expected) = store.read(key(1), ObjectKind::Checkpoint, TY).unwrap();
+    assert_eq!(
+        (info.checksum, info.raw_len, bytes),
+        (stored.checksum, stored.raw_len, expected)
+    );
+    let err = decode_object(file, Some("u8")).unwrap_err();
+    assert!(err.to_string().contains("expected `u8`"), "{err}");
+}
+
 #[derive(Debug, Clone)]
 enum Mutation {
     Flip(usize, u8),
@@ -257,5 +271,7 @@ proptest! {
         std::fs::write(dir.path().join(&info.path), &file).unwrap();
         let result = store.read(key(1), ObjectKind::Checkpoint, TY);
         prop_assert!(matches!(result, Err(StoreError::Corrupt { .. })), "{:?}", result);
+        let decoded = decode_object(file, None);
+        prop_assert!(matches!(decoded, Err(StoreError::Corrupt { .. })), "{:?}", decoded);
     }
 }
