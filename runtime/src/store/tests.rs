@@ -326,3 +326,34 @@ fn probe_reads_only_the_header() {
         "{err}"
     );
 }
+
+#[test]
+fn threads_share_one_store() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let dir = tempdir();
+    let store = open_with(dir.path(), Some(Compression::Zstd(1)));
+    send_sync(&store);
+    std::thread::scope(|scope| {
+        for t in 0..4u128 {
+            let store = &store;
+            scope.spawn(move || {
+                for i in 0..8u128 {
+                    let k = key(t * 100 + i);
+                    let kind = if i % 2 == 0 {
+                        ObjectKind::Spill
+                    } else {
+                        ObjectKind::Checkpoint
+                    };
+                    let bytes = payload(10_000 + i as usize, (t * 100 + i) as u64);
+                    put(store, k, kind, &bytes).unwrap();
+                    assert_eq!(store.read(k, kind, TY).unwrap().1, bytes);
+                }
+            });
+        }
+    });
+    let listed = Store::open_read_only(dir.path())
+        .unwrap()
+        .list_objects()
+        .unwrap();
+    assert_eq!(listed.iter().filter(|r| r.is_ok()).count(), 32);
+}
