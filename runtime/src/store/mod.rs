@@ -28,6 +28,8 @@ mod tests_fault;
 mod tests_format;
 #[cfg(test)]
 mod tests_open;
+#[cfg(test)]
+mod tests_speed;
 
 use std::collections::HashSet;
 use std::io;
