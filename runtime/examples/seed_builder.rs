@@ -51,16 +51,22 @@ fn adjust(prev: &[Row], i: u32) -> Vec<Row> {
         .collect()
 }
 
-fn aggregate(parts: &[&Vec<Row>]) -> Vec<(u32, f64)> {
+/// Per-key sums over the parts, keys ascending. Parts arrive one at a time (lazy inputs), so
+/// the four datasets never need to be resident together.
+fn aggregate<'a>(
+    parts: impl IntoIterator<
+        Item = Result<stepstone::plan::Part<'a, Vec<Row>>, stepstone::plan::ArgError>,
+    >,
+) -> Result<Vec<(u32, f64)>, stepstone::plan::ArgError> {
     let mut sums: HashMap<u32, f64> = HashMap::new();
     for part in parts {
-        for r in part.iter() {
+        for r in part?.iter() {
             *sums.entry(r.key).or_insert(0.0) += r.value;
         }
     }
     let mut out: Vec<(u32, f64)> = sums.into_iter().collect();
     out.sort_by_key(|(k, _)| *k);
-    out
+    Ok(out)
 }
 
 #[derive(Debug, Parser)]
@@ -134,8 +140,8 @@ fn main() -> ExitCode {
             .module(module)
             .code("aggregate-v1")
             .policy(Policy::Checkpoint)
-            .inputs(&kept)
-            .run(move |a| Ok(aggregate(&a.slice::<Vec<Row>>(0, n)?))))
+            .lazy_inputs(&kept)
+            .run(move |a| Ok(aggregate(a.parts::<Vec<Row>>(0, n))?)))
     });
     match outcome {
         Ok(outcome) => {

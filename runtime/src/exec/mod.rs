@@ -7,6 +7,7 @@
 //! ([`crate::memory`]), or fingerprints ([`crate::plan`]).
 
 mod finish;
+mod lazy;
 mod objects;
 mod pipeline;
 mod scheduler;

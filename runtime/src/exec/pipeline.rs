@@ -62,6 +62,7 @@ impl Pipeline {
             policy: None,
             params: Vec::new(),
             inputs: Vec::new(),
+            lazy: Vec::new(),
             error: None,
             pipeline: self,
         }
@@ -74,6 +75,19 @@ impl Pipeline {
         spec: &StepSpec,
         params: &P,
         inputs: &[NodeId],
+        compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
+    ) -> Handle<T> {
+        self.record_lazy(spec, params, inputs, &[], compute)
+    }
+
+    /// [`Pipeline::record`] with lazy inputs as well: the step reads them one at a time with
+    /// [`Args::parts`], so they need not be resident together.
+    pub fn record_lazy<T: Data, P: Serialize + ?Sized>(
+        &mut self,
+        spec: &StepSpec,
+        params: &P,
+        inputs: &[NodeId],
+        lazy_inputs: &[NodeId],
         compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     ) -> Handle<T> {
         let (params, error) = match postcard::to_stdvec(params) {
@@ -95,6 +109,7 @@ impl Pipeline {
                 policy: spec.policy,
                 params,
                 inputs: inputs.to_vec(),
+                lazy: lazy_inputs.to_vec(),
             },
             error,
             compute,
@@ -144,6 +159,10 @@ impl Pipeline {
     ) -> Handle<T> {
         let id = self.lineage.next_id();
         let mut error = error;
+        let lazy_from = spec.inputs.len();
+        let mut spec = spec;
+        let lazy = std::mem::take(&mut spec.lazy);
+        spec.inputs.extend(lazy);
         let mut parent_fps = Vec::with_capacity(spec.inputs.len());
         let mut since = 0u32;
         for (index, input) in spec.inputs.iter().enumerate() {
@@ -220,6 +239,7 @@ impl Pipeline {
             since_checkpoint: since,
             ops,
             parents: spec.inputs,
+            lazy_from,
             compute: Some(compute),
             live: Arc::downgrade(&live),
             pending_children: 0,
@@ -254,6 +274,7 @@ struct NodeSpec {
     policy: Option<Policy>,
     params: Vec<u8>,
     inputs: Vec<NodeId>,
+    lazy: Vec<NodeId>,
 }
 
 /// Records one hand-written step; finish with [`StepBuilder::run`].
@@ -266,6 +287,7 @@ pub struct StepBuilder<'p> {
     policy: Option<Policy>,
     params: Vec<u8>,
     inputs: Vec<NodeId>,
+    lazy: Vec<NodeId>,
     error: Option<PlanError>,
 }
 
@@ -318,6 +340,12 @@ impl StepBuilder<'_> {
         self.inputs.extend(handles.iter().map(|h| h.id));
         self
     }
+    /// Lazy upstream datasets: read them one at a time with `args.parts::<T>(start, len)`; only
+    /// the one being read needs to be in memory.
+    pub fn lazy_inputs<T: Data>(mut self, handles: &[Handle<T>]) -> Self {
+        self.lazy.extend(handles.iter().map(|h| h.id));
+        self
+    }
     /// Record the step with its body; returns the output handle. Nothing runs yet.
     pub fn run<T: Data>(
         self,
@@ -331,6 +359,7 @@ impl StepBuilder<'_> {
             policy: self.policy,
             params: self.params,
             inputs: self.inputs,
+            lazy: self.lazy,
         };
         self.pipeline.record_node(spec, self.error, compute)
     }

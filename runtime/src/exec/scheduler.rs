@@ -51,6 +51,12 @@ impl Pipeline {
 
     fn run_schedule(&mut self, schedule: &[NodeId]) -> crate::Result<()> {
         for (pos, &id) in schedule.iter().enumerate() {
+            // Parents before computing: a checkpoint cuts its lineage as soon as it is durable.
+            let parents = self
+                .lineage
+                .get(id)
+                .map(|n| n.parents.clone())
+                .unwrap_or_default();
             let available = self
                 .lineage
                 .get(id)
@@ -58,11 +64,6 @@ impl Pipeline {
             if !available {
                 self.compute_node(id)?;
             }
-            let parents = self
-                .lineage
-                .get(id)
-                .map(|n| n.parents.clone())
-                .unwrap_or_default();
             for p in dedup(&parents) {
                 if let Some(uses) = self.uses.get_mut(&p) {
                     while uses.front().is_some_and(|u| *u <= pos as u64) {
@@ -143,13 +144,27 @@ impl Pipeline {
             }
             .into());
         };
-        let distinct = dedup(&parents);
-        let pinned = self.pin_inputs(&distinct)?;
+        let lazy_from = self
+            .lineage
+            .get(id)
+            .map_or(parents.len(), |n| n.lazy_from.min(parents.len()));
+        let (eager, lazy) = parents.split_at(lazy_from);
+        let distinct = dedup(eager);
+        let mut pinned = self.pin_inputs(&distinct)?;
+        let lazy_prepared = self.prepare_lazy(lazy, &mut pinned);
+        let lazy_largest = match lazy_prepared {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.unpin(&pinned);
+                return Err(e);
+            }
+        };
         let inputs_bytes: u64 = distinct
             .iter()
             .filter_map(|p| self.lineage.get(*p))
             .map(|n| n.charged)
-            .sum();
+            .sum::<u64>()
+            + lazy_largest;
         let budget = self.memory.budget().bytes();
         if inputs_bytes > budget {
             self.unpin(&pinned);
@@ -166,21 +181,27 @@ impl Pipeline {
             .map(|f| f.resident)
             .unwrap_or(inputs_bytes)
             .min(budget - inputs_bytes);
-        self.make_room(estimate);
-        let values: Vec<_> = parents
+        self.make_room(estimate + lazy_largest);
+        let values: Vec<_> = eager
             .iter()
             .filter_map(|p| self.lineage.get(*p).and_then(|n| n.value.clone()))
             .collect();
+        let (slots, source) = self.lazy_slots(lazy);
         let started = Instant::now();
         let result = {
             let _span = tracing::info_span!("step", name = %name, seq).entered();
             compute(&Args {
                 step: &name,
                 values: &values,
+                lazy: &slots,
+                source: Some(&source),
             })
         };
         let seconds = started.elapsed().as_secs_f64();
         drop(values);
+        drop(slots);
+        let loads = source.into_loads();
+        self.record_lazy_loads(lazy, loads);
         self.unpin(&pinned);
         let value = match result {
             Ok(v) => v,

@@ -24,7 +24,7 @@ pub struct MemorySample {
 pub struct Accountant {
     budget: Budget,
     tracked: Arc<AtomicU64>,
-    peak: u64,
+    peak: AtomicU64,
     started: Instant,
     peak_reset: bool,
     rss_peak_sampled: Arc<AtomicU64>,
@@ -75,7 +75,7 @@ impl Accountant {
         Accountant {
             budget,
             tracked,
-            peak: 0,
+            peak: AtomicU64::new(0),
             started,
             peak_reset,
             rss_peak_sampled,
@@ -95,7 +95,7 @@ impl Accountant {
     }
     /// Highest charged total so far.
     pub fn peak(&self) -> u64 {
-        self.peak
+        self.peak.load(Ordering::Relaxed)
     }
     /// Seconds since the run started.
     pub fn elapsed(&self) -> f64 {
@@ -106,12 +106,12 @@ impl Accountant {
         self.tracked().saturating_add(extra) <= self.budget.bytes()
     }
     /// Charge `bytes`.
-    pub fn charge(&mut self, bytes: u64) {
+    pub fn charge(&self, bytes: u64) {
         let now = self.tracked.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        self.peak = self.peak.max(now);
+        self.peak.fetch_max(now, Ordering::Relaxed);
     }
     /// Release `bytes`.
-    pub fn release(&mut self, bytes: u64) {
+    pub fn release(&self, bytes: u64) {
         let _ = self
             .tracked
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn charge_release_and_peak() {
-        let mut a = Accountant::start(Budget(100));
+        let a = Accountant::start(Budget(100));
         a.charge(60);
         assert!(a.fits(40));
         assert!(!a.fits(41));
@@ -191,6 +191,7 @@ mod tests {
         assert_eq!(a.peak(), 90);
         a.release(1000);
         assert_eq!(a.tracked(), 0);
+        let mut a = a;
         let timeline = a.finish();
         assert!(!timeline.is_empty());
     }

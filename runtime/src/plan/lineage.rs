@@ -23,6 +23,8 @@ pub(crate) struct Node {
     pub(crate) since_checkpoint: u32,
     pub(crate) ops: ValueOps,
     pub(crate) parents: Vec<NodeId>,
+    /// Parents from this index on are lazy inputs (loaded on demand while the step runs).
+    pub(crate) lazy_from: usize,
     /// `None` once lineage is truncated.
     pub(crate) compute: Option<Compute>,
     pub(crate) live: Weak<()>,
