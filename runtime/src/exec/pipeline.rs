@@ -23,8 +23,8 @@ pub struct Pipeline {
     pub(crate) run_id: String,
     pub(crate) started_at: String,
     pub(crate) lineage: Lineage,
-    pub(crate) store: Store,
-    pub(crate) memory: Accountant,
+    pub(crate) store: Arc<Store>,
+    pub(crate) memory: Arc<Accountant>,
     pub(crate) deferred: Option<Error>,
     pub(crate) rows: Vec<StepReport>,
     pub(crate) events: Vec<MemoryEvent>,
@@ -38,6 +38,8 @@ pub struct Pipeline {
     pub(crate) uses: HashMap<NodeId, std::collections::VecDeque<u64>>,
     pub(crate) targets: Vec<NodeId>,
     pub(crate) freed_since_trim: u64,
+    /// Last output size (charged bytes) per step name: the estimate for a step not yet seen.
+    pub(crate) output_history: HashMap<String, u64>,
 }
 
 impl std::fmt::Debug for Pipeline {
