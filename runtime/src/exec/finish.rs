@@ -30,6 +30,7 @@ pub fn run<T: Data>(
     build: impl FnOnce(&mut Pipeline) -> crate::Result<Handle<T>>,
 ) -> crate::Result<Outcome<T>> {
     let mut pipeline = Pipeline::open(config.clone())?;
+    pipeline.load_previous_report();
     let result = build(&mut pipeline).and_then(|output| pipeline.finish_output(&output));
     match result {
         Ok(value) => {
@@ -78,7 +79,27 @@ impl Pipeline {
             targets: Vec::new(),
             freed_since_trim: 0,
             output_history: HashMap::new(),
+            previous: None,
         })
+    }
+
+    /// Remember the latest earlier run's steps (when its report is readable) so a recomputed step
+    /// can say what changed.
+    fn load_previous_report(&mut self) {
+        let runs = self.store.list_runs().unwrap_or_default();
+        for run in runs.iter().rev().filter(|r| **r != self.run_id) {
+            let Ok(Some(bytes)) = self.store.read_run_file(run, "report.json") else {
+                continue;
+            };
+            match serde_json::from_slice::<RunReport>(&bytes) {
+                Ok(report) => {
+                    let steps = report.steps.into_iter().map(|s| (s.seq, s)).collect();
+                    self.previous = Some((run.clone(), steps));
+                    return;
+                }
+                Err(e) => tracing::warn!(run = %run, error = %e, "ignoring an unreadable report"),
+            }
+        }
     }
 
     /// Compute the output and every sink not yet run, and hand the output over.
