@@ -264,6 +264,7 @@ impl Pipeline {
     /// Truncate lineage after a materialization.
     fn truncate(&mut self, keep: &[NodeId]) {
         for node in self.lineage.truncate(keep) {
+            self.rows.finish(node.id.0);
             if node.value.is_some() {
                 self.memory.release(node.charged);
                 self.freed_since_trim += node.charged;
