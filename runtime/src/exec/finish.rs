@@ -62,6 +62,7 @@ impl Pipeline {
             ..StoreOptions::default()
         };
         let store = Store::open(&config.checkpoint_dir, &run_id, options)?;
+        let progress = config.progress;
         Ok(Pipeline {
             memory: Arc::new(Accountant::start(config.budget)),
             config,
@@ -81,6 +82,7 @@ impl Pipeline {
             freed_since_trim: 0,
             output_history: HashMap::new(),
             previous: None,
+            progress: crate::report::ProgressView::new(progress),
         })
     }
 
@@ -162,6 +164,7 @@ impl Pipeline {
                 source,
             })?;
         }
+        self.progress.finish();
         if self.config.print_summary {
             eprint!("{}", summary_table(&report));
         }

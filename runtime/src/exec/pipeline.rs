@@ -38,6 +38,8 @@ pub struct Pipeline {
     pub(crate) uses: HashMap<NodeId, std::collections::VecDeque<u64>>,
     pub(crate) targets: Vec<NodeId>,
     pub(crate) freed_since_trim: u64,
+    /// Live progress display.
+    pub(crate) progress: crate::report::ProgressView,
     /// The previous run's steps by record order, to say why a step runs again.
     pub(crate) previous: Option<(String, HashMap<usize, StepReport>)>,
     /// Last output size (charged bytes) per step name: the estimate for a step not yet seen.

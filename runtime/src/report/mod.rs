@@ -2,6 +2,7 @@
 //! budget, spill/reload/checkpoint totals, and a memory timeline. Written as
 //! `runs/<run-id>/report.json` (schema [`REPORT_SCHEMA_VERSION`]) and summarized as a table.
 
+mod progress;
 mod rows;
 mod table;
 
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::memory::MemorySample;
 use crate::plan::{Fingerprint, Policy};
 
+pub(crate) use progress::{ProgressView, StepProgress};
 pub(crate) use rows::StepRows;
 pub use rows::{FoldedSteps, STEP_ROWS_CAP};
 pub use table::summary_table;
