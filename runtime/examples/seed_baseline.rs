@@ -26,13 +26,23 @@ fn main() {
         .unwrap_or(2_000_000);
     let started = Instant::now();
     let mut current: Vec<Row> = (0..rows)
-        .map(|id| Row { id, key: (id % 1000) as u32, value: id as f64 * 0.5, tag: format!("t{}", id % 97) })
+        .map(|id| Row {
+            id,
+            key: (id % 1000) as u32,
+            value: id as f64 * 0.5,
+            tag: format!("t{}", id % 97),
+        })
         .collect();
     let mut kept: Vec<Vec<Row>> = Vec::new();
     for i in 1..=20u32 {
         let next: Vec<Row> = current
             .iter()
-            .map(|r| Row { id: r.id, key: r.key, value: r.value * 1.0001 + f64::from(i), tag: r.tag.clone() })
+            .map(|r| Row {
+                id: r.id,
+                key: r.key,
+                value: r.value * 1.0001 + f64::from(i),
+                tag: r.tag.clone(),
+            })
             .collect();
         let previous = std::mem::replace(&mut current, next);
         if (i - 1) % 5 == 0 && i > 1 {
