@@ -46,7 +46,10 @@ fn an_impossible_budget_fails_with_a_clear_error_before_the_os_refuses_memory() 
 fn without_the_budget_check_the_same_run_dies_when_the_os_refuses_memory() {
     let out = big_chain("8GiB");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "the address-space limit must stop this run");
+    assert!(
+        !out.status.success(),
+        "the address-space limit must stop this run"
+    );
     assert!(
         out.status.code().is_none() || stderr.contains("memory allocation"),
         "killed by the allocator, not by a budget error: {:?} {stderr}",

@@ -48,7 +48,12 @@ fn run(dir: &Path) -> stepstone::Outcome<u64> {
 
 /// The object file of step `name` in `report`.
 fn object_of(dir: &Path, report: &RunReport, name: &str) -> PathBuf {
-    let fp = report.steps_named(name).next().unwrap().fingerprint.to_hex();
+    let fp = report
+        .steps_named(name)
+        .next()
+        .unwrap()
+        .fingerprint
+        .to_hex();
     files_under(&dir.join("objects"), &fp).pop().unwrap()
 }
 
@@ -97,13 +102,25 @@ fn check_damage_to_d(how: Damage) {
     assert_eq!(second.value, first.value, "{how:?}");
     let d = second.report.steps_named("d").next().unwrap();
     assert_eq!(d.status, StepStatus::Executed, "{how:?}");
-    assert!(d.reason.contains("corrupt"), "{how:?}: the report says why: {}", d.reason);
     assert!(
-        second.report.events.iter().any(|e| e.kind == "corrupt" && e.step == "d"),
+        d.reason.contains("corrupt"),
+        "{how:?}: the report says why: {}",
+        d.reason
+    );
+    assert!(
+        second
+            .report
+            .events
+            .iter()
+            .any(|e| e.kind == "corrupt" && e.step == "d"),
         "{how:?}: a corrupt event"
     );
     let c = second.report.steps_named("c").next().unwrap();
-    assert_eq!(c.status, StepStatus::Reused, "{how:?}: c's checkpoint is intact");
+    assert_eq!(
+        c.status,
+        StepStatus::Reused,
+        "{how:?}: c's checkpoint is intact"
+    );
     reliability_util::verify_all(dir.path(), false);
 }
 
@@ -149,7 +166,10 @@ fn every_checkpoint_corrupt_recomputes_everything() {
     let dir = tempfile::tempdir().unwrap();
     let first = run(dir.path());
     for name in ["a", "b", "c", "d"] {
-        damage(&object_of(dir.path(), &first.report, name), Damage::FlipLast(0xff));
+        damage(
+            &object_of(dir.path(), &first.report, name),
+            Damage::FlipLast(0xff),
+        );
     }
     let second = run(dir.path());
     assert_eq!(second.value, first.value);
@@ -160,7 +180,10 @@ fn every_checkpoint_corrupt_recomputes_everything() {
     }
     // Headers this time (the probe path).
     for name in ["a", "b", "c", "d"] {
-        damage(&object_of(dir.path(), &first.report, name), Damage::Flip(9, 0xff));
+        damage(
+            &object_of(dir.path(), &first.report, name),
+            Damage::Flip(9, 0xff),
+        );
     }
     let second = run(dir.path());
     assert_eq!(second.value, first.value);

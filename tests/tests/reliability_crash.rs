@@ -65,7 +65,9 @@ fn kill_at_random_moments(test: &str, default_seed: u64, rows: usize, steps: u64
         );
         assert_eq!(tmp_files(dir.path()), Vec::<std::path::PathBuf>::new());
     }
-    println!("{test}: {killed} kills, {finished_first} runs finished before their kill, {rounds} rounds");
+    println!(
+        "{test}: {killed} kills, {finished_first} runs finished before their kill, {rounds} rounds"
+    );
 }
 
 #[test]

@@ -37,12 +37,19 @@ where
         ..StoreOptions::default()
     };
     let store = Store::open(dir.path(), "rt", options).unwrap();
-    let key = BlockKey { fingerprint: Fingerprint(id), part: (id % 7) as u32 };
+    let key = BlockKey {
+        fingerprint: Fingerprint(id),
+        part: (id % 7) as u32,
+    };
     let type_name = std::any::type_name::<T>();
     let mut encode = |w: &mut dyn std::io::Write| {
-        postcard::to_io(value, w).map(drop).map_err(|e| e.to_string())
+        postcard::to_io(value, w)
+            .map(drop)
+            .map_err(|e| e.to_string())
     };
-    let info = store.write(key, kind, type_name, Footprint::default(), &mut encode).unwrap();
+    let info = store
+        .write(key, kind, type_name, Footprint::default(), &mut encode)
+        .unwrap();
     let (_, bytes) = store.read(key, kind, type_name).unwrap();
     assert_eq!(&postcard::from_bytes::<T>(&bytes).unwrap(), value);
     let file = std::fs::read(dir.path().join(&info.path)).unwrap();
@@ -63,7 +70,12 @@ fn codec() -> impl Strategy<Value = (Option<Compression>, ObjectKind)> {
     )
 }
 
-type Nested = (u32, Option<String>, Vec<(u8, i64)>, BTreeMap<String, Vec<u8>>);
+type Nested = (
+    u32,
+    Option<String>,
+    Vec<(u8, i64)>,
+    BTreeMap<String, Vec<u8>>,
+);
 
 proptest! {
     #![proptest_config(config())]
@@ -161,12 +173,23 @@ fn valid_objects() -> &'static Vec<Vec<u8>> {
             };
             let store = Store::open(dir.path(), &format!("v{i}"), options).unwrap();
             let value: Vec<u64> = (0..len as u64).map(|x| x * 7919).collect();
-            let key = BlockKey { fingerprint: Fingerprint(i as u128 + 1), part: 0 };
+            let key = BlockKey {
+                fingerprint: Fingerprint(i as u128 + 1),
+                part: 0,
+            };
             let mut encode = |w: &mut dyn std::io::Write| {
-                postcard::to_io(&value, w).map(drop).map_err(|e| e.to_string())
+                postcard::to_io(&value, w)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
             };
             let info = store
-                .write(key, ObjectKind::Checkpoint, "Vec<u64>", Footprint::default(), &mut encode)
+                .write(
+                    key,
+                    ObjectKind::Checkpoint,
+                    "Vec<u64>",
+                    Footprint::default(),
+                    &mut encode,
+                )
                 .unwrap();
             out.push(std::fs::read(dir.path().join(info.path)).unwrap());
         }
@@ -182,7 +205,10 @@ fn report_json() -> Vec<u8> {
             let dir = tempfile::tempdir().unwrap();
             let out = stepstone::run(&stepstone_tests::config(dir.path(), "1MiB"), |p| {
                 let a = p.step("a").code("1").run(|_| Ok(Block::new(100, 1)));
-                Ok(p.step("b").code("1").input(&a).run(|x| Ok(x.get::<Block>(0)?.sum())))
+                Ok(p.step("b")
+                    .code("1")
+                    .input(&a)
+                    .run(|x| Ok(x.get::<Block>(0)?.sum())))
             })
             .unwrap();
             serde_json::to_vec_pretty(&out.report).unwrap()

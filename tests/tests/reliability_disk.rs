@@ -78,9 +78,10 @@ fn a_checkpoint_written_to_dev_full_fails_naming_path_bytes_and_fix() {
     }
     assert_eq!(tmp_files(dir.path()), Vec::<PathBuf>::new());
     verify_all(dir.path(), false);
-    let again = stepstone::run(&config(dir.path(), "80KiB").checkpoint_every(Some(4)), |p| {
-        Ok(chain(p, ROWS, STEPS))
-    })
+    let again = stepstone::run(
+        &config(dir.path(), "80KiB").checkpoint_every(Some(4)),
+        |p| Ok(chain(p, ROWS, STEPS)),
+    )
     .unwrap();
     assert_eq!(again.value, chain_expected(ROWS, STEPS));
 }
@@ -108,8 +109,15 @@ fn efbig_under_ulimit_f_fails_cleanly_and_commits_nothing_truncated() {
         let dir = tempfile::tempdir().unwrap();
         let out = chain_under_ulimit_f(dir.path(), kib, &args);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "limit {kib} KiB: a clean failure: {stderr}");
-        assert!(stderr.contains("File too large"), "limit {kib} KiB: {stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "limit {kib} KiB: a clean failure: {stderr}"
+        );
+        assert!(
+            stderr.contains("File too large"),
+            "limit {kib} KiB: {stderr}"
+        );
         assert!(stderr.contains("/tmp/"), "names the temp file: {stderr}");
         assert_eq!(tmp_files(dir.path()), Vec::<PathBuf>::new());
         // Nothing truncated is committed.
@@ -148,7 +156,10 @@ fn eio_on_a_checkpoint_fsync_fails_it_without_retrying_that_file() {
             .backend(Arc::new(fs.clone()));
         let err = stepstone::run(&cfg, |p| Ok(chain(p, ROWS, STEPS))).unwrap_err();
         let text = stepstone::error_chain(&err);
-        assert!(text.contains("fsync") && text.contains("Input/output error"), "{text}");
+        assert!(
+            text.contains("fsync") && text.contains("Input/output error"),
+            "{text}"
+        );
         // No file was fsync'd twice: a failed fsync is never retried on the same file.
         let log = fs.sync_log();
         let files: Vec<&PathBuf> = log
@@ -158,7 +169,11 @@ fn eio_on_a_checkpoint_fsync_fails_it_without_retrying_that_file() {
         let mut unique = files.clone();
         unique.sort();
         unique.dedup();
-        assert_eq!(files.len(), unique.len(), "a file was synced twice: {log:?}");
+        assert_eq!(
+            files.len(),
+            unique.len(),
+            "a file was synced twice: {log:?}"
+        );
         // The failed checkpoint is not committed; nothing is left in tmp/.
         assert_eq!(tmp_files(dir.path()), Vec::<PathBuf>::new());
         let visible = verify_all(dir.path(), false);
@@ -168,9 +183,10 @@ fn eio_on_a_checkpoint_fsync_fails_it_without_retrying_that_file() {
                 .all(|i| i.kind != stepstone::store::ObjectKind::Checkpoint),
             "{visible:?}"
         );
-        let again = stepstone::run(&config(dir.path(), "80KiB").checkpoint_every(Some(4)), |p| {
-            Ok(chain(p, ROWS, STEPS))
-        })
+        let again = stepstone::run(
+            &config(dir.path(), "80KiB").checkpoint_every(Some(4)),
+            |p| Ok(chain(p, ROWS, STEPS)),
+        )
         .unwrap();
         assert_eq!(again.value, chain_expected(ROWS, STEPS));
     }
@@ -202,7 +218,10 @@ fn spills_failing_with_enospc_stay_within_budget_and_recompute_from_lineage() {
         r.budget_bytes
     );
     assert_eq!(r.totals.spills_written, 0, "every spill failed");
-    assert!(r.events.iter().any(|e| e.kind == "drop"), "values were dropped");
+    assert!(
+        r.events.iter().any(|e| e.kind == "drop"),
+        "values were dropped"
+    );
     assert!(
         r.steps.iter().any(|s| s.executions > 1),
         "dropped values were recomputed from lineage"
@@ -217,7 +236,11 @@ fn orphans_of_a_crashed_run_are_cleaned_at_the_next_start() {
     let out = run_chain(dir.path(), &["--rows", "2000", "--steps", "6"]);
     let expected = sum_of(&out);
     // What a crashed run leaves behind: temp files, a run's persist folder.
-    std::fs::write(dir.path().join("tmp/0123.0.Spill.999-1.tmp"), b"half an object").unwrap();
+    std::fs::write(
+        dir.path().join("tmp/0123.0.Spill.999-1.tmp"),
+        b"half an object",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("tmp/run-report.json.999-2.tmp"), b"{\"half").unwrap();
     let persist = dir.path().join("runs/crashed-run/persist");
     std::fs::create_dir_all(&persist).unwrap();
@@ -225,5 +248,8 @@ fn orphans_of_a_crashed_run_are_cleaned_at_the_next_start() {
     let out = run_chain(dir.path(), &["--rows", "2000", "--steps", "6"]);
     assert_eq!(sum_of(&out), expected);
     assert_eq!(tmp_files(dir.path()), Vec::<PathBuf>::new());
-    assert!(!persist.exists(), "the persist folder of a dead run is removed");
+    assert!(
+        !persist.exists(),
+        "the persist folder of a dead run is removed"
+    );
 }

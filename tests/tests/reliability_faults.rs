@@ -32,12 +32,18 @@ fn faulty(dir: &Path, fs: &FaultFs) -> RunConfig {
 /// Run the chain on `fs`; returns the result (as text on error) and the fingerprints of the
 /// checkpoint steps the run announced as stored (`Event::StepStored` comes after the durable
 /// write).
-fn run_on(dir: &Path, fs: &FaultFs, checkpoints: &BTreeSet<usize>) -> (Result<u64, String>, Vec<Fingerprint>) {
+fn run_on(
+    dir: &Path,
+    fs: &FaultFs,
+    checkpoints: &BTreeSet<usize>,
+) -> (Result<u64, String>, Vec<Fingerprint>) {
     let stored = Arc::new(Mutex::new(Vec::new()));
     let seen = stored.clone();
     let checkpoints = checkpoints.clone();
     let cfg = faulty(dir, fs).observer(move |e| {
-        if let Event::StepStored { seq, fingerprint, .. } = e
+        if let Event::StepStored {
+            seq, fingerprint, ..
+        } = e
             && checkpoints.contains(seq)
             && let Ok(mut v) = seen.lock()
         {
@@ -80,25 +86,42 @@ fn reports_parse(dir: &Path) {
 
 /// Fail the n-th `op` with `error`, then check the three promises. Returns whether the run
 /// failed.
-fn fault_then_check(op: FaultOp, n: u64, error: FaultError, loss: PowerLoss, ckpts: &BTreeSet<usize>) -> bool {
+fn fault_then_check(
+    op: FaultOp,
+    n: u64,
+    error: FaultError,
+    loss: PowerLoss,
+    ckpts: &BTreeSet<usize>,
+) -> bool {
     let what = format!("{op:?} #{n} → {error:?}, then {loss:?}");
     let dir = tempfile::tempdir().unwrap();
     let fs = FaultFs::new(Arc::new(LocalFs));
     fs.fail(op, n, error);
     let (result, announced) = run_on(dir.path(), &fs, ckpts);
     match &result {
-        Ok(v) => assert_eq!(*v, chain_expected(ROWS, STEPS), "{what}: a run that succeeds is right"),
+        Ok(v) => assert_eq!(
+            *v,
+            chain_expected(ROWS, STEPS),
+            "{what}: a run that succeeds is right"
+        ),
         Err(text) => {
             let errno = match error {
                 FaultError::NoSpace => "No space left on device",
                 FaultError::Io => "Input/output error",
             };
-            assert!(text.contains(errno), "{what}: the error names the cause: {text}");
+            assert!(
+                text.contains(errno),
+                "{what}: the error names the cause: {text}"
+            );
         }
     }
     // Crash between data write and commit: only complete objects are visible, no temp file.
     verify_all(dir.path(), false);
-    assert_eq!(tmp_files(dir.path()), Vec::<std::path::PathBuf>::new(), "{what}");
+    assert_eq!(
+        tmp_files(dir.path()),
+        Vec::<std::path::PathBuf>::new(),
+        "{what}"
+    );
     reports_parse(dir.path());
     // Power loss: what was announced as a stored checkpoint survives, every visible
     // checkpoint verifies.
@@ -108,7 +131,10 @@ fn fault_then_check(op: FaultOp, n: u64, error: FaultError, loss: PowerLoss, ckp
     let store = Store::open_read_only(dir.path()).unwrap();
     for fp in announced {
         let info = store
-            .verify(BlockKey { fingerprint: fp, part: 0 })
+            .verify(BlockKey {
+                fingerprint: fp,
+                part: 0,
+            })
             .unwrap_or_else(|e| panic!("{what}: announced checkpoint {fp} lost: {e}"));
         assert_eq!(info.kind, ObjectKind::Checkpoint, "{what}");
     }
@@ -117,7 +143,12 @@ fn fault_then_check(op: FaultOp, n: u64, error: FaultError, loss: PowerLoss, ckp
     let again = stepstone::run(&config(dir.path(), BUDGET).checkpoint_every(Some(4)), |p| {
         Ok(chain(p, ROWS, STEPS))
     })
-    .unwrap_or_else(|e| panic!("{what}: the next run failed: {}", stepstone::error_chain(&e)));
+    .unwrap_or_else(|e| {
+        panic!(
+            "{what}: the next run failed: {}",
+            stepstone::error_chain(&e)
+        )
+    });
     assert_eq!(again.value, chain_expected(ROWS, STEPS), "{what}");
     verify_all(dir.path(), false);
     result.is_err()
@@ -127,20 +158,30 @@ fn fault_then_check(op: FaultOp, n: u64, error: FaultError, loss: PowerLoss, ckp
 fn every_op(op: FaultOp, errors: &[FaultError], loss: PowerLoss) {
     let (clean, ckpts) = clean_run();
     let total = clean.count(op);
-    assert!(total >= 3, "{op:?}: a checkpointing run does several ({total})");
+    assert!(
+        total >= 3,
+        "{op:?}: a checkpointing run does several ({total})"
+    );
     let mut failed = 0;
     for n in 1..=total {
         for &error in errors {
             failed += usize::from(fault_then_check(op, n, error, loss, &ckpts));
         }
     }
-    println!("{op:?}: {total} points × {} errors, {failed} failed runs", errors.len());
+    println!(
+        "{op:?}: {total} points × {} errors, {failed} failed runs",
+        errors.len()
+    );
     assert!(failed > 0, "{op:?}: some fault must fail the run");
 }
 
 #[test]
 fn crash_or_power_loss_at_every_write_keeps_old_or_new_state() {
-    every_op(FaultOp::Write, &[FaultError::Io, FaultError::NoSpace], PowerLoss::DropUnsynced);
+    every_op(
+        FaultOp::Write,
+        &[FaultError::Io, FaultError::NoSpace],
+        PowerLoss::DropUnsynced,
+    );
 }
 
 #[test]
@@ -151,13 +192,21 @@ fn crash_or_power_loss_at_every_sync_keeps_old_or_new_state() {
 #[test]
 fn crash_or_power_loss_at_every_rename_and_create_keeps_old_or_new_state() {
     every_op(FaultOp::Rename, &[FaultError::Io], PowerLoss::DropUnsynced);
-    every_op(FaultOp::Create, &[FaultError::NoSpace], PowerLoss::DropUnsynced);
+    every_op(
+        FaultOp::Create,
+        &[FaultError::NoSpace],
+        PowerLoss::DropUnsynced,
+    );
 }
 
 #[test]
 fn torn_unsynced_writes_at_every_sync_are_caught_and_recomputed() {
     for seed in [3, 11] {
-        every_op(FaultOp::Sync, &[FaultError::Io], PowerLoss::TearUnsynced(seed));
+        every_op(
+            FaultOp::Sync,
+            &[FaultError::Io],
+            PowerLoss::TearUnsynced(seed),
+        );
     }
 }
 
@@ -170,13 +219,20 @@ fn enospc_at_every_write_names_path_and_bytes_and_a_later_run_resumes() {
         let fs = FaultFs::new(Arc::new(LocalFs));
         fs.fail(FaultOp::Write, n, FaultError::NoSpace);
         let (result, _) = run_on(dir.path(), &fs, &ckpts);
-        assert_eq!(tmp_files(dir.path()), Vec::<std::path::PathBuf>::new(), "write #{n}");
+        assert_eq!(
+            tmp_files(dir.path()),
+            Vec::<std::path::PathBuf>::new(),
+            "write #{n}"
+        );
         if let Err(text) = result
             && text.contains(".Checkpoint.")
         {
             // A failed checkpoint write: the temp file, the object it was for, the size, the fix.
             for part in ["write ", "/tmp/", "bytes", "/objects/", "free disk space"] {
-                assert!(text.contains(part), "write #{n}: `{part}` missing from: {text}");
+                assert!(
+                    text.contains(part),
+                    "write #{n}: `{part}` missing from: {text}"
+                );
             }
             named += 1;
         }

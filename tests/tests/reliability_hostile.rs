@@ -45,7 +45,13 @@ fn object(payload: &[u8], compression: Option<Compression>, type_name: &str) -> 
     };
     let mut encode = |w: &mut dyn std::io::Write| w.write_all(payload).map_err(|e| e.to_string());
     let info = store
-        .write(key, ObjectKind::Checkpoint, type_name, Footprint::default(), &mut encode)
+        .write(
+            key,
+            ObjectKind::Checkpoint,
+            type_name,
+            Footprint::default(),
+            &mut encode,
+        )
         .unwrap();
     std::fs::read(dir.path().join(info.path)).unwrap()
 }
@@ -168,9 +174,16 @@ fn a_run_under_ulimit_v_recomputes_hostile_objects() {
             let store_dir = tempfile::tempdir().unwrap();
             let store = Store::open(store_dir.path(), "craft", StoreOptions::default()).unwrap();
             let payload = huge_vec_payload();
-            let mut encode = |w: &mut dyn std::io::Write| w.write_all(&payload).map_err(|e| e.to_string());
+            let mut encode =
+                |w: &mut dyn std::io::Write| w.write_all(&payload).map_err(|e| e.to_string());
             let made = store
-                .write(info.key, info.kind, &info.type_name, info.footprint, &mut encode)
+                .write(
+                    info.key,
+                    info.kind,
+                    &info.type_name,
+                    info.footprint,
+                    &mut encode,
+                )
                 .unwrap();
             std::fs::read(store_dir.path().join(made.path)).unwrap()
         }),

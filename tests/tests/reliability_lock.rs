@@ -50,12 +50,19 @@ fn a_second_process_gets_locked_by_pid_and_the_lock_is_free_after_kill9() {
         holder.id()
     );
     assert!(stderr.contains("--wait"), "says how to fix it: {stderr}");
-    assert!(holder.try_wait().unwrap().is_none(), "the holder is still running");
+    assert!(
+        holder.try_wait().unwrap().is_none(),
+        "the holder is still running"
+    );
 
     holder.kill().unwrap(); // SIGKILL: no destructor, no unlock; the kernel drops the flock
     holder.wait().unwrap();
     let after = run_chain(dir.path(), &ARGS);
-    assert_eq!(sum_of(&after), chain_expected(2000, 12), "the lock is free after the crash");
+    assert_eq!(
+        sum_of(&after),
+        chain_expected(2000, 12),
+        "the lock is free after the crash"
+    );
     let recorded = std::fs::read_to_string(dir.path().join("LOCK")).unwrap();
     assert_ne!(
         recorded.trim(),

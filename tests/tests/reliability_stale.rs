@@ -34,19 +34,35 @@ fn graph(p: &mut Pipeline, counter: &Counter, change: Change) -> Handle<u64> {
     let param: u64 = if change == Change::Param { 7 } else { 5 };
     let code = if change == Change::Code { "2" } else { "1" };
     let c = if change == Change::Type {
-        let b = p.step("b").code(code).param(&param).policy(pol).input(&a).run(move |x| {
-            hb();
-            Ok(x.get::<Block>(0)?.plus(param).data)
-        });
+        let b = p
+            .step("b")
+            .code(code)
+            .param(&param)
+            .policy(pol)
+            .input(&a)
+            .run(move |x| {
+                hb();
+                Ok(x.get::<Block>(0)?.plus(param).data)
+            });
         p.step("c").code("1").policy(pol).input(&b).run(move |x| {
             hc();
-            Ok(Block { data: x.get::<Vec<u64>>(0)?.clone(), label: "c".into() }.plus(1))
+            Ok(Block {
+                data: x.get::<Vec<u64>>(0)?.clone(),
+                label: "c".into(),
+            }
+            .plus(1))
         })
     } else {
-        let b = p.step("b").code(code).param(&param).policy(pol).input(&a).run(move |x| {
-            hb();
-            Ok(x.get::<Block>(0)?.plus(param))
-        });
+        let b = p
+            .step("b")
+            .code(code)
+            .param(&param)
+            .policy(pol)
+            .input(&a)
+            .run(move |x| {
+                hb();
+                Ok(x.get::<Block>(0)?.plus(param))
+            });
         p.step("c").code("1").policy(pol).input(&b).run(move |x| {
             hc();
             Ok(x.get::<Block>(0)?.plus(1))
@@ -63,10 +79,15 @@ fn graph(p: &mut Pipeline, counter: &Counter, change: Change) -> Handle<u64> {
         Ok(x.get::<Block>(0)?.sum())
     });
     let hf = hit("f");
-    p.step("f").code("1").policy(pol).input(&d).input(&e).run(move |x| {
-        hf();
-        Ok(x.get::<u64>(0)?.wrapping_add(*x.get::<u64>(1)?))
-    })
+    p.step("f")
+        .code("1")
+        .policy(pol)
+        .input(&d)
+        .input(&e)
+        .run(move |x| {
+            hf();
+            Ok(x.get::<u64>(0)?.wrapping_add(*x.get::<u64>(1)?))
+        })
 }
 
 fn run(dir: &std::path::Path, change: Change) -> (Counter, Outcome<u64>) {
@@ -87,8 +108,15 @@ fn a_changed_code_param_or_type_recomputes_that_step_and_descendants_only() {
         let (first, _) = run(dir.path(), Change::None);
         assert_eq!(first.total(), 6);
         let (counter, out) = run(dir.path(), change);
-        let ran: Vec<usize> = ["a", "b", "c", "d", "e", "f"].iter().map(|n| counter.get(n)).collect();
-        assert_eq!(ran, vec![0, 1, 1, 1, 0, 1], "{change:?}: b and its descendants c, d, f");
+        let ran: Vec<usize> = ["a", "b", "c", "d", "e", "f"]
+            .iter()
+            .map(|n| counter.get(n))
+            .collect();
+        assert_eq!(
+            ran,
+            vec![0, 1, 1, 1, 0, 1],
+            "{change:?}: b and its descendants c, d, f"
+        );
         for name in ["b", "c", "d", "f"] {
             let (st, reason) = status(&out, name);
             assert_eq!(st, StepStatus::Executed, "{change:?}: {name}");
@@ -98,7 +126,10 @@ fn a_changed_code_param_or_type_recomputes_that_step_and_descendants_only() {
         for name in ["a", "e"] {
             let (st, reason) = status(&out, name);
             assert_eq!(st, StepStatus::Reused, "{change:?}: {name}");
-            assert!(reason.contains("checkpoint from an earlier run"), "{change:?}: {name}: {reason}");
+            assert!(
+                reason.contains("checkpoint from an earlier run"),
+                "{change:?}: {name}: {reason}"
+            );
         }
         // The old checkpoints stay on disk but are never read for the new fingerprints; the
         // new run is reused as a whole next time.
@@ -116,5 +147,9 @@ fn changing_back_reuses_the_original_checkpoints() {
     assert_ne!(changed.value, original.value);
     let (counter, back) = run(dir.path(), Change::None);
     assert_eq!(back.value, original.value);
-    assert_eq!(counter.total(), 0, "the original checkpoints are still valid");
+    assert_eq!(
+        counter.total(),
+        0,
+        "the original checkpoints are still valid"
+    );
 }

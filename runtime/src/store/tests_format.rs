@@ -175,8 +175,10 @@ fn hostile_lengths_are_rejected_before_allocating() {
     std::fs::write(&path, forged(&file, set(46, stored * 1000))).unwrap();
     let err = store.read(key(1), ObjectKind::Checkpoint, TY).unwrap_err();
     assert!(
-        err.to_string()
-            .contains(&format!("payload ends after 100 of the {} bytes", stored * 1000)),
+        err.to_string().contains(&format!(
+            "payload ends after 100 of the {} bytes",
+            stored * 1000
+        )),
         "{err}"
     );
 }

@@ -50,7 +50,11 @@ pub(crate) struct Rng(u64);
 impl Rng {
     /// A generator from `seed` (0 is mapped to a fixed non-zero state).
     pub(crate) fn new(seed: u64) -> Rng {
-        Rng(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+        Rng(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
     }
     /// The next number.
     pub(crate) fn next(&mut self) -> u64 {
