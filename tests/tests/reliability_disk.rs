@@ -1,4 +1,4 @@
-//! Rows 6 (a real ENOSPC from `/dev/full`), 7 (short write / EFBIG under `ulimit -f`), 8 (EIO
+//! Rows 6 (a real ENOSPC from `/dev/full`), 7 (short writes; EFBIG under `ulimit -f`), 8 (EIO
 //! on fsync, never retried) and 9 (spills failing under memory pressure) of the reliability
 //! matrix.
 
@@ -127,6 +127,31 @@ fn efbig_under_ulimit_f_fails_cleanly_and_commits_nothing_truncated() {
         let out = run_chain(dir.path(), &args);
         assert_eq!(sum_of(&out), expected, "limit {kib} KiB: the later run");
     }
+}
+
+#[test]
+fn short_writes_everywhere_still_give_the_right_answer() {
+    // Every write accepts at most half its bytes: the store must loop until all are written.
+    let dir = tempfile::tempdir().unwrap();
+    let fs = FaultFs::new(Arc::new(LocalFs));
+    fs.short_writes(true);
+    let cfg = config(dir.path(), "80KiB")
+        .checkpoint_every(Some(4))
+        .backend(Arc::new(fs.clone()));
+    let out = stepstone::run(&cfg, |p| Ok(chain(p, ROWS, STEPS))).unwrap();
+    assert_eq!(out.value, chain_expected(ROWS, STEPS));
+    assert!(out.report.totals.spills_written > 0 && out.report.totals.checkpoints_written > 0);
+    assert!(!verify_all(dir.path(), false).is_empty());
+    let again = stepstone::run(
+        &config(dir.path(), "80KiB").checkpoint_every(Some(4)),
+        |p| Ok(chain(p, ROWS, STEPS)),
+    )
+    .unwrap();
+    assert_eq!(again.value, out.value);
+    assert!(
+        again.report.totals.steps_reused > 0,
+        "the checkpoints are reused"
+    );
 }
 
 #[test]
