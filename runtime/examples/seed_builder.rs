@@ -89,9 +89,9 @@ struct Cli {
     /// Abort the process right after step K's output is stored (0 = generate).
     #[arg(long)]
     crash_after_step: Option<usize>,
-    /// Parallel steps at most.
-    #[arg(long, default_value_t = 1)]
-    jobs: usize,
+    /// Parallel steps at most [default: number of cores].
+    #[arg(long)]
+    jobs: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -100,8 +100,10 @@ fn main() -> ExitCode {
         .budget(cli.budget)
         .checkpoint_dir(&cli.checkpoint_dir)
         .fresh(cli.fresh)
-        .checkpoint_every(Some(cli.every))
-        .jobs(cli.jobs);
+        .checkpoint_every(Some(cli.every));
+    if let Some(jobs) = cli.jobs {
+        config = config.jobs(jobs);
+    }
     config.print_summary = true;
     if let Some(k) = cli.crash_after_step {
         config = config.observer(move |event| {

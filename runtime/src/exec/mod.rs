@@ -9,6 +9,7 @@
 mod finish;
 mod lazy;
 mod objects;
+mod parallel;
 mod pipeline;
 mod scheduler;
 mod step;

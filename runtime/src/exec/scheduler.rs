@@ -20,6 +20,7 @@ impl Pipeline {
         }
         let schedule = self.plan(targets)?;
         self.targets = targets.to_vec();
+        self.progress.planned(schedule.len() as u64);
         self.uses = planned_uses(self, &schedule, targets);
         let result = self.run_schedule(&schedule);
         self.uses.clear();
@@ -48,6 +49,9 @@ impl Pipeline {
     }
 
     fn run_schedule(&mut self, schedule: &[NodeId]) -> crate::Result<()> {
+        if self.config.jobs > 1 && schedule.len() > 1 {
+            return self.run_parallel(schedule);
+        }
         for (pos, &id) in schedule.iter().enumerate() {
             // Parents before computing: a checkpoint cuts its lineage as soon as it is durable.
             let parents = self
@@ -55,26 +59,46 @@ impl Pipeline {
                 .get(id)
                 .map(|n| n.parents.clone())
                 .unwrap_or_default();
-            let available = self
-                .lineage
-                .get(id)
-                .is_some_and(|n| n.value.is_some() || n.stored.is_some());
-            if !available {
+            if !self.is_present(id) {
                 self.compute_node(id)?;
             }
-            for p in dedup(&parents) {
-                if let Some(uses) = self.uses.get_mut(&p) {
-                    while uses.front().is_some_and(|u| *u <= pos as u64) {
-                        uses.pop_front();
-                    }
-                }
-                self.release_if_dead(p);
-            }
-            self.release_if_dead(id);
-            self.make_room(0);
-            self.memory.sample();
+            self.after_step(pos, id, &parents);
         }
         Ok(())
+    }
+
+    /// The value exists now (resident or stored).
+    pub(crate) fn is_present(&self, id: NodeId) -> bool {
+        self.lineage
+            .get(id)
+            .is_some_and(|n| n.value.is_some() || n.stored.is_some())
+    }
+
+    /// Bookkeeping once the node at schedule position `pos` is done: its parents' uses are
+    /// consumed, dead values freed, the budget restored.
+    pub(crate) fn after_step(&mut self, pos: usize, id: NodeId, parents: &[NodeId]) {
+        for p in dedup(parents) {
+            if let Some(uses) = self.uses.get_mut(&p) {
+                while uses.front().is_some_and(|u| *u <= pos as u64) {
+                    uses.pop_front();
+                }
+            }
+            self.release_if_dead(p);
+        }
+        self.release_if_dead(id);
+        self.make_room(0);
+        self.memory.sample();
+        let step = self
+            .lineage
+            .get(id)
+            .map(|n| n.name.clone())
+            .unwrap_or_default();
+        self.progress.step_done(crate::report::StepProgress {
+            step: &step,
+            tracked: self.memory.tracked(),
+            budget: self.memory.budget().bytes(),
+            spilled: self.totals.spilled_bytes,
+        });
     }
 
     /// Nodes to compute for `targets`, parents first. A node with a resident value or a valid
@@ -252,6 +276,7 @@ impl Pipeline {
     /// Truncate lineage after a materialization.
     fn truncate(&mut self, keep: &[NodeId]) {
         for node in self.lineage.truncate(keep) {
+            self.rows.finish(node.id.0);
             if node.value.is_some() {
                 self.memory.release(node.charged);
                 self.freed_since_trim += node.charged;

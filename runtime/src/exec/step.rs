@@ -71,14 +71,23 @@ impl Pipeline {
     /// step's inputs and output estimate do not fit now — the caller waits for running steps.
     pub(crate) fn prepare(&mut self, id: NodeId, force: bool) -> crate::Result<Option<Prepared>> {
         let (name, seq, parents, compute, hint, lazy_from) = match self.lineage.get(id) {
-            Some(n) => (
-                n.name.clone(),
-                n.id.0,
-                n.parents.clone(),
-                n.compute.clone(),
-                n.footprint,
-                n.lazy_from,
-            ),
+            Some(n) => {
+                // What the output will cost: known from an earlier computation or object of this
+                // node, else from the last output of a step with the same name.
+                let known = n
+                    .footprint
+                    .map(|f| f.resident)
+                    .or(n.stored.as_ref().map(|s| s.footprint.resident));
+                let hint = known.or_else(|| self.output_history.get(&n.name).copied());
+                (
+                    n.name.clone(),
+                    n.id.0,
+                    n.parents.clone(),
+                    n.compute.clone(),
+                    hint,
+                    n.lazy_from,
+                )
+            }
             None => return Err(ExecError::UnknownOutput(id.0).into()),
         };
         let Some(compute) = compute else {
@@ -91,6 +100,19 @@ impl Pipeline {
         };
         let (eager, lazy) = parents.split_at(lazy_from.min(parents.len()));
         let distinct = super::scheduler::dedup(eager);
+        if !force {
+            // Other steps are running and hold their inputs: admit this one only if what it
+            // will load and produce fits now, before loading anything. A source step whose
+            // output size nobody knows yet waits until it can run alone.
+            if hint.is_none() && parents.is_empty() {
+                return Ok(None);
+            }
+            let need = self.admission_need(&distinct, lazy, hint);
+            self.make_room(need);
+            if !self.memory.fits(need) {
+                return Ok(None);
+            }
+        }
         let mut pinned = self.pin_inputs(&distinct)?;
         let lazy_largest = match self.prepare_lazy(lazy, &mut pinned) {
             Ok(bytes) => bytes,
@@ -117,10 +139,7 @@ impl Pipeline {
             }
             .into());
         }
-        let estimate = hint
-            .map(|f| f.resident)
-            .unwrap_or(inputs_bytes)
-            .min(budget - inputs_bytes);
+        let estimate = hint.unwrap_or(inputs_bytes).min(budget - inputs_bytes);
         self.make_room(estimate + lazy_largest);
         if !force && !self.memory.fits(estimate + lazy_largest) {
             self.unpin(&pinned);
@@ -145,6 +164,33 @@ impl Pipeline {
             inputs_bytes,
             reserved: estimate,
         }))
+    }
+
+    /// Bytes a step will add when it starts: inputs to load (value + transient payload), the
+    /// largest lazy input, and the output estimate.
+    fn admission_need(&self, eager: &[NodeId], lazy: &[NodeId], output_hint: Option<u64>) -> u64 {
+        let cost = |id: &NodeId| -> (u64, u64) {
+            match self.lineage.get(*id) {
+                Some(n) if n.value.is_some() => (0, n.charged),
+                Some(n) => {
+                    let size = n
+                        .footprint
+                        .map(|f| f.resident)
+                        .or(n.stored.as_ref().map(|s| s.footprint.resident));
+                    let transient = n.stored.as_ref().map_or(0, |s| s.raw_len);
+                    (size.unwrap_or(0) + transient, size.unwrap_or(0))
+                }
+                None => (0, 0),
+            }
+        };
+        let loads: u64 = eager.iter().map(|p| cost(p).0).sum();
+        let inputs: u64 = eager.iter().map(|p| cost(p).1).sum();
+        let lazy_largest = lazy
+            .iter()
+            .map(|p| cost(p).0.max(cost(p).1))
+            .max()
+            .unwrap_or(0);
+        loads + lazy_largest + output_hint.unwrap_or(inputs)
     }
 
     /// Admit what a step produced (or record its failure).
@@ -187,6 +233,7 @@ impl Pipeline {
         node.footprint = Some(footprint);
         self.resident.insert(id);
         self.memory.charge(footprint.resident);
+        self.output_history.insert(name.clone(), footprint.resident);
         let fresh = self.config.fresh;
         if let Some(row) = self.rows.get_mut(seq) {
             row.status = StepStatus::Executed;
@@ -200,7 +247,14 @@ impl Pipeline {
                 row.reason = if fresh {
                     "--fresh".into()
                 } else {
-                    "no stored object".into()
+                    match self
+                        .previous
+                        .as_ref()
+                        .and_then(|(run, steps)| Some((run, steps.get(&seq)?)))
+                    {
+                        Some((run, before)) => why_changed(run, before, row),
+                        None => "no stored object".into(),
+                    }
                 };
             }
         }
@@ -220,4 +274,35 @@ impl Pipeline {
         self.notify_stored(id);
         Ok(())
     }
+}
+
+/// Why a step whose earlier run recorded it at the same position is computed again.
+fn why_changed(
+    run: &str,
+    before: &crate::report::StepReport,
+    now: &crate::report::StepReport,
+) -> String {
+    if before.name != now.name {
+        return "no stored object".into();
+    }
+    if before.fingerprint == now.fingerprint {
+        return format!("no stored object (run {run} computed it but did not keep it)");
+    }
+    let mut what = Vec::new();
+    if before.code != now.code {
+        what.push("its code (or version)");
+    }
+    if before.params_hash != now.params_hash {
+        what.push("its parameters");
+    }
+    if before.output_type != now.output_type {
+        what.push("its output type");
+    }
+    if before.parents != now.parents {
+        what.push("an upstream step");
+    }
+    if what.is_empty() {
+        what.push("its module path or the storage format");
+    }
+    format!("stale: {} changed since run {run}", what.join(" and "))
 }

@@ -30,7 +30,7 @@ pub struct Accountant {
     rss_peak_sampled: Arc<AtomicU64>,
     samples: Arc<Mutex<Vec<MemorySample>>>,
     stop: Arc<AtomicBool>,
-    sampler: Option<JoinHandle<()>>,
+    sampler: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// How often the background sampler reads RSS.
@@ -81,7 +81,7 @@ impl Accountant {
             rss_peak_sampled,
             samples,
             stop,
-            sampler,
+            sampler: Mutex::new(sampler),
         }
     }
 
@@ -142,10 +142,15 @@ impl Accountant {
         }
     }
     /// Stop the sampler and return the timeline.
-    pub fn finish(&mut self) -> Vec<MemorySample> {
+    pub fn finish(&self) -> Vec<MemorySample> {
         self.sample();
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(handle) = self.sampler.take() {
+        if let Some(handle) = self
+            .sampler
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
             handle.thread().unpark();
             let _ = handle.join();
         }
@@ -156,7 +161,12 @@ impl Accountant {
 impl Drop for Accountant {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(handle) = self.sampler.take() {
+        if let Some(handle) = self
+            .sampler
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
             handle.thread().unpark();
             let _ = handle.join();
         }
@@ -191,7 +201,6 @@ mod tests {
         assert_eq!(a.peak(), 90);
         a.release(1000);
         assert_eq!(a.tracked(), 0);
-        let mut a = a;
         let timeline = a.finish();
         assert!(!timeline.is_empty());
     }
