@@ -3,7 +3,7 @@
 //! directory, so resumes get killed too), checks that every object left behind verifies, then
 //! runs to completion and compares the sum with an uninterrupted run. The four tests differ in
 //! what the killed run writes (checkpoints, spills only, a checkpoint at every step, a large
-//! budget) and together kill at least 200 running processes.
+//! budget with two parallel jobs) and together kill at least 200 running processes.
 
 mod reliability_util;
 
@@ -110,6 +110,6 @@ fn kill9_with_a_roomy_budget_resumes_to_the_same_sum() {
         0x5EED_0004,
         8_000,
         16,
-        &["--every", "4", "--budget", "64MiB"],
+        &["--every", "4", "--budget", "64MiB", "--jobs", "2"],
     );
 }

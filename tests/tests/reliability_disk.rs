@@ -227,32 +227,36 @@ fn spills_failing_with_enospc_stay_within_budget_and_recompute_from_lineage() {
     .unwrap();
     assert_eq!(roomy.report.totals.spills_written, 0);
 
-    let dir = tempfile::tempdir().unwrap();
-    let fs = FaultFs::new(Arc::new(LocalFs));
-    fs.fail_matching(FaultOp::Write, ".Spill.", FaultError::NoSpace);
-    // 48 KB per dataset, six kept ones: the data is ~6× the budget.
-    let cfg = config(dir.path(), "150KiB").backend(Arc::new(fs.clone()));
-    let tight = stepstone::run(&cfg, |p| Ok(chain(p, rows, steps))).unwrap();
-    assert_eq!(tight.value, roomy.value, "same result as without spilling");
-    assert_eq!(tight.value, chain_expected(rows, steps));
-    let r = &tight.report;
-    assert!(
-        r.tracked_peak_bytes <= r.budget_bytes,
-        "tracked peak {} > budget {}",
-        r.tracked_peak_bytes,
-        r.budget_bytes
-    );
-    assert_eq!(r.totals.spills_written, 0, "every spill failed");
-    assert!(
-        r.events.iter().any(|e| e.kind == "drop"),
-        "values were dropped"
-    );
-    assert!(
-        r.steps.iter().any(|s| s.executions > 1),
-        "dropped values were recomputed from lineage"
-    );
-    assert_eq!(tmp_files(dir.path()), Vec::<PathBuf>::new());
-    assert!(files_under(&dir.path().join("objects"), "").len() <= 1);
+    for jobs in [1, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = FaultFs::new(Arc::new(LocalFs));
+        fs.fail_matching(FaultOp::Write, ".Spill.", FaultError::NoSpace);
+        // 48 KB per dataset, six kept ones: the data is ~6× the budget.
+        let cfg = config(dir.path(), "150KiB")
+            .jobs(jobs)
+            .backend(Arc::new(fs.clone()));
+        let tight = stepstone::run(&cfg, |p| Ok(chain(p, rows, steps))).unwrap();
+        assert_eq!(tight.value, roomy.value, "same result as without spilling");
+        assert_eq!(tight.value, chain_expected(rows, steps));
+        let r = &tight.report;
+        assert!(
+            r.tracked_peak_bytes <= r.budget_bytes,
+            "tracked peak {} > budget {}",
+            r.tracked_peak_bytes,
+            r.budget_bytes
+        );
+        assert_eq!(r.totals.spills_written, 0, "every spill failed");
+        assert!(
+            r.events.iter().any(|e| e.kind == "drop"),
+            "values were dropped"
+        );
+        assert!(
+            r.steps.iter().any(|s| s.executions > 1),
+            "dropped values were recomputed from lineage"
+        );
+        assert_eq!(tmp_files(dir.path()), Vec::<PathBuf>::new());
+        assert!(files_under(&dir.path().join("objects"), "").len() <= 1);
+    }
 }
 
 #[test]

@@ -23,8 +23,9 @@ const STEPS: u64 = 9;
 /// Small enough that the kept datasets (adjust 3, 6, 9) spill; adjust 4 and 8 are checkpoints.
 const BUDGET: &str = "80KiB";
 
-fn faulty(dir: &Path, fs: &FaultFs) -> RunConfig {
+fn faulty(dir: &Path, fs: &FaultFs, jobs: usize) -> RunConfig {
     config(dir, BUDGET)
+        .jobs(jobs)
         .checkpoint_every(Some(4))
         .backend(Arc::new(fs.clone()))
 }
@@ -36,11 +37,12 @@ fn run_on(
     dir: &Path,
     fs: &FaultFs,
     checkpoints: &BTreeSet<usize>,
+    jobs: usize,
 ) -> (Result<u64, String>, Vec<Fingerprint>) {
     let stored = Arc::new(Mutex::new(Vec::new()));
     let seen = stored.clone();
     let checkpoints = checkpoints.clone();
-    let cfg = faulty(dir, fs).observer(move |e| {
+    let cfg = faulty(dir, fs, jobs).observer(move |e| {
         if let Event::StepStored {
             seq, fingerprint, ..
         } = e
@@ -58,10 +60,13 @@ fn run_on(
 }
 
 /// A clean run: its op counts and the seqs of its checkpoint steps.
-fn clean_run() -> (FaultFs, BTreeSet<usize>) {
+fn clean_run(jobs: usize) -> (FaultFs, BTreeSet<usize>) {
     let dir = tempfile::tempdir().unwrap();
     let fs = FaultFs::new(Arc::new(LocalFs));
-    let out = stepstone::run(&faulty(dir.path(), &fs), |p| Ok(chain(p, ROWS, STEPS))).unwrap();
+    let out = stepstone::run(&faulty(dir.path(), &fs, jobs), |p| {
+        Ok(chain(p, ROWS, STEPS))
+    })
+    .unwrap();
     assert_eq!(out.value, chain_expected(ROWS, STEPS));
     assert!(out.report.totals.spills_written > 0, "the chain must spill");
     assert!(out.report.totals.checkpoints_written >= 3, "and checkpoint");
@@ -92,12 +97,13 @@ fn fault_then_check(
     error: FaultError,
     loss: PowerLoss,
     ckpts: &BTreeSet<usize>,
+    jobs: usize,
 ) -> bool {
-    let what = format!("{op:?} #{n} → {error:?}, then {loss:?}");
+    let what = format!("{op:?} #{n} → {error:?}, then {loss:?}, {jobs} jobs");
     let dir = tempfile::tempdir().unwrap();
     let fs = FaultFs::new(Arc::new(LocalFs));
     fs.fail(op, n, error);
-    let (result, announced) = run_on(dir.path(), &fs, ckpts);
+    let (result, announced) = run_on(dir.path(), &fs, ckpts, jobs);
     match &result {
         Ok(v) => assert_eq!(
             *v,
@@ -155,8 +161,8 @@ fn fault_then_check(
 }
 
 /// Loop n over every `op` of a clean run.
-fn every_op(op: FaultOp, errors: &[FaultError], loss: PowerLoss) {
-    let (clean, ckpts) = clean_run();
+fn every_op(op: FaultOp, errors: &[FaultError], loss: PowerLoss, jobs: usize) {
+    let (clean, ckpts) = clean_run(jobs);
     let total = clean.count(op);
     assert!(
         total >= 3,
@@ -165,7 +171,7 @@ fn every_op(op: FaultOp, errors: &[FaultError], loss: PowerLoss) {
     let mut failed = 0;
     for n in 1..=total {
         for &error in errors {
-            failed += usize::from(fault_then_check(op, n, error, loss, &ckpts));
+            failed += usize::from(fault_then_check(op, n, error, loss, &ckpts, jobs));
         }
     }
     println!(
@@ -181,21 +187,41 @@ fn crash_or_power_loss_at_every_write_keeps_old_or_new_state() {
         FaultOp::Write,
         &[FaultError::Io, FaultError::NoSpace],
         PowerLoss::DropUnsynced,
+        1,
     );
 }
 
 #[test]
 fn crash_or_power_loss_at_every_sync_keeps_old_or_new_state() {
-    every_op(FaultOp::Sync, &[FaultError::Io], PowerLoss::DropUnsynced);
+    every_op(FaultOp::Sync, &[FaultError::Io], PowerLoss::DropUnsynced, 1);
+}
+
+/// The same loops with two parallel jobs (steps run on workers; the order of I/O may vary from
+/// run to run, the promises may not).
+#[test]
+fn crash_or_power_loss_at_every_write_and_sync_with_two_jobs_keeps_old_or_new_state() {
+    every_op(
+        FaultOp::Write,
+        &[FaultError::Io],
+        PowerLoss::DropUnsynced,
+        2,
+    );
+    every_op(FaultOp::Sync, &[FaultError::Io], PowerLoss::DropUnsynced, 2);
 }
 
 #[test]
 fn crash_or_power_loss_at_every_rename_and_create_keeps_old_or_new_state() {
-    every_op(FaultOp::Rename, &[FaultError::Io], PowerLoss::DropUnsynced);
+    every_op(
+        FaultOp::Rename,
+        &[FaultError::Io],
+        PowerLoss::DropUnsynced,
+        1,
+    );
     every_op(
         FaultOp::Create,
         &[FaultError::NoSpace],
         PowerLoss::DropUnsynced,
+        1,
     );
 }
 
@@ -206,19 +232,20 @@ fn torn_unsynced_writes_at_every_sync_are_caught_and_recomputed() {
             FaultOp::Sync,
             &[FaultError::Io],
             PowerLoss::TearUnsynced(seed),
+            1,
         );
     }
 }
 
 #[test]
 fn enospc_at_every_write_names_path_and_bytes_and_a_later_run_resumes() {
-    let (clean, ckpts) = clean_run();
+    let (clean, ckpts) = clean_run(1);
     let mut named = 0;
     for n in 1..=clean.count(FaultOp::Write) {
         let dir = tempfile::tempdir().unwrap();
         let fs = FaultFs::new(Arc::new(LocalFs));
         fs.fail(FaultOp::Write, n, FaultError::NoSpace);
-        let (result, _) = run_on(dir.path(), &fs, &ckpts);
+        let (result, _) = run_on(dir.path(), &fs, &ckpts, 1);
         assert_eq!(
             tmp_files(dir.path()),
             Vec::<std::path::PathBuf>::new(),

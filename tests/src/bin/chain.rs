@@ -3,7 +3,8 @@
 //! a fold that sums the kept datasets one at a time. `--abort-after K` aborts the
 //! process right after step K's output is stored; `--sleep-ms N` makes every adjust step sleep
 //! N ms (lock tests need a run that holds the directory for a while; the sleep is not part of
-//! any fingerprint); `--wait` waits for the directory's lock instead of failing. Prints one JSON line: the sum and the totals.
+//! any fingerprint); `--wait` waits for the directory's lock instead of failing; `--jobs N` runs
+//! up to N steps at once (default 1). Prints one JSON line: the sum and the totals.
 
 use std::process::ExitCode;
 
@@ -20,7 +21,7 @@ fn arg(name: &str) -> Option<String> {
 fn main() -> ExitCode {
     let Some(dir) = arg("--dir") else {
         eprintln!(
-            "usage: chain --dir DIR [--rows N] [--steps N] [--every N] [--budget SIZE] [--abort-after K] [--sleep-ms N] [--wait]"
+            "usage: chain --dir DIR [--rows N] [--steps N] [--every N] [--budget SIZE] [--abort-after K] [--sleep-ms N] [--wait] [--jobs N]"
         );
         return ExitCode::from(2);
     };
@@ -33,6 +34,9 @@ fn main() -> ExitCode {
     );
     let mut config = stepstone_tests::config(dir.as_ref(), &budget).checkpoint_every(Some(every));
     config.wait_for_lock = std::env::args().any(|a| a == "--wait");
+    if let Some(jobs) = arg("--jobs").and_then(|s| s.parse::<usize>().ok()) {
+        config = config.jobs(jobs.max(1));
+    }
     if let Some(k) = arg("--abort-after").and_then(|s| s.parse::<usize>().ok()) {
         config = config.observer(move |e| {
             if let Event::StepStored { seq, .. } = e
