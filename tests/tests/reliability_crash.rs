@@ -12,8 +12,13 @@ use std::time::{Duration, Instant};
 
 use reliability_util::{Rng, chain_cmd, chain_expected, run_chain, seed, sum_of, tmp_files};
 
-/// Kills per test (four tests: 208 in all).
-const KILLS: usize = 52;
+/// Kills per test (four tests: 208 in all); `STEPSTONE_KILLS=N` raises it for a soak run.
+fn kills() -> usize {
+    std::env::var("STEPSTONE_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(52)
+}
 
 /// Kill `chain ARGS` at random moments until `KILLS` running processes were killed; after every
 /// streak of kills, finish the run and compare with the uninterrupted answer.
@@ -33,10 +38,11 @@ fn kill_at_random_moments(test: &str, default_seed: u64, rows: usize, steps: u64
     println!("{test}: uninterrupted sum {clean}, kill delays in 0..{span_ms} ms");
 
     let (mut killed, mut finished_first, mut rounds) = (0usize, 0usize, 0usize);
-    while killed < KILLS {
+    let kills = kills();
+    while killed < kills {
         rounds += 1;
         assert!(
-            rounds < KILLS * 4,
+            rounds < kills * 4,
             "{test}: seed {seed}: the runs finish before the kill too often ({killed} kills in {rounds} rounds)"
         );
         let dir = tempfile::tempdir().unwrap();

@@ -282,3 +282,46 @@ fn a_checkpoint_dir_under_dev_full_fails_with_a_clear_error() {
     assert!(text.contains("/dev/full/checkpoints"), "{text}");
     assert!(text.contains("Not a directory"), "{text}");
 }
+
+/// Old state intact: a completed run's checkpoints survive a crash (and a power loss) at every
+/// write and sync of a later, longer run on the same directory — the first pipeline is then
+/// served entirely from its stored result.
+#[test]
+fn a_crash_at_every_op_of_a_later_run_leaves_the_earlier_run_intact() {
+    let later_steps = STEPS + 6;
+    let count = |op: FaultOp| {
+        let dir = tempfile::tempdir().unwrap();
+        stepstone::run(&config(dir.path(), BUDGET).checkpoint_every(Some(4)), |p| {
+            Ok(chain(p, ROWS, STEPS))
+        })
+        .unwrap();
+        let fs = FaultFs::new(Arc::new(LocalFs));
+        stepstone::run(&faulty(dir.path(), &fs, 1), |p| {
+            Ok(chain(p, ROWS, later_steps))
+        })
+        .unwrap();
+        fs.count(op)
+    };
+    for op in [FaultOp::Write, FaultOp::Sync] {
+        for n in 1..=count(op) {
+            let dir = tempfile::tempdir().unwrap();
+            let plain = || config(dir.path(), BUDGET).checkpoint_every(Some(4));
+            stepstone::run(&plain(), |p| Ok(chain(p, ROWS, STEPS))).unwrap();
+            let fs = FaultFs::new(Arc::new(LocalFs));
+            fs.fail(op, n, FaultError::Io);
+            let _ = stepstone::run(&faulty(dir.path(), &fs, 1), |p| {
+                Ok(chain(p, ROWS, later_steps))
+            });
+            fs.power_loss(PowerLoss::DropUnsynced).unwrap();
+            verify_all(dir.path(), true);
+            let old = stepstone::run(&plain(), |p| Ok(chain(p, ROWS, STEPS))).unwrap();
+            assert_eq!(old.value, chain_expected(ROWS, STEPS), "{op:?} #{n}");
+            assert_eq!(
+                old.report.totals.steps_executed, 0,
+                "{op:?} #{n}: the earlier run's result is still stored"
+            );
+            let new = stepstone::run(&plain(), |p| Ok(chain(p, ROWS, later_steps))).unwrap();
+            assert_eq!(new.value, chain_expected(ROWS, later_steps), "{op:?} #{n}");
+        }
+    }
+}
