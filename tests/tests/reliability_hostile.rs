@@ -207,3 +207,52 @@ fn a_run_under_ulimit_v_recomputes_hostile_objects() {
         );
     }
 }
+
+/// Wait for `child` at most `secs` seconds (a hung run fails the test instead of hanging it).
+fn wait_bounded(mut child: std::process::Child, secs: u64) -> Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the run hung (killed after {secs} s); stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn fifos_in_place_of_objects_and_reports_never_hang_a_run() {
+    let args = ["--rows", "3000", "--steps", "9", "--every", "3"];
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        sum_of(&run_chain(dir.path(), &args)),
+        chain_expected(3000, 9)
+    );
+    // Every object and the previous run's report become FIFOs: opening one for reading would
+    // block until a writer appears, which never happens.
+    let mut planted = stepstone_tests::files_under(&dir.path().join("objects"), "");
+    planted.extend(stepstone_tests::files_under(
+        &dir.path().join("runs"),
+        "report.json",
+    ));
+    for path in &planted {
+        std::fs::remove_file(path).unwrap();
+        let made = Command::new("mkfifo").arg(path).status().unwrap();
+        assert!(made.success());
+    }
+    let child = Command::new(CHAIN)
+        .arg("--dir")
+        .arg(dir.path())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_bounded(child, 120);
+    assert_eq!(sum_of(&out), chain_expected(3000, 9), "recomputed");
+}
