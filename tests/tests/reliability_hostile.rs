@@ -253,6 +253,6 @@ fn fifos_in_place_of_objects_and_reports_never_hang_a_run() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let out = wait_bounded(child, 120);
+    let out = wait_bounded(child, 60);
     assert_eq!(sum_of(&out), chain_expected(3000, 9), "recomputed");
 }
