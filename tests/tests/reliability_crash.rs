@@ -42,17 +42,19 @@ fn kill_at_random_moments(test: &str, default_seed: u64, rows: usize, steps: u64
     while killed < kills {
         rounds += 1;
         assert!(
-            rounds < kills * 4,
+            rounds < kills * 10,
             "{test}: seed {seed}: the runs finish before the kill too often ({killed} kills in {rounds} rounds)"
         );
         let dir = tempfile::tempdir().unwrap();
-        for _ in 0..rng.range(1, 4) {
+        for nth in 0..rng.range(1, 4) {
             let mut child = chain_cmd(dir.path(), &argv)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            std::thread::sleep(Duration::from_millis(rng.range(0, span_ms)));
+            // A resumed run is shorter than a fresh one: later kills of a streak come sooner.
+            let span = (span_ms >> nth).max(5);
+            std::thread::sleep(Duration::from_millis(rng.range(0, span)));
             if child.try_wait().unwrap().is_none() {
                 child.kill().unwrap(); // SIGKILL
                 killed += 1;
