@@ -256,3 +256,34 @@ fn fifos_in_place_of_objects_and_reports_never_hang_a_run() {
     let out = wait_bounded(child, 60);
     assert_eq!(sum_of(&out), chain_expected(3000, 9), "recomputed");
 }
+
+#[test]
+fn symlinks_and_directories_in_place_of_objects_are_recomputed_and_nothing_outside_is_touched() {
+    let args = ["--rows", "3000", "--steps", "9", "--every", "3"];
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let sentinel = outside.path().join("sentinel");
+    std::fs::write(&sentinel, b"do not touch").unwrap();
+    assert_eq!(
+        sum_of(&run_chain(dir.path(), &args)),
+        chain_expected(3000, 9)
+    );
+    let objects = stepstone_tests::files_under(&dir.path().join("objects"), "");
+    for (i, path) in objects.iter().enumerate() {
+        std::fs::remove_file(path).unwrap();
+        if i % 2 == 0 {
+            std::os::unix::fs::symlink(&sentinel, path).unwrap();
+        } else {
+            std::os::unix::fs::symlink(outside.path(), path).unwrap();
+        }
+    }
+    let out = run_chain(dir.path(), &args);
+    assert_eq!(sum_of(&out), chain_expected(3000, 9), "recomputed");
+    assert_eq!(std::fs::read(&sentinel).unwrap(), b"do not touch");
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+    // The links were replaced by real, verified objects.
+    for info in reliability_util::verify_all(dir.path(), false) {
+        let meta = std::fs::symlink_metadata(dir.path().join(info.path)).unwrap();
+        assert!(meta.file_type().is_file());
+    }
+}
