@@ -3,6 +3,7 @@
 //! for the standard command line of `#[pipeline]` binaries; not for running anything itself.
 
 use std::fmt::Display;
+use std::marker::PhantomData;
 use std::process::ExitCode;
 use std::str::FromStr;
 
@@ -31,6 +32,119 @@ pub const fn assert_data<T: Data>() {}
 
 /// Compile-time check that a step parameter can be fingerprinted and kept by the step.
 pub const fn assert_param<T: Clone + serde::Serialize + Send + Sync + 'static>() {}
+
+/// Chooses, by autoref specialization, between [`Recorder`] (the types are fit) and
+/// [`Unfit`] (they are not: the `assert_*` checks then fail to compile, spanned on the type,
+/// and `Unfit` keeps the rest of the expansion from repeating the same error elsewhere).
+pub struct Probe<T: ?Sized>(PhantomData<fn() -> T>);
+
+impl<T: ?Sized> Probe<T> {
+    /// A probe for `T`.
+    pub const fn new() -> Self {
+        Probe(PhantomData)
+    }
+}
+
+impl<T: ?Sized> Default for Probe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Records a step whose output is `T` and parameters `P`, or reads an input of type `T`.
+pub struct Recorder<T: ?Sized>(PhantomData<fn() -> T>);
+
+/// Stands in for [`Recorder`] when the types are not fit; never runs (the crate does not
+/// compile in that case).
+pub struct Unfit<T: ?Sized>(PhantomData<fn() -> T>);
+
+/// Selected when the types are fit.
+pub trait ProbeFit<T: ?Sized> {
+    /// The recorder.
+    fn probe(&self) -> Recorder<T>;
+}
+
+/// Selected otherwise (one autoref further).
+pub trait ProbeUnfit<T: ?Sized> {
+    /// The stand-in.
+    fn probe(&self) -> Unfit<T>;
+}
+
+impl<T: Data, P: Clone + serde::Serialize + Send + Sync + 'static> ProbeFit<(T, P)> for Probe<(T, P)> {
+    fn probe(&self) -> Recorder<(T, P)> {
+        Recorder(PhantomData)
+    }
+}
+
+impl<T: Data> ProbeFit<Input<T>> for Probe<Input<T>> {
+    fn probe(&self) -> Recorder<Input<T>> {
+        Recorder(PhantomData)
+    }
+}
+
+impl<T: ?Sized> ProbeUnfit<T> for &Probe<T> {
+    fn probe(&self) -> Unfit<T> {
+        Unfit(PhantomData)
+    }
+}
+
+/// Marks a probe for an input type.
+pub struct Input<T>(PhantomData<fn() -> T>);
+
+impl<T: Data, P: Clone + serde::Serialize + Send + Sync + 'static> Recorder<(T, P)> {
+    /// `Pipeline::record`.
+    pub fn record(
+        self,
+        pipeline: &mut Pipeline,
+        spec: &StepSpec,
+        params: &P,
+        inputs: &[NodeId],
+        compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
+    ) -> Handle<T> {
+        pipeline.record(spec, params, inputs, compute)
+    }
+}
+
+impl<T> Recorder<Input<T>> {
+    /// `Args::get`.
+    pub fn get<'a>(&self, args: &Args<'a>, index: usize) -> Result<&'a T, BoxError>
+    where
+        T: Data,
+    {
+        Ok(args.get::<T>(index)?)
+    }
+    /// `Args::slice`.
+    pub fn slice<'a>(&self, args: &Args<'a>, start: usize, len: usize) -> Result<Vec<&'a T>, BoxError>
+    where
+        T: Data,
+    {
+        Ok(args.slice::<T>(start, len)?)
+    }
+}
+
+#[allow(clippy::unimplemented, unused_variables, missing_docs)]
+impl<T, P> Unfit<(T, P)> {
+    pub fn record(
+        self,
+        pipeline: &mut Pipeline,
+        spec: &StepSpec,
+        params: &P,
+        inputs: &[NodeId],
+        compute: impl Fn(&Args<'_>) -> Result<T, BoxError>,
+    ) -> Handle<T> {
+        unimplemented!("unreachable: a step with unfit types does not compile")
+    }
+}
+
+#[allow(clippy::unimplemented, unused_variables, missing_docs)]
+impl<T> Unfit<Input<T>> {
+    pub fn get<'a>(&self, args: &Args<'a>, index: usize) -> Result<&'a T, BoxError> {
+        unimplemented!("unreachable: a step with unfit types does not compile")
+    }
+    pub fn slice<'a>(&self, args: &Args<'a>, start: usize, len: usize) -> Result<Vec<&'a T>, BoxError> {
+        unimplemented!("unreachable: a step with unfit types does not compile")
+    }
+}
 
 /// The `--kebab-name VALUE` flag of a pipeline parameter, parsed with `FromStr`.
 pub fn param_arg<T>(

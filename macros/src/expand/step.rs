@@ -80,35 +80,41 @@ fn pipeline_form(step: &StepFn, options: &StepOptions, rt: &TokenStream, body_id
 
     let mut signature = Vec::new();
     let mut params = Vec::new();
+    let mut param_types = Vec::new();
     let mut param_locals = Vec::new();
+    let mut readers = Vec::new();
     let mut lens = Vec::new();
     let mut input_ids = Vec::new();
     let mut call = Vec::new();
     let mut checks = vec![quote!(#rt::__private::assert_data::<#data>();)];
     let mut offset = quote!(0usize);
-    for arg in &step.args {
+    for (index, arg) in step.args.iter().enumerate() {
         let ident = &arg.ident;
+        let reader = format_ident!("__input{}", index, span = mixed);
         match &arg.kind {
             ArgKind::Dataset(ty) => {
                 signature.push(quote!(#ident: &#rt::__private::Handle<#ty>));
                 input_ids.push(quote!(.chain(::core::iter::once(#rt::__private::Handle::id(#ident)))));
-                call.push(quote!(#args.get::<#ty>(#offset)?));
+                readers.push(quote!(let #reader = (&#rt::__private::Probe::<#rt::__private::Input<#ty>>::new()).probe();));
+                call.push(quote!(#reader.get(#args, #offset)?));
                 offset = quote!(#offset + 1usize);
                 checks.push(quote!(#rt::__private::assert_data::<#ty>();));
             }
             ArgKind::Datasets(ty) => {
-                let len = format_ident!("__len_{}", ident, span = mixed);
+                let len = format_ident!("__len{}", index, span = mixed);
                 signature.push(quote!(#ident: &[#rt::__private::Handle<#ty>]));
                 lens.push(quote!(let #len = #ident.len();));
                 input_ids.push(quote!(.chain(#ident.iter().map(#rt::__private::Handle::id))));
-                call.push(quote!(&#args.slice::<#ty>(#offset, #len)?));
+                readers.push(quote!(let #reader = (&#rt::__private::Probe::<#rt::__private::Input<#ty>>::new()).probe();));
+                call.push(quote!(&#reader.slice(#args, #offset, #len)?));
                 offset = quote!(#offset + #len);
                 checks.push(quote!(#rt::__private::assert_data::<#ty>();));
             }
             ArgKind::Param(ty) => {
-                let local = format_ident!("__param_{}", ident, span = mixed);
+                let local = format_ident!("__param{}", index, span = mixed);
                 signature.push(quote!(#ident: #ty));
                 params.push(ident.clone());
+                param_types.push(ty);
                 call.push(quote!(#local));
                 param_locals.push(local);
                 checks.push(quote!(#rt::__private::assert_param::<#ty>();));
@@ -121,22 +127,28 @@ fn pipeline_form(step: &StepFn, options: &StepOptions, rt: &TokenStream, body_id
     } else {
         quote!(::core::result::Result::Ok(#body_call))
     };
-    let (spec_const, values, owned, inputs) = (
+    let (spec_const, values, owned, inputs, recorder) = (
         Ident::new("__SPEC", mixed),
         Ident::new("__params", mixed),
         Ident::new("__owned", mixed),
         Ident::new("__inputs", mixed),
+        Ident::new("__recorder", mixed),
     );
     quote! {
         #[allow(clippy::too_many_arguments)]
         #vis fn #name(#pipeline: &mut #rt::__private::Pipeline, #(#signature),*) -> #rt::__private::Handle<#data> {
+            #[allow(unused_imports)]
+            use #rt::__private::{ProbeFit as _, ProbeUnfit as _};
             const _: () = { #(#checks)* };
             const #spec_const: #rt::__private::StepSpec = #spec;
             let #values = (#(#params,)*);
             let #owned = ::core::clone::Clone::clone(&#values);
             #(#lens)*
+            #(#readers)*
             let #inputs: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::empty() #(#input_ids)* .collect();
-            #pipeline.record(
+            let #recorder = (&#rt::__private::Probe::<(#data, (#(#param_types,)*))>::new()).probe();
+            #recorder.record(
+                #pipeline,
                 &#spec_const,
                 &#values,
                 &#inputs,
