@@ -21,7 +21,9 @@ pub(crate) use value::{Compute, Value, ValueOps};
 pub struct NodeId(pub usize);
 
 /// What the runtime does with a step's output (DESIGN "Policies").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Policy {
     /// Kept in memory; spilled to disk (content-addressed, reusable after a crash) when the
@@ -62,7 +64,11 @@ pub struct Handle<T> {
 
 impl<T> Handle<T> {
     pub(crate) fn new(id: NodeId, live: Arc<()>) -> Self {
-        Handle { id, live, _type: PhantomData }
+        Handle {
+            id,
+            live,
+            _type: PhantomData,
+        }
     }
     /// The node this handle refers to.
     pub fn id(&self) -> NodeId {

@@ -38,7 +38,9 @@ pub(crate) struct ValueOps {
 
 impl std::fmt::Debug for ValueOps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ValueOps").field("type_name", &self.type_name).finish_non_exhaustive()
+        f.debug_struct("ValueOps")
+            .field("type_name", &self.type_name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -47,7 +49,11 @@ impl ValueOps {
         ValueOps {
             type_name: std::any::type_name::<T>(),
             is_unit: std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>(),
-            footprint: |v| v.downcast_ref::<T>().map(MemSize::footprint).unwrap_or_default(),
+            footprint: |v| {
+                v.downcast_ref::<T>()
+                    .map(MemSize::footprint)
+                    .unwrap_or_default()
+            },
             encode: |v, w| {
                 let v = v
                     .downcast_ref::<T>()
@@ -89,7 +95,11 @@ impl<'a> Args<'a> {
     }
     /// Input `index` as a `&T`.
     pub fn get<T: Data>(&self, index: usize) -> Result<&'a T, ArgError> {
-        let err = |problem: String| ArgError { step: self.step.to_string(), index, problem };
+        let err = |problem: String| ArgError {
+            step: self.step.to_string(),
+            index,
+            problem,
+        };
         let value = self
             .values
             .get(index)
