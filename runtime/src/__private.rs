@@ -236,7 +236,7 @@ pub fn pipeline_main<T: Data>(
     let config = match config {
         Ok(c) => c,
         Err(e) => {
-            eprint_error(&e);
+            eprintln!("error: {}", crate::error_chain(&e));
             return ExitCode::from(USAGE);
         }
     };
@@ -246,23 +246,8 @@ pub fn pipeline_main<T: Data>(
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprint_error(&e);
+            eprintln!("error: {}", crate::error_chain(&e));
             ExitCode::FAILURE
         }
-    }
-}
-
-/// `error: …` then one `caused by: …` line per source not already part of the message above.
-pub fn eprint_error(error: &dyn std::error::Error) {
-    let mut shown = error.to_string();
-    eprintln!("error: {shown}");
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !shown.contains(&text) {
-            eprintln!("  caused by: {text}");
-            shown = text;
-        }
-        source = cause.source();
     }
 }
