@@ -40,7 +40,11 @@ pub(crate) fn expand(parsed: &MemSizeInput) -> TokenStream {
                 let (pattern, calls) = variant_pattern(&v.fields, skips, &rt, &acc);
                 quote!(Self::#variant #pattern => { #(#calls)* })
             });
-            quote!(match self { #(#arms)* })
+            if e.variants.is_empty() {
+                quote!(match *self {})
+            } else {
+                quote!(match self { #(#arms)* })
+            }
         }
         Data::Union(_) => quote!(),
     };
