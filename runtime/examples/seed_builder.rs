@@ -51,16 +51,22 @@ fn adjust(prev: &[Row], i: u32) -> Vec<Row> {
         .collect()
 }
 
-fn aggregate(parts: &[&Vec<Row>]) -> Vec<(u32, f64)> {
+/// Per-key sums over the parts, keys ascending. Parts arrive one at a time (lazy inputs), so
+/// the four datasets never need to be resident together.
+fn aggregate<'a>(
+    parts: impl IntoIterator<
+        Item = Result<stepstone::plan::Part<'a, Vec<Row>>, stepstone::plan::ArgError>,
+    >,
+) -> Result<Vec<(u32, f64)>, stepstone::plan::ArgError> {
     let mut sums: HashMap<u32, f64> = HashMap::new();
     for part in parts {
-        for r in part.iter() {
+        for r in part?.iter() {
             *sums.entry(r.key).or_insert(0.0) += r.value;
         }
     }
     let mut out: Vec<(u32, f64)> = sums.into_iter().collect();
     out.sort_by_key(|(k, _)| *k);
-    out
+    Ok(out)
 }
 
 #[derive(Debug, Parser)]
@@ -83,9 +89,9 @@ struct Cli {
     /// Abort the process right after step K's output is stored (0 = generate).
     #[arg(long)]
     crash_after_step: Option<usize>,
-    /// Parallel steps at most.
-    #[arg(long, default_value_t = 1)]
-    jobs: usize,
+    /// Parallel steps at most [default: number of cores].
+    #[arg(long)]
+    jobs: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -94,15 +100,17 @@ fn main() -> ExitCode {
         .budget(cli.budget)
         .checkpoint_dir(&cli.checkpoint_dir)
         .fresh(cli.fresh)
-        .checkpoint_every(Some(cli.every))
-        .jobs(cli.jobs);
+        .checkpoint_every(Some(cli.every));
+    if let Some(jobs) = cli.jobs {
+        config = config.jobs(jobs);
+    }
     config.print_summary = true;
     if let Some(k) = cli.crash_after_step {
         config = config.observer(move |event| {
-            if let Event::StepStored { seq, .. } = event {
-                if *seq == k {
-                    std::process::abort();
-                }
+            if let Event::StepStored { seq, .. } = event
+                && *seq == k
+            {
+                std::process::abort();
             }
         });
     }
@@ -134,8 +142,8 @@ fn main() -> ExitCode {
             .module(module)
             .code("aggregate-v1")
             .policy(Policy::Checkpoint)
-            .inputs(&kept)
-            .run(move |a| Ok(aggregate(&a.slice::<Vec<Row>>(0, n)?))))
+            .lazy_inputs(&kept)
+            .run(move |a| Ok(aggregate(a.parts::<Vec<Row>>(0, n))?)))
     });
     match outcome {
         Ok(outcome) => {

@@ -157,3 +157,45 @@ fn latest_report(dir: &std::path::Path) -> std::path::PathBuf {
     reports.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
     reports.pop().expect("a report")
 }
+
+#[test]
+fn the_input_of_a_checkpoint_is_freed_not_spilled() {
+    let dir = tempfile::tempdir().unwrap();
+    // Budget for two blocks: computing c needs b and c; a must go. b feeds only the
+    // checkpoint c, so once c is durable b is dead and must be freed, never written.
+    let out = stepstone::run(&config(dir.path(), "900KiB"), |p| {
+        let a = p.step("a").code("1").run(|_| Ok(Block::new(50_000, 0)));
+        let b = p
+            .step("b")
+            .code("1")
+            .input(&a)
+            .run(|x| Ok(x.get::<Block>(0)?.plus(1)));
+        let c = p
+            .step("c")
+            .code("1")
+            .policy(Policy::Checkpoint)
+            .input(&b)
+            .run(|x| Ok(x.get::<Block>(0)?.plus(1)));
+        let d = p
+            .step("d")
+            .code("1")
+            .input(&c)
+            .run(|x| Ok(x.get::<Block>(0)?.plus(1)));
+        Ok(p.step("e")
+            .code("1")
+            .input(&d)
+            .run(|x| Ok(x.get::<Block>(0)?.sum())))
+    })
+    .unwrap();
+    let spilled: Vec<_> = out
+        .report
+        .events
+        .iter()
+        .filter(|e| e.kind == "spill")
+        .map(|e| e.step.clone())
+        .collect();
+    assert!(
+        spilled.is_empty(),
+        "nothing needs a spill here: {spilled:?}"
+    );
+}

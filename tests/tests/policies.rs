@@ -31,8 +31,8 @@ fn diamond(p: &mut Pipeline, policy: Policy, counter: &Counter) -> Handle<u64> {
         .code("1")
         .input(&filler)
         .run(|a| Ok(a.get::<Block>(0)?.plus(1)));
-    let right = p
-        .step("right")
+
+    p.step("right")
         .code("1")
         .input(&base)
         .input(&filler2)
@@ -40,8 +40,7 @@ fn diamond(p: &mut Pipeline, policy: Policy, counter: &Counter) -> Handle<u64> {
             Ok(a.get::<Block>(0)?
                 .sum()
                 .wrapping_add(a.get::<Block>(1)?.sum()))
-        });
-    right
+        })
 }
 
 #[test]
@@ -94,10 +93,11 @@ fn persist_writes_a_run_local_copy_and_deletes_it_at_the_end() {
     let seen_during_run = Arc::new(AtomicBool::new(false));
     let seen = Arc::clone(&seen_during_run);
     let cfg = config(dir.path(), "64MiB").observer(move |e| {
-        if let Event::StepStored { step, .. } = e {
-            if step == "base" && !files_under(&root.join("runs"), "persist").is_empty() {
-                seen.store(true, Ordering::SeqCst);
-            }
+        if let Event::StepStored { step, .. } = e
+            && step == "base"
+            && !files_under(&root.join("runs"), "persist").is_empty()
+        {
+            seen.store(true, Ordering::SeqCst);
         }
     });
     let counter = Counter::default();

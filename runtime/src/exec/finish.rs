@@ -61,12 +61,12 @@ impl Pipeline {
         };
         let store = Store::open(&config.checkpoint_dir, &run_id, options)?;
         Ok(Pipeline {
-            memory: Accountant::start(config.budget),
+            memory: Arc::new(Accountant::start(config.budget)),
             config,
             run_id,
             started_at,
             lineage: Lineage::default(),
-            store,
+            store: Arc::new(store),
             deferred: None,
             rows: Vec::new(),
             events: Vec::new(),
@@ -77,6 +77,7 @@ impl Pipeline {
             uses: HashMap::new(),
             targets: Vec::new(),
             freed_since_trim: 0,
+            output_history: HashMap::new(),
         })
     }
 

@@ -7,9 +7,12 @@
 //! ([`crate::memory`]), or fingerprints ([`crate::plan`]).
 
 mod finish;
+mod lazy;
 mod objects;
+mod parallel;
 mod pipeline;
 mod scheduler;
+mod step;
 
 pub use finish::run;
 pub use pipeline::{Pipeline, StepBuilder};

@@ -57,7 +57,7 @@ impl Pipeline {
         let Some(info) = n.stored.clone() else {
             return Err("no stored object".into());
         };
-        let (ops, name, seq, earlier) = (n.ops, n.name.clone(), n.id.0, n.stored_by_earlier_run);
+        let (ops, name, seq) = (n.ops, n.name.clone(), n.id.0);
         // Room for the value and, transiently, its payload.
         self.make_room(info.footprint.resident.saturating_add(info.raw_len));
         let (info, payload) = self
@@ -80,20 +80,10 @@ impl Pipeline {
             row.reloaded_bytes += info.payload_len;
             row.output_bytes = footprint.requested;
             row.output_resident_bytes = footprint.resident;
-            if earlier && row.status == StepStatus::Skipped {
-                row.status = StepStatus::Reused;
-                row.reason = match info.kind {
-                    ObjectKind::Checkpoint => "checkpoint from an earlier run".into(),
-                    _ => "spill left by an earlier (failed) run".into(),
-                };
-                if info.kind == ObjectKind::Checkpoint {
-                    row.checkpoint = Some(info.path.display().to_string());
-                }
-            }
         }
         self.event("reload", &name, seq, info.payload_len);
         let first_time = self.lineage.get(id).is_some_and(|n| !n.done);
-        self.lineage.mark_done(id);
+        self.mark_loaded(id);
         // A checkpoint node served by a spill of a failed run becomes a real checkpoint now.
         let promote = self
             .lineage
@@ -109,6 +99,28 @@ impl Pipeline {
             self.cut_lineage(id);
         }
         Ok(())
+    }
+
+    /// A value was read back from its object: a first read of an earlier run's object makes the
+    /// step "reused"; the output now exists.
+    pub(crate) fn mark_loaded(&mut self, id: NodeId) {
+        let Some(n) = self.lineage.get(id) else {
+            return;
+        };
+        let (earlier, info) = (n.stored_by_earlier_run, n.stored.clone());
+        if let (true, Some(info), Some(row)) = (earlier, info, self.rows.get_mut(id.0))
+            && row.status == StepStatus::Skipped
+        {
+            row.status = StepStatus::Reused;
+            row.reason = match info.kind {
+                ObjectKind::Checkpoint => "checkpoint from an earlier run".into(),
+                _ => "spill left by an earlier (failed) run".into(),
+            };
+            if info.kind == ObjectKind::Checkpoint {
+                row.checkpoint = Some(info.path.display().to_string());
+            }
+        }
+        self.lineage.mark_done(id);
     }
 
     /// A stored object turned out unreadable: report it, delete it, treat it as absent.

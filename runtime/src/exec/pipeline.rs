@@ -23,8 +23,8 @@ pub struct Pipeline {
     pub(crate) run_id: String,
     pub(crate) started_at: String,
     pub(crate) lineage: Lineage,
-    pub(crate) store: Store,
-    pub(crate) memory: Accountant,
+    pub(crate) store: Arc<Store>,
+    pub(crate) memory: Arc<Accountant>,
     pub(crate) deferred: Option<Error>,
     pub(crate) rows: Vec<StepReport>,
     pub(crate) events: Vec<MemoryEvent>,
@@ -38,6 +38,8 @@ pub struct Pipeline {
     pub(crate) uses: HashMap<NodeId, std::collections::VecDeque<u64>>,
     pub(crate) targets: Vec<NodeId>,
     pub(crate) freed_since_trim: u64,
+    /// Last output size (charged bytes) per step name: the estimate for a step not yet seen.
+    pub(crate) output_history: HashMap<String, u64>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -62,6 +64,7 @@ impl Pipeline {
             policy: None,
             params: Vec::new(),
             inputs: Vec::new(),
+            lazy: Vec::new(),
             error: None,
             pipeline: self,
         }
@@ -74,6 +77,19 @@ impl Pipeline {
         spec: &StepSpec,
         params: &P,
         inputs: &[NodeId],
+        compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
+    ) -> Handle<T> {
+        self.record_lazy(spec, params, inputs, &[], compute)
+    }
+
+    /// [`Pipeline::record`] with lazy inputs as well: the step reads them one at a time with
+    /// [`Args::parts`], so they need not be resident together.
+    pub fn record_lazy<T: Data, P: Serialize + ?Sized>(
+        &mut self,
+        spec: &StepSpec,
+        params: &P,
+        inputs: &[NodeId],
+        lazy_inputs: &[NodeId],
         compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     ) -> Handle<T> {
         let (params, error) = match postcard::to_stdvec(params) {
@@ -95,6 +111,7 @@ impl Pipeline {
                 policy: spec.policy,
                 params,
                 inputs: inputs.to_vec(),
+                lazy: lazy_inputs.to_vec(),
             },
             error,
             compute,
@@ -144,6 +161,10 @@ impl Pipeline {
     ) -> Handle<T> {
         let id = self.lineage.next_id();
         let mut error = error;
+        let lazy_from = spec.inputs.len();
+        let mut spec = spec;
+        let lazy = std::mem::take(&mut spec.lazy);
+        spec.inputs.extend(lazy);
         let mut parent_fps = Vec::with_capacity(spec.inputs.len());
         let mut since = 0u32;
         for (index, input) in spec.inputs.iter().enumerate() {
@@ -180,10 +201,10 @@ impl Pipeline {
             parents: &parent_fps,
         }
         .fingerprint();
-        if let Some(e) = error {
-            if self.deferred.is_none() {
-                self.deferred = Some(e.into());
-            }
+        if let Some(e) = error
+            && self.deferred.is_none()
+        {
+            self.deferred = Some(e.into());
         }
         let live = Arc::new(());
         let compute: crate::plan::Compute =
@@ -220,6 +241,7 @@ impl Pipeline {
             since_checkpoint: since,
             ops,
             parents: spec.inputs,
+            lazy_from,
             compute: Some(compute),
             live: Arc::downgrade(&live),
             pending_children: 0,
@@ -236,10 +258,10 @@ impl Pipeline {
         self.recorded_since_flush += 1;
         if self.recorded_since_flush >= self.config.lookahead.max(1) {
             self.recorded_since_flush = 0;
-            if self.deferred.is_none() {
-                if let Err(e) = self.flush_checkpoints() {
-                    self.deferred = Some(e);
-                }
+            if self.deferred.is_none()
+                && let Err(e) = self.flush_checkpoints()
+            {
+                self.deferred = Some(e);
             }
         }
         Handle::new(id, live)
@@ -254,6 +276,7 @@ struct NodeSpec {
     policy: Option<Policy>,
     params: Vec<u8>,
     inputs: Vec<NodeId>,
+    lazy: Vec<NodeId>,
 }
 
 /// Records one hand-written step; finish with [`StepBuilder::run`].
@@ -266,6 +289,7 @@ pub struct StepBuilder<'p> {
     policy: Option<Policy>,
     params: Vec<u8>,
     inputs: Vec<NodeId>,
+    lazy: Vec<NodeId>,
     error: Option<PlanError>,
 }
 
@@ -318,6 +342,12 @@ impl StepBuilder<'_> {
         self.inputs.extend(handles.iter().map(|h| h.id));
         self
     }
+    /// Lazy upstream datasets: read them one at a time with `args.parts::<T>(start, len)`; only
+    /// the one being read needs to be in memory.
+    pub fn lazy_inputs<T: Data>(mut self, handles: &[Handle<T>]) -> Self {
+        self.lazy.extend(handles.iter().map(|h| h.id));
+        self
+    }
     /// Record the step with its body; returns the output handle. Nothing runs yet.
     pub fn run<T: Data>(
         self,
@@ -331,6 +361,7 @@ impl StepBuilder<'_> {
             policy: self.policy,
             params: self.params,
             inputs: self.inputs,
+            lazy: self.lazy,
         };
         self.pipeline.record_node(spec, self.error, compute)
     }

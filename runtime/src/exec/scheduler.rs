@@ -2,13 +2,11 @@
 //! the budget (Belady eviction), free values the moment nothing needs them, truncate lineage.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::time::Instant;
 
 use super::ExecError;
 use super::pipeline::Pipeline;
 use crate::memory::{Candidate, choose_victim, release_free_memory};
-use crate::plan::{Args, NodeId, Policy};
-use crate::report::StepStatus;
+use crate::plan::{NodeId, Policy};
 use crate::store::ObjectKind;
 
 /// Freed bytes after which memory is handed back to the OS.
@@ -50,32 +48,45 @@ impl Pipeline {
     }
 
     fn run_schedule(&mut self, schedule: &[NodeId]) -> crate::Result<()> {
+        if self.config.jobs > 1 && schedule.len() > 1 {
+            return self.run_parallel(schedule);
+        }
         for (pos, &id) in schedule.iter().enumerate() {
-            let available = self
-                .lineage
-                .get(id)
-                .is_some_and(|n| n.value.is_some() || n.stored.is_some());
-            if !available {
-                self.compute_node(id)?;
-            }
+            // Parents before computing: a checkpoint cuts its lineage as soon as it is durable.
             let parents = self
                 .lineage
                 .get(id)
                 .map(|n| n.parents.clone())
                 .unwrap_or_default();
-            for p in dedup(&parents) {
-                if let Some(uses) = self.uses.get_mut(&p) {
-                    while uses.front().is_some_and(|u| *u <= pos as u64) {
-                        uses.pop_front();
-                    }
-                }
-                self.release_if_dead(p);
+            if !self.is_present(id) {
+                self.compute_node(id)?;
             }
-            self.release_if_dead(id);
-            self.make_room(0);
-            self.memory.sample();
+            self.after_step(pos, id, &parents);
         }
         Ok(())
+    }
+
+    /// The value exists now (resident or stored).
+    pub(crate) fn is_present(&self, id: NodeId) -> bool {
+        self.lineage
+            .get(id)
+            .is_some_and(|n| n.value.is_some() || n.stored.is_some())
+    }
+
+    /// Bookkeeping once the node at schedule position `pos` is done: its parents' uses are
+    /// consumed, dead values freed, the budget restored.
+    pub(crate) fn after_step(&mut self, pos: usize, id: NodeId, parents: &[NodeId]) {
+        for p in dedup(parents) {
+            if let Some(uses) = self.uses.get_mut(&p) {
+                while uses.front().is_some_and(|u| *u <= pos as u64) {
+                    uses.pop_front();
+                }
+            }
+            self.release_if_dead(p);
+        }
+        self.release_if_dead(id);
+        self.make_room(0);
+        self.memory.sample();
     }
 
     /// Nodes to compute for `targets`, parents first. A node with a resident value or a valid
@@ -122,120 +133,7 @@ impl Pipeline {
         }
     }
 
-    /// Compute `id` now: inputs resident and pinned, room made, body run, output admitted and
-    /// written per policy.
-    pub(crate) fn compute_node(&mut self, id: NodeId) -> crate::Result<()> {
-        let (name, seq, parents, compute, hint) = match self.lineage.get(id) {
-            Some(n) => (
-                n.name.clone(),
-                n.id.0,
-                n.parents.clone(),
-                n.compute.clone(),
-                n.footprint,
-            ),
-            None => return Err(ExecError::UnknownOutput(id.0).into()),
-        };
-        let Some(compute) = compute else {
-            return Err(ExecError::Lost {
-                step: name,
-                seq,
-                why: "no stored object".into(),
-            }
-            .into());
-        };
-        let distinct = dedup(&parents);
-        let pinned = self.pin_inputs(&distinct)?;
-        let inputs_bytes: u64 = distinct
-            .iter()
-            .filter_map(|p| self.lineage.get(*p))
-            .map(|n| n.charged)
-            .sum();
-        let budget = self.memory.budget().bytes();
-        if inputs_bytes > budget {
-            self.unpin(&pinned);
-            self.fail_row(id, "inputs do not fit the budget");
-            return Err(ExecError::StepTooLarge {
-                step: name,
-                inputs_bytes,
-                output_bytes: None,
-                budget_bytes: budget,
-            }
-            .into());
-        }
-        let estimate = hint
-            .map(|f| f.resident)
-            .unwrap_or(inputs_bytes)
-            .min(budget - inputs_bytes);
-        self.make_room(estimate);
-        let values: Vec<_> = parents
-            .iter()
-            .filter_map(|p| self.lineage.get(*p).and_then(|n| n.value.clone()))
-            .collect();
-        let started = Instant::now();
-        let result = {
-            let _span = tracing::info_span!("step", name = %name, seq).entered();
-            compute(&Args {
-                step: &name,
-                values: &values,
-            })
-        };
-        let seconds = started.elapsed().as_secs_f64();
-        drop(values);
-        self.unpin(&pinned);
-        let value = match result {
-            Ok(v) => v,
-            Err(source) => {
-                self.fail_row(id, "the step returned an error");
-                return Err(ExecError::StepFailed {
-                    step: name,
-                    seq,
-                    source,
-                }
-                .into());
-            }
-        };
-        let Some(node) = self.lineage.get_mut(id) else {
-            return Err(ExecError::UnknownOutput(id.0).into());
-        };
-        let footprint = (node.ops.footprint)(&*value);
-        node.value = Some(value);
-        node.charged = footprint.resident;
-        node.footprint = Some(footprint);
-        self.resident.insert(id);
-        self.memory.charge(footprint.resident);
-        if let Some(row) = self.rows.get_mut(seq) {
-            row.status = StepStatus::Executed;
-            row.executions += 1;
-            row.seconds += seconds;
-            row.output_bytes = footprint.requested;
-            row.output_resident_bytes = footprint.resident;
-            if row.executions > 1 {
-                row.reason = format!("recomputed from lineage ({} times)", row.executions);
-            } else if !row.reason.contains("corrupt") {
-                row.reason = if self.config.fresh {
-                    "--fresh".into()
-                } else {
-                    "no stored object".into()
-                };
-            }
-        }
-        if inputs_bytes + footprint.resident > budget {
-            self.fail_row(id, "inputs plus output exceed the budget");
-            return Err(ExecError::StepTooLarge {
-                step: name,
-                inputs_bytes,
-                output_bytes: Some(footprint.resident),
-                budget_bytes: budget,
-            }
-            .into());
-        }
-        self.lineage.mark_done(id);
-        self.apply_policy(id)?;
-        self.notify_stored(id);
-        Ok(())
-    }
-
-    fn pin_inputs(&mut self, inputs: &[NodeId]) -> crate::Result<Vec<NodeId>> {
+    pub(crate) fn pin_inputs(&mut self, inputs: &[NodeId]) -> crate::Result<Vec<NodeId>> {
         let mut pinned = Vec::with_capacity(inputs.len());
         for &p in inputs {
             if let Err(e) = self.ensure_resident(p) {
@@ -250,7 +148,7 @@ impl Pipeline {
         Ok(pinned)
     }
 
-    fn unpin(&mut self, pinned: &[NodeId]) {
+    pub(crate) fn unpin(&mut self, pinned: &[NodeId]) {
         for p in pinned {
             if let Some(n) = self.lineage.get_mut(*p) {
                 n.pins = n.pins.saturating_sub(1);
@@ -325,13 +223,13 @@ impl Pipeline {
 
     /// Remove the value from memory (the caller made sure it is stored or not needed).
     pub(crate) fn drop_value(&mut self, id: NodeId) {
-        if let Some(n) = self.lineage.get_mut(id) {
-            if n.value.take().is_some() {
-                let bytes = n.charged;
-                n.charged = 0;
-                self.memory.release(bytes);
-                self.freed_since_trim += bytes;
-            }
+        if let Some(n) = self.lineage.get_mut(id)
+            && n.value.take().is_some()
+        {
+            let bytes = n.charged;
+            n.charged = 0;
+            self.memory.release(bytes);
+            self.freed_since_trim += bytes;
         }
         self.resident.remove(&id);
     }
@@ -344,15 +242,13 @@ impl Pipeline {
         let needs_copy = n.stored.is_none()
             && n.policy != Policy::Cache
             && (n.is_live() || n.pending_children > 0 || self.next_use(id) != u64::MAX);
-        if needs_copy {
-            if let Err(e) = self.write_object(id, ObjectKind::Spill) {
-                let recomputable = self.lineage.get(id).is_some_and(|n| n.compute.is_some());
-                tracing::warn!(error = %e, recomputable, "spill failed; the value will be recomputed from lineage if needed");
-                if !recomputable {
-                    // Keep it resident: dropping it would lose data. The budget check at the next
-                    // step reports the pressure.
-                    return;
-                }
+        if needs_copy && let Err(e) = self.write_object(id, ObjectKind::Spill) {
+            let recomputable = self.lineage.get(id).is_some_and(|n| n.compute.is_some());
+            tracing::warn!(error = %e, recomputable, "spill failed; the value will be recomputed from lineage if needed");
+            if !recomputable {
+                // Keep it resident: dropping it would lose data. The budget check at the next
+                // step reports the pressure.
+                return;
             }
         }
         let seq = id.0;
@@ -377,7 +273,7 @@ impl Pipeline {
     }
 }
 
-fn dedup(ids: &[NodeId]) -> Vec<NodeId> {
+pub(crate) fn dedup(ids: &[NodeId]) -> Vec<NodeId> {
     let mut out: Vec<NodeId> = Vec::with_capacity(ids.len());
     for id in ids {
         if !out.contains(id) {

@@ -24,13 +24,13 @@ pub struct MemorySample {
 pub struct Accountant {
     budget: Budget,
     tracked: Arc<AtomicU64>,
-    peak: u64,
+    peak: AtomicU64,
     started: Instant,
     peak_reset: bool,
     rss_peak_sampled: Arc<AtomicU64>,
     samples: Arc<Mutex<Vec<MemorySample>>>,
     stop: Arc<AtomicBool>,
-    sampler: Option<JoinHandle<()>>,
+    sampler: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// How often the background sampler reads RSS.
@@ -75,13 +75,13 @@ impl Accountant {
         Accountant {
             budget,
             tracked,
-            peak: 0,
+            peak: AtomicU64::new(0),
             started,
             peak_reset,
             rss_peak_sampled,
             samples,
             stop,
-            sampler,
+            sampler: Mutex::new(sampler),
         }
     }
 
@@ -95,7 +95,7 @@ impl Accountant {
     }
     /// Highest charged total so far.
     pub fn peak(&self) -> u64 {
-        self.peak
+        self.peak.load(Ordering::Relaxed)
     }
     /// Seconds since the run started.
     pub fn elapsed(&self) -> f64 {
@@ -106,12 +106,12 @@ impl Accountant {
         self.tracked().saturating_add(extra) <= self.budget.bytes()
     }
     /// Charge `bytes`.
-    pub fn charge(&mut self, bytes: u64) {
+    pub fn charge(&self, bytes: u64) {
         let now = self.tracked.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        self.peak = self.peak.max(now);
+        self.peak.fetch_max(now, Ordering::Relaxed);
     }
     /// Release `bytes`.
-    pub fn release(&mut self, bytes: u64) {
+    pub fn release(&self, bytes: u64) {
         let _ = self
             .tracked
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
@@ -142,10 +142,15 @@ impl Accountant {
         }
     }
     /// Stop the sampler and return the timeline.
-    pub fn finish(&mut self) -> Vec<MemorySample> {
+    pub fn finish(&self) -> Vec<MemorySample> {
         self.sample();
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(handle) = self.sampler.take() {
+        if let Some(handle) = self
+            .sampler
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
             handle.thread().unpark();
             let _ = handle.join();
         }
@@ -156,7 +161,12 @@ impl Accountant {
 impl Drop for Accountant {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(handle) = self.sampler.take() {
+        if let Some(handle) = self
+            .sampler
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
             handle.thread().unpark();
             let _ = handle.join();
         }
@@ -181,7 +191,7 @@ mod tests {
 
     #[test]
     fn charge_release_and_peak() {
-        let mut a = Accountant::start(Budget(100));
+        let a = Accountant::start(Budget(100));
         a.charge(60);
         assert!(a.fits(40));
         assert!(!a.fits(41));

@@ -23,6 +23,8 @@ pub(crate) struct Node {
     pub(crate) since_checkpoint: u32,
     pub(crate) ops: ValueOps,
     pub(crate) parents: Vec<NodeId>,
+    /// Parents from this index on are lazy inputs (loaded on demand while the step runs).
+    pub(crate) lazy_from: usize,
     /// `None` once lineage is truncated.
     pub(crate) compute: Option<Compute>,
     pub(crate) live: Weak<()>,
@@ -55,8 +57,10 @@ impl Node {
     /// Whether recomputing this node may still be needed (so its parents must be kept). An
     /// object of an earlier run is trusted only once it has been read back and verified.
     pub(crate) fn needs_lineage(&self) -> bool {
-        let trusted_object = self.stored.is_some() && !(self.stored_by_earlier_run && !self.done);
-        !trusted_object && !(self.value.is_some() && self.policy != Policy::Cache)
+        let verified = self.done || !self.stored_by_earlier_run;
+        let trusted_object = self.stored.is_some() && verified;
+        let spills_on_eviction = self.value.is_some() && self.policy != Policy::Cache;
+        !(trusted_object || spills_on_eviction)
     }
 }
 
@@ -137,10 +141,10 @@ impl Lineage {
             if !keep.insert(id) {
                 continue;
             }
-            if let Some(n) = self.nodes.get(&id) {
-                if n.needs_lineage() {
-                    stack.extend(n.parents.iter().copied().filter(|p| !keep.contains(p)));
-                }
+            if let Some(n) = self.nodes.get(&id)
+                && n.needs_lineage()
+            {
+                stack.extend(n.parents.iter().copied().filter(|p| !keep.contains(p)));
             }
         }
         let removed_ids: Vec<NodeId> = self

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 pub use fingerprint::{FORMAT_VERSION, Fingerprint, FingerprintInputs, ParseFingerprintError};
 pub(crate) use lineage::{Lineage, Node};
-pub use value::{ArgError, Args, BoxError, Data};
-pub(crate) use value::{Compute, Value, ValueOps};
+pub use value::{ArgError, Args, BoxError, Data, Part, Parts};
+pub(crate) use value::{Compute, LazySlot, LazySource, Value, ValueOps};
 
 /// Identifies a node within one run (record order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

@@ -6,7 +6,7 @@
 //! a temp file is removed on every error path. Not responsible for: the byte format (see
 //! `format.rs`) or reading (see `mod.rs`).
 
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
@@ -15,6 +15,9 @@ use super::format::{Header, MAX_TYPE_NAME};
 use super::object::{RawCounter, StoredWriter};
 use super::{BlockKey, Compression, EncodeFn, ObjectInfo, ObjectKind, Store, StoreError, io_error};
 use crate::memory::Footprint;
+
+/// Buffer between the encoder and the hashing/compressing writers.
+const ENCODE_BUF_LEN: usize = 64 * 1024;
 
 /// A temp file that is removed when dropped unless it was committed.
 struct TempFile<'s> {
@@ -25,10 +28,11 @@ struct TempFile<'s> {
 
 impl Drop for TempFile<'_> {
     fn drop(&mut self) {
-        if self.armed {
-            if let Err(e) = super::backend::remove_if_exists(self.backend, &self.path) {
-                tracing::warn!(path = %self.path.display(), error = %e, "could not remove a temp file; the next run removes it");
-            }
+        if !self.armed {
+            return;
+        }
+        if let Err(e) = super::backend::remove_if_exists(self.backend, &self.path) {
+            tracing::warn!(path = %self.path.display(), error = %e, "could not remove a temp file; the next run removes it");
         }
     }
 }
@@ -56,6 +60,9 @@ impl Store {
         footprint: Footprint,
         encode: &mut EncodeFn<'_>,
     ) -> Result<ObjectInfo, StoreError> {
+        if self.run_id.is_none() {
+            return Err(self.read_only());
+        }
         let rel = self.rel_path(key, kind).ok_or_else(|| self.read_only())?;
         let final_path = self.root.join(&rel);
         if type_name.len() > MAX_TYPE_NAME {
@@ -203,17 +210,26 @@ impl Store {
     /// Create the final path's directory if needed (fsync'ing its parent when `durable`).
     fn ensure_parent(&self, final_path: &Path, durable: bool) -> Result<(), StoreError> {
         let dir = parent(final_path);
-        if self.backend.exists(dir).map_err(io_error("stat", dir))? {
+        let mut synced = self
+            .synced_dirs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if synced.contains(dir) {
             return Ok(());
         }
-        self.backend
-            .create_dir_all(dir)
-            .map_err(io_error("create directory", dir))?;
+        if !self.backend.exists(dir).map_err(io_error("stat", dir))? {
+            self.backend
+                .create_dir_all(dir)
+                .map_err(io_error("create directory", dir))?;
+        }
+        // A directory made by a spill (or an earlier run) may not be durable yet: the first
+        // checkpoint placed in it this run fsyncs its parent once.
         if durable {
             let up = parent(dir);
             self.backend
                 .sync_dir(up)
                 .map_err(io_error("fsync directory", up))?;
+            synced.insert(dir.to_path_buf());
         }
         Ok(())
     }
@@ -238,12 +254,7 @@ fn stream_payload(
     };
     let raw_len = match job.compression {
         Compression::None => {
-            let mut raw = RawCounter {
-                inner: &mut stored,
-                len: 0,
-            };
-            let result = encode(&mut raw);
-            let len = raw.len;
+            let (result, len) = run_encoder(&mut stored, encode);
             result.map_err(|m| encode_failed(&mut stored, m))?;
             len
         }
@@ -255,12 +266,7 @@ fn stream_payload(
                     source: e,
                 }
             })?;
-            let mut raw = RawCounter {
-                inner: &mut zstd,
-                len: 0,
-            };
-            let result = encode(&mut raw);
-            let len = raw.len;
+            let (result, len) = run_encoder(&mut zstd, encode);
             let finished = result.and_then(|()| zstd.finish().map(drop).map_err(|e| e.to_string()));
             finished.map_err(|m| encode_failed(&mut stored, m))?;
             len
@@ -270,6 +276,23 @@ fn stream_payload(
         .finish()
         .map_err(|e| write_error(tmp, final_path, 0, e))?;
     Ok((file, raw_len, payload_len, checksum))
+}
+
+/// Run the encoder into `sink` through a buffer (encoders write many tiny pieces) and a
+/// counter of the raw bytes. Returns the encoder's result and the raw length.
+fn run_encoder(sink: &mut dyn Write, encode: &mut EncodeFn<'_>) -> (Result<(), String>, u64) {
+    let mut raw = RawCounter {
+        inner: sink,
+        len: 0,
+    };
+    let result = {
+        let mut top = BufWriter::with_capacity(ENCODE_BUF_LEN, &mut raw);
+        let result = encode(&mut top).and_then(|()| top.flush().map_err(|e| e.to_string()));
+        // On failure, drop the buffered rest instead of flushing it into the doomed temp file.
+        let _ = top.into_parts();
+        result
+    };
+    (result, raw.len)
 }
 
 /// Write the final header over the placeholder, flush, and fsync when `durable`.

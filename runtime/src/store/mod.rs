@@ -23,16 +23,23 @@ mod open;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_fault;
+#[cfg(test)]
 mod tests_format;
+#[cfg(test)]
+mod tests_open;
+#[cfg(test)]
+mod tests_speed;
 
+use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 pub use backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
 pub use local::LocalFs;
-pub use object::PayloadReader;
+pub use object::{PayloadReader, decode_object};
 
 use crate::memory::Footprint;
 use crate::plan::Fingerprint;
@@ -191,6 +198,8 @@ pub struct Store {
     options: StoreOptions,
     _lock: Option<Box<dyn LockHandle>>,
     tmp_seq: AtomicU64,
+    /// Object directories whose entry in their parent was fsync'd during this run.
+    synced_dirs: Mutex<HashSet<PathBuf>>,
 }
 
 impl Store {
@@ -282,13 +291,15 @@ impl Store {
     /// checkpoint stored at the same key; removing a `Checkpoint` removes whatever `objects/`
     /// holds there.
     pub fn remove(&self, key: BlockKey, kind: ObjectKind) -> Result<(), StoreError> {
+        if self.run_id.is_none() {
+            return Err(self.read_only());
+        }
         let rel = self.rel_path(key, kind).ok_or_else(|| self.read_only())?;
-        if kind == ObjectKind::Spill {
-            if let Ok(Some(info)) = self.probe_rel(rel.clone()) {
-                if info.kind == ObjectKind::Checkpoint {
-                    return Ok(());
-                }
-            }
+        if kind == ObjectKind::Spill
+            && let Ok(Some(info)) = self.probe_rel(rel.clone())
+            && info.kind == ObjectKind::Checkpoint
+        {
+            return Ok(());
         }
         let path = self.root.join(rel);
         backend::remove_if_exists(&*self.backend, &path).map_err(io_error("remove", &path))

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::backend::{ReadFile, WriteFile};
 use super::format::{FIXED_LEN, Header};
-use super::{Compression, StoreError, io_error};
+use super::{Compression, ObjectInfo, StoreError, io_error};
 
 /// Buffer size of the payload writer and of the checksum pass.
 const BUF_LEN: usize = 256 * 1024;
@@ -41,16 +41,14 @@ impl StoredWriter {
         }
     }
 
-    fn flush_buf(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        if let Err(e) = self.file.write_all(&self.buf) {
+    /// Write `bytes` to the file, remembering the first error with its offset and size.
+    fn write_out(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if let Err(e) = self.file.write_all(bytes) {
             let context = io::Error::new(
                 e.kind(),
                 format!(
                     "{e} (writing {} bytes at offset {})",
-                    self.buf.len(),
+                    bytes.len(),
                     self.offset
                 ),
             );
@@ -58,9 +56,19 @@ impl StoredWriter {
             self.error.get_or_insert(context);
             return Err(echo);
         }
-        self.offset += self.buf.len() as u64;
-        self.buf.clear();
+        self.offset += bytes.len() as u64;
         Ok(())
+    }
+
+    fn flush_buf(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let buf = std::mem::take(&mut self.buf);
+        let result = self.write_out(&buf);
+        self.buf = buf;
+        self.buf.clear();
+        result
     }
 
     /// Flush and hand back the file, the stored length and the checksum.
@@ -82,8 +90,7 @@ impl Write for StoredWriter {
             self.flush_buf()?;
         }
         if data.len() >= BUF_LEN {
-            self.buf.extend_from_slice(data);
-            self.flush_buf()?;
+            self.write_out(data)?;
         } else {
             self.buf.extend_from_slice(data);
         }
@@ -301,4 +308,38 @@ pub(crate) fn read_payload(mut reader: PayloadReader, path: &Path) -> Result<Vec
         },
     })?;
     Ok(out)
+}
+
+impl ReadFile for io::Cursor<Vec<u8>> {
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.get_ref().len() as u64)
+    }
+}
+
+/// Decode a whole object held in memory, with exactly the checks [`Store::read`] applies (type
+/// name only when `type_name` is given; no key check). Meant for fuzzing and tools: errors name
+/// the path `<memory>`.
+///
+/// [`Store::read`]: super::Store::read
+pub fn decode_object(
+    bytes: Vec<u8>,
+    type_name: Option<&str>,
+) -> Result<(ObjectInfo, Vec<u8>), StoreError> {
+    let path = Path::new("<memory>");
+    let mut file: Box<dyn ReadFile> = Box::new(io::Cursor::new(bytes));
+    let (header, file_len) = read_header(&mut *file, path)?;
+    if let Some(expected) = type_name.filter(|t| *t != header.type_name) {
+        let reason = format!(
+            "holds a value of type `{}`, expected `{expected}`",
+            header.type_name
+        );
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        });
+    }
+    verify_payload(&mut *file, &header, path)?;
+    let reader = PayloadReader::new(file, &header, path)?;
+    let info = ObjectInfo::from_header(header, file_len, path.to_path_buf());
+    Ok((info, read_payload(reader, path)?))
 }

@@ -8,8 +8,8 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 use super::backend::{self, Backend, LockHandle};
 use super::{BlockKey, ObjectInfo, Store, StoreError, StoreOptions, io_error, object};
@@ -49,6 +49,12 @@ impl Store {
         backend
             .create_dir_all(&run_path)
             .map_err(io_error("create run folder", &run_path))?;
+        // Make the layout and the run folder durable, so later fsyncs inside them mean something.
+        for synced in [dir.to_path_buf(), dir.join("runs")] {
+            backend
+                .sync_dir(&synced)
+                .map_err(io_error("fsync directory", &synced))?;
+        }
         Ok(Store {
             root: dir.to_path_buf(),
             backend,
@@ -56,6 +62,7 @@ impl Store {
             options,
             _lock: Some(lock),
             tmp_seq: AtomicU64::new(0),
+            synced_dirs: Mutex::default(),
         })
     }
 
@@ -92,6 +99,7 @@ impl Store {
             options: StoreOptions::default(),
             _lock: None,
             tmp_seq: AtomicU64::new(0),
+            synced_dirs: Mutex::default(),
         })
     }
 

@@ -29,10 +29,10 @@ fn main() -> ExitCode {
     let mut config = stepstone_tests::config(dir.as_ref(), &budget).checkpoint_every(Some(every));
     if let Some(k) = arg("--abort-after").and_then(|s| s.parse::<usize>().ok()) {
         config = config.observer(move |e| {
-            if let Event::StepStored { seq, .. } = e {
-                if *seq == k {
-                    std::process::abort();
-                }
+            if let Event::StepStored { seq, .. } = e
+                && *seq == k
+            {
+                std::process::abort();
             }
         });
     }
