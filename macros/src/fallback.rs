@@ -30,7 +30,11 @@ pub(crate) fn step(item: &syn::ItemFn, errors: TokenStream) -> TokenStream {
 }
 
 /// A pipeline whose signature cannot be expanded.
-pub(crate) fn pipeline(item: &syn::ItemFn, options: &PipelineOptions, errors: TokenStream) -> TokenStream {
+pub(crate) fn pipeline(
+    item: &syn::ItemFn,
+    options: &PipelineOptions,
+    errors: TokenStream,
+) -> TokenStream {
     if item.sig.receiver().is_some() {
         return quote!(#errors #item);
     }

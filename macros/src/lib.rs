@@ -77,7 +77,10 @@ pub fn step(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item_fn = match syn::parse::<syn::ItemFn>(item.clone()) {
         Ok(f) => f,
         Err(_) => {
-            errors.at(proc_macro2::Span::call_site(), "#[step] goes on a module-level `fn`");
+            errors.at(
+                proc_macro2::Span::call_site(),
+                "#[step] goes on a module-level `fn`",
+            );
             return fallback::verbatim(item.into(), errors.to_compile_errors()).into();
         }
     };
@@ -131,7 +134,10 @@ pub fn pipeline(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut item_fn = match syn::parse::<syn::ItemFn>(item.clone()) {
         Ok(f) => f,
         Err(_) => {
-            errors.at(proc_macro2::Span::call_site(), "#[pipeline] goes on a module-level `fn`");
+            errors.at(
+                proc_macro2::Span::call_site(),
+                "#[pipeline] goes on a module-level `fn`",
+            );
             return fallback::verbatim(item.into(), errors.to_compile_errors()).into();
         }
     };
@@ -157,7 +163,8 @@ pub fn derive_mem_size(item: TokenStream) -> TokenStream {
         Ok(input) => input,
         Err(e) => return e.to_compile_error().into(),
     };
-    let expanded = parse::mem_size::parse(input, &mut errors).map(|parsed| expand::mem_size::expand(&parsed));
+    let expanded =
+        parse::mem_size::parse(input, &mut errors).map(|parsed| expand::mem_size::expand(&parsed));
     let errors = errors.to_compile_errors();
     quote::quote!(#errors #expanded).into()
 }

@@ -19,10 +19,21 @@ pub(crate) fn signature(sig: &Signature, what: &str, errors: &mut Errors) {
         );
     }
     if let Some(token) = &sig.unsafety {
-        errors.spanned(token, format!("`unsafe fn` is not supported by #[{what}]: use an `unsafe` block inside the body"));
+        errors.spanned(
+            token,
+            format!(
+                "`unsafe fn` is not supported by #[{what}]: use an `unsafe` block inside the body"
+            ),
+        );
     }
     if let Some(abi) = &sig.abi {
-        errors.spanned(abi, format!("#[{what}] functions use the Rust ABI: remove `{}`", abi.to_token_stream()));
+        errors.spanned(
+            abi,
+            format!(
+                "#[{what}] functions use the Rust ABI: remove `{}`",
+                abi.to_token_stream()
+            ),
+        );
     }
     if let Some(variadic) = &sig.variadic {
         errors.spanned(variadic, format!("#[{what}] functions cannot be variadic"));

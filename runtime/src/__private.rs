@@ -70,7 +70,9 @@ pub trait ProbeUnfit<T: ?Sized> {
     fn probe(&self) -> Unfit<T>;
 }
 
-impl<T: Data, P: Clone + serde::Serialize + Send + Sync + 'static> ProbeFit<(T, P)> for Probe<(T, P)> {
+impl<T: Data, P: Clone + serde::Serialize + Send + Sync + 'static> ProbeFit<(T, P)>
+    for Probe<(T, P)>
+{
     fn probe(&self) -> Recorder<(T, P)> {
         Recorder(PhantomData)
     }
@@ -114,7 +116,12 @@ impl<T> Recorder<Input<T>> {
         Ok(args.get::<T>(index)?)
     }
     /// `Args::slice`.
-    pub fn slice<'a>(&self, args: &Args<'a>, start: usize, len: usize) -> Result<Vec<&'a T>, BoxError>
+    pub fn slice<'a>(
+        &self,
+        args: &Args<'a>,
+        start: usize,
+        len: usize,
+    ) -> Result<Vec<&'a T>, BoxError>
     where
         T: Data,
     {
@@ -141,7 +148,12 @@ impl<T> Unfit<Input<T>> {
     pub fn get<'a>(&self, args: &Args<'a>, index: usize) -> Result<&'a T, BoxError> {
         unimplemented!("unreachable: a step with unfit types does not compile")
     }
-    pub fn slice<'a>(&self, args: &Args<'a>, start: usize, len: usize) -> Result<Vec<&'a T>, BoxError> {
+    pub fn slice<'a>(
+        &self,
+        args: &Args<'a>,
+        start: usize,
+        len: usize,
+    ) -> Result<Vec<&'a T>, BoxError> {
         unimplemented!("unreachable: a step with unfit types does not compile")
     }
 }
@@ -173,13 +185,20 @@ where
 }
 
 /// The value of an optional parameter flag, if given.
-pub fn param_value<T: Clone + Send + Sync + 'static>(matches: &clap::ArgMatches, id: &str) -> Option<T> {
+pub fn param_value<T: Clone + Send + Sync + 'static>(
+    matches: &clap::ArgMatches,
+    id: &str,
+) -> Option<T> {
     matches.get_one::<T>(id).cloned()
 }
 
 /// The value of a required parameter flag (clap has already refused a missing one).
-pub fn required_param<T: Clone + Send + Sync + 'static>(matches: &clap::ArgMatches, id: &str) -> Result<T> {
-    param_value(matches, id).ok_or_else(|| Error::pipeline(format!("missing --{}", id.replace('_', "-"))))
+pub fn required_param<T: Clone + Send + Sync + 'static>(
+    matches: &clap::ArgMatches,
+    id: &str,
+) -> Result<T> {
+    param_value(matches, id)
+        .ok_or_else(|| Error::pipeline(format!("missing --{}", id.replace('_', "-"))))
 }
 
 /// Prints a pipeline's output: `Debug` when the type has it (autoref specialization).
@@ -227,7 +246,11 @@ pub fn pipeline_main<T: Data>(
         Ok(m) => m,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(USAGE) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let config = RunArgs::from_arg_matches(&matches)

@@ -20,31 +20,49 @@ mod steps {
     #[step]
     pub(crate) fn generate(rows: u64, keys: u32) -> Vec<Row> {
         (0..rows)
-            .map(|id| Row { key: (id % u64::from(keys)) as u32, value: id as f64, tag: format!("t{id}") })
+            .map(|id| Row {
+                key: (id % u64::from(keys)) as u32,
+                value: id as f64,
+                tag: format!("t{id}"),
+            })
             .collect()
     }
 
     #[step(cache)]
     pub(crate) fn scale(prev: &Vec<Row>, factor: f64) -> Vec<Row> {
-        prev.iter().map(|r| Row { value: r.value * factor, ..r.clone() }).collect()
+        prev.iter()
+            .map(|r| Row {
+                value: r.value * factor,
+                ..r.clone()
+            })
+            .collect()
     }
 
     /// Sum of `value` per dataset, in input order (shows the order of `&[&T]`).
     #[step(checkpoint, name = "sums-per-part")]
     pub(crate) fn sums(parts: &[&Vec<Row>]) -> Vec<f64> {
-        parts.iter().map(|p| p.iter().map(|r| r.value).sum()).collect()
+        parts
+            .iter()
+            .map(|p| p.iter().map(|r| r.value).sum())
+            .collect()
     }
 
     #[step(persist)]
     pub(crate) fn total(sums: &Vec<f64>) -> Result<f64, String> {
-        if sums.is_empty() { Err("no parts".to_string()) } else { Ok(sums.iter().sum()) }
+        if sums.is_empty() {
+            Err("no parts".to_string())
+        } else {
+            Ok(sums.iter().sum())
+        }
     }
 
     /// Fails when `limit` is exceeded.
     #[step]
     pub(crate) fn check(total: &f64, limit: f64) -> Result<(), std::io::Error> {
         if *total > limit {
-            return Err(std::io::Error::other(format!("total {total} is over the limit {limit}")));
+            return Err(std::io::Error::other(format!(
+                "total {total} is over the limit {limit}"
+            )));
         }
         Ok(())
     }
@@ -71,14 +89,34 @@ fn a_macro_pipeline_computes_the_answer_and_reports_its_steps() {
     assert_eq!(outcome.value, 4950.0 * 6.0);
     let report = &outcome.report;
     let names: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["generate", "scale", "scale", "sums-per-part", "total", "check"]);
+    assert_eq!(
+        names,
+        [
+            "generate",
+            "scale",
+            "scale",
+            "sums-per-part",
+            "total",
+            "check"
+        ]
+    );
     let policy = |name: &str| report.steps_named(name).next().unwrap().policy;
     assert_eq!(policy("scale"), Policy::Cache);
     assert_eq!(policy("sums-per-part"), Policy::Checkpoint);
     assert_eq!(policy("total"), Policy::Persist);
     let check = report.steps_named("check").next().unwrap();
-    assert_eq!(check.status, StepStatus::Executed, "a sink runs although nothing uses its handle");
-    assert!(report.steps.iter().all(|s| s.module.ends_with("macros_pipeline::steps")), "{names:?}");
+    assert_eq!(
+        check.status,
+        StepStatus::Executed,
+        "a sink runs although nothing uses its handle"
+    );
+    assert!(
+        report
+            .steps
+            .iter()
+            .all(|s| s.module.ends_with("macros_pipeline::steps")),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -101,5 +139,8 @@ fn a_failing_step_fails_the_run_with_its_name_and_error() {
 #[test]
 fn defaults_carry_the_attribute() {
     let d = pipeline::defaults();
-    assert_eq!((d.name.as_str(), d.checkpoint_every, d.budget), ("macro-sums", Some(3), None));
+    assert_eq!(
+        (d.name.as_str(), d.checkpoint_every, d.budget),
+        ("macro-sums", Some(3), None)
+    );
 }

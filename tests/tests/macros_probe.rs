@@ -65,7 +65,10 @@ struct Probe {
 }
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 impl Probe {
@@ -77,9 +80,17 @@ impl Probe {
              [dependencies]\nstepstone = {{ path = {runtime:?} }}\n\n[workspace]\n"
         );
         std::fs::write(src.path().join("Cargo.toml"), manifest).unwrap();
-        std::fs::copy(workspace().join("Cargo.lock"), src.path().join("Cargo.lock")).unwrap();
+        std::fs::copy(
+            workspace().join("Cargo.lock"),
+            src.path().join("Cargo.lock"),
+        )
+        .unwrap();
         std::fs::create_dir(src.path().join("src")).unwrap();
-        Probe { name, src, target: workspace().join("target/tests/macros-probe") }
+        Probe {
+            name,
+            src,
+            target: workspace().join("target/tests/macros-probe"),
+        }
     }
 
     /// Build the crate with `double` as given; returns the binary.
@@ -92,7 +103,11 @@ impl Probe {
             .env("CARGO_TARGET_DIR", &self.target)
             .output()
             .unwrap();
-        assert!(out.status.success(), "probe build failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "probe build failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         self.target.join("debug").join(self.name)
     }
 }
@@ -105,9 +120,19 @@ fn run(bin: &Path, args: &[&str]) -> Output {
 fn run_statuses(bin: &Path, dir: &Path, run: usize) -> (String, Vec<(String, String)>) {
     let report = dir.join(format!("report-{run}.json"));
     let ckpt = dir.join("ckpt");
-    let args = ["--checkpoint-dir", ckpt.to_str().unwrap(), "--report", report.to_str().unwrap(), "--no-progress"];
+    let args = [
+        "--checkpoint-dir",
+        ckpt.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--no-progress",
+    ];
     let out = self::run(bin, &args);
-    assert!(out.status.success(), "run {run} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "run {run} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let value = stdout.lines().last().unwrap_or_default().to_string();
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
@@ -116,14 +141,25 @@ fn run_statuses(bin: &Path, dir: &Path, run: usize) -> (String, Vec<(String, Str
         .unwrap()
         .iter()
         .filter(|s| s["name"] != "check")
-        .map(|s| (s["name"].as_str().unwrap().to_string(), s["status"].as_str().unwrap().to_string()))
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["status"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     (value, steps)
 }
 
 fn expect(value: &str, source: &str, double: &str, total: &str) -> (String, Vec<(String, String)>) {
     let steps = [("source", source), ("double", double), ("total", total)];
-    (value.to_string(), steps.iter().map(|(n, s)| (n.to_string(), s.to_string())).collect())
+    (
+        value.to_string(),
+        steps
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.to_string()))
+            .collect(),
+    )
 }
 
 #[test]
@@ -132,16 +168,28 @@ fn editing_a_step_body_recomputes_it_and_its_descendants_only() {
     let dir = tempfile::tempdir().unwrap();
     let bin = probe.build(DOUBLE_V1);
     let all = "executed";
-    assert_eq!(run_statuses(&bin, dir.path(), 1), expect("90", all, all, all));
-    assert_eq!(run_statuses(&bin, dir.path(), 2), expect("90", "skipped", "skipped", "reused"));
+    assert_eq!(
+        run_statuses(&bin, dir.path(), 1),
+        expect("90", all, all, all)
+    );
+    assert_eq!(
+        run_statuses(&bin, dir.path(), 2),
+        expect("90", "skipped", "skipped", "reused")
+    );
 
     let tripled = "#[step(checkpoint)]\nfn double(v: &Vec<u64>) -> Vec<u64> {\n    v.iter().map(|x| x * 3).collect()\n}";
     let bin = probe.build(tripled);
-    assert_eq!(run_statuses(&bin, dir.path(), 3), expect("135", "reused", all, all));
+    assert_eq!(
+        run_statuses(&bin, dir.path(), 3),
+        expect("135", "reused", all, all)
+    );
 
     let reformatted = "/// Now with docs.\n#[step(checkpoint)]\nfn double(\n    v: &Vec<u64>, // input\n) -> Vec<u64> {\n    /* same */ v.iter()\n        .map(|x| x*3)\n        .collect()\n}";
     let bin = probe.build(reformatted);
-    assert_eq!(run_statuses(&bin, dir.path(), 4), expect("135", "skipped", "skipped", "reused"));
+    assert_eq!(
+        run_statuses(&bin, dir.path(), 4),
+        expect("135", "skipped", "skipped", "reused")
+    );
 }
 
 #[test]
@@ -156,13 +204,22 @@ fn version_overrides_the_code_hash() {
     };
     let all = "executed";
     let bin = probe.build(&versioned("1", 2));
-    assert_eq!(run_statuses(&bin, dir.path(), 1), expect("90", all, all, all));
+    assert_eq!(
+        run_statuses(&bin, dir.path(), 1),
+        expect("90", all, all, all)
+    );
     // The body changes but the version does not: the stored results are reused (by design).
     let bin = probe.build(&versioned("1", 4));
-    assert_eq!(run_statuses(&bin, dir.path(), 2), expect("90", "skipped", "skipped", "reused"));
+    assert_eq!(
+        run_statuses(&bin, dir.path(), 2),
+        expect("90", "skipped", "skipped", "reused")
+    );
     // Bumping the version recomputes the step and what depends on it.
     let bin = probe.build(&versioned("2", 4));
-    assert_eq!(run_statuses(&bin, dir.path(), 3), expect("180", "reused", all, all));
+    assert_eq!(
+        run_statuses(&bin, dir.path(), 3),
+        expect("180", "reused", all, all)
+    );
 }
 
 #[test]
@@ -176,26 +233,54 @@ fn the_generated_main_has_the_standard_command_line_and_exit_codes() {
     let help = run(&bin, &["--help"]);
     assert_eq!(help.status.code(), Some(0));
     let help = String::from_utf8(help.stdout).unwrap();
-    for flag in ["--budget", "--checkpoint-dir", "--fresh", "--jobs", "--report", "--no-progress", "--wait", "--n <N>", "--limit <LIMIT>"] {
+    for flag in [
+        "--budget",
+        "--checkpoint-dir",
+        "--fresh",
+        "--jobs",
+        "--report",
+        "--no-progress",
+        "--wait",
+        "--n <N>",
+        "--limit <LIMIT>",
+    ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
     assert!(help.contains("How many numbers"), "{help}");
 
     let bad_value = run(&bin, &["--n", "many"]);
     assert_eq!(bad_value.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad_value.stderr).contains("--n"), "{bad_value:?}");
+    assert!(
+        String::from_utf8_lossy(&bad_value.stderr).contains("--n"),
+        "{bad_value:?}"
+    );
 
     let bad_budget = run(&bin, &["--budget", "12 parsecs", "--checkpoint-dir", ckpt]);
     assert_eq!(bad_budget.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&bad_budget.stderr);
-    assert!(stderr.contains("--budget") && stderr.contains("12 parsecs"), "{stderr}");
+    assert!(
+        stderr.contains("--budget") && stderr.contains("12 parsecs"),
+        "{stderr}"
+    );
 
-    let failed = run(&bin, &["--limit", "5", "--checkpoint-dir", ckpt, "--no-progress"]);
+    let failed = run(
+        &bin,
+        &["--limit", "5", "--checkpoint-dir", ckpt, "--no-progress"],
+    );
     assert_eq!(failed.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&failed.stderr);
-    assert!(stderr.contains("`check`") && stderr.contains("total 90 is over the limit 5"), "{stderr}");
+    assert!(
+        stderr.contains("`check`") && stderr.contains("total 90 is over the limit 5"),
+        "{stderr}"
+    );
 
-    let ok = run(&bin, &["--n", "4", "--checkpoint-dir", ckpt, "--no-progress"]);
+    let ok = run(
+        &bin,
+        &["--n", "4", "--checkpoint-dir", ckpt, "--no-progress"],
+    );
     assert_eq!(ok.status.code(), Some(0), "{ok:?}");
-    assert_eq!(String::from_utf8(ok.stdout).unwrap().lines().last(), Some("12"));
+    assert_eq!(
+        String::from_utf8(ok.stdout).unwrap().lines().last(),
+        Some("12")
+    );
 }

@@ -107,15 +107,19 @@ fn is_macro_call(before: &[TokenTree]) -> bool {
 /// Keywords after which `( … ,)` is a one-element tuple (expression, pattern or type), where the
 /// trailing comma is meaningful.
 const TUPLE_KEYWORDS: &[&str] = &[
-    "as", "box", "break", "const", "dyn", "else", "for", "if", "impl", "in", "let", "loop", "match", "move",
-    "mut", "ref", "return", "static", "type", "unsafe", "where", "while", "yield",
+    "as", "box", "break", "const", "dyn", "else", "for", "if", "impl", "in", "let", "loop",
+    "match", "move", "mut", "ref", "return", "static", "type", "unsafe", "where", "while", "yield",
 ];
 
 /// Whether the last token of `inner` is a comma that does not change the meaning: in braces
 /// and brackets always; in parentheses when they are a call, a parameter list or a tuple
 /// struct pattern (after a name, `)` or `]`), or hold more than one element. (After `>` it may
 /// be a return type `-> (T,)` or a match arm `=> (x,)`, so the comma is kept.)
-fn trailing_comma_is_noise(delimiter: Delimiter, before: Option<&TokenTree>, inner: &[TokenTree]) -> bool {
+fn trailing_comma_is_noise(
+    delimiter: Delimiter,
+    before: Option<&TokenTree>,
+    inner: &[TokenTree],
+) -> bool {
     if !is_punct(inner.last(), ',') {
         return false;
     }
@@ -125,7 +129,9 @@ fn trailing_comma_is_noise(delimiter: Delimiter, before: Option<&TokenTree>, inn
         Delimiter::Parenthesis => {
             let call_like = match before {
                 Some(TokenTree::Ident(i)) => !TUPLE_KEYWORDS.contains(&i.to_string().as_str()),
-                Some(TokenTree::Group(g)) => matches!(g.delimiter(), Delimiter::Parenthesis | Delimiter::Bracket),
+                Some(TokenTree::Group(g)) => {
+                    matches!(g.delimiter(), Delimiter::Parenthesis | Delimiter::Bracket)
+                }
                 _ => false,
             };
             let commas = inner.iter().filter(|t| is_punct(Some(t), ',')).count();
@@ -160,21 +166,48 @@ mod tests {
         assert_ne!(base, hash("fn f(x: u32) -> u32 { x+=1; x }"));
         assert_eq!(base, hash("fn f(x: u32) -> u32 { //! inner doc\n x + 1 }"));
         assert_eq!(base, hash("#[inline] pub fn f(x: u32) -> u32 { x + 1 }"));
-        assert_ne!(hash("fn f() -> i32 { 1 - -1 }"), hash("fn f() -> i32 { 1 -= 1 }"));
+        assert_ne!(
+            hash("fn f() -> i32 { 1 - -1 }"),
+            hash("fn f() -> i32 { 1 -= 1 }")
+        );
     }
 
     #[test]
     fn trailing_commas_count_only_where_they_mean_something() {
         let same = |a: &str, b: &str| assert_eq!(hash(a), hash(b), "{a} vs {b}");
         let differ = |a: &str, b: &str| assert_ne!(hash(a), hash(b), "{a} vs {b}");
-        same("fn f(x: u32) -> u32 { g(x) }", "fn f(\n    x: u32,\n) -> u32 {\n    g(\n        x,\n    )\n}");
-        same("fn f(x: u32) -> S { S { a: x, b: [1, 2] } }", "fn f(x: u32) -> S { S { a: x, b: [1, 2,], } }");
-        same("fn f(x: u32) -> u32 { match x { 0 => 1, _ => 2 } }", "fn f(x: u32) -> u32 { match x { 0 => 1, _ => 2, } }");
-        same("fn f(x: (u32, u32)) -> u32 { h::<u8>(x.0, x.1) }", "fn f(x: (u32, u32,)) -> u32 { h::<u8>(x.0, x.1,) }");
-        differ("fn f(x: u32) -> (u32,) { (x,) }", "fn f(x: u32) -> (u32,) { (x) }");
-        differ("fn f(x: (u32,)) -> u32 { let (a,) = x; a }", "fn f(x: (u32,)) -> u32 { let (a) = x; a }");
+        same(
+            "fn f(x: u32) -> u32 { g(x) }",
+            "fn f(\n    x: u32,\n) -> u32 {\n    g(\n        x,\n    )\n}",
+        );
+        same(
+            "fn f(x: u32) -> S { S { a: x, b: [1, 2] } }",
+            "fn f(x: u32) -> S { S { a: x, b: [1, 2,], } }",
+        );
+        same(
+            "fn f(x: u32) -> u32 { match x { 0 => 1, _ => 2 } }",
+            "fn f(x: u32) -> u32 { match x { 0 => 1, _ => 2, } }",
+        );
+        same(
+            "fn f(x: (u32, u32)) -> u32 { h::<u8>(x.0, x.1) }",
+            "fn f(x: (u32, u32,)) -> u32 { h::<u8>(x.0, x.1,) }",
+        );
+        differ(
+            "fn f(x: u32) -> (u32,) { (x,) }",
+            "fn f(x: u32) -> (u32,) { (x) }",
+        );
+        differ(
+            "fn f(x: (u32,)) -> u32 { let (a,) = x; a }",
+            "fn f(x: (u32,)) -> u32 { let (a) = x; a }",
+        );
         differ("fn f() -> u32 { m!(1,) }", "fn f() -> u32 { m!(1) }");
-        differ("fn f(x: u32) -> (u32,) { (x,) }", "fn f(x: u32) -> (u32) { (x,) }");
-        differ("fn f(x: u32) -> (u32,) { match x { _ => (x,) } }", "fn f(x: u32) -> (u32,) { match x { _ => (x) } }");
+        differ(
+            "fn f(x: u32) -> (u32,) { (x,) }",
+            "fn f(x: u32) -> (u32) { (x,) }",
+        );
+        differ(
+            "fn f(x: u32) -> (u32,) { match x { _ => (x,) } }",
+            "fn f(x: u32) -> (u32,) { match x { _ => (x) } }",
+        );
     }
 }

@@ -15,23 +15,31 @@ pub(crate) fn expand(parsed: &MemSizeInput) -> TokenStream {
     let name = &input.ident;
     let mut generics = input.generics.clone();
     for param in generics.type_params_mut() {
-        param.bounds.push(syn::parse_quote!(#rt::__private::MemSize));
+        param
+            .bounds
+            .push(syn::parse_quote!(#rt::__private::MemSize));
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let acc = Ident::new("acc", Span::mixed_site());
     let body = match &input.data {
         Data::Struct(s) => {
             let skips = parsed.skips.first().map(Vec::as_slice).unwrap_or_default();
-            let calls = s.fields.iter().zip(skips).enumerate().filter(|(_, (_, skip))| !**skip).map(|(i, (f, _))| {
-                let member = match &f.ident {
-                    Some(ident) => quote!(#ident),
-                    None => {
-                        let index = Index::from(i);
-                        quote!(#index)
-                    }
-                };
-                quote!(#rt::__private::MemSize::add_heap(&self.#member, #acc);)
-            });
+            let calls = s
+                .fields
+                .iter()
+                .zip(skips)
+                .enumerate()
+                .filter(|(_, (_, skip))| !**skip)
+                .map(|(i, (f, _))| {
+                    let member = match &f.ident {
+                        Some(ident) => quote!(#ident),
+                        None => {
+                            let index = Index::from(i);
+                            quote!(#index)
+                        }
+                    };
+                    quote!(#rt::__private::MemSize::add_heap(&self.#member, #acc);)
+                });
             quote!(#(#calls)*)
         }
         Data::Enum(e) => {
@@ -60,7 +68,12 @@ pub(crate) fn expand(parsed: &MemSizeInput) -> TokenStream {
 }
 
 /// A pattern binding the fields to measure, and the calls on them.
-fn variant_pattern(fields: &Fields, skips: &[bool], rt: &TokenStream, acc: &Ident) -> (TokenStream, Vec<TokenStream>) {
+fn variant_pattern(
+    fields: &Fields,
+    skips: &[bool],
+    rt: &TokenStream,
+    acc: &Ident,
+) -> (TokenStream, Vec<TokenStream>) {
     let mut calls = Vec::new();
     let mut binds = Vec::new();
     for (i, (field, skip)) in fields.iter().zip(skips).enumerate() {

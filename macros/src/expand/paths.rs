@@ -22,7 +22,11 @@ pub(crate) fn one_level_down(vis: &Visibility) -> TokenStream {
         Visibility::Inherited => quote!(pub(super)),
         Visibility::Restricted(r) => {
             let path = &r.path;
-            let first = path.segments.first().map(|s| s.ident.to_string()).unwrap_or_default();
+            let first = path
+                .segments
+                .first()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default();
             match first.as_str() {
                 "crate" => quote!(#vis),
                 "self" if path.segments.len() == 1 => quote!(pub(super)),

@@ -8,7 +8,7 @@ use syn::{Ident, LitStr};
 
 use crate::expand::paths;
 use crate::expand::step::split_attrs;
-use crate::model::{PipelineFn, PipelineOptions};
+use crate::model::{PipelineFn, PipelineOptions, PipelineParam};
 
 /// Everything `#[pipeline]` emits for a valid function.
 pub(crate) fn expand(pipeline: &PipelineFn, options: &PipelineOptions) -> TokenStream {
@@ -21,7 +21,14 @@ pub(crate) fn expand(pipeline: &PipelineFn, options: &PipelineOptions) -> TokenS
     let main_ident = format_ident!("__stepstone_pipeline_{}_main", name);
     let run_fn = run_fn(pipeline, &rt, &run_ident);
     let main_fn = main_fn(pipeline, options, &rt, &run_ident, &main_ident);
-    let module = module(name, vis, &cfgs, options, &rt, Some((&run_ident, &main_ident)));
+    let module = module(
+        name,
+        vis,
+        &cfgs,
+        options,
+        &rt,
+        Some((&run_ident, &main_ident)),
+    );
     quote! {
         #item
 
@@ -121,7 +128,7 @@ fn run_fn(pipeline: &PipelineFn, rt: &TokenStream, run_ident: &Ident) -> TokenSt
     };
     quote! {
         #[doc(hidden)]
-        #[allow(dead_code)]
+        #[allow(dead_code, clippy::needless_question_mark)]
         #vis fn #run_ident(
             #config: &#rt::__private::RunConfig,
             #(#idents: #types),*
@@ -143,36 +150,16 @@ fn main_fn(
     let name = &pipeline.item.sig.ident;
     let display = display_name(name, options);
     let mixed = Span::mixed_site();
-    let (matches, config, value) =
-        (Ident::new("matches", mixed), Ident::new("config", mixed), Ident::new("value", mixed));
-    let mut flags = Vec::new();
-    let mut extract = Vec::new();
-    for param in &pipeline.params {
-        let (ident, ty) = (&param.ident, &param.ty);
-        let id = LitStr::new(&ident.to_string(), ident.span());
-        let long = LitStr::new(&id.value().trim_start_matches("r#").replace('_', "-"), ident.span());
-        let value_name = LitStr::new(&long.value().replace('-', "_").to_uppercase(), ident.span());
-        let help = &param.help;
-        let default_text = match &param.default {
-            Some(expr) => {
-                let text = expr.to_token_stream().to_string();
-                quote!(::core::option::Option::Some(#text))
-            }
-            None => quote!(::core::option::Option::None),
-        };
-        flags.push(quote!(#rt::__private::param_arg::<#ty>(#id, #long, #value_name, #help, #default_text)));
-        extract.push(match &param.default {
-            Some(expr) => quote! {
-                let #ident: #ty = match #rt::__private::param_value::<#ty>(#matches, #id) {
-                    ::core::option::Option::Some(#value) => #value,
-                    ::core::option::Option::None => #expr,
-                };
-            },
-            None => quote! {
-                let #ident: #ty = #rt::__private::required_param::<#ty>(#matches, #id)?;
-            },
-        });
-    }
+    let (matches, config, value) = (
+        Ident::new("matches", mixed),
+        Ident::new("config", mixed),
+        Ident::new("value", mixed),
+    );
+    let (flags, extract): (Vec<_>, Vec<_>) = pipeline
+        .params
+        .iter()
+        .map(|param| param_flag(param, rt, &matches, &value))
+        .unzip();
     let idents = pipeline.params.iter().map(|p| &p.ident);
     quote! {
         #[doc(hidden)]
@@ -194,4 +181,42 @@ fn main_fn(
             )
         }
     }
+}
+
+/// The clap argument of one parameter, and the statement that reads its value.
+fn param_flag(
+    param: &PipelineParam,
+    rt: &TokenStream,
+    matches: &Ident,
+    value: &Ident,
+) -> (TokenStream, TokenStream) {
+    let (ident, ty) = (&param.ident, &param.ty);
+    let id = LitStr::new(&ident.to_string(), ident.span());
+    let long = LitStr::new(
+        &id.value().trim_start_matches("r#").replace('_', "-"),
+        ident.span(),
+    );
+    let value_name = LitStr::new(&long.value().replace('-', "_").to_uppercase(), ident.span());
+    let help = &param.help;
+    let default_text = match &param.default {
+        Some(expr) => {
+            let text = expr.to_token_stream().to_string().replace(" :: ", "::");
+            quote!(::core::option::Option::Some(#text))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let flag =
+        quote!(#rt::__private::param_arg::<#ty>(#id, #long, #value_name, #help, #default_text));
+    let extract = match &param.default {
+        Some(expr) => quote! {
+            let #ident: #ty = match #rt::__private::param_value::<#ty>(#matches, #id) {
+                ::core::option::Option::Some(#value) => #value,
+                ::core::option::Option::None => #expr,
+            };
+        },
+        None => quote! {
+            let #ident: #ty = #rt::__private::required_param::<#ty>(#matches, #id)?;
+        },
+    };
+    (flag, extract)
 }

@@ -32,7 +32,7 @@ pub(crate) fn expand(step: &StepFn, options: &StepOptions) -> TokenStream {
 
         #(#others)*
         #[doc(hidden)]
-        #[allow(dead_code)]
+        #[allow(dead_code, clippy::ptr_arg)] // `&Vec<T>` names the stored dataset type
         #vis #body_sig #block
 
         #(#cfgs)*
@@ -50,7 +50,9 @@ pub(crate) fn body_ident(name: &Ident) -> Ident {
 }
 
 /// `(cfg attributes, doc attributes, everything else)`.
-pub(crate) fn split_attrs(attrs: &[Attribute]) -> (Vec<&Attribute>, Vec<&Attribute>, Vec<&Attribute>) {
+pub(crate) fn split_attrs(
+    attrs: &[Attribute],
+) -> (Vec<&Attribute>, Vec<&Attribute>, Vec<&Attribute>) {
     let mut cfgs = Vec::new();
     let mut docs = Vec::new();
     let mut others = Vec::new();
@@ -67,73 +69,112 @@ pub(crate) fn split_attrs(attrs: &[Attribute]) -> (Vec<&Attribute>, Vec<&Attribu
     (cfgs, docs, others)
 }
 
-/// `fn name(p: &mut Pipeline, <handles and parameters>) -> Handle<T>` recording the step.
-fn pipeline_form(step: &StepFn, options: &StepOptions, rt: &TokenStream, body_ident: &Ident) -> TokenStream {
-    let item = &step.item;
-    let vis = &item.vis;
-    let name = &item.sig.ident;
-    let data = &step.output.data;
-    let spec = spec(step, options, rt);
-    let mixed = Span::mixed_site();
-    let pipeline = Ident::new("p", mixed);
-    let args = Ident::new("__args", mixed);
+/// The pieces generated per argument of a step.
+#[derive(Default)]
+struct Wiring {
+    /// Arguments of the pipeline form.
+    signature: Vec<TokenStream>,
+    /// Parameter names, and their types (the fingerprinted tuple).
+    params: Vec<Ident>,
+    param_types: Vec<syn::Type>,
+    /// Locals the compute closure binds the cloned parameters to.
+    param_locals: Vec<Ident>,
+    /// `let` statements before the closure (slice lengths, input readers).
+    setup: Vec<TokenStream>,
+    /// `.chain(…)` calls collecting the input node ids.
+    input_ids: Vec<TokenStream>,
+    /// Arguments of the body call inside the closure.
+    call: Vec<TokenStream>,
+    /// Compile-time type checks, spanned on the user's types.
+    checks: Vec<TokenStream>,
+}
 
-    let mut signature = Vec::new();
-    let mut params = Vec::new();
-    let mut param_types = Vec::new();
-    let mut param_locals = Vec::new();
-    let mut readers = Vec::new();
-    let mut lens = Vec::new();
-    let mut input_ids = Vec::new();
-    let mut call = Vec::new();
-    let mut checks = vec![quote!(#rt::__private::assert_data::<#data>();)];
+fn wiring(step: &StepFn, rt: &TokenStream, args: &Ident) -> Wiring {
+    let mixed = Span::mixed_site();
+    let data = &step.output.data;
+    let mut w = Wiring {
+        checks: vec![quote!(#rt::__private::assert_data::<#data>();)],
+        ..Wiring::default()
+    };
     let mut offset = quote!(0usize);
     for (index, arg) in step.args.iter().enumerate() {
         let ident = &arg.ident;
         let reader = format_ident!("__input{}", index, span = mixed);
+        let new_reader = |ty: &syn::Type| quote!(let #reader = (&#rt::__private::Probe::<#rt::__private::Input<#ty>>::new()).probe(););
         match &arg.kind {
             ArgKind::Dataset(ty) => {
-                signature.push(quote!(#ident: &#rt::__private::Handle<#ty>));
-                input_ids.push(quote!(.chain(::core::iter::once(#rt::__private::Handle::id(#ident)))));
-                readers.push(quote!(let #reader = (&#rt::__private::Probe::<#rt::__private::Input<#ty>>::new()).probe();));
-                call.push(quote!(#reader.get(#args, #offset)?));
+                w.signature
+                    .push(quote!(#ident: &#rt::__private::Handle<#ty>));
+                w.input_ids
+                    .push(quote!(.chain(::core::iter::once(#rt::__private::Handle::id(#ident)))));
+                w.setup.push(new_reader(ty));
+                w.call.push(quote!(#reader.get(#args, #offset)?));
                 offset = quote!(#offset + 1usize);
-                checks.push(quote!(#rt::__private::assert_data::<#ty>();));
+                w.checks.push(quote!(#rt::__private::assert_data::<#ty>();));
             }
             ArgKind::Datasets(ty) => {
                 let len = format_ident!("__len{}", index, span = mixed);
-                signature.push(quote!(#ident: &[#rt::__private::Handle<#ty>]));
-                lens.push(quote!(let #len = #ident.len();));
-                input_ids.push(quote!(.chain(#ident.iter().map(#rt::__private::Handle::id))));
-                readers.push(quote!(let #reader = (&#rt::__private::Probe::<#rt::__private::Input<#ty>>::new()).probe();));
-                call.push(quote!(&#reader.slice(#args, #offset, #len)?));
+                w.signature
+                    .push(quote!(#ident: &[#rt::__private::Handle<#ty>]));
+                w.setup.push(quote!(let #len = #ident.len();));
+                w.input_ids
+                    .push(quote!(.chain(#ident.iter().map(#rt::__private::Handle::id))));
+                w.setup.push(new_reader(ty));
+                w.call.push(quote!(&#reader.slice(#args, #offset, #len)?));
                 offset = quote!(#offset + #len);
-                checks.push(quote!(#rt::__private::assert_data::<#ty>();));
+                w.checks.push(quote!(#rt::__private::assert_data::<#ty>();));
             }
             ArgKind::Param(ty) => {
                 let local = format_ident!("__param{}", index, span = mixed);
-                signature.push(quote!(#ident: #ty));
-                params.push(ident.clone());
-                param_types.push(ty);
-                call.push(quote!(#local));
-                param_locals.push(local);
-                checks.push(quote!(#rt::__private::assert_param::<#ty>();));
+                w.signature.push(quote!(#ident: #ty));
+                w.params.push(ident.clone());
+                w.param_types.push(ty.clone());
+                w.call.push(quote!(#local));
+                w.param_locals.push(local);
+                w.checks
+                    .push(quote!(#rt::__private::assert_param::<#ty>();));
             }
         }
     }
+    w
+}
+
+/// `fn name(p: &mut Pipeline, <handles and parameters>) -> Handle<T>` recording the step.
+fn pipeline_form(
+    step: &StepFn,
+    options: &StepOptions,
+    rt: &TokenStream,
+    body_ident: &Ident,
+) -> TokenStream {
+    let (vis, name, data) = (&step.item.vis, &step.item.sig.ident, &step.output.data);
+    let spec = spec(step, options, rt);
+    let mixed = Span::mixed_site();
+    let [pipeline, args, spec_const, values, owned, inputs, recorder] = [
+        "p",
+        "__args",
+        "__SPEC",
+        "__params",
+        "__owned",
+        "__inputs",
+        "__recorder",
+    ]
+    .map(|n| Ident::new(n, mixed));
+    let Wiring {
+        signature,
+        params,
+        param_types,
+        param_locals,
+        setup,
+        input_ids,
+        call,
+        checks,
+    } = wiring(step, rt, &args);
     let body_call = quote!(#body_ident(#(#call),*));
     let result = if step.output.fallible {
         quote!(#rt::__private::IntoStepResult::into_step_result(#body_call))
     } else {
         quote!(::core::result::Result::Ok(#body_call))
     };
-    let (spec_const, values, owned, inputs, recorder) = (
-        Ident::new("__SPEC", mixed),
-        Ident::new("__params", mixed),
-        Ident::new("__owned", mixed),
-        Ident::new("__inputs", mixed),
-        Ident::new("__recorder", mixed),
-    );
     quote! {
         #[allow(clippy::too_many_arguments)]
         #vis fn #name(#pipeline: &mut #rt::__private::Pipeline, #(#signature),*) -> #rt::__private::Handle<#data> {
@@ -143,8 +184,7 @@ fn pipeline_form(step: &StepFn, options: &StepOptions, rt: &TokenStream, body_id
             const #spec_const: #rt::__private::StepSpec = #spec;
             let #values = (#(#params,)*);
             let #owned = ::core::clone::Clone::clone(&#values);
-            #(#lens)*
-            #(#readers)*
+            #(#setup)*
             let #inputs: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::empty() #(#input_ids)* .collect();
             let #recorder = (&#rt::__private::Probe::<(#data, (#(#param_types,)*))>::new()).probe();
             #recorder.record(
@@ -164,7 +204,10 @@ fn pipeline_form(step: &StepFn, options: &StepOptions, rt: &TokenStream, body_id
 /// The `StepSpec` constant.
 fn spec(step: &StepFn, options: &StepOptions, rt: &TokenStream) -> TokenStream {
     let ident = &step.item.sig.ident;
-    let name = options.name.clone().unwrap_or_else(|| LitStr::new(&ident.unraw_string(), ident.span()));
+    let name = options
+        .name
+        .clone()
+        .unwrap_or_else(|| LitStr::new(&ident.unraw_string(), ident.span()));
     let code = fingerprint::code_hash(&step.item);
     let version = match &options.version {
         Some(v) => quote!(::core::option::Option::Some(#v)),

@@ -20,7 +20,11 @@ pub(crate) fn parse(input: DeriveInput, errors: &mut Errors) -> Option<MemSizeIn
     let krate = container_attrs(&input.attrs, errors);
     let skips = match &input.data {
         Data::Struct(s) => vec![field_skips(&s.fields, errors)],
-        Data::Enum(e) => e.variants.iter().map(|v| field_skips(&v.fields, errors)).collect(),
+        Data::Enum(e) => e
+            .variants
+            .iter()
+            .map(|v| field_skips(&v.fields, errors))
+            .collect(),
         Data::Union(u) => {
             errors.spanned(
                 u.union_token,
@@ -30,7 +34,11 @@ pub(crate) fn parse(input: DeriveInput, errors: &mut Errors) -> Option<MemSizeIn
             return None;
         }
     };
-    Some(MemSizeInput { input, krate, skips })
+    Some(MemSizeInput {
+        input,
+        krate,
+        skips,
+    })
 }
 
 fn container_attrs(attrs: &[Attribute], errors: &mut Errors) -> Option<Path> {

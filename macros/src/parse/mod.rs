@@ -29,7 +29,11 @@ pub(crate) fn pipeline(item: &mut syn::ItemFn, errors: &mut Errors) -> Option<Pi
     let params = signature::pipeline_params(&mut item.sig, errors);
     let output = signature::pipeline_output(&item.sig, errors);
     match output {
-        Some(output) if errors.len() == before => Some(PipelineFn { item: item.clone(), params, output }),
+        Some(output) if errors.len() == before => Some(PipelineFn {
+            item: item.clone(),
+            params,
+            output,
+        }),
         _ => None,
     }
 }

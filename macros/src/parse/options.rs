@@ -12,7 +12,8 @@ use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr, Path};
 use crate::errors::Errors;
 use crate::model::{PipelineOptions, Policy, StepOptions};
 
-const STEP_OPTIONS: &str = "checkpoint, persist, cache, name = \"…\", version = \"…\", crate = \"…\"";
+const STEP_OPTIONS: &str =
+    "checkpoint, persist, cache, name = \"…\", version = \"…\", crate = \"…\"";
 const PIPELINE_OPTIONS: &str =
     "budget = \"…\", checkpoint_every = N, name = \"…\", checkpoint_dir = \"…\", crate = \"…\"";
 
@@ -32,7 +33,10 @@ pub(crate) fn step(args: TokenStream, errors: &mut Errors) -> StepOptions {
             "version" => options.version = string(&meta, "version = \"2\"", errors)?,
             "crate" => options.krate = crate_path(&meta, errors)?,
             _ => {
-                errors.spanned(&meta.path, format!("unknown #[step] option `{key}`; expected one of: {STEP_OPTIONS}"));
+                errors.spanned(
+                    &meta.path,
+                    format!("unknown #[step] option `{key}`; expected one of: {STEP_OPTIONS}"),
+                );
                 return skip_value(&meta);
             }
         }
@@ -56,12 +60,16 @@ pub(crate) fn pipeline(args: TokenStream, errors: &mut Errors) -> PipelineOption
             "budget" => options.budget = budget(&meta, errors)?,
             "checkpoint_every" => options.checkpoint_every = checkpoint_every(&meta, errors)?,
             "name" => options.name = string(&meta, "name = \"nightly-etl\"", errors)?,
-            "checkpoint_dir" => options.checkpoint_dir = string(&meta, "checkpoint_dir = \".stepstone\"", errors)?,
+            "checkpoint_dir" => {
+                options.checkpoint_dir = string(&meta, "checkpoint_dir = \".stepstone\"", errors)?
+            }
             "crate" => options.krate = crate_path(&meta, errors)?,
             _ => {
                 errors.spanned(
                     &meta.path,
-                    format!("unknown #[pipeline] option `{key}`; expected one of: {PIPELINE_OPTIONS}"),
+                    format!(
+                        "unknown #[pipeline] option `{key}`; expected one of: {PIPELINE_OPTIONS}"
+                    ),
                 );
                 return skip_value(&meta);
             }
@@ -108,9 +116,18 @@ fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     Ok(())
 }
 
-fn set_policy(options: &mut StepOptions, policy: Policy, meta: &ParseNestedMeta<'_>, key: Ident, errors: &mut Errors) {
+fn set_policy(
+    options: &mut StepOptions,
+    policy: Policy,
+    meta: &ParseNestedMeta<'_>,
+    key: Ident,
+    errors: &mut Errors,
+) {
     if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
-        errors.spanned(&key, format!("`{key}` takes no value: write `#[step({key})]`"));
+        errors.spanned(
+            &key,
+            format!("`{key}` takes no value: write `#[step({key})]`"),
+        );
         let _ = skip_value(meta);
         return;
     }
@@ -130,7 +147,11 @@ fn set_policy(options: &mut StepOptions, policy: Policy, meta: &ParseNestedMeta<
 }
 
 /// `key = "string"`; a non-string value is an error (recorded) and yields `None`.
-fn string(meta: &ParseNestedMeta<'_>, example: &str, errors: &mut Errors) -> syn::Result<Option<LitStr>> {
+fn string(
+    meta: &ParseNestedMeta<'_>,
+    example: &str,
+    errors: &mut Errors,
+) -> syn::Result<Option<LitStr>> {
     let key = meta.path.to_token_stream().to_string();
     if !meta.input.peek(syn::Token![=]) {
         errors.spanned(&meta.path, format!("`{key}` needs a value: `{example}`"));
@@ -138,13 +159,20 @@ fn string(meta: &ParseNestedMeta<'_>, example: &str, errors: &mut Errors) -> syn
         return Ok(None);
     }
     match meta.value()?.parse::<Expr>()? {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) if !s.value().trim().is_empty() => Ok(Some(s)),
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) if !s.value().trim().is_empty() => Ok(Some(s)),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => {
             errors.spanned(&s, format!("`{key}` cannot be empty: `{example}`"));
             Ok(None)
         }
         other => {
-            errors.spanned(&other, format!("`{key}` expects a string literal: `{example}`"));
+            errors.spanned(
+                &other,
+                format!("`{key}` expects a string literal: `{example}`"),
+            );
             Ok(None)
         }
     }
@@ -170,7 +198,10 @@ fn budget(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option
     };
     match parse_size::parse_size(lit.value().trim()) {
         Ok(0) => {
-            errors.spanned(&lit, "a budget must be more than zero bytes; write it like `384MiB`, `2 GiB` or `1.5GB`");
+            errors.spanned(
+                &lit,
+                "a budget must be more than zero bytes; write it like `384MiB`, `2 GiB` or `1.5GB`",
+            );
             Ok(None)
         }
         Ok(_) => Ok(Some(lit)),
@@ -188,17 +219,28 @@ fn budget(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option
 }
 
 /// `checkpoint_every = N` with N ≥ 1 (fits a `u32`).
-fn checkpoint_every(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<LitInt>> {
+fn checkpoint_every(
+    meta: &ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<Option<LitInt>> {
     const EXAMPLE: &str = "checkpoint_every = 10";
     if !meta.input.peek(syn::Token![=]) {
-        errors.spanned(&meta.path, format!("`checkpoint_every` needs a value: `{EXAMPLE}`"));
+        errors.spanned(
+            &meta.path,
+            format!("`checkpoint_every` needs a value: `{EXAMPLE}`"),
+        );
         skip_value(meta)?;
         return Ok(None);
     }
     let lit = match meta.value()?.parse::<Expr>()? {
-        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => i,
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i,
         other => {
-            errors.spanned(&other, format!("`checkpoint_every` expects an integer literal: `{EXAMPLE}`"));
+            errors.spanned(
+                &other,
+                format!("`checkpoint_every` expects an integer literal: `{EXAMPLE}`"),
+            );
             return Ok(None);
         }
     };
@@ -213,7 +255,10 @@ fn checkpoint_every(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Res
         }
         Ok(_) => Ok(Some(lit)),
         Err(e) => {
-            errors.spanned(&lit, format!("`checkpoint_every` must be a whole number from 1 to 4294967295: {e}"));
+            errors.spanned(
+                &lit,
+                format!("`checkpoint_every` must be a whole number from 1 to 4294967295: {e}"),
+            );
             Ok(None)
         }
     }

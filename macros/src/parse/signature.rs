@@ -4,7 +4,9 @@
 //! spanned on the argument. Signature-wide checks (async, generics, …) live in `validate`.
 
 use quote::format_ident;
-use syn::{Attribute, Expr, FnArg, GenericArgument, PathArguments, ReturnType, Signature, Type, TypePath};
+use syn::{
+    Attribute, Expr, FnArg, GenericArgument, PathArguments, ReturnType, Signature, Type, TypePath,
+};
 
 use crate::errors::Errors;
 use crate::model::{ArgKind, Output, PipelineParam, StepArg, pattern_ident};
@@ -24,7 +26,9 @@ pub(crate) fn step_args(sig: &Signature, errors: &mut Errors) -> Vec<StepArg> {
             }
             FnArg::Typed(typed) => typed,
         };
-        let Some(kind) = arg_kind(&typed.ty, errors) else { continue };
+        let Some(kind) = arg_kind(&typed.ty, errors) else {
+            continue;
+        };
         let ident = pattern_ident(&typed.pat).unwrap_or_else(|| format_ident!("arg{}", index));
         args.push(StepArg { ident, kind });
     }
@@ -44,7 +48,9 @@ fn arg_kind(ty: &Type, errors: &mut Errors) -> Option<ArgKind> {
         }
         Type::Reference(r) => match &*r.elem {
             Type::Slice(slice) => match &*slice.elem {
-                Type::Reference(inner) if inner.mutability.is_none() => Some(ArgKind::Datasets((*inner.elem).clone())),
+                Type::Reference(inner) if inner.mutability.is_none() => {
+                    Some(ArgKind::Datasets((*inner.elem).clone()))
+                }
                 _ => {
                     errors.spanned(
                         ty,
@@ -74,7 +80,12 @@ fn impl_trait_error<T>(ty: &Type, errors: &mut Errors) -> Option<T> {
 /// The output of a step: `T`, `Result<T, E>`, `()` or nothing (a sink).
 pub(crate) fn step_output(sig: &Signature, errors: &mut Errors) -> Option<Output> {
     let ty = match &sig.output {
-        ReturnType::Default => return Some(Output { data: syn::parse_quote!(()), fallible: false }),
+        ReturnType::Default => {
+            return Some(Output {
+                data: syn::parse_quote!(()),
+                fallible: false,
+            });
+        }
         ReturnType::Type(_, ty) => &**ty,
     };
     let (data, fallible) = match result_ok_type(ty) {
@@ -103,12 +114,16 @@ pub(crate) fn result_ok_type(ty: &Type) -> Option<&Type> {
 
 /// The first type argument of `ty` if its last path segment is `name<…>`.
 pub(crate) fn generic_arg_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
-    let Type::Path(TypePath { qself: None, path }) = ty else { return None };
+    let Type::Path(TypePath { qself: None, path }) = ty else {
+        return None;
+    };
     let last = path.segments.last()?;
     if last.ident != name {
         return None;
     }
-    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
     args.args.iter().find_map(|a| match a {
         GenericArgument::Type(t) => Some(t),
         _ => None,
@@ -116,8 +131,17 @@ pub(crate) fn generic_arg_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
 }
 
 /// Flags every pipeline binary already has (a parameter cannot take their names).
-const STANDARD_FLAGS: &[&str] =
-    &["budget", "checkpoint-dir", "fresh", "jobs", "report", "progress", "no-progress", "wait", "help"];
+const STANDARD_FLAGS: &[&str] = &[
+    "budget",
+    "checkpoint-dir",
+    "fresh",
+    "jobs",
+    "report",
+    "progress",
+    "no-progress",
+    "wait",
+    "help",
+];
 
 /// Check that the first argument is `&mut Pipeline`; returns the remaining arguments as flags.
 pub(crate) fn pipeline_params(sig: &mut Signature, errors: &mut Errors) -> Vec<PipelineParam> {
@@ -135,13 +159,19 @@ pub(crate) fn pipeline_params(sig: &mut Signature, errors: &mut Errors) -> Vec<P
              steps into)",
         ),
     }
-    inputs.filter_map(|input| pipeline_param(input, errors)).collect()
+    inputs
+        .filter_map(|input| pipeline_param(input, errors))
+        .collect()
 }
 
 fn is_pipeline_ref(ty: &Type) -> bool {
     match ty {
         Type::Reference(r) if r.mutability.is_some() => match &*r.elem {
-            Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Pipeline"),
+            Type::Path(p) => p
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "Pipeline"),
             _ => false,
         },
         _ => false,
@@ -150,12 +180,18 @@ fn is_pipeline_ref(ty: &Type) -> bool {
 
 fn pipeline_param(input: &mut FnArg, errors: &mut Errors) -> Option<PipelineParam> {
     let FnArg::Typed(typed) = input else {
-        errors.spanned(&*input, "a #[pipeline] function is a free function: `self` receivers are not supported");
+        errors.spanned(
+            &*input,
+            "a #[pipeline] function is a free function: `self` receivers are not supported",
+        );
         return None;
     };
     let (default, help) = take_param_attrs(&mut typed.attrs, errors);
     let Some(ident) = pattern_ident(&typed.pat) else {
-        errors.spanned(&typed.pat, "pipeline parameters become `--flags`: give each a plain name, e.g. `rows: u64`");
+        errors.spanned(
+            &typed.pat,
+            "pipeline parameters become `--flags`: give each a plain name, e.g. `rows: u64`",
+        );
         return None;
     };
     if matches!(&*typed.ty, Type::Reference(_) | Type::ImplTrait(_)) {
@@ -174,7 +210,12 @@ fn pipeline_param(input: &mut FnArg, errors: &mut Errors) -> Option<PipelinePara
         );
         return None;
     }
-    Some(PipelineParam { ident, ty: (*typed.ty).clone(), default, help })
+    Some(PipelineParam {
+        ident,
+        ty: (*typed.ty).clone(),
+        default,
+        help,
+    })
 }
 
 /// Remove `#[default(expr)]` and doc comments from a parameter (they are not allowed on
@@ -192,7 +233,10 @@ fn take_param_attrs(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> (Option<
             false
         } else if attr.path().is_ident("doc") {
             if let syn::Meta::NameValue(nv) = &attr.meta
-                && let Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value
+                && let Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) = &nv.value
             {
                 help.push(s.value().trim().to_string());
             }
@@ -220,7 +264,10 @@ pub(crate) fn pipeline_output(sig: &Signature, errors: &mut Errors) -> Option<Ou
         None => (ty, false),
     };
     match generic_arg_of(handle, "Handle") {
-        Some(data) => Some(Output { data: data.clone(), fallible }),
+        Some(data) => Some(Output {
+            data: data.clone(),
+            fallible,
+        }),
         None => {
             errors.spanned(ty, HELP);
             None

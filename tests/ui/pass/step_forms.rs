@@ -51,6 +51,12 @@ fn pair((a, b): (u32, u32), _unused: &u64) -> () {
     let _ = a + b;
 }
 
+/// Arguments named like the generated ones (`p`, `__args`) do not clash with them.
+#[step]
+fn shadow(p: &Vec<Row>, __args: u32, __params: u32) -> u64 {
+    p.len() as u64 + u64::from(__args + __params)
+}
+
 fn wire(p: &mut Pipeline) -> Handle<u64> {
     let rows = generate(p, 3, "t".to_string());
     let adjusted = adjust(p, &rows, 1);
@@ -61,6 +67,7 @@ fn wire(p: &mut Pipeline) -> Handle<u64> {
     let _: Handle<()> = show(p, &parsed);
     let _: Handle<()> = check(p, &total);
     let _: Handle<()> = pair(p, (1, 2), &total);
+    let _: Handle<u64> = shadow(p, &rows, 1, 2);
     total
 }
 
@@ -75,4 +82,5 @@ fn main() {
     show::body(&1);
     assert!(check::body(&0).is_err());
     pair::body((1, 2), &0);
+    assert_eq!(shadow::body(&rows, 1, 2), 5);
 }
