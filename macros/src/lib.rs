@@ -109,7 +109,8 @@ pub fn step(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// * `seed::defaults() -> PipelineDefaults`: the attribute's values.
 /// * `seed::run(&config, rows) -> stepstone::Result<Outcome<T>>`: run with an explicit
 ///   `RunConfig` (for tests).
-/// * `seed::main() -> ExitCode`: the standard command line of every pipeline binary —
+/// * `seed::main() -> ExitCode`: the standard command line of every pipeline binary (the
+///   first paragraph of the function's doc comment is its description) —
 ///   `--budget SIZE`, `--checkpoint-dir DIR`, `--fresh`, `--jobs N`, `--report FILE`,
 ///   `--progress`/`--no-progress`, `--wait` — plus one `--kebab-name VALUE` flag per parameter
 ///   (parsed with `FromStr`; required unless the parameter has `#[default(expr)]`; a doc comment

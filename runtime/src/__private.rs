@@ -235,13 +235,17 @@ const USAGE: u8 = 2;
 /// resolve the configuration, run, print the output. Exit 0 ok, 1 run failed, 2 usage error.
 pub fn pipeline_main<T: Data>(
     name: &'static str,
+    about: &'static str,
     defaults: PipelineDefaults,
     params: Vec<clap::Arg>,
     run: impl FnOnce(&clap::ArgMatches, &RunConfig) -> Result<Outcome<T>>,
     print: impl FnOnce(&T),
 ) -> ExitCode {
     use clap::{Args as _, FromArgMatches as _};
-    let command = RunArgs::augment_args(clap::Command::new(name)).args(params);
+    let mut command = RunArgs::augment_args(clap::Command::new(name)).args(params);
+    if !about.is_empty() {
+        command = command.about(about);
+    }
     let matches = match command.try_get_matches() {
         Ok(m) => m,
         Err(e) => {

@@ -35,6 +35,9 @@ fn check(total: &u64, limit: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// Sums doubled numbers.
+///
+/// (Not in the help: second paragraph.)
 #[pipeline(name = "probe")]
 fn probe(
     p: &mut Pipeline,
@@ -247,6 +250,8 @@ fn the_generated_main_has_the_standard_command_line_and_exit_codes() {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
     assert!(help.contains("How many numbers"), "{help}");
+    assert!(help.starts_with("Sums doubled numbers."), "{help}");
+    assert!(!help.contains("second paragraph"), "{help}");
 
     let bad_value = run(&bin, &["--n", "many"]);
     assert_eq!(bad_value.status.code(), Some(2));

@@ -149,6 +149,7 @@ fn main_fn(
     let vis = &pipeline.item.vis;
     let name = &pipeline.item.sig.ident;
     let display = display_name(name, options);
+    let about = about(&pipeline.item.attrs);
     let mixed = Span::mixed_site();
     let (matches, config, value) = (
         Ident::new("matches", mixed),
@@ -167,6 +168,7 @@ fn main_fn(
         #vis fn #main_ident() -> ::std::process::ExitCode {
             #rt::__private::pipeline_main(
                 #display,
+                #about,
                 #name::defaults(),
                 ::std::vec![#(#flags),*],
                 |#matches: &#rt::__private::clap::ArgMatches, #config: &#rt::__private::RunConfig| {
@@ -219,4 +221,22 @@ fn param_flag(
         },
     };
     (flag, extract)
+}
+
+/// The first paragraph of the doc comment: the `--help` description of the binary.
+fn about(attrs: &[syn::Attribute]) -> String {
+    let lines = attrs.iter().filter_map(|attr| match &attr.meta {
+        syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => match &nv.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Some(s.value().trim().to_string()),
+            _ => None,
+        },
+        _ => None,
+    });
+    lines
+        .take_while(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
