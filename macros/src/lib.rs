@@ -33,8 +33,11 @@ use crate::errors::Errors;
 ///   upstream datasets, in order); any other type is a *parameter*, passed by value and
 ///   serialized into the node's fingerprint (it must be `Clone + Serialize + Send + Sync +
 ///   'static`). The return maps as: `T` → `Handle<T>`; `Result<T, E>` (any type whose last path
-///   segment is `Result`, with `E: Into<BoxError>`) → `Handle<T>`, an `Err` fails the run with
-///   the step's name and the error chain; `()` or no return type → `Handle<()>`, a *sink* that
+///   segment is `Result`, including one-argument aliases like `std::io::Result<T>`) →
+///   `Handle<T>`, an `Err` fails the run with the step's name and the error chain. `E` is any
+///   `Into<BoxError>` (errors that are `Send + Sync`, `String`, `&str`, `anyhow::Error`) or
+///   `Into<Box<dyn Error>>` (e.g. `Box<dyn Error>`, whose message chain is copied since it
+///   cannot leave the worker thread); `()` or no return type → `Handle<()>`, a *sink* that
 ///   runs even if nothing uses its handle. Every input and output type must be
 ///   `stepstone::Data` (serde both ways, `MemSize`, `Send + Sync + 'static`); a type that is
 ///   not gets a compile error on the type.

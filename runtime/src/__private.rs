@@ -15,15 +15,70 @@ pub use crate::plan::{Args, BoxError, Data, Handle, NodeId, Policy, StepSpec};
 pub use clap;
 pub use serde;
 
-/// Convert a step body's return value into the runtime's `Result`.
-pub trait IntoStepResult<T> {
+/// A fallible step's return value on its way to the runtime. Converted by
+/// [`ReturnSendable`] when the error is `Into<BoxError>` (`Send + Sync` errors, `String`,
+/// `anyhow::Error`, …), else by [`ReturnLocal`] when it is `Into<Box<dyn Error>>` (e.g.
+/// `Box<dyn Error>`, which cannot leave the worker thread: its message chain is copied into a
+/// [`StepError`]). Autoref specialization: `(&mut StepReturn(Some(r))).into_step_result()`.
+pub struct StepReturn<R>(pub Option<R>);
+
+/// Selected when the error converts into a [`BoxError`].
+pub trait ReturnSendable<T> {
     /// Do the conversion.
-    fn into_step_result(self) -> Result<T, BoxError>;
+    fn into_step_result(&mut self) -> Result<T, BoxError>;
 }
 
-impl<T, E: Into<BoxError>> IntoStepResult<T> for Result<T, E> {
-    fn into_step_result(self) -> Result<T, BoxError> {
-        self.map_err(Into::into)
+/// Selected when the error only converts into a `Box<dyn Error>`.
+pub trait ReturnLocal<T> {
+    /// Do the conversion.
+    fn into_step_result(&mut self) -> Result<T, BoxError>;
+}
+
+impl<T, E: Into<BoxError>> ReturnSendable<T> for StepReturn<Result<T, E>> {
+    fn into_step_result(&mut self) -> Result<T, BoxError> {
+        match self.0.take() {
+            Some(result) => result.map_err(Into::into),
+            None => Err("internal: step result converted twice".into()),
+        }
+    }
+}
+
+impl<T, E: Into<Box<dyn std::error::Error>>> ReturnLocal<T> for &mut StepReturn<Result<T, E>> {
+    fn into_step_result(&mut self) -> Result<T, BoxError> {
+        match self.0.take() {
+            Some(result) => result.map_err(|e| Box::new(StepError::copy(&*e.into())) as BoxError),
+            None => Err("internal: step result converted twice".into()),
+        }
+    }
+}
+
+/// A copy of an error's message chain that can cross threads.
+#[derive(Debug)]
+pub struct StepError {
+    message: String,
+    source: Option<Box<StepError>>,
+}
+
+impl StepError {
+    fn copy(error: &dyn std::error::Error) -> StepError {
+        StepError {
+            message: error.to_string(),
+            source: error.source().map(|s| Box::new(StepError::copy(s))),
+        }
+    }
+}
+
+impl Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StepError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
     }
 }
 

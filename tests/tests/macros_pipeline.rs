@@ -136,6 +136,47 @@ fn a_failing_step_fails_the_run_with_its_name_and_error() {
     assert!(text.contains("total 29700 is over the limit 10"), "{text}");
 }
 
+/// `Box<dyn Error>` is not `Send`: the step's error chain is copied so the run can report it.
+#[step]
+fn parse_local(text: &String) -> Result<u64, Box<dyn std::error::Error>> {
+    let n: u64 = text
+        .trim()
+        .parse()
+        .map_err(|e| Box::new(Wrapped(e)) as Box<dyn std::error::Error>)?;
+    Ok(n)
+}
+
+#[derive(Debug)]
+struct Wrapped(std::num::ParseIntError);
+
+impl std::fmt::Display for Wrapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("could not read the count")
+    }
+}
+
+impl std::error::Error for Wrapped {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+#[test]
+fn a_local_error_keeps_its_message_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = stepstone::run(&config(dir.path(), "64MiB"), |p| {
+        let text = p.step("text").code("1").run(|_| Ok(String::from("12x")));
+        Ok(parse_local(p, &text))
+    })
+    .unwrap_err();
+    let text = stepstone::error_chain(&error);
+    assert!(text.contains("`parse_local`"), "{text}");
+    assert!(
+        text.contains("could not read the count: invalid digit found in string"),
+        "{text}"
+    );
+}
+
 #[test]
 fn defaults_carry_the_attribute() {
     let d = pipeline::defaults();

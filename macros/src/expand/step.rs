@@ -2,7 +2,7 @@
 //! hidden name, and the companion module that re-exports the body as `<name>::body`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::{Attribute, Ident, LitStr};
 
 use crate::expand::{fingerprint, paths};
@@ -171,7 +171,13 @@ fn pipeline_form(
     } = wiring(step, rt, &args);
     let body_call = quote!(#body_ident(#(#call),*));
     let result = if step.output.fallible {
-        quote!(#rt::__private::IntoStepResult::into_step_result(#body_call))
+        // Spanned on the return type: an error type that is not `Into<BoxError>` is reported there.
+        let span = match &step.item.sig.output {
+            syn::ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
+            syn::ReturnType::Default => Span::call_site(),
+        };
+        let convert = quote_spanned!(span=> .into_step_result());
+        quote!((&mut #rt::__private::StepReturn(::core::option::Option::Some(#body_call))) #convert)
     } else {
         quote!(::core::result::Result::Ok(#body_call))
     };
@@ -179,7 +185,7 @@ fn pipeline_form(
         #[allow(clippy::too_many_arguments)]
         #vis fn #name(#pipeline: &mut #rt::__private::Pipeline, #(#signature),*) -> #rt::__private::Handle<#data> {
             #[allow(unused_imports)]
-            use #rt::__private::{ProbeFit as _, ProbeUnfit as _};
+            use #rt::__private::{ProbeFit as _, ProbeUnfit as _, ReturnLocal as _, ReturnSendable as _};
             const _: () = { #(#checks)* };
             const #spec_const: #rt::__private::StepSpec = #spec;
             let #values = (#(#params,)*);
