@@ -234,7 +234,11 @@ where
         arg = arg.help(help);
     }
     if let Some(default) = default {
-        arg = arg.long_help(format!("{help} [default: {default}]"));
+        arg = arg.long_help(
+            format!("{help} [default: {default}]")
+                .trim_start()
+                .to_string(),
+        );
     }
     arg
 }

@@ -45,7 +45,11 @@ fn probe(
     #[default(10)]
     n: u64,
     #[default(1_000_000)] limit: u64,
+    /// Ignored label.
+    #[default(String::from("none"))]
+    label: String,
 ) -> Result<Handle<u64>> {
+    let _ = label;
     let s = source(p, n);
     let d = double(p, &s);
     let t = total(p, &d);
@@ -251,6 +255,10 @@ fn the_generated_main_has_the_standard_command_line_and_exit_codes() {
     }
     assert!(help.contains("How many numbers"), "{help}");
     assert!(help.starts_with("Sums doubled numbers."), "{help}");
+    assert!(
+        help.contains("[default: none]") && help.contains("[default: 1_000_000]"),
+        "{help}"
+    );
     assert!(!help.contains("second paragraph"), "{help}");
 
     let bad_value = run(&bin, &["--n", "many"]);

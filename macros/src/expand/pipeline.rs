@@ -202,7 +202,7 @@ fn param_flag(
     let help = &param.help;
     let default_text = match &param.default {
         Some(expr) => {
-            let text = expr.to_token_stream().to_string().replace(" :: ", "::");
+            let text = default_display(expr);
             quote!(::core::option::Option::Some(#text))
         }
         None => quote!(::core::option::Option::None),
@@ -239,4 +239,27 @@ fn about(attrs: &[syn::Attribute]) -> String {
         .take_while(|line| !line.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// How `#[default(expr)]` reads in `--help`: a string's text (also through `String::from(…)`,
+/// `"…".into()`, `"…".to_string()`), else the expression's tokens.
+fn default_display(expr: &syn::Expr) -> String {
+    let string = |e: &syn::Expr| match e {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Some(s.value()),
+        _ => None,
+    };
+    let text = match expr {
+        syn::Expr::Call(call) if call.args.len() == 1 => call.args.first().and_then(string),
+        syn::Expr::MethodCall(call) if call.args.is_empty() => string(&call.receiver),
+        other => string(other),
+    };
+    text.unwrap_or_else(|| {
+        expr.to_token_stream()
+            .to_string()
+            .replace(" :: ", "::")
+            .replace(" (", "(")
+    })
 }
