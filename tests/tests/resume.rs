@@ -176,7 +176,16 @@ fn a_changed_step_recomputes_itself_and_descendants_only() {
     );
     let d = out.report.steps_named("d").next().unwrap();
     assert_eq!(d.status, StepStatus::Executed);
-    let (param, _) = run("2", 6);
+    let reason = |name: &str| out.report.steps_named(name).next().unwrap().reason.clone();
+    assert!(
+        reason("b").contains("stale: its code"),
+        "the report says why: {}",
+        reason("b")
+    );
+    assert!(reason("c").contains("an upstream step"), "{}", reason("c"));
+    let (param, out) = run("2", 6);
+    let c = out.report.steps_named("c").next().unwrap();
+    assert!(c.reason.contains("its parameters"), "{}", c.reason);
     assert_eq!(
         (
             param.get("a"),

@@ -12,6 +12,7 @@ use super::pipeline::Pipeline;
 use crate::config::RunConfig;
 use crate::memory::Accountant;
 use crate::plan::{Data, Handle, Lineage, NodeId};
+use crate::report::StepRows;
 use crate::report::{
     REPORT_SCHEMA_VERSION, ReportConfig, RunReport, RunStatus, Totals, summary_table,
 };
@@ -30,6 +31,7 @@ pub fn run<T: Data>(
     build: impl FnOnce(&mut Pipeline) -> crate::Result<Handle<T>>,
 ) -> crate::Result<Outcome<T>> {
     let mut pipeline = Pipeline::open(config.clone())?;
+    pipeline.load_previous_report();
     let result = build(&mut pipeline).and_then(|output| pipeline.finish_output(&output));
     match result {
         Ok(value) => {
@@ -60,6 +62,7 @@ impl Pipeline {
             ..StoreOptions::default()
         };
         let store = Store::open(&config.checkpoint_dir, &run_id, options)?;
+        let progress = config.progress;
         Ok(Pipeline {
             memory: Arc::new(Accountant::start(config.budget)),
             config,
@@ -68,7 +71,7 @@ impl Pipeline {
             lineage: Lineage::default(),
             store: Arc::new(store),
             deferred: None,
-            rows: Vec::new(),
+            rows: StepRows::default(),
             events: Vec::new(),
             totals: Totals::default(),
             recorded_since_flush: 0,
@@ -78,7 +81,31 @@ impl Pipeline {
             targets: Vec::new(),
             freed_since_trim: 0,
             output_history: HashMap::new(),
+            previous: None,
+            progress: crate::report::ProgressView::new(progress),
         })
+    }
+
+    /// Remember the latest earlier run's steps (when its report is readable) so a recomputed step
+    /// can say what changed.
+    fn load_previous_report(&mut self) {
+        if self.config.fresh {
+            return; // every step runs again "because of --fresh"
+        }
+        let runs = self.store.list_runs().unwrap_or_default();
+        for run in runs.iter().rev().filter(|r| **r != self.run_id) {
+            let Ok(Some(bytes)) = self.store.read_run_file(run, "report.json") else {
+                continue;
+            };
+            match serde_json::from_slice::<RunReport>(&bytes) {
+                Ok(report) => {
+                    let steps = report.steps.into_iter().map(|s| (s.seq, s)).collect();
+                    self.previous = Some((run.clone(), steps));
+                    return;
+                }
+                Err(e) => tracing::warn!(run = %run, error = %e, "ignoring an unreadable report"),
+            }
+        }
     }
 
     /// Compute the output and every sink not yet run, and hand the output over.
@@ -137,6 +164,7 @@ impl Pipeline {
                 source,
             })?;
         }
+        self.progress.finish();
         if self.config.print_summary {
             eprint!("{}", summary_table(&report));
         }
@@ -167,11 +195,13 @@ impl Pipeline {
             budget_bytes: self.config.budget.bytes(),
             tracked_peak_bytes: self.memory.peak(),
             rss_peak_bytes: self.memory.rss_peak(),
-            steps: std::mem::take(&mut self.rows),
+            steps: Vec::new(),
+            steps_folded: Vec::new(),
             totals: std::mem::take(&mut self.totals),
             timeline,
             events: std::mem::take(&mut self.events),
         };
+        (report.steps, report.steps_folded) = self.rows.take();
         explain_skips(&mut report);
         report.count_statuses();
         report

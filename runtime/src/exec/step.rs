@@ -247,7 +247,14 @@ impl Pipeline {
                 row.reason = if fresh {
                     "--fresh".into()
                 } else {
-                    "no stored object".into()
+                    match self
+                        .previous
+                        .as_ref()
+                        .and_then(|(run, steps)| Some((run, steps.get(&seq)?)))
+                    {
+                        Some((run, before)) => why_changed(run, before, row),
+                        None => "no stored object".into(),
+                    }
                 };
             }
         }
@@ -267,4 +274,35 @@ impl Pipeline {
         self.notify_stored(id);
         Ok(())
     }
+}
+
+/// Why a step whose earlier run recorded it at the same position is computed again.
+fn why_changed(
+    run: &str,
+    before: &crate::report::StepReport,
+    now: &crate::report::StepReport,
+) -> String {
+    if before.name != now.name {
+        return "no stored object".into();
+    }
+    if before.fingerprint == now.fingerprint {
+        return format!("no stored object (run {run} computed it but did not keep it)");
+    }
+    let mut what = Vec::new();
+    if before.code != now.code {
+        what.push("its code (or version)");
+    }
+    if before.params_hash != now.params_hash {
+        what.push("its parameters");
+    }
+    if before.output_type != now.output_type {
+        what.push("its output type");
+    }
+    if before.parents != now.parents {
+        what.push("an upstream step");
+    }
+    if what.is_empty() {
+        what.push("its module path or the storage format");
+    }
+    format!("stale: {} changed since run {run}", what.join(" and "))
 }

@@ -20,6 +20,7 @@ mod format;
 mod local;
 mod object;
 mod open;
+mod runs;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
