@@ -19,23 +19,23 @@ pub use serde;
 /// [`ReturnSendable`] when the error is `Into<BoxError>` (`Send + Sync` errors, `String`,
 /// `anyhow::Error`, …), else by [`ReturnLocal`] when it is `Into<Box<dyn Error>>` (e.g.
 /// `Box<dyn Error>`, which cannot leave the worker thread: its message chain is copied into a
-/// [`StepError`]). Autoref specialization: `(&mut StepReturn(Some(r))).into_step_result()`.
+/// [`StepError`]). Autoref specialization: `(&mut StepReturn(Some(r))).take_step_result()`.
 pub struct StepReturn<R>(pub Option<R>);
 
 /// Selected when the error converts into a [`BoxError`].
 pub trait ReturnSendable<T> {
     /// Do the conversion.
-    fn into_step_result(&mut self) -> Result<T, BoxError>;
+    fn take_step_result(&mut self) -> Result<T, BoxError>;
 }
 
 /// Selected when the error only converts into a `Box<dyn Error>`.
 pub trait ReturnLocal<T> {
     /// Do the conversion.
-    fn into_step_result(&mut self) -> Result<T, BoxError>;
+    fn take_step_result(&mut self) -> Result<T, BoxError>;
 }
 
 impl<T, E: Into<BoxError>> ReturnSendable<T> for StepReturn<Result<T, E>> {
-    fn into_step_result(&mut self) -> Result<T, BoxError> {
+    fn take_step_result(&mut self) -> Result<T, BoxError> {
         match self.0.take() {
             Some(result) => result.map_err(Into::into),
             None => Err("internal: step result converted twice".into()),
@@ -44,7 +44,7 @@ impl<T, E: Into<BoxError>> ReturnSendable<T> for StepReturn<Result<T, E>> {
 }
 
 impl<T, E: Into<Box<dyn std::error::Error>>> ReturnLocal<T> for &mut StepReturn<Result<T, E>> {
-    fn into_step_result(&mut self) -> Result<T, BoxError> {
+    fn take_step_result(&mut self) -> Result<T, BoxError> {
         match self.0.take() {
             Some(result) => result.map_err(|e| Box::new(StepError::copy(&*e.into())) as BoxError),
             None => Err("internal: step result converted twice".into()),

@@ -176,7 +176,7 @@ fn pipeline_form(
             syn::ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
             syn::ReturnType::Default => Span::call_site(),
         };
-        let convert = quote_spanned!(span=> .into_step_result());
+        let convert = quote_spanned!(span=> .take_step_result());
         quote!((&mut #rt::__private::StepReturn(::core::option::Option::Some(#body_call))) #convert)
     } else {
         quote!(::core::result::Result::Ok(#body_call))
