@@ -99,7 +99,7 @@ pub(crate) fn module(
             #[allow(dead_code)]
             #inner_vis fn defaults() -> #rt::__private::PipelineDefaults {
                 #rt::__private::PipelineDefaults {
-                    name: ::std::string::String::from(#display),
+                    name: ::std::borrow::ToOwned::to_owned(#display),
                     budget: #budget,
                     checkpoint_every: #every,
                     checkpoint_dir: #dir,

@@ -81,7 +81,7 @@ struct Wiring {
     param_locals: Vec<Ident>,
     /// `let` statements before the closure (slice lengths, input readers).
     setup: Vec<TokenStream>,
-    /// `.chain(…)` calls collecting the input node ids.
+    /// Iterators over the input node ids, in order.
     input_ids: Vec<TokenStream>,
     /// Arguments of the body call inside the closure.
     call: Vec<TokenStream>,
@@ -106,7 +106,7 @@ fn wiring(step: &StepFn, rt: &TokenStream, args: &Ident) -> Wiring {
                 w.signature
                     .push(quote!(#ident: &#rt::__private::Handle<#ty>));
                 w.input_ids
-                    .push(quote!(.chain(::core::iter::once(#rt::__private::Handle::id(#ident)))));
+                    .push(quote!(::core::iter::once(#rt::__private::Handle::id(#ident))));
                 w.setup.push(new_reader(ty));
                 w.call.push(quote!(#reader.get(#args, #offset)?));
                 offset = quote!(#offset + 1usize);
@@ -117,8 +117,9 @@ fn wiring(step: &StepFn, rt: &TokenStream, args: &Ident) -> Wiring {
                 w.signature
                     .push(quote!(#ident: &[#rt::__private::Handle<#ty>]));
                 w.setup.push(quote!(let #len = #ident.len();));
-                w.input_ids
-                    .push(quote!(.chain(#ident.iter().map(#rt::__private::Handle::id))));
+                w.input_ids.push(
+                    quote!(::core::iter::Iterator::map(#ident.iter(), #rt::__private::Handle::id)),
+                );
                 w.setup.push(new_reader(ty));
                 w.call.push(quote!(&#reader.slice(#args, #offset, #len)?));
                 offset = quote!(#offset + #len);
@@ -169,6 +170,10 @@ fn pipeline_form(
         call,
         checks,
     } = wiring(step, rt, &args);
+    let input_ids = input_ids.into_iter().fold(
+        quote!(::core::iter::empty()),
+        |acc, ids| quote!(::core::iter::Iterator::chain(#acc, #ids)),
+    );
     let body_call = quote!(#body_ident(#(#call),*));
     let result = if step.output.fallible {
         // Spanned on the return type: an error type that is not `Into<BoxError>` is reported there.
@@ -191,7 +196,7 @@ fn pipeline_form(
             let #values = (#(#params,)*);
             let #owned = ::core::clone::Clone::clone(&#values);
             #(#setup)*
-            let #inputs: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::empty() #(#input_ids)* .collect();
+            let #inputs: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::Iterator::collect(#input_ids);
             let #recorder = (&#rt::__private::Probe::<(#data, (#(#param_types,)*))>::new()).probe();
             #recorder.record(
                 #pipeline,
