@@ -64,7 +64,11 @@ use crate::errors::Errors;
 /// body recomputes the step and everything downstream on the next run; everything upstream is
 /// reused. **Not hashed**: functions the body calls, type definitions, constants, dependencies,
 /// and the function's attributes. When one of those changes the result, set or bump
-/// `version = "…"` (which replaces the hash).
+/// `version = "…"` (which replaces the hash). Trailing commas that cannot change the meaning
+/// are ignored (rustfmt adds them when it wraps a list); other formatting that changes tokens
+/// (e.g. rustfmt wrapping a long match arm in braces) counts as an edit. Renaming the step or
+/// moving it to another module also recomputes it: its name and module path are part of the
+/// node fingerprint.
 ///
 /// # Limits
 ///

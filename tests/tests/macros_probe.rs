@@ -234,13 +234,17 @@ fn the_generated_main_has_the_standard_command_line_and_exit_codes() {
     let probe = Probe::new("probe_cli");
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("ckpt");
-    let ckpt = ckpt.to_str().unwrap();
     let bin = probe.build(DOUBLE_V1);
+    help_lists_every_flag(&bin);
+    usage_errors_exit_2(&bin, ckpt.to_str().unwrap());
+    runs_exit_0_or_1(&bin, ckpt.to_str().unwrap());
+}
 
-    let help = run(&bin, &["--help"]);
+fn help_lists_every_flag(bin: &Path) {
+    let help = run(bin, &["--help"]);
     assert_eq!(help.status.code(), Some(0));
     let help = String::from_utf8(help.stdout).unwrap();
-    for flag in [
+    let flags = [
         "--budget",
         "--checkpoint-dir",
         "--fresh",
@@ -248,9 +252,11 @@ fn the_generated_main_has_the_standard_command_line_and_exit_codes() {
         "--report",
         "--no-progress",
         "--wait",
-        "--n <N>",
-        "--limit <LIMIT>",
-    ] {
+    ];
+    for flag in flags
+        .iter()
+        .chain(&["--n <N>", "--limit <LIMIT>", "--label <LABEL>"])
+    {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
     assert!(help.contains("How many numbers"), "{help}");
@@ -260,24 +266,28 @@ fn the_generated_main_has_the_standard_command_line_and_exit_codes() {
         "{help}"
     );
     assert!(!help.contains("second paragraph"), "{help}");
+}
 
-    let bad_value = run(&bin, &["--n", "many"]);
+fn usage_errors_exit_2(bin: &Path, ckpt: &str) {
+    let bad_value = run(bin, &["--n", "many"]);
     assert_eq!(bad_value.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&bad_value.stderr).contains("--n"),
         "{bad_value:?}"
     );
 
-    let bad_budget = run(&bin, &["--budget", "12 parsecs", "--checkpoint-dir", ckpt]);
+    let bad_budget = run(bin, &["--budget", "12 parsecs", "--checkpoint-dir", ckpt]);
     assert_eq!(bad_budget.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&bad_budget.stderr);
     assert!(
         stderr.contains("--budget") && stderr.contains("12 parsecs"),
         "{stderr}"
     );
+}
 
+fn runs_exit_0_or_1(bin: &Path, ckpt: &str) {
     let failed = run(
-        &bin,
+        bin,
         &["--limit", "5", "--checkpoint-dir", ckpt, "--no-progress"],
     );
     assert_eq!(failed.status.code(), Some(1));
@@ -288,7 +298,7 @@ fn the_generated_main_has_the_standard_command_line_and_exit_codes() {
     );
 
     let ok = run(
-        &bin,
+        bin,
         &["--n", "4", "--checkpoint-dir", ckpt, "--no-progress"],
     );
     assert_eq!(ok.status.code(), Some(0), "{ok:?}");

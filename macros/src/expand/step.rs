@@ -175,17 +175,7 @@ fn pipeline_form(
         |acc, ids| quote!(::core::iter::Iterator::chain(#acc, #ids)),
     );
     let body_call = quote!(#body_ident(#(#call),*));
-    let result = if step.output.fallible {
-        // Spanned on the return type: an error type that is not `Into<BoxError>` is reported there.
-        let span = match &step.item.sig.output {
-            syn::ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
-            syn::ReturnType::Default => Span::call_site(),
-        };
-        let convert = quote_spanned!(span=> .take_step_result());
-        quote!((&mut #rt::__private::StepReturn(::core::option::Option::Some(#body_call))) #convert)
-    } else {
-        quote!(::core::result::Result::Ok(#body_call))
-    };
+    let result = body_result(step, rt, &body_call);
     quote! {
         #[allow(clippy::too_many_arguments)]
         #vis fn #name(#pipeline: &mut #rt::__private::Pipeline, #(#signature),*) -> #rt::__private::Handle<#data> {
@@ -210,6 +200,20 @@ fn pipeline_form(
             )
         }
     }
+}
+
+/// The body call converted to `Result<T, BoxError>`.
+fn body_result(step: &StepFn, rt: &TokenStream, body_call: &TokenStream) -> TokenStream {
+    if !step.output.fallible {
+        return quote!(::core::result::Result::Ok(#body_call));
+    }
+    // Spanned on the return type: an unsupported error type is reported there.
+    let span = match &step.item.sig.output {
+        syn::ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
+        syn::ReturnType::Default => Span::call_site(),
+    };
+    let convert = quote_spanned!(span=> .take_step_result());
+    quote!((&mut #rt::__private::StepReturn(::core::option::Option::Some(#body_call))) #convert)
 }
 
 /// The `StepSpec` constant.
