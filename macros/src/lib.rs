@@ -30,7 +30,10 @@ use crate::errors::Errors;
 ///   `pub fn adjust(p: &mut Pipeline, prev: &Handle<Vec<Row>>, i: u32) -> Handle<Vec<Row>>`.
 ///   Calling it records a node and returns at once (the DAG is lazy). Arguments map as:
 ///   `&T` → `&Handle<T>` (an upstream dataset); `&[&T]` → `&[Handle<T>]` (any number of
-///   upstream datasets, in order); any other type is a *parameter*, passed by value and
+///   upstream datasets, in order, all resident while the step runs); `Parts<'_, '_, T>`
+///   (`stepstone::plan::Parts`) → `&[Handle<T>]` (*lazy* inputs: loaded one at a time as the
+///   body iterates, each freed when dropped, so they need not fit in memory together); any
+///   other type is a *parameter*, passed by value and
 ///   serialized into the node's fingerprint (it must be `Clone + Serialize + Send + Sync +
 ///   'static`). The return maps as: `T` → `Handle<T>`; `Result<T, E>` (any type whose last path
 ///   segment is `Result`, including one-argument aliases like `std::io::Result<T>`) →
@@ -75,7 +78,9 @@ use crate::errors::Errors;
 /// Steps are module-level free functions: not methods (`self`), not `async`, not `unsafe`, no
 /// generic parameters, no `&mut` inputs, no `impl Trait` arguments or outputs. Declared inside a
 /// function body, the companion module cannot see the body (it is re-exported with `use
-/// super::…`), so keep steps at module level. A module of the same name in the same scope
+/// super::…`), so keep steps at module level. A body that takes `Parts` cannot be called from a
+/// unit test yet (the runtime has no public constructor for `Parts`); test its logic through a
+/// helper that takes an iterator, or run the step in a small pipeline. A module of the same name in the same scope
 /// conflicts with the companion module.
 #[proc_macro_attribute]
 pub fn step(attr: TokenStream, item: TokenStream) -> TokenStream {

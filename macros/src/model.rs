@@ -60,6 +60,9 @@ pub(crate) enum ArgKind {
     Dataset(Type),
     /// `&[&T]`: any number of upstream datasets (a `&[Handle<T>]`).
     Datasets(Type),
+    /// `Parts<'_, '_, T>`: any number of upstream datasets, loaded one at a time while the
+    /// step iterates (lazy inputs; a `&[Handle<T>]` in the pipeline form).
+    LazyDatasets(Type),
     /// A by-value parameter, serialized into the fingerprint.
     Param(Type),
 }

@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use stepstone::prelude::*;
+use stepstone::plan::{ArgError, Parts};
 use stepstone::{Event, RunArgs};
 
 #[derive(Debug, Clone, Serialize, Deserialize, MemSize)]
@@ -50,17 +51,19 @@ fn adjust(prev: &Vec<Row>, i: u32) -> Vec<Row> {
         .collect()
 }
 
+/// Per-key sums over the parts, keys ascending. `Parts` are lazy inputs: they arrive one at a
+/// time, so the four datasets never need to be resident together.
 #[step(checkpoint)]
-fn aggregate(parts: &[&Vec<Row>]) -> Vec<(u32, f64)> {
+fn aggregate(parts: Parts<'_, '_, Vec<Row>>) -> Result<Vec<(u32, f64)>, ArgError> {
     let mut sums: HashMap<u32, f64> = HashMap::new();
     for part in parts {
-        for r in part.iter() {
+        for r in part?.iter() {
             *sums.entry(r.key).or_insert(0.0) += r.value;
         }
     }
     let mut out: Vec<(u32, f64)> = sums.into_iter().collect();
     out.sort_by_key(|(k, _)| *k);
-    out
+    Ok(out)
 }
 
 /// generate → 20 adjust steps → aggregate over steps 5, 10, 15 and 20.
@@ -101,9 +104,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if cli.run.jobs.is_none() {
-        config = config.jobs(1); // as seed_builder: one step at a time unless asked
-    }
     if let Some(every) = cli.every {
         config = config.checkpoint_every(Some(every));
     }

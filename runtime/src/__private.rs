@@ -11,7 +11,7 @@ pub use crate::config::{PipelineDefaults, RunArgs, RunConfig};
 pub use crate::error::{Error, Result};
 pub use crate::exec::{Outcome, Pipeline, run};
 pub use crate::memory::{Footprint, MemSize};
-pub use crate::plan::{Args, BoxError, Data, Handle, NodeId, Policy, StepSpec};
+pub use crate::plan::{Args, BoxError, Data, Handle, NodeId, Parts, Policy, StepSpec};
 pub use clap;
 pub use serde;
 
@@ -156,9 +156,10 @@ impl<T: Data, P: Clone + serde::Serialize + Send + Sync + 'static> Recorder<(T, 
         spec: &StepSpec,
         params: &P,
         inputs: &[NodeId],
+        lazy: &[NodeId],
         compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     ) -> Handle<T> {
-        pipeline.record(spec, params, inputs, compute)
+        pipeline.record_lazy(spec, params, inputs, lazy, compute)
     }
 }
 
@@ -182,6 +183,13 @@ impl<T> Recorder<Input<T>> {
     {
         Ok(args.slice::<T>(start, len)?)
     }
+    /// `Args::parts`.
+    pub fn parts<'s, 'a>(&self, args: &'s Args<'a>, start: usize, len: usize) -> Parts<'s, 'a, T>
+    where
+        T: Data,
+    {
+        args.parts::<T>(start, len)
+    }
 }
 
 #[allow(clippy::unimplemented, unused_variables, missing_docs)]
@@ -192,6 +200,7 @@ impl<T, P> Unfit<(T, P)> {
         spec: &StepSpec,
         params: &P,
         inputs: &[NodeId],
+        lazy: &[NodeId],
         compute: impl Fn(&Args<'_>) -> Result<T, BoxError>,
     ) -> Handle<T> {
         unimplemented!("unreachable: a step with unfit types does not compile")
@@ -209,6 +218,9 @@ impl<T> Unfit<Input<T>> {
         start: usize,
         len: usize,
     ) -> Result<Vec<&'a T>, BoxError> {
+        unimplemented!("unreachable: a step with unfit types does not compile")
+    }
+    pub fn parts<'s, 'a>(&self, args: &'s Args<'a>, start: usize, len: usize) -> Parts<'s, 'a, T> {
         unimplemented!("unreachable: a step with unfit types does not compile")
     }
 }

@@ -47,6 +47,20 @@ mod steps {
             .collect()
     }
 
+    /// The same sums from lazy inputs (loaded one at a time).
+    #[step]
+    pub(crate) fn lazy_sums(
+        first: &Vec<Row>,
+        parts: stepstone::plan::Parts<'_, '_, Vec<Row>>,
+        factor: f64,
+    ) -> Result<Vec<f64>, stepstone::plan::ArgError> {
+        let mut out = vec![first.iter().map(|r| r.value).sum::<f64>() * factor];
+        for part in parts {
+            out.push(part?.iter().map(|r| r.value).sum::<f64>() * factor);
+        }
+        Ok(out)
+    }
+
     #[step(persist)]
     pub(crate) fn total(sums: &Vec<f64>) -> Result<f64, String> {
         if sums.is_empty() {
@@ -117,6 +131,19 @@ fn a_macro_pipeline_computes_the_answer_and_reports_its_steps() {
             .all(|s| s.module.ends_with("macros_pipeline::steps")),
         "{names:?}"
     );
+}
+
+#[test]
+fn lazy_inputs_arrive_in_order_after_eager_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = stepstone::run(&config(dir.path(), "64MiB"), |p| {
+        let base = steps::generate(p, 10, 3);
+        let doubled = steps::scale(p, &base, 2.0);
+        let tripled = steps::scale(p, &base, 3.0);
+        Ok(steps::lazy_sums(p, &base, &[tripled, doubled], 10.0))
+    })
+    .unwrap();
+    assert_eq!(outcome.value, vec![450.0, 1350.0, 900.0]);
 }
 
 #[test]

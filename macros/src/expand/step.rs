@@ -81,8 +81,9 @@ struct Wiring {
     param_locals: Vec<Ident>,
     /// `let` statements before the closure (slice lengths, input readers).
     setup: Vec<TokenStream>,
-    /// Iterators over the input node ids, in order.
+    /// Iterators over the input node ids, in order (eager, then lazy).
     input_ids: Vec<TokenStream>,
+    lazy_ids: Vec<TokenStream>,
     /// Arguments of the body call inside the closure.
     call: Vec<TokenStream>,
     /// Compile-time type checks, spanned on the user's types.
@@ -97,6 +98,7 @@ fn wiring(step: &StepFn, rt: &TokenStream, args: &Ident) -> Wiring {
         ..Wiring::default()
     };
     let mut offset = quote!(0usize);
+    let mut lazy_offset = quote!(0usize);
     for (index, arg) in step.args.iter().enumerate() {
         let ident = &arg.ident;
         let reader = format_ident!("__input{}", index, span = mixed);
@@ -125,6 +127,20 @@ fn wiring(step: &StepFn, rt: &TokenStream, args: &Ident) -> Wiring {
                 offset = quote!(#offset + #len);
                 w.checks.push(quote!(#rt::__private::assert_data::<#ty>();));
             }
+            ArgKind::LazyDatasets(ty) => {
+                let len = format_ident!("__len{}", index, span = mixed);
+                w.signature
+                    .push(quote!(#ident: &[#rt::__private::Handle<#ty>]));
+                w.setup.push(quote!(let #len = #ident.len();));
+                w.lazy_ids.push(
+                    quote!(::core::iter::Iterator::map(#ident.iter(), #rt::__private::Handle::id)),
+                );
+                w.setup.push(new_reader(ty));
+                w.call
+                    .push(quote!(#reader.parts(#args, #lazy_offset, #len)));
+                lazy_offset = quote!(#lazy_offset + #len);
+                w.checks.push(quote!(#rt::__private::assert_data::<#ty>();));
+            }
             ArgKind::Param(ty) => {
                 let local = format_ident!("__param{}", index, span = mixed);
                 w.signature.push(quote!(#ident: #ty));
@@ -150,13 +166,23 @@ fn pipeline_form(
     let (vis, name, data) = (&step.item.vis, &step.item.sig.ident, &step.output.data);
     let spec = spec(step, options, rt);
     let mixed = Span::mixed_site();
-    let [pipeline, args, spec_const, values, owned, inputs, recorder] = [
+    let [
+        pipeline,
+        args,
+        spec_const,
+        values,
+        owned,
+        inputs,
+        lazy,
+        recorder,
+    ] = [
         "p",
         "__args",
         "__SPEC",
         "__params",
         "__owned",
         "__inputs",
+        "__lazy",
         "__recorder",
     ]
     .map(|n| Ident::new(n, mixed));
@@ -167,13 +193,17 @@ fn pipeline_form(
         param_locals,
         setup,
         input_ids,
+        lazy_ids,
         call,
         checks,
     } = wiring(step, rt, &args);
-    let input_ids = input_ids.into_iter().fold(
-        quote!(::core::iter::empty()),
-        |acc, ids| quote!(::core::iter::Iterator::chain(#acc, #ids)),
-    );
+    let chain = |ids: Vec<TokenStream>| {
+        ids.into_iter().fold(
+            quote!(::core::iter::empty()),
+            |acc, ids| quote!(::core::iter::Iterator::chain(#acc, #ids)),
+        )
+    };
+    let (input_ids, lazy_ids) = (chain(input_ids), chain(lazy_ids));
     let body_call = quote!(#body_ident(#(#call),*));
     let result = body_result(step, rt, &body_call);
     quote! {
@@ -187,12 +217,14 @@ fn pipeline_form(
             let #owned = ::core::clone::Clone::clone(&#values);
             #(#setup)*
             let #inputs: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::Iterator::collect(#input_ids);
+            let #lazy: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::Iterator::collect(#lazy_ids);
             let #recorder = (&#rt::__private::Probe::<(#data, (#(#param_types,)*))>::new()).probe();
             #recorder.record(
                 #pipeline,
                 &#spec_const,
                 &#values,
                 &#inputs,
+                &#lazy,
                 move |#args: &#rt::__private::Args<'_>| -> ::core::result::Result<#data, #rt::__private::BoxError> {
                     let (#(#param_locals,)*) = ::core::clone::Clone::clone(&#owned);
                     #result

@@ -64,7 +64,10 @@ fn arg_kind(ty: &Type, errors: &mut Errors) -> Option<ArgKind> {
             elem => Some(ArgKind::Dataset(elem.clone())),
         },
         Type::ImplTrait(_) => impl_trait_error(ty, errors),
-        other => Some(ArgKind::Param(other.clone())),
+        other => match last_generic_arg_of(other, "Parts") {
+            Some(data) => Some(ArgKind::LazyDatasets(data.clone())),
+            None => Some(ArgKind::Param(other.clone())),
+        },
     }
 }
 
@@ -125,6 +128,24 @@ pub(crate) fn generic_arg_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
         return None;
     };
     args.args.iter().find_map(|a| match a {
+        GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}
+
+/// The last type argument of `ty` if its last path segment is `name<…>` (`Parts<'_, '_, T>`).
+fn last_generic_arg_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+    let Type::Path(TypePath { qself: None, path }) = ty else {
+        return None;
+    };
+    let last = path.segments.last()?;
+    if last.ident != name {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    args.args.iter().rev().find_map(|a| match a {
         GenericArgument::Type(t) => Some(t),
         _ => None,
     })

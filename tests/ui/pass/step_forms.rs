@@ -27,6 +27,16 @@ pub(crate) fn aggregate(parts: &[&Vec<Row>], extra: &Vec<Row>) -> u64 {
     parts.iter().flat_map(|p| p.iter()).chain(extra.iter()).map(|r| r.id).sum()
 }
 
+/// Lazy inputs: loaded one at a time while the body iterates.
+#[step(checkpoint)]
+fn stream(parts: stepstone::plan::Parts<'_, '_, Vec<Row>>, first: &Vec<Row>) -> Result<usize, stepstone::plan::ArgError> {
+    let mut n = first.len();
+    for part in parts {
+        n += part?.len();
+    }
+    Ok(n)
+}
+
 /// A fallible step.
 #[step(cache, version = "2")]
 fn parse(text: &String) -> Result<u64, std::num::ParseIntError> {
@@ -68,6 +78,7 @@ fn wire(p: &mut Pipeline) -> Handle<u64> {
     let _: Handle<()> = check(p, &total);
     let _: Handle<()> = pair(p, (1, 2), &total);
     let _: Handle<u64> = shadow(p, &rows, 1, 2);
+    let _: Handle<usize> = stream(p, &[rows.clone(), again.clone()], &rows);
     total
 }
 
