@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use stepstone::prelude::*;
 use stepstone::plan::{ArgError, Parts};
+use stepstone::prelude::*;
 use stepstone::{Event, RunArgs};
 
 #[derive(Debug, Clone, Serialize, Deserialize, MemSize)]
