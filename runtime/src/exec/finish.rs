@@ -61,7 +61,12 @@ impl Pipeline {
             wait_for_lock: config.wait_for_lock,
             ..StoreOptions::default()
         };
-        let store = Store::open(&config.checkpoint_dir, &run_id, options)?;
+        let store = match &config.backend {
+            Some(backend) => {
+                Store::open_with_backend(backend.clone(), &config.checkpoint_dir, &run_id, options)?
+            }
+            None => Store::open(&config.checkpoint_dir, &run_id, options)?,
+        };
         let progress = config.progress;
         Ok(Pipeline {
             memory: Arc::new(Accountant::start(config.budget)),
