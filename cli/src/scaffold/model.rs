@@ -1,0 +1,385 @@
+//! The archetype manifest (`archetype.toml`): parsed, then validated into typed variables.
+//!
+//! Responsible for the manifest's grammar and for every rule that can be checked without
+//! rendering (types, defaults against their own rules, names, safe conditional paths, no hooks);
+//! errors carry the manifest's file name and line. Not responsible for answers (`answers.rs`)
+//! or rendering (`render.rs`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::ScaffoldError;
+use super::answers::Answer;
+use super::safety::RelPath;
+
+/// Variables every archetype gets without declaring them.
+pub(crate) const BUILTINS: [&str; 4] =
+    ["project_name", "stepstone_dependency", "archetype_name", "archetype_version"];
+
+/// Whether an archetype may be used without `--allow-unapproved`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Status {
+    /// Reviewed by the architecture team: used by default.
+    Approved,
+    /// Being tried out: needs `--allow-unapproved`.
+    Experimental,
+    /// Being retired: needs `--allow-unapproved`, and `stepstone` names the replacement.
+    Deprecated,
+}
+
+impl Status {
+    /// The word used in archetype.toml.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Status::Approved => "approved",
+            Status::Experimental => "experimental",
+            Status::Deprecated => "deprecated",
+        }
+    }
+}
+
+/// A validated manifest.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Manifest {
+    /// Archetype name (what `--archetype` selects).
+    pub(crate) name: String,
+    /// Archetype version, recorded in generated projects.
+    pub(crate) version: String,
+    /// One line for `archetypes list`.
+    pub(crate) description: String,
+    /// Who answers for it (team or person).
+    pub(crate) owner: String,
+    /// Approval status.
+    pub(crate) status: Status,
+    /// For deprecated archetypes: what to use instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) replacement: Option<String>,
+    /// Variables in declaration order (the prompt order).
+    pub(crate) variables: Vec<Variable>,
+    /// Derived values: name → Tera template over the variables and built-ins.
+    pub(crate) derived: BTreeMap<String, String>,
+    /// Files included only when a condition holds.
+    pub(crate) files: Vec<FileRule>,
+}
+
+/// One declared variable.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Variable {
+    /// Name used in templates.
+    pub(crate) name: String,
+    /// Prompt / help text.
+    pub(crate) help: String,
+    /// Type and its rules.
+    #[serde(flatten)]
+    pub(crate) rule: Rule,
+    /// Default answer (already checked against the rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) default: Option<Answer>,
+}
+
+/// A variable's type with its constraints.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub(crate) enum Rule {
+    /// Free text, optionally matching a regex (anchored by the author).
+    String {
+        /// The pattern.
+        #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_regex")]
+        regex: Option<Regex>,
+    },
+    /// `true` / `false`.
+    Bool,
+    /// A whole number within optional bounds (inclusive).
+    Integer {
+        /// Lower bound.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        min: Option<i64>,
+        /// Upper bound.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        max: Option<i64>,
+    },
+    /// One of a fixed list of strings.
+    Choice {
+        /// The allowed values.
+        choices: Vec<String>,
+    },
+}
+
+fn ser_regex<S: serde::Serializer>(regex: &Option<Regex>, s: S) -> Result<S::Ok, S::Error> {
+    match regex {
+        Some(r) => s.serialize_str(r.as_str()),
+        None => s.serialize_none(),
+    }
+}
+
+/// A conditional file or folder.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct FileRule {
+    /// A path in the archetype folder: the file itself, or a folder and everything below it.
+    pub(crate) path: String,
+    /// A Tera expression; the path is generated only when it is true.
+    pub(crate) when: String,
+}
+
+impl FileRule {
+    /// Whether this rule covers the archetype file `source` (a `/`-separated relative path).
+    pub(crate) fn covers(&self, source: &str) -> bool {
+        let plain = source.strip_suffix(".tera").unwrap_or(source);
+        [source, plain].iter().any(|p| {
+            *p == self.path || p.strip_prefix(self.path.as_str()).is_some_and(|rest| rest.starts_with('/'))
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    archetype: RawHeader,
+    #[serde(default)]
+    variables: Vec<Spanned<RawVariable>>,
+    #[serde(default)]
+    derived: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    files: Vec<Spanned<RawFileRule>>,
+    #[serde(default, alias = "pre_hooks", alias = "post_hooks", alias = "scripts")]
+    hooks: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeader {
+    name: String,
+    version: String,
+    description: String,
+    owner: String,
+    status: Status,
+    replacement: Option<String>,
+    #[serde(default, alias = "pre_hooks", alias = "post_hooks")]
+    hooks: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVariable {
+    name: String,
+    #[serde(rename = "type")]
+    kind: Kind,
+    #[serde(default)]
+    help: String,
+    default: Option<toml::Value>,
+    regex: Option<String>,
+    min: Option<i64>,
+    max: Option<i64>,
+    choices: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    String,
+    Bool,
+    Integer,
+    Choice,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFileRule {
+    path: String,
+    when: String,
+}
+
+/// 1-based line of byte offset `at` in `text`.
+pub(crate) fn line_of(text: &str, at: usize) -> usize {
+    text.as_bytes().iter().take(at).filter(|b| **b == b'\n').count() + 1
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+impl Manifest {
+    /// Parse and validate `text`, the contents of the manifest at `file` (for messages).
+    pub(crate) fn parse(text: &str, file: &str) -> Result<Self, ScaffoldError> {
+        let err = |span: Option<std::ops::Range<usize>>, message: String| ScaffoldError::Manifest {
+            file: file.to_string(),
+            line: span.map(|s| line_of(text, s.start)),
+            message,
+        };
+        let raw: RawManifest = toml::from_str(text).map_err(|e| err(e.span(), e.message().to_string()))?;
+        if let Some(hooks) = raw.hooks.as_ref().or(raw.archetype.hooks.as_ref()) {
+            return Err(err(
+                Some(hooks.span()),
+                "archetypes may not declare hooks: stepstone never runs commands while rendering; \
+                 remove the hooks and document the step in the generated README instead"
+                    .into(),
+            ));
+        }
+        let header = raw.archetype;
+        if !is_package_like(&header.name) {
+            return Err(err(None, format!("archetype name `{}` must be lowercase letters, digits and `-`", header.name)));
+        }
+        let mut seen = BTreeSet::new();
+        let mut variables = Vec::new();
+        for spanned in raw.variables {
+            let span = spanned.span();
+            let variable = validate_variable(spanned.into_inner()).map_err(|m| err(Some(span.clone()), m))?;
+            if !seen.insert(variable.name.clone()) {
+                return Err(err(Some(span), format!("variable `{}` is declared twice", variable.name)));
+            }
+            variables.push(variable);
+        }
+        let mut derived = BTreeMap::new();
+        for (name, value) in raw.derived {
+            if !is_identifier(&name) || BUILTINS.contains(&name.as_str()) || seen.contains(&name) {
+                let why = "must be a new lowercase identifier, not a built-in or a declared variable";
+                return Err(err(Some(value.span()), format!("derived value `{name}` {why}")));
+            }
+            derived.insert(name, value.into_inner());
+        }
+        let mut files = Vec::new();
+        for rule in raw.files {
+            let span = rule.span();
+            let rule = rule.into_inner();
+            RelPath::parse(&rule.path).map_err(|e| err(Some(span.clone()), format!("[[files]] path: {e}")))?;
+            files.push(FileRule { path: rule.path, when: rule.when });
+        }
+        Ok(Manifest {
+            name: header.name,
+            version: header.version,
+            description: header.description,
+            owner: header.owner,
+            status: header.status,
+            replacement: header.replacement,
+            variables,
+            derived,
+            files,
+        })
+    }
+
+    /// The variable called `name`.
+    pub(crate) fn variable(&self, name: &str) -> Option<&Variable> {
+        self.variables.iter().find(|v| v.name == name)
+    }
+}
+
+fn is_package_like(name: &str) -> bool {
+    !name.is_empty()
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn validate_variable(raw: RawVariable) -> Result<Variable, String> {
+    let name = raw.name;
+    if !is_identifier(&name) {
+        return Err(format!("variable name `{name}` must be a lowercase identifier (a-z, 0-9, _)"));
+    }
+    if BUILTINS.contains(&name.as_str()) {
+        return Err(format!("variable `{name}` is built in; choose another name"));
+    }
+    let misplaced = |what: &str, ok: bool| {
+        if ok { Ok(()) } else { Err(format!("variable `{name}`: `{what}` does not apply to this type")) }
+    };
+    misplaced("regex", raw.regex.is_none() || matches!(raw.kind, Kind::String))?;
+    misplaced("min/max", (raw.min.is_none() && raw.max.is_none()) || matches!(raw.kind, Kind::Integer))?;
+    misplaced("choices", raw.choices.is_none() || matches!(raw.kind, Kind::Choice))?;
+    let rule = match raw.kind {
+        Kind::String => Rule::String {
+            regex: raw
+                .regex
+                .map(|r| Regex::new(&r).map_err(|e| format!("variable `{name}`: invalid regex: {e}")))
+                .transpose()?,
+        },
+        Kind::Bool => Rule::Bool,
+        Kind::Integer => {
+            if let (Some(min), Some(max)) = (raw.min, raw.max)
+                && min > max
+            {
+                return Err(format!("variable `{name}`: min = {min} is greater than max = {max}"));
+            }
+            Rule::Integer { min: raw.min, max: raw.max }
+        }
+        Kind::Choice => match raw.choices {
+            Some(choices) if !choices.is_empty() => Rule::Choice { choices },
+            _ => return Err(format!("variable `{name}`: type = \"choice\" needs a non-empty `choices` list")),
+        },
+    };
+    let default = raw
+        .default
+        .map(|value| rule.accept_toml(&value).map_err(|why| format!("variable `{name}`: invalid default: {why}")))
+        .transpose()?;
+    Ok(Variable { name, help: raw.help, rule, default })
+}
+
+impl Rule {
+    /// Check a TOML value (from a manifest default or an answers file).
+    pub(crate) fn accept_toml(&self, value: &toml::Value) -> Result<Answer, String> {
+        match (self, value) {
+            (_, toml::Value::String(text)) => self.accept_text(text),
+            (Rule::Bool, toml::Value::Boolean(b)) => Ok(Answer::Bool(*b)),
+            (Rule::Integer { .. }, toml::Value::Integer(n)) => self.accept_integer(*n),
+            _ => Err(format!("expected {}, got `{value}`", self.describe())),
+        }
+    }
+
+    /// Check an answer given as text (`--define`, a prompt, or a TOML string).
+    pub(crate) fn accept_text(&self, text: &str) -> Result<Answer, String> {
+        match self {
+            Rule::String { regex } => match regex {
+                Some(r) if !r.is_match(text) => Err(format!("`{text}` does not match regex `{}`", r.as_str())),
+                _ => Ok(Answer::Text(text.to_string())),
+            },
+            Rule::Bool => match text.trim() {
+                "true" | "yes" | "y" => Ok(Answer::Bool(true)),
+                "false" | "no" | "n" => Ok(Answer::Bool(false)),
+                _ => Err(format!("`{text}` is not a bool (use true or false)")),
+            },
+            Rule::Integer { .. } => match text.trim().replace('_', "").parse::<i64>() {
+                Ok(n) => self.accept_integer(n),
+                Err(_) => Err(format!("`{text}` is not an integer")),
+            },
+            Rule::Choice { choices } => match choices.iter().any(|c| c == text) {
+                true => Ok(Answer::Text(text.to_string())),
+                false => Err(format!("`{text}` is not one of the choices: {}", choices.join(", "))),
+            },
+        }
+    }
+
+    fn accept_integer(&self, n: i64) -> Result<Answer, String> {
+        if let Rule::Integer { min, max } = self {
+            if let Some(min) = min.filter(|m| n < *m) {
+                return Err(format!("{n} is below min = {min}"));
+            }
+            if let Some(max) = max.filter(|m| n > *m) {
+                return Err(format!("{n} is above max = {max}"));
+            }
+        }
+        Ok(Answer::Int(n))
+    }
+
+    /// A short description for messages: `an integer in 1..=100`.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Rule::String { regex: Some(r) } => format!("a string matching `{}`", r.as_str()),
+            Rule::String { regex: None } => "a string".into(),
+            Rule::Bool => "a bool".into(),
+            Rule::Integer { min, max } => {
+                let bound = |b: &Option<i64>| b.map(|v| v.to_string()).unwrap_or_default();
+                match (min, max) {
+                    (None, None) => "an integer".into(),
+                    _ => format!("an integer in {}..={}", bound(min), bound(max)),
+                }
+            }
+            Rule::Choice { choices } => format!("one of: {}", choices.join(", ")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
