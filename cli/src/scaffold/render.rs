@@ -147,15 +147,18 @@ pub(crate) fn record(archetype: &Archetype, answers: &Answers, builtins: &Builti
     project.insert("name".into(), toml::Value::String(builtins.project_name.clone()));
     project.insert("stepstone_dependency".into(), toml::Value::String(builtins.stepstone_dependency.clone()));
     let answers: toml::Table = answers.iter().map(|(k, v)| (k.clone(), v.to_toml())).collect();
-    let mut doc = toml::Table::new();
-    doc.insert("archetype".into(), toml::Value::Table(header));
-    doc.insert("project".into(), toml::Value::Table(project));
-    doc.insert("answers".into(), toml::Value::Table(answers));
-    let body = toml::to_string(&doc).map_err(|e| ScaffoldError::Template { file: RECORD_PATH.into(), report: e.to_string() })?;
+    let section = |name: &str, table: &toml::Table| {
+        toml::to_string(table)
+            .map(|body| format!("[{name}]\n{body}"))
+            .map_err(|e| ScaffoldError::Template { file: RECORD_PATH.into(), report: e.to_string() })
+    };
     let text = format!(
         "# Written by `stepstone new`: the archetype this project was made from, and the answers.\n\
-         # Replay with: stepstone new NAME --archetype {} --answers .stepstone/archetype.toml\n\n{body}",
-        archetype.manifest.name
+         # Replay with: stepstone new NAME --archetype {} --answers .stepstone/archetype.toml\n\n{}\n{}\n{}",
+        archetype.manifest.name,
+        section("archetype", &header)?,
+        section("project", &project)?,
+        section("answers", &answers)?,
     );
     let path = RelPath::parse(RECORD_PATH)
         .map_err(|e| ScaffoldError::UnsafePath { path: RECORD_PATH.into(), reason: e.to_string() })?;
