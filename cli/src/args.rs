@@ -58,7 +58,7 @@ recorded in DEST/.stepstone/archetype.toml; that file is also a valid --answers 
 /// Arguments of `stepstone new`.
 #[derive(Debug, Args)]
 pub(crate) struct NewArgs {
-    /// Project (package) name: letters, digits, `-` and `_`, starting with a letter.
+    /// Project (package) name: lowercase letters, digits, `-` and `_`, starting with a letter.
     pub(crate) name: String,
 
     /// Archetype to use (see `stepstone archetypes list`) [default: batch-etl].

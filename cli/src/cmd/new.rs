@@ -58,10 +58,13 @@ pub(crate) fn execute(args: NewArgs) -> anyhow::Result<()> {
 
 fn check_project_name(name: &str) -> anyhow::Result<()> {
     let valid = name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if !valid {
-        bail!("project name `{name}` is not a valid package name: use letters, digits, `-` and `_`, starting with a letter (at most 64)");
+        bail!(
+            "project name `{name}` is not a valid package name: use lowercase letters, digits, `-` and `_`, \
+             starting with a letter (at most 64 characters)"
+        );
     }
     if TAKEN_NAMES.contains(&name.to_ascii_lowercase().replace('-', "_").as_str()) {
         bail!("project name `{name}` is taken by a dependency of the generated project; choose another");
