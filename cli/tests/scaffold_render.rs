@@ -81,7 +81,7 @@ fn answers_reach_the_files_and_conditional_files_follow_them() {
     let output = run(&[&args[..], &defines[..]].concat());
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let pipeline = read(&dest.join("src/pipeline.rs"));
-    assert!(pipeline.contains("#[arg(default_value = \"1234\")] rows: u64"), "{pipeline}");
+    assert!(pipeline.contains("#[default(1234)]"), "{pipeline}");
     assert!(pipeline.contains("pub const STEPS: u32 = 7;"));
     assert!(pipeline.contains("#[pipeline(budget = \"3 GiB\", checkpoint_every = 4)]"));
     assert!(read(&dest.join("stepstone.toml")).contains("budget = \"3 GiB\""));
