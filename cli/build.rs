@@ -8,9 +8,14 @@ fn check(dir: &Path) -> Result<(), String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for entry in entries {
         let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
-        let kind = entry.file_type().map_err(|e| format!("{}: {e}", entry.path().display()))?;
+        let kind = entry
+            .file_type()
+            .map_err(|e| format!("{}: {e}", entry.path().display()))?;
         if kind.is_symlink() {
-            return Err(format!("{} is a symlink; archetypes may not contain symlinks", entry.path().display()));
+            return Err(format!(
+                "{} is a symlink; archetypes may not contain symlinks",
+                entry.path().display()
+            ));
         }
         if kind.is_dir() {
             check(&entry.path())?;

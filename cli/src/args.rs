@@ -105,7 +105,12 @@ pub(crate) struct NewArgs {
 pub(crate) struct SourceArgs {
     /// An archetype folder, or a folder of archetype folders (repeatable, or `:`-separated).
     /// These come before the built-in archetypes of the same name.
-    #[arg(long = "archetype-path", value_name = "DIR", env = "STEPSTONE_ARCHETYPE_PATH", value_delimiter = ':')]
+    #[arg(
+        long = "archetype-path",
+        value_name = "DIR",
+        env = "STEPSTONE_ARCHETYPE_PATH",
+        value_delimiter = ':'
+    )]
     pub(crate) archetype_paths: Vec<PathBuf>,
 }
 
@@ -175,8 +180,12 @@ pub(crate) enum Shell {
 /// `K=V` → `(K, V)`; clap reports a malformed value as a usage error (exit 2).
 fn parse_define(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
-        Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_string(), value.to_string())),
-        _ => Err(format!("`{text}` is not KEY=VALUE (for example `--define rows=5000`)")),
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!(
+            "`{text}` is not KEY=VALUE (for example `--define rows=5000`)"
+        )),
     }
 }
 

@@ -43,7 +43,9 @@ pub fn run(mut argv: Vec<OsString>, invocation: Invocation) -> ExitCode {
         }
         command = command.bin_name("cargo stepstone");
     }
-    let parsed = command.try_get_matches_from(argv).and_then(|m| args::Cli::from_arg_matches(&m));
+    let parsed = command
+        .try_get_matches_from(argv)
+        .and_then(|m| args::Cli::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {

@@ -30,8 +30,15 @@ pub(crate) fn json(value: &impl Serialize) -> anyhow::Result<()> {
 /// Rows as left-aligned columns (the last column is not padded).
 pub(crate) fn table(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..columns).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     let mut out = String::new();
     for row in rows {
         let last = row.len().saturating_sub(1);
@@ -39,7 +46,10 @@ pub(crate) fn table(rows: &[Vec<String>]) -> String {
             if c == last {
                 out.push_str(cell);
             } else {
-                out.push_str(&format!("{cell:<width$}  ", width = widths.get(c).copied().unwrap_or(0)));
+                out.push_str(&format!(
+                    "{cell:<width$}  ",
+                    width = widths.get(c).copied().unwrap_or(0)
+                ));
             }
         }
         out.push('\n');
@@ -51,7 +61,10 @@ pub(crate) fn table(rows: &[Vec<String>]) -> String {
 mod tests {
     #[test]
     fn table_aligns_columns() {
-        let rows = vec![vec!["a".to_string(), "bb".into(), "c".into()], vec!["ddd".into(), "e".into(), "f".into()]];
+        let rows = vec![
+            vec!["a".to_string(), "bb".into(), "c".into()],
+            vec!["ddd".into(), "e".into(), "f".into()],
+        ];
         assert_eq!(super::table(&rows), "a    bb  c\nddd  e   f\n");
     }
 }

@@ -18,12 +18,23 @@ fn list_shows_the_builtin_archetypes() {
     let text = stdout(&output);
     assert!(text.starts_with("NAME"), "{text}");
     for name in ["batch-etl", "iterative"] {
-        let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} missing: {text}"));
-        assert!(line.contains("approved") && line.contains("built-in"), "{line}");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing: {text}"));
+        assert!(
+            line.contains("approved") && line.contains("built-in"),
+            "{line}"
+        );
     }
     let output = run(&["archetypes", "list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let names: Vec<&str> = list.as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["batch-etl", "iterative"]);
     assert_eq!(list[0]["status"], "approved");
 }
@@ -34,13 +45,32 @@ fn show_describes_variables_and_files() {
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let details: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(details["name"], "iterative");
-    let iterations = details["variables"].as_array().unwrap().iter().find(|v| v["name"] == "iterations").unwrap();
-    assert_eq!((iterations["type"].as_str(), iterations["min"].as_i64()), (Some("integer"), Some(1)));
-    assert!(details["files"].as_array().unwrap().iter().any(|f| f == "src/pipeline.rs.tera"));
+    let iterations = details["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "iterations")
+        .unwrap();
+    assert_eq!(
+        (iterations["type"].as_str(), iterations["min"].as_i64()),
+        (Some("integer"), Some(1))
+    );
+    assert!(
+        details["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "src/pipeline.rs.tera")
+    );
 
     let output = run(&["archetypes", "show", "batch-etl"]);
     let text = stdout(&output);
-    assert!(text.contains("batch-etl 1.0.0 (approved)") && text.contains("checkpoint_every") && text.contains("crate_name"), "{text}");
+    assert!(
+        text.contains("batch-etl 1.0.0 (approved)")
+            && text.contains("checkpoint_every")
+            && text.contains("crate_name"),
+        "{text}"
+    );
     let output = run(&["archetypes", "show", "nope"]);
     assert_eq!(code(&output), 1);
     assert!(stderr(&output).contains("known: batch-etl, iterative"));
@@ -51,7 +81,11 @@ fn check_accepts_the_builtin_archetypes() {
     for name in ["batch-etl", "iterative"] {
         let output = run(&["archetypes", "check", &templates(name)]);
         assert_eq!(code(&output), 0, "{}", stderr(&output));
-        assert!(stderr(&output).contains(&format!("{name} 1.0.0: ok")), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains(&format!("{name} 1.0.0: ok")),
+            "{}",
+            stderr(&output)
+        );
         assert!(!stderr(&output).contains("warning:"), "{}", stderr(&output));
     }
 }
@@ -59,31 +93,61 @@ fn check_accepts_the_builtin_archetypes() {
 #[test]
 fn check_reports_undeclared_and_unused_variables() {
     let scratch = Scratch::new();
-    let manifest = format!("{}[[variables]]\nname = \"unused\"\ntype = \"bool\"\ndefault = true\n", header("lint", "approved"));
-    let files: [(&str, &[u8]); 2] = [("a.txt.tera", b"{% if false %}{{ ghost }}{% endif %}\n"), ("{{ phantom }}.txt", b"x")];
+    let manifest = format!(
+        "{}[[variables]]\nname = \"unused\"\ntype = \"bool\"\ndefault = true\n",
+        header("lint", "approved")
+    );
+    let files: [(&str, &[u8]); 2] = [
+        ("a.txt.tera", b"{% if false %}{{ ghost }}{% endif %}\n"),
+        ("{{ phantom }}.txt", b"x"),
+    ];
     let arch = archetype(&scratch.root().join("arch"), &manifest, &files);
     let output = run(&["archetypes", "check", arch.to_str().unwrap()]);
     let message = stderr(&output);
     assert_eq!(code(&output), 1, "{message}");
-    assert!(message.contains("a.txt.tera: uses `ghost`, which archetype.toml does not declare"), "{message}");
-    assert!(message.contains("{{ phantom }}.txt (file name): uses `phantom`"), "{message}");
-    assert!(message.contains("warning: variable `unused` is declared but no file"), "{message}");
+    assert!(
+        message.contains("a.txt.tera: uses `ghost`, which archetype.toml does not declare"),
+        "{message}"
+    );
+    assert!(
+        message.contains("{{ phantom }}.txt (file name): uses `phantom`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("warning: variable `unused` is declared but no file"),
+        "{message}"
+    );
     assert!(message.contains("rendering with the defaults"), "{message}");
 }
 
 #[test]
 fn check_refuses_unsafe_archetypes() {
     let scratch = Scratch::new();
-    let manifest = format!("{}[[variables]]\nname = \"p\"\ntype = \"string\"\ndefault = \"../up\"\n", header("bad", "approved"));
-    let arch = archetype(&scratch.root().join("arch"), &manifest, &[("{{ p }}", b"x")]);
+    let manifest = format!(
+        "{}[[variables]]\nname = \"p\"\ntype = \"string\"\ndefault = \"../up\"\n",
+        header("bad", "approved")
+    );
+    let arch = archetype(
+        &scratch.root().join("arch"),
+        &manifest,
+        &[("{{ p }}", b"x")],
+    );
     let output = run(&["archetypes", "check", arch.to_str().unwrap()]);
     assert_eq!(code(&output), 1);
-    assert!(stderr(&output).contains("`..` component"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("`..` component"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn completions_for_each_shell() {
-    for (shell, marker) in [("bash", "_stepstone()"), ("zsh", "#compdef stepstone"), ("fish", "complete -c stepstone")] {
+    for (shell, marker) in [
+        ("bash", "_stepstone()"),
+        ("zsh", "#compdef stepstone"),
+        ("fish", "complete -c stepstone"),
+    ] {
         let output = run(&["completions", shell]);
         assert_eq!(code(&output), 0, "{shell}");
         assert!(stdout(&output).contains(marker), "{shell}");
@@ -95,9 +159,14 @@ fn completions_for_each_shell() {
 fn help_has_examples_and_exit_codes() {
     let output = run(&["--help"]);
     assert_eq!(code(&output), 0);
-    assert!(stdout(&output).contains("Examples:") && stdout(&output).contains("Exit codes: 0 success"));
+    assert!(
+        stdout(&output).contains("Examples:") && stdout(&output).contains("Exit codes: 0 success")
+    );
     let output = run(&["new", "--help"]);
-    assert!(stdout(&output).contains("--define") && stdout(&output).contains("stepstone new demo --run"));
+    assert!(
+        stdout(&output).contains("--define")
+            && stdout(&output).contains("stepstone new demo --run")
+    );
     assert_eq!(code(&run(&["--no-such-flag"])), 2);
     assert_eq!(code(&run(&[])), 2);
     assert_eq!(code(&run(&["new"])), 2, "NAME is required");
@@ -106,11 +175,24 @@ fn help_has_examples_and_exit_codes() {
 #[test]
 fn cargo_subcommand_drops_its_own_name() {
     let cargo_stepstone = || Command::new(env!("CARGO_BIN_EXE_cargo-stepstone"));
-    let output = cargo_stepstone().args(["stepstone", "archetypes", "list", "--json"]).output().unwrap();
+    let output = cargo_stepstone()
+        .args(["stepstone", "archetypes", "list", "--json"])
+        .output()
+        .unwrap();
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert!(stdout(&output).contains("\"batch-etl\""));
-    let output = cargo_stepstone().args(["stepstone", "--help"]).output().unwrap();
-    assert!(stdout(&output).contains("Usage: cargo stepstone"), "{}", stdout(&output));
-    let output = cargo_stepstone().args(["archetypes", "list"]).output().unwrap();
+    let output = cargo_stepstone()
+        .args(["stepstone", "--help"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&output).contains("Usage: cargo stepstone"),
+        "{}",
+        stdout(&output)
+    );
+    let output = cargo_stepstone()
+        .args(["archetypes", "list"])
+        .output()
+        .unwrap();
     assert_eq!(code(&output), 0, "also works when run directly");
 }

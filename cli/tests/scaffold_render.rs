@@ -50,24 +50,52 @@ fn every_builtin_archetype_renders_with_defaults() {
         let scratch = Scratch::new();
         let dest = scratch.dest();
         let started = Instant::now();
-        let output = run(&["new", "my-proj", "--archetype", name, "--no-input", "--dest", dest.to_str().unwrap()]);
-        eprintln!("render time of `stepstone new --archetype {name}` (process included): {:?}", started.elapsed());
+        let output = run(&[
+            "new",
+            "my-proj",
+            "--archetype",
+            name,
+            "--no-input",
+            "--dest",
+            dest.to_str().unwrap(),
+        ]);
+        eprintln!(
+            "render time of `stepstone new --archetype {name}` (process included): {:?}",
+            started.elapsed()
+        );
         assert_eq!(code(&output), 0, "{}", stderr(&output));
         assert_eq!(files(&dest), COMMON_FILES, "{name}");
         assert!(read(&dest.join("Cargo.toml")).contains("name = \"my-proj\""));
-        assert!(read(&dest.join("Cargo.toml")).contains("stepstone = { path = "), "default is the workspace runtime");
+        assert!(
+            read(&dest.join("Cargo.toml")).contains("stepstone = { path = "),
+            "default is the workspace runtime"
+        );
         let main = read(&dest.join("src/main.rs"));
-        assert!(main.contains(&format!("my_proj::pipeline::{pipeline}::main()")), "{main}");
-        let record: toml::Table = toml::from_str(&read(&dest.join(".stepstone/archetype.toml"))).unwrap();
+        assert!(
+            main.contains(&format!("my_proj::pipeline::{pipeline}::main()")),
+            "{main}"
+        );
+        let record: toml::Table =
+            toml::from_str(&read(&dest.join(".stepstone/archetype.toml"))).unwrap();
         assert_eq!(record["archetype"]["name"].as_str(), Some(name));
         assert_eq!(record["archetype"]["version"].as_str(), Some("1.0.0"));
         assert_eq!(record["answers"]["with_ci"].as_bool(), Some(true));
         let ignore = read(&dest.join(".gitignore"));
-        assert!(ignore.contains("/.stepstone/*\n!/.stepstone/archetype.toml"), "{ignore}");
+        assert!(
+            ignore.contains("/.stepstone/*\n!/.stepstone/archetype.toml"),
+            "{ignore}"
+        );
         let quota = read(&dest.join("stepstone.toml"));
-        assert!(quota.contains("budget = ") && quota.contains("checkpoint_every = ") && quota.contains("checkpoint_dir = "));
+        assert!(
+            quota.contains("budget = ")
+                && quota.contains("checkpoint_every = ")
+                && quota.contains("checkpoint_dir = ")
+        );
         for file in COMMON_FILES {
-            assert!(!read(&dest.join(file)).contains("{{"), "{name}/{file} has unrendered Tera");
+            assert!(
+                !read(&dest.join(file)).contains("{{"),
+                "{name}/{file} has unrendered Tera"
+            );
         }
     }
 }
@@ -76,8 +104,23 @@ fn every_builtin_archetype_renders_with_defaults() {
 fn answers_reach_the_files_and_conditional_files_follow_them() {
     let scratch = Scratch::new();
     let dest = scratch.dest();
-    let args = ["new", "etl2", "--no-input", "--dest", dest.to_str().unwrap()];
-    let defines = ["-D", "rows=1234", "-D", "steps=7", "-D", "budget=3 GiB", "-D", "with_ci=false"];
+    let args = [
+        "new",
+        "etl2",
+        "--no-input",
+        "--dest",
+        dest.to_str().unwrap(),
+    ];
+    let defines = [
+        "-D",
+        "rows=1234",
+        "-D",
+        "steps=7",
+        "-D",
+        "budget=3 GiB",
+        "-D",
+        "with_ci=false",
+    ];
     let output = run(&[&args[..], &defines[..]].concat());
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let pipeline = read(&dest.join("src/pipeline.rs"));
@@ -93,16 +136,40 @@ fn answers_reach_the_files_and_conditional_files_follow_them() {
 fn runtime_dependency_flags() {
     for (flag, value, expected) in [
         ("--stepstone-version", "0.9.1", "stepstone = \"0.9.1\""),
-        ("--stepstone-git", "https://example.invalid/s.git", "stepstone = { git = \"https://example.invalid/s.git\" }"),
-        ("--stepstone-path", "/opt/stepstone/runtime", "stepstone = { path = \"/opt/stepstone/runtime\" }"),
+        (
+            "--stepstone-git",
+            "https://example.invalid/s.git",
+            "stepstone = { git = \"https://example.invalid/s.git\" }",
+        ),
+        (
+            "--stepstone-path",
+            "/opt/stepstone/runtime",
+            "stepstone = { path = \"/opt/stepstone/runtime\" }",
+        ),
     ] {
         let scratch = Scratch::new();
         let dest = scratch.dest();
-        let output = run(&["new", "dep", "--no-input", "--dest", dest.to_str().unwrap(), flag, value]);
+        let output = run(&[
+            "new",
+            "dep",
+            "--no-input",
+            "--dest",
+            dest.to_str().unwrap(),
+            flag,
+            value,
+        ]);
         assert_eq!(code(&output), 0, "{}", stderr(&output));
         assert!(read(&dest.join("Cargo.toml")).contains(expected), "{flag}");
     }
-    let output = run(&["new", "dep", "--no-input", "--stepstone-version", "1", "--stepstone-git", "x"]);
+    let output = run(&[
+        "new",
+        "dep",
+        "--no-input",
+        "--stepstone-version",
+        "1",
+        "--stepstone-git",
+        "x",
+    ]);
     assert_eq!(code(&output), 2, "the three sources are exclusive");
 }
 
@@ -110,13 +177,32 @@ fn runtime_dependency_flags() {
 fn the_record_replays_as_an_answers_file() {
     let scratch = Scratch::new();
     let first = scratch.root().join("out/first");
-    let output = run(&["new", "a", "--no-input", "--dest", first.to_str().unwrap(), "-D", "rows=77"]);
+    let output = run(&[
+        "new",
+        "a",
+        "--no-input",
+        "--dest",
+        first.to_str().unwrap(),
+        "-D",
+        "rows=77",
+    ]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let record = first.join(".stepstone/archetype.toml");
     let second = scratch.root().join("out/second");
-    let output = run(&["new", "a", "--no-input", "--dest", second.to_str().unwrap(), "--answers", record.to_str().unwrap()]);
+    let output = run(&[
+        "new",
+        "a",
+        "--no-input",
+        "--dest",
+        second.to_str().unwrap(),
+        "--answers",
+        record.to_str().unwrap(),
+    ]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
-    assert_eq!(read(&first.join("src/pipeline.rs")), read(&second.join("src/pipeline.rs")));
+    assert_eq!(
+        read(&first.join("src/pipeline.rs")),
+        read(&second.join("src/pipeline.rs"))
+    );
 }
 
 #[test]
@@ -134,16 +220,35 @@ fn custom_archetype_templated_names_tera_suffix_and_binary_bytes() {
         &manifest,
         &[
             ("{{ module }}/data.bin", &binary),
-            ("{{ module }}/{{ project_name }}.txt.tera", b"{{ shout }} for {{ project_name }}\n"),
+            (
+                "{{ module }}/{{ project_name }}.txt.tera",
+                b"{{ shout }} for {{ project_name }}\n",
+            ),
             ("raw.txt", b"{{ not rendered }}\n"),
             ("optional/x.txt", b"x"),
         ],
     );
     let dest = scratch.dest();
-    let base = ["new", "thing", "--no-input", "--archetype-path", arch.to_str().unwrap(), "--dest", dest.to_str().unwrap()];
+    let base = [
+        "new",
+        "thing",
+        "--no-input",
+        "--archetype-path",
+        arch.to_str().unwrap(),
+        "--dest",
+        dest.to_str().unwrap(),
+    ];
     let output = run(&[&base[..], &["-D", "module=beta"]].concat());
     assert_eq!(code(&output), 0, "{}", stderr(&output));
-    assert_eq!(files(&dest), [".stepstone/archetype.toml", "beta/data.bin", "beta/thing.txt", "raw.txt"]);
+    assert_eq!(
+        files(&dest),
+        [
+            ".stepstone/archetype.toml",
+            "beta/data.bin",
+            "beta/thing.txt",
+            "raw.txt"
+        ]
+    );
     assert_eq!(std::fs::read(dest.join("beta/data.bin")).unwrap(), binary);
     assert_eq!(read(&dest.join("beta/thing.txt")), "BETA for thing\n");
     assert_eq!(read(&dest.join("raw.txt")), "{{ not rendered }}\n");
@@ -160,12 +265,29 @@ fn non_empty_destination_is_refused_without_force() {
     std::fs::create_dir_all(&dest).unwrap();
     std::fs::write(dest.join("notes.txt"), "mine").unwrap();
     let before = scratch.listing();
-    let output = run(&["new", "demo", "--no-input", "--dest", dest.to_str().unwrap()]);
+    let output = run(&[
+        "new",
+        "demo",
+        "--no-input",
+        "--dest",
+        dest.to_str().unwrap(),
+    ]);
     assert_eq!(code(&output), 1);
-    assert!(stderr(&output).contains("is not empty") && stderr(&output).contains("--force"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("is not empty") && stderr(&output).contains("--force"),
+        "{}",
+        stderr(&output)
+    );
     scratch.assert_untouched(&before);
 
-    let output = run(&["new", "demo", "--no-input", "--force", "--dest", dest.to_str().unwrap()]);
+    let output = run(&[
+        "new",
+        "demo",
+        "--no-input",
+        "--force",
+        "--dest",
+        dest.to_str().unwrap(),
+    ]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert_eq!(read(&dest.join("notes.txt")), "mine");
     assert!(dest.join("src/pipeline.rs").exists());
@@ -176,16 +298,32 @@ fn an_empty_destination_folder_is_filled() {
     let scratch = Scratch::new();
     let dest = scratch.dest();
     std::fs::create_dir_all(&dest).unwrap();
-    let output = run(&["new", "demo", "--no-input", "--dest", dest.to_str().unwrap()]);
+    let output = run(&[
+        "new",
+        "demo",
+        "--no-input",
+        "--dest",
+        dest.to_str().unwrap(),
+    ]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert!(dest.join("Cargo.toml").exists());
-    assert_eq!(std::fs::read_dir(scratch.root().join("out")).unwrap().count(), 1, "staging folder left behind");
+    assert_eq!(
+        std::fs::read_dir(scratch.root().join("out"))
+            .unwrap()
+            .count(),
+        1,
+        "staging folder left behind"
+    );
 }
 
 #[test]
 fn default_destination_is_the_name_in_the_current_folder() {
     let scratch = Scratch::new();
-    let output = common::stepstone().args(["new", "here", "--no-input"]).current_dir(scratch.root()).output().unwrap();
+    let output = common::stepstone()
+        .args(["new", "here", "--no-input"])
+        .current_dir(scratch.root())
+        .output()
+        .unwrap();
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert!(scratch.root().join("here/Cargo.toml").exists());
 }

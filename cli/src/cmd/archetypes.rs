@@ -17,15 +17,25 @@ use crate::scaffold::source::{Archetype, Catalog};
 /// Run an `archetypes` subcommand.
 pub(crate) fn execute(command: ArchetypesCommand) -> anyhow::Result<()> {
     match command {
-        ArchetypesCommand::List { sources, json } => list(&Catalog::discover(&sources.archetype_paths)?, json),
-        ArchetypesCommand::Show { name, sources, json } => {
+        ArchetypesCommand::List { sources, json } => {
+            list(&Catalog::discover(&sources.archetype_paths)?, json)
+        }
+        ArchetypesCommand::Show {
+            name,
+            sources,
+            json,
+        } => {
             let catalog = Catalog::discover(&sources.archetype_paths)?;
             match catalog.find(&name) {
                 Some(archetype) => show(archetype, json),
                 None => bail!("no archetype named `{name}`; known: {}", catalog.names()),
             }
         }
-        ArchetypesCommand::Check { dir, build, runtime } => check(&dir, build, &runtime),
+        ArchetypesCommand::Check {
+            dir,
+            build,
+            runtime,
+        } => check(&dir, build, &runtime),
     }
 }
 
@@ -59,10 +69,22 @@ fn list(catalog: &Catalog, json: bool) -> anyhow::Result<()> {
     if json {
         return output::json(&visible.iter().map(|a| summary(a)).collect::<Vec<_>>());
     }
-    let mut rows = vec![vec!["NAME".into(), "VERSION".into(), "STATUS".into(), "SOURCE".into(), "DESCRIPTION".into()]];
+    let mut rows = vec![vec![
+        "NAME".into(),
+        "VERSION".into(),
+        "STATUS".into(),
+        "SOURCE".into(),
+        "DESCRIPTION".into(),
+    ]];
     for archetype in visible {
         let s = summary(archetype);
-        rows.push(vec![s.name.into(), s.version.into(), s.status.into(), s.source, s.description.into()]);
+        rows.push(vec![
+            s.name.into(),
+            s.version.into(),
+            s.status.into(),
+            s.source,
+            s.description.into(),
+        ]);
     }
     print!("{}", output::table(&rows));
     Ok(())
@@ -80,9 +102,19 @@ fn show(archetype: &Archetype, json: bool) -> anyhow::Result<()> {
     let m = &archetype.manifest;
     if json {
         let files = archetype.files.iter().map(|f| f.path.as_str()).collect();
-        return output::json(&Details { manifest: m, source: archetype.origin.to_string(), files });
+        return output::json(&Details {
+            manifest: m,
+            source: archetype.origin.to_string(),
+            files,
+        });
     }
-    println!("{} {} ({}) — {}", m.name, m.version, m.status.as_str(), m.description);
+    println!(
+        "{} {} ({}) — {}",
+        m.name,
+        m.version,
+        m.status.as_str(),
+        m.description
+    );
     println!("owner: {}   source: {}", m.owner, archetype.origin);
     if let Some(r) = &m.replacement {
         println!("replacement: {r}");
@@ -90,8 +122,16 @@ fn show(archetype: &Archetype, json: bool) -> anyhow::Result<()> {
     println!("\nvariables (--define NAME=VALUE):");
     let mut rows = Vec::new();
     for v in &m.variables {
-        let default = v.default.as_ref().map_or_else(|| "(required)".to_string(), |d| d.to_text());
-        rows.push(vec![format!("  {}", v.name), v.rule.describe(), format!("default {default}"), v.help.clone()]);
+        let default = v
+            .default
+            .as_ref()
+            .map_or_else(|| "(required)".to_string(), |d| d.to_text());
+        rows.push(vec![
+            format!("  {}", v.name),
+            v.rule.describe(),
+            format!("default {default}"),
+            v.help.clone(),
+        ]);
     }
     print!("{}", output::table(&rows));
     for (name, template) in &m.derived {
@@ -129,7 +169,11 @@ fn check(dir: &Path, build: bool, runtime: &RuntimeArgs) -> anyhow::Result<()> {
         output::status(format!("error: {error}"));
     }
     if !findings.errors.is_empty() {
-        bail!("archetype {} has {} error(s)", dir.display(), findings.errors.len());
+        bail!(
+            "archetype {} has {} error(s)",
+            dir.display(),
+            findings.errors.len()
+        );
     }
     output::status(format!(
         "{} {}: ok ({} files rendered with the defaults, {} warning(s))",
@@ -151,10 +195,17 @@ fn build_and_test(archetype: &Archetype, builtins: &Builtins) -> anyhow::Result<
     let answers = answers::collect(&archetype.manifest, &AnswerInput::default())?;
     crate::scaffold::generate(archetype, &answers, builtins, &dest, false)?;
     output::status(format!("Running: cargo test (in {})", dest.display()));
-    let status = super::cargo().arg("test").current_dir(&dest).status().context("could not start cargo")?;
+    let status = super::cargo()
+        .arg("test")
+        .current_dir(&dest)
+        .status()
+        .context("could not start cargo")?;
     if !status.success() {
         bail!("`cargo test` of the generated project failed ({status})");
     }
-    output::status(format!("{}: generated project builds and passes its tests", archetype.manifest.name));
+    output::status(format!(
+        "{}: generated project builds and passes its tests",
+        archetype.manifest.name
+    ));
     Ok(())
 }

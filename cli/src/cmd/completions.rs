@@ -12,6 +12,11 @@ pub(crate) fn execute(shell: Shell) -> anyhow::Result<()> {
         Shell::Zsh => Target::Zsh,
         Shell::Fish => Target::Fish,
     };
-    clap_complete::generate(target, &mut Cli::command(), "stepstone", &mut std::io::stdout());
+    clap_complete::generate(
+        target,
+        &mut Cli::command(),
+        "stepstone",
+        &mut std::io::stdout(),
+    );
     Ok(())
 }

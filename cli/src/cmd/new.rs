@@ -26,7 +26,11 @@ pub(crate) fn execute(args: NewArgs) -> anyhow::Result<()> {
     check_status(&archetype, args.allow_unapproved)?;
     let input = AnswerInput {
         defines: args.defines.clone(),
-        file: args.answers.as_deref().map(answers::read_answers_file).transpose()?,
+        file: args
+            .answers
+            .as_deref()
+            .map(answers::read_answers_file)
+            .transpose()?,
         interactive: !args.no_input && std::io::stdin().is_terminal(),
     };
     let answers = answers::collect(&archetype.manifest, &input)?;
@@ -37,8 +41,14 @@ pub(crate) fn execute(args: NewArgs) -> anyhow::Result<()> {
         runtime.stepstone_git.as_deref(),
     )
     .context("resolving --stepstone-path")?;
-    let builtins = Builtins { project_name: args.name.clone(), stepstone_dependency: dependency.toml_value() };
-    let dest = args.dest.clone().unwrap_or_else(|| PathBuf::from(&args.name));
+    let builtins = Builtins {
+        project_name: args.name.clone(),
+        stepstone_dependency: dependency.toml_value(),
+    };
+    let dest = args
+        .dest
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&args.name));
     let count = scaffold::generate(&archetype, &answers, &builtins, &dest, args.force)?;
     let manifest = &archetype.manifest;
     output::status(format!(
@@ -52,14 +62,19 @@ pub(crate) fn execute(args: NewArgs) -> anyhow::Result<()> {
     if args.run {
         return run_project(&dest);
     }
-    output::status(format!("Next: cd {} && cargo run --release   (tests: cargo test)", dest.display()));
+    output::status(format!(
+        "Next: cd {} && cargo run --release   (tests: cargo test)",
+        dest.display()
+    ));
     Ok(())
 }
 
 fn check_project_name(name: &str) -> anyhow::Result<()> {
     let valid = name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if !valid {
         bail!(
             "project name `{name}` is not a valid package name: use lowercase letters, digits, `-` and `_`, \
@@ -67,7 +82,9 @@ fn check_project_name(name: &str) -> anyhow::Result<()> {
         );
     }
     if TAKEN_NAMES.contains(&name.to_ascii_lowercase().replace('-', "_").as_str()) {
-        bail!("project name `{name}` is taken by a dependency of the generated project; choose another");
+        bail!(
+            "project name `{name}` is taken by a dependency of the generated project; choose another"
+        );
     }
     Ok(())
 }
@@ -86,14 +103,21 @@ fn pick(args: &NewArgs) -> anyhow::Result<Archetype> {
     let name = args.archetype.as_deref().unwrap_or(DEFAULT_ARCHETYPE);
     match catalog.find(name) {
         Some(archetype) => Ok(archetype.clone()),
-        None => bail!("no archetype named `{name}`; known: {} (see `stepstone archetypes list`)", catalog.names()),
+        None => bail!(
+            "no archetype named `{name}`; known: {} (see `stepstone archetypes list`)",
+            catalog.names()
+        ),
     }
 }
 
 fn check_status(archetype: &Archetype, allow_unapproved: bool) -> anyhow::Result<()> {
     let m = &archetype.manifest;
     if m.status == Status::Deprecated {
-        let instead = m.replacement.as_deref().map(|r| format!("; use `{r}` instead")).unwrap_or_default();
+        let instead = m
+            .replacement
+            .as_deref()
+            .map(|r| format!("; use `{r}` instead"))
+            .unwrap_or_default();
         output::warn(format!("archetype {} is deprecated{instead}", m.name));
     }
     if m.status != Status::Approved && !allow_unapproved {
@@ -109,14 +133,20 @@ fn check_status(archetype: &Archetype, allow_unapproved: bool) -> anyhow::Result
 
 /// `cargo run --release` in the new project, its output shown as it comes.
 fn run_project(dest: &Path) -> anyhow::Result<()> {
-    output::status(format!("Running: cargo run --release (in {})", dest.display()));
+    output::status(format!(
+        "Running: cargo run --release (in {})",
+        dest.display()
+    ));
     let status = super::cargo()
         .args(["run", "--release"])
         .current_dir(dest)
         .status()
         .context("could not start cargo; is it on PATH?")?;
     if !status.success() {
-        bail!("`cargo run --release` in {} failed ({status}); the project is in place: fix it and re-run there", dest.display());
+        bail!(
+            "`cargo run --release` in {} failed ({status}); the project is in place: fix it and re-run there",
+            dest.display()
+        );
     }
     Ok(())
 }

@@ -62,7 +62,10 @@ pub(crate) struct AnswerInput {
 /// project's `.stepstone/archetype.toml`, so a project's record can be replayed).
 pub(crate) fn read_answers_file(path: &Path) -> Result<(String, toml::Table), ScaffoldError> {
     let label = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ScaffoldError::Io { path: label.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ScaffoldError::Io {
+        path: label.clone(),
+        source,
+    })?;
     let table: toml::Table = toml::from_str(&text).map_err(|e| ScaffoldError::Manifest {
         file: label.clone(),
         line: e.span().map(|s| super::model::line_of(&text, s.start)),
@@ -81,13 +84,19 @@ pub(crate) fn collect(manifest: &Manifest, input: &AnswerInput) -> Result<Answer
     if let Some((file, table)) = &input.file {
         for (key, value) in table {
             let variable = known(manifest, key, Some(file))?;
-            let answer = variable.rule.accept_toml(value).map_err(|why| invalid(variable, why, file))?;
+            let answer = variable
+                .rule
+                .accept_toml(value)
+                .map_err(|why| invalid(variable, why, file))?;
             given.insert(key.clone(), answer);
         }
     }
     for (key, value) in &input.defines {
         let variable = known(manifest, key, None)?;
-        let answer = variable.rule.accept_text(value).map_err(|why| invalid(variable, why, "--define"))?;
+        let answer = variable
+            .rule
+            .accept_text(value)
+            .map_err(|why| invalid(variable, why, "--define"))?;
         given.insert(key.clone(), answer);
     }
     let mut answers = Answers::new();
@@ -95,39 +104,60 @@ pub(crate) fn collect(manifest: &Manifest, input: &AnswerInput) -> Result<Answer
         let answer = match given.remove(&variable.name) {
             Some(answer) => answer,
             None if input.interactive => prompt(variable)?,
-            None => variable.default.clone().ok_or_else(|| ScaffoldError::Answer {
-                variable: variable.name.clone(),
-                message: format!(
-                    "has no default and no answer; give one with --define {}=… ({})",
-                    variable.name,
-                    variable.rule.describe()
-                ),
-            })?,
+            None => variable
+                .default
+                .clone()
+                .ok_or_else(|| ScaffoldError::Answer {
+                    variable: variable.name.clone(),
+                    message: format!(
+                        "has no default and no answer; give one with --define {}=… ({})",
+                        variable.name,
+                        variable.rule.describe()
+                    ),
+                })?,
         };
         answers.insert(variable.name.clone(), answer);
     }
     Ok(answers)
 }
 
-fn known<'m>(manifest: &'m Manifest, key: &str, file: Option<&str>) -> Result<&'m Variable, ScaffoldError> {
-    manifest.variable(key).ok_or_else(|| ScaffoldError::UnknownVariable {
-        name: key.to_string(),
-        origin: file.map_or_else(|| "--define".to_string(), str::to_string),
-        archetype: manifest.name.clone(),
-        known: manifest.variables.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", "),
-    })
+fn known<'m>(
+    manifest: &'m Manifest,
+    key: &str,
+    file: Option<&str>,
+) -> Result<&'m Variable, ScaffoldError> {
+    manifest
+        .variable(key)
+        .ok_or_else(|| ScaffoldError::UnknownVariable {
+            name: key.to_string(),
+            origin: file.map_or_else(|| "--define".to_string(), str::to_string),
+            archetype: manifest.name.clone(),
+            known: manifest
+                .variables
+                .iter()
+                .map(|v| v.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 fn invalid(variable: &Variable, why: String, origin: &str) -> ScaffoldError {
     ScaffoldError::Answer {
         variable: variable.name.clone(),
-        message: format!("{why} (from {origin}; the rule: {})", variable.rule.describe()),
+        message: format!(
+            "{why} (from {origin}; the rule: {})",
+            variable.rule.describe()
+        ),
     }
 }
 
 /// Ask for one variable on the terminal, re-asking until the answer satisfies the rule.
 fn prompt(variable: &Variable) -> Result<Answer, ScaffoldError> {
-    let label = if variable.help.is_empty() { variable.name.clone() } else { format!("{} ({})", variable.help, variable.name) };
+    let label = if variable.help.is_empty() {
+        variable.name.clone()
+    } else {
+        format!("{} ({})", variable.help, variable.name)
+    };
     let failed = |e: dialoguer::Error| ScaffoldError::Answer {
         variable: variable.name.clone(),
         message: format!("prompt failed: {e}; use --no-input with --define or --answers"),
@@ -135,15 +165,28 @@ fn prompt(variable: &Variable) -> Result<Answer, ScaffoldError> {
     match &variable.rule {
         Rule::Bool => {
             let default = matches!(variable.default, Some(Answer::Bool(true)));
-            let yes = dialoguer::Confirm::new().with_prompt(label).default(default).interact().map_err(failed)?;
+            let yes = dialoguer::Confirm::new()
+                .with_prompt(label)
+                .default(default)
+                .interact()
+                .map_err(failed)?;
             Ok(Answer::Bool(yes))
         }
         Rule::Choice { choices } => {
             let current = variable.default.as_ref().map(Answer::to_text);
-            let start = choices.iter().position(|c| Some(c) == current.as_ref()).unwrap_or(0);
-            let index =
-                dialoguer::Select::new().with_prompt(label).items(choices).default(start).interact().map_err(failed)?;
-            Ok(Answer::Text(choices.get(index).cloned().unwrap_or_default()))
+            let start = choices
+                .iter()
+                .position(|c| Some(c) == current.as_ref())
+                .unwrap_or(0);
+            let index = dialoguer::Select::new()
+                .with_prompt(label)
+                .items(choices)
+                .default(start)
+                .interact()
+                .map_err(failed)?;
+            Ok(Answer::Text(
+                choices.get(index).cloned().unwrap_or_default(),
+            ))
         }
         Rule::String { .. } | Rule::Integer { .. } => {
             let rule = variable.rule.clone();
@@ -151,8 +194,14 @@ fn prompt(variable: &Variable) -> Result<Answer, ScaffoldError> {
             if let Some(default) = &variable.default {
                 input = input.default(default.to_text());
             }
-            let text = input.validate_with(move |t: &String| rule.accept_text(t).map(|_| ())).interact_text().map_err(failed)?;
-            variable.rule.accept_text(&text).map_err(|why| invalid(variable, why, "the prompt"))
+            let text = input
+                .validate_with(move |t: &String| rule.accept_text(t).map(|_| ()))
+                .interact_text()
+                .map_err(failed)?;
+            variable
+                .rule
+                .accept_text(&text)
+                .map_err(|why| invalid(variable, why, "the prompt"))
         }
     }
 }
@@ -201,15 +250,27 @@ default = false
 
     #[test]
     fn out_of_range_names_variable_and_rule() {
-        let input = AnswerInput { defines: vec![("rows".into(), "500".into())], ..Default::default() };
+        let input = AnswerInput {
+            defines: vec![("rows".into(), "500".into())],
+            ..Default::default()
+        };
         let message = collect(&manifest(), &input).unwrap_err().to_string();
-        assert!(message.contains("`rows`") && message.contains("above max = 100"), "{message}");
+        assert!(
+            message.contains("`rows`") && message.contains("above max = 100"),
+            "{message}"
+        );
     }
 
     #[test]
     fn unknown_key_lists_the_known_ones() {
-        let input = AnswerInput { defines: vec![("nope".into(), "1".into())], ..Default::default() };
+        let input = AnswerInput {
+            defines: vec![("nope".into(), "1".into())],
+            ..Default::default()
+        };
         let message = collect(&manifest(), &input).unwrap_err().to_string();
-        assert!(message.contains("`nope`") && message.contains("rows, flag"), "{message}");
+        assert!(
+            message.contains("`nope`") && message.contains("rows, flag"),
+            "{message}"
+        );
     }
 }

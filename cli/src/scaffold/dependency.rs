@@ -22,7 +22,11 @@ const WORKSPACE_RUNTIME: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../runtime
 
 impl RuntimeDependency {
     /// From the flags (at most one is set), else the default.
-    pub(crate) fn choose(path: Option<&Path>, version: Option<&str>, git: Option<&str>) -> std::io::Result<Self> {
+    pub(crate) fn choose(
+        path: Option<&Path>,
+        version: Option<&str>,
+        git: Option<&str>,
+    ) -> std::io::Result<Self> {
         Ok(match (path, version, git) {
             (Some(path), _, _) => RuntimeDependency::Path(std::path::absolute(path)?),
             (_, Some(version), _) => RuntimeDependency::Version(version.to_string()),
@@ -35,7 +39,11 @@ impl RuntimeDependency {
     /// else the version of this binary.
     pub(crate) fn default_for_this_binary() -> Self {
         let runtime = Path::new(WORKSPACE_RUNTIME);
-        match runtime.join("Cargo.toml").is_file().then(|| runtime.canonicalize()) {
+        match runtime
+            .join("Cargo.toml")
+            .is_file()
+            .then(|| runtime.canonicalize())
+        {
             Some(Ok(path)) => RuntimeDependency::Path(path),
             _ => RuntimeDependency::Version(env!("CARGO_PKG_VERSION").to_string()),
         }
@@ -45,7 +53,9 @@ impl RuntimeDependency {
     pub(crate) fn toml_value(&self) -> String {
         let quoted = |s: &str| toml::Value::String(s.to_string()).to_string();
         match self {
-            RuntimeDependency::Path(path) => format!("{{ path = {} }}", quoted(&path.to_string_lossy())),
+            RuntimeDependency::Path(path) => {
+                format!("{{ path = {} }}", quoted(&path.to_string_lossy()))
+            }
             RuntimeDependency::Version(version) => quoted(version),
             RuntimeDependency::Git(url) => format!("{{ git = {} }}", quoted(url)),
         }
@@ -72,6 +82,9 @@ mod tests {
     #[test]
     fn default_is_this_workspace_runtime() {
         let dep = RuntimeDependency::default_for_this_binary();
-        assert!(matches!(&dep, RuntimeDependency::Path(p) if p.ends_with("runtime")), "{dep:?}");
+        assert!(
+            matches!(&dep, RuntimeDependency::Path(p) if p.ends_with("runtime")),
+            "{dep:?}"
+        );
     }
 }

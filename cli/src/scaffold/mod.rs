@@ -51,7 +51,9 @@ pub(crate) enum ScaffoldError {
         reason: String,
     },
     /// A symlink in an archetype.
-    #[error("{path} is a symlink: archetypes may not contain symlinks (stepstone never follows or creates them); replace it with a regular file")]
+    #[error(
+        "{path} is a symlink: archetypes may not contain symlinks (stepstone never follows or creates them); replace it with a regular file"
+    )]
     Symlink {
         /// Where.
         path: String,
@@ -85,7 +87,9 @@ pub(crate) enum ScaffoldError {
         reason: String,
     },
     /// A folder given as an archetype path holds no archetype.
-    #[error("{path} holds no archetype.toml, and none of its sub-folders does: not an archetype path")]
+    #[error(
+        "{path} holds no archetype.toml, and none of its sub-folders does: not an archetype path"
+    )]
     NotArchetype {
         /// The folder.
         path: String,
@@ -101,7 +105,11 @@ pub(crate) enum ScaffoldError {
 }
 
 /// Render `archetype` with `answers` into files (plus the `.stepstone/archetype.toml` record).
-pub(crate) fn render_project(archetype: &Archetype, answers: &Answers, builtins: &Builtins) -> Result<Vec<OutputFile>, ScaffoldError> {
+pub(crate) fn render_project(
+    archetype: &Archetype,
+    answers: &Answers,
+    builtins: &Builtins,
+) -> Result<Vec<OutputFile>, ScaffoldError> {
     let context = render::context(archetype, answers, builtins)?;
     let mut files = render::render(archetype, &context)?;
     files.push(render::record(archetype, answers, builtins)?);
@@ -109,7 +117,13 @@ pub(crate) fn render_project(archetype: &Archetype, answers: &Answers, builtins:
 }
 
 /// Render and write in one go (nothing is written if rendering fails).
-pub(crate) fn generate(archetype: &Archetype, answers: &Answers, builtins: &Builtins, dest: &Path, force: bool) -> Result<usize, ScaffoldError> {
+pub(crate) fn generate(
+    archetype: &Archetype,
+    answers: &Answers,
+    builtins: &Builtins,
+    dest: &Path,
+    force: bool,
+) -> Result<usize, ScaffoldError> {
     let files = render_project(archetype, answers, builtins)?;
     safety::write_project(dest, &files, force)?;
     Ok(files.len())

@@ -13,11 +13,18 @@ use toml::Spanned;
 
 use super::ScaffoldError;
 use super::answers::Answer;
+
+mod rule;
 use super::safety::RelPath;
+pub(crate) use rule::Rule;
 
 /// Variables every archetype gets without declaring them.
-pub(crate) const BUILTINS: [&str; 4] =
-    ["project_name", "stepstone_dependency", "archetype_name", "archetype_version"];
+pub(crate) const BUILTINS: [&str; 4] = [
+    "project_name",
+    "stepstone_dependency",
+    "archetype_name",
+    "archetype_version",
+];
 
 /// Whether an archetype may be used without `--allow-unapproved`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -81,41 +88,6 @@ pub(crate) struct Variable {
     pub(crate) default: Option<Answer>,
 }
 
-/// A variable's type with its constraints.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub(crate) enum Rule {
-    /// Free text, optionally matching a regex (anchored by the author).
-    String {
-        /// The pattern.
-        #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_regex")]
-        regex: Option<Regex>,
-    },
-    /// `true` / `false`.
-    Bool,
-    /// A whole number within optional bounds (inclusive).
-    Integer {
-        /// Lower bound.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        min: Option<i64>,
-        /// Upper bound.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        max: Option<i64>,
-    },
-    /// One of a fixed list of strings.
-    Choice {
-        /// The allowed values.
-        choices: Vec<String>,
-    },
-}
-
-fn ser_regex<S: serde::Serializer>(regex: &Option<Regex>, s: S) -> Result<S::Ok, S::Error> {
-    match regex {
-        Some(r) => s.serialize_str(r.as_str()),
-        None => s.serialize_none(),
-    }
-}
-
 /// A conditional file or folder.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct FileRule {
@@ -130,7 +102,9 @@ impl FileRule {
     pub(crate) fn covers(&self, source: &str) -> bool {
         let plain = source.strip_suffix(".tera").unwrap_or(source);
         [source, plain].iter().any(|p| {
-            *p == self.path || p.strip_prefix(self.path.as_str()).is_some_and(|rest| rest.starts_with('/'))
+            *p == self.path
+                || p.strip_prefix(self.path.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
         })
     }
 }
@@ -195,12 +169,19 @@ struct RawFileRule {
 
 /// 1-based line of byte offset `at` in `text`.
 pub(crate) fn line_of(text: &str, at: usize) -> usize {
-    text.as_bytes().iter().take(at).filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()
+        .iter()
+        .take(at)
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
@@ -212,7 +193,8 @@ impl Manifest {
             line: span.map(|s| line_of(text, s.start)),
             message,
         };
-        let raw: RawManifest = toml::from_str(text).map_err(|e| err(e.span(), e.message().to_string()))?;
+        let raw: RawManifest =
+            toml::from_str(text).map_err(|e| err(e.span(), e.message().to_string()))?;
         if let Some(hooks) = raw.hooks.as_ref().or(raw.archetype.hooks.as_ref()) {
             return Err(err(
                 Some(hooks.span()),
@@ -223,23 +205,37 @@ impl Manifest {
         }
         let header = raw.archetype;
         if !is_package_like(&header.name) {
-            return Err(err(None, format!("archetype name `{}` must be lowercase letters, digits and `-`", header.name)));
+            return Err(err(
+                None,
+                format!(
+                    "archetype name `{}` must be lowercase letters, digits and `-`",
+                    header.name
+                ),
+            ));
         }
         let mut seen = BTreeSet::new();
         let mut variables = Vec::new();
         for spanned in raw.variables {
             let span = spanned.span();
-            let variable = validate_variable(spanned.into_inner()).map_err(|m| err(Some(span.clone()), m))?;
+            let variable =
+                validate_variable(spanned.into_inner()).map_err(|m| err(Some(span.clone()), m))?;
             if !seen.insert(variable.name.clone()) {
-                return Err(err(Some(span), format!("variable `{}` is declared twice", variable.name)));
+                return Err(err(
+                    Some(span),
+                    format!("variable `{}` is declared twice", variable.name),
+                ));
             }
             variables.push(variable);
         }
         let mut derived = BTreeMap::new();
         for (name, value) in raw.derived {
             if !is_identifier(&name) || BUILTINS.contains(&name.as_str()) || seen.contains(&name) {
-                let why = "must be a new lowercase identifier, not a built-in or a declared variable";
-                return Err(err(Some(value.span()), format!("derived value `{name}` {why}")));
+                let why =
+                    "must be a new lowercase identifier, not a built-in or a declared variable";
+                return Err(err(
+                    Some(value.span()),
+                    format!("derived value `{name}` {why}"),
+                ));
             }
             derived.insert(name, value.into_inner());
         }
@@ -247,8 +243,12 @@ impl Manifest {
         for rule in raw.files {
             let span = rule.span();
             let rule = rule.into_inner();
-            RelPath::parse(&rule.path).map_err(|e| err(Some(span.clone()), format!("[[files]] path: {e}")))?;
-            files.push(FileRule { path: rule.path, when: rule.when });
+            RelPath::parse(&rule.path)
+                .map_err(|e| err(Some(span.clone()), format!("[[files]] path: {e}")))?;
+            files.push(FileRule {
+                path: rule.path,
+                when: rule.when,
+            });
         }
         Ok(Manifest {
             name: header.name,
@@ -272,28 +272,51 @@ impl Manifest {
 fn is_package_like(name: &str) -> bool {
     !name.is_empty()
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn validate_variable(raw: RawVariable) -> Result<Variable, String> {
     let name = raw.name;
     if !is_identifier(&name) {
-        return Err(format!("variable name `{name}` must be a lowercase identifier (a-z, 0-9, _)"));
+        return Err(format!(
+            "variable name `{name}` must be a lowercase identifier (a-z, 0-9, _)"
+        ));
     }
     if BUILTINS.contains(&name.as_str()) {
-        return Err(format!("variable `{name}` is built in; choose another name"));
+        return Err(format!(
+            "variable `{name}` is built in; choose another name"
+        ));
     }
     let misplaced = |what: &str, ok: bool| {
-        if ok { Ok(()) } else { Err(format!("variable `{name}`: `{what}` does not apply to this type")) }
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "variable `{name}`: `{what}` does not apply to this type"
+            ))
+        }
     };
-    misplaced("regex", raw.regex.is_none() || matches!(raw.kind, Kind::String))?;
-    misplaced("min/max", (raw.min.is_none() && raw.max.is_none()) || matches!(raw.kind, Kind::Integer))?;
-    misplaced("choices", raw.choices.is_none() || matches!(raw.kind, Kind::Choice))?;
+    misplaced(
+        "regex",
+        raw.regex.is_none() || matches!(raw.kind, Kind::String),
+    )?;
+    misplaced(
+        "min/max",
+        (raw.min.is_none() && raw.max.is_none()) || matches!(raw.kind, Kind::Integer),
+    )?;
+    misplaced(
+        "choices",
+        raw.choices.is_none() || matches!(raw.kind, Kind::Choice),
+    )?;
     let rule = match raw.kind {
         Kind::String => Rule::String {
             regex: raw
                 .regex
-                .map(|r| Regex::new(&r).map_err(|e| format!("variable `{name}`: invalid regex: {e}")))
+                .map(|r| {
+                    Regex::new(&r).map_err(|e| format!("variable `{name}`: invalid regex: {e}"))
+                })
                 .transpose()?,
         },
         Kind::Bool => Rule::Bool,
@@ -301,84 +324,37 @@ fn validate_variable(raw: RawVariable) -> Result<Variable, String> {
             if let (Some(min), Some(max)) = (raw.min, raw.max)
                 && min > max
             {
-                return Err(format!("variable `{name}`: min = {min} is greater than max = {max}"));
+                return Err(format!(
+                    "variable `{name}`: min = {min} is greater than max = {max}"
+                ));
             }
-            Rule::Integer { min: raw.min, max: raw.max }
+            Rule::Integer {
+                min: raw.min,
+                max: raw.max,
+            }
         }
         Kind::Choice => match raw.choices {
             Some(choices) if !choices.is_empty() => Rule::Choice { choices },
-            _ => return Err(format!("variable `{name}`: type = \"choice\" needs a non-empty `choices` list")),
+            _ => {
+                return Err(format!(
+                    "variable `{name}`: type = \"choice\" needs a non-empty `choices` list"
+                ));
+            }
         },
     };
     let default = raw
         .default
-        .map(|value| rule.accept_toml(&value).map_err(|why| format!("variable `{name}`: invalid default: {why}")))
+        .map(|value| {
+            rule.accept_toml(&value)
+                .map_err(|why| format!("variable `{name}`: invalid default: {why}"))
+        })
         .transpose()?;
-    Ok(Variable { name, help: raw.help, rule, default })
-}
-
-impl Rule {
-    /// Check a TOML value (from a manifest default or an answers file).
-    pub(crate) fn accept_toml(&self, value: &toml::Value) -> Result<Answer, String> {
-        match (self, value) {
-            (_, toml::Value::String(text)) => self.accept_text(text),
-            (Rule::Bool, toml::Value::Boolean(b)) => Ok(Answer::Bool(*b)),
-            (Rule::Integer { .. }, toml::Value::Integer(n)) => self.accept_integer(*n),
-            _ => Err(format!("expected {}, got `{value}`", self.describe())),
-        }
-    }
-
-    /// Check an answer given as text (`--define`, a prompt, or a TOML string).
-    pub(crate) fn accept_text(&self, text: &str) -> Result<Answer, String> {
-        match self {
-            Rule::String { regex } => match regex {
-                Some(r) if !r.is_match(text) => Err(format!("`{text}` does not match regex `{}`", r.as_str())),
-                _ => Ok(Answer::Text(text.to_string())),
-            },
-            Rule::Bool => match text.trim() {
-                "true" | "yes" | "y" => Ok(Answer::Bool(true)),
-                "false" | "no" | "n" => Ok(Answer::Bool(false)),
-                _ => Err(format!("`{text}` is not a bool (use true or false)")),
-            },
-            Rule::Integer { .. } => match text.trim().replace('_', "").parse::<i64>() {
-                Ok(n) => self.accept_integer(n),
-                Err(_) => Err(format!("`{text}` is not an integer")),
-            },
-            Rule::Choice { choices } => match choices.iter().any(|c| c == text) {
-                true => Ok(Answer::Text(text.to_string())),
-                false => Err(format!("`{text}` is not one of the choices: {}", choices.join(", "))),
-            },
-        }
-    }
-
-    fn accept_integer(&self, n: i64) -> Result<Answer, String> {
-        if let Rule::Integer { min, max } = self {
-            if let Some(min) = min.filter(|m| n < *m) {
-                return Err(format!("{n} is below min = {min}"));
-            }
-            if let Some(max) = max.filter(|m| n > *m) {
-                return Err(format!("{n} is above max = {max}"));
-            }
-        }
-        Ok(Answer::Int(n))
-    }
-
-    /// A short description for messages: `an integer in 1..=100`.
-    pub(crate) fn describe(&self) -> String {
-        match self {
-            Rule::String { regex: Some(r) } => format!("a string matching `{}`", r.as_str()),
-            Rule::String { regex: None } => "a string".into(),
-            Rule::Bool => "a bool".into(),
-            Rule::Integer { min, max } => {
-                let bound = |b: &Option<i64>| b.map(|v| v.to_string()).unwrap_or_default();
-                match (min, max) {
-                    (None, None) => "an integer".into(),
-                    _ => format!("an integer in {}..={}", bound(min), bound(max)),
-                }
-            }
-            Rule::Choice { choices } => format!("one of: {}", choices.join(", ")),
-        }
-    }
+    Ok(Variable {
+        name,
+        help: raw.help,
+        rule,
+        default,
+    })
 }
 
 #[cfg(test)]

@@ -31,7 +31,10 @@ pub(crate) struct Builtins {
 }
 
 fn tera_error(file: &str, error: &tera::Error) -> ScaffoldError {
-    ScaffoldError::Template { file: file.to_string(), report: error.to_string() }
+    ScaffoldError::Template {
+        file: file.to_string(),
+        report: error.to_string(),
+    }
 }
 
 fn strict_tera() -> Tera {
@@ -43,12 +46,18 @@ fn strict_tera() -> Tera {
 /// Render a one-off template (a derived value, a condition, a path) against `context`.
 fn render_snippet(label: &str, template: &str, context: &Context) -> Result<String, ScaffoldError> {
     let mut tera = strict_tera();
-    tera.add_raw_template(label, template).map_err(|e| tera_error(label, &e))?;
-    tera.render(label, context).map_err(|e| tera_error(label, &e))
+    tera.add_raw_template(label, template)
+        .map_err(|e| tera_error(label, &e))?;
+    tera.render(label, context)
+        .map_err(|e| tera_error(label, &e))
 }
 
 /// The rendering context: built-ins, then answers, then derived values (which may use both).
-pub(crate) fn context(archetype: &Archetype, answers: &Answers, builtins: &Builtins) -> Result<Context, ScaffoldError> {
+pub(crate) fn context(
+    archetype: &Archetype,
+    answers: &Answers,
+    builtins: &Builtins,
+) -> Result<Context, ScaffoldError> {
     let mut context = Context::new();
     context.insert("project_name", &builtins.project_name);
     context.insert("stepstone_dependency", &builtins.stepstone_dependency);
@@ -100,19 +109,29 @@ fn output_path(source: &str, context: &Context) -> Result<RelPath, ScaffoldError
 pub(crate) fn templates(archetype: &Archetype) -> Result<Tera, ScaffoldError> {
     let mut tera = strict_tera();
     let mut sources = Vec::new();
-    for file in archetype.files.iter().filter(|f| f.path.ends_with(TEMPLATE_SUFFIX)) {
+    for file in archetype
+        .files
+        .iter()
+        .filter(|f| f.path.ends_with(TEMPLATE_SUFFIX))
+    {
         let text = std::str::from_utf8(&file.contents).map_err(|e| ScaffoldError::Template {
             file: file.path.clone(),
-            report: format!("a {TEMPLATE_SUFFIX} file must be UTF-8 ({e}); drop the suffix to copy it as bytes"),
+            report: format!(
+                "a {TEMPLATE_SUFFIX} file must be UTF-8 ({e}); drop the suffix to copy it as bytes"
+            ),
         })?;
         sources.push((file.path.as_str(), text));
     }
-    tera.add_raw_templates(sources).map_err(|e| tera_error("templates", &e))?;
+    tera.add_raw_templates(sources)
+        .map_err(|e| tera_error("templates", &e))?;
     Ok(tera)
 }
 
 /// Render every included file of `archetype`. Output paths are unique and safe.
-pub(crate) fn render(archetype: &Archetype, context: &Context) -> Result<Vec<OutputFile>, ScaffoldError> {
+pub(crate) fn render(
+    archetype: &Archetype,
+    context: &Context,
+) -> Result<Vec<OutputFile>, ScaffoldError> {
     let tera = templates(archetype)?;
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -124,11 +143,15 @@ pub(crate) fn render(archetype: &Archetype, context: &Context) -> Result<Vec<Out
         if path.to_string() == RECORD_PATH || !seen.insert(path.clone()) {
             return Err(ScaffoldError::UnsafePath {
                 path: file.path.clone(),
-                reason: format!("renders to `{path}`, which another file (or stepstone's record) already produces"),
+                reason: format!(
+                    "renders to `{path}`, which another file (or stepstone's record) already produces"
+                ),
             });
         }
         let contents = if file.path.ends_with(TEMPLATE_SUFFIX) {
-            tera.render(&file.path, context).map_err(|e| tera_error(&file.path, &e))?.into_bytes()
+            tera.render(&file.path, context)
+                .map_err(|e| tera_error(&file.path, &e))?
+                .into_bytes()
         } else {
             file.contents.clone()
         };
@@ -139,18 +162,40 @@ pub(crate) fn render(archetype: &Archetype, context: &Context) -> Result<Vec<Out
 
 /// `.stepstone/archetype.toml`: which archetype (name, version) made the project, with which
 /// answers. Its `[answers]` table is a valid `--answers` file.
-pub(crate) fn record(archetype: &Archetype, answers: &Answers, builtins: &Builtins) -> Result<OutputFile, ScaffoldError> {
+pub(crate) fn record(
+    archetype: &Archetype,
+    answers: &Answers,
+    builtins: &Builtins,
+) -> Result<OutputFile, ScaffoldError> {
     let mut header = toml::Table::new();
-    header.insert("name".into(), toml::Value::String(archetype.manifest.name.clone()));
-    header.insert("version".into(), toml::Value::String(archetype.manifest.version.clone()));
+    header.insert(
+        "name".into(),
+        toml::Value::String(archetype.manifest.name.clone()),
+    );
+    header.insert(
+        "version".into(),
+        toml::Value::String(archetype.manifest.version.clone()),
+    );
     let mut project = toml::Table::new();
-    project.insert("name".into(), toml::Value::String(builtins.project_name.clone()));
-    project.insert("stepstone_dependency".into(), toml::Value::String(builtins.stepstone_dependency.clone()));
-    let answers: toml::Table = answers.iter().map(|(k, v)| (k.clone(), v.to_toml())).collect();
+    project.insert(
+        "name".into(),
+        toml::Value::String(builtins.project_name.clone()),
+    );
+    project.insert(
+        "stepstone_dependency".into(),
+        toml::Value::String(builtins.stepstone_dependency.clone()),
+    );
+    let answers: toml::Table = answers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_toml()))
+        .collect();
     let section = |name: &str, table: &toml::Table| {
         toml::to_string(table)
             .map(|body| format!("[{name}]\n{body}"))
-            .map_err(|e| ScaffoldError::Template { file: RECORD_PATH.into(), report: e.to_string() })
+            .map_err(|e| ScaffoldError::Template {
+                file: RECORD_PATH.into(),
+                report: e.to_string(),
+            })
     };
     let text = format!(
         "# Written by `stepstone new`: the archetype this project was made from, and the answers.\n\
@@ -160,7 +205,12 @@ pub(crate) fn record(archetype: &Archetype, answers: &Answers, builtins: &Builti
         section("project", &project)?,
         section("answers", &answers)?,
     );
-    let path = RelPath::parse(RECORD_PATH)
-        .map_err(|e| ScaffoldError::UnsafePath { path: RECORD_PATH.into(), reason: e.to_string() })?;
-    Ok(OutputFile { path, contents: text.into_bytes() })
+    let path = RelPath::parse(RECORD_PATH).map_err(|e| ScaffoldError::UnsafePath {
+        path: RECORD_PATH.into(),
+        reason: e.to_string(),
+    })?;
+    Ok(OutputFile {
+        path,
+        contents: text.into_bytes(),
+    })
 }

@@ -34,7 +34,12 @@ impl fmt::Display for UnsafePath {
 impl RelPath {
     /// Check a `/`-separated relative path.
     pub(crate) fn parse(text: &str) -> Result<Self, UnsafePath> {
-        let refuse = |reason| Err(UnsafePath { path: text.to_string(), reason });
+        let refuse = |reason| {
+            Err(UnsafePath {
+                path: text.to_string(),
+                reason,
+            })
+        };
         if text.contains('\0') {
             return refuse("contains a NUL byte");
         }
@@ -44,10 +49,16 @@ impl RelPath {
         let mut parts = Vec::new();
         for part in text.split('/') {
             match part {
-                "" => return refuse("has an empty component (`//`, or a name that rendered empty)"),
-                "." | ".." => return refuse("has a `.` or `..` component; it could leave the destination"),
+                "" => {
+                    return refuse("has an empty component (`//`, or a name that rendered empty)");
+                }
+                "." | ".." => {
+                    return refuse("has a `.` or `..` component; it could leave the destination");
+                }
                 p if p.contains('\\') => return refuse("contains a backslash"),
-                p if p.trim() != p => return refuse("has a component with leading or trailing spaces"),
+                p if p.trim() != p => {
+                    return refuse("has a component with leading or trailing spaces");
+                }
                 p => parts.push(p.to_string()),
             }
         }
@@ -81,7 +92,10 @@ pub(crate) struct OutputFile {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ScaffoldError + '_ {
-    move |source| ScaffoldError::Io { path: path.display().to_string(), source }
+    move |source| ScaffoldError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// What is at the destination before writing.
@@ -93,7 +107,10 @@ enum Existing {
 }
 
 fn inspect_destination(dest: &Path) -> Result<Existing, ScaffoldError> {
-    let refuse = |reason: &str| ScaffoldError::Destination { path: dest.display().to_string(), reason: reason.into() };
+    let refuse = |reason: &str| ScaffoldError::Destination {
+        path: dest.display().to_string(),
+        reason: reason.into(),
+    };
     match fs::symlink_metadata(dest) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Existing::Nothing),
         Err(e) => Err(io(dest)(e)),
@@ -101,7 +118,11 @@ fn inspect_destination(dest: &Path) -> Result<Existing, ScaffoldError> {
         Ok(m) if !m.is_dir() => Err(refuse("exists and is not a folder")),
         Ok(_) => {
             let mut entries = fs::read_dir(dest).map_err(io(dest))?;
-            Ok(if entries.next().is_some() { Existing::NonEmptyDir } else { Existing::EmptyDir })
+            Ok(if entries.next().is_some() {
+                Existing::NonEmptyDir
+            } else {
+                Existing::EmptyDir
+            })
         }
     }
 }
@@ -112,12 +133,17 @@ fn check_existing_path(dest: &Path, file: &RelPath) -> Result<(), ScaffoldError>
     let last = file.parts().len().saturating_sub(1);
     for (i, part) in file.parts().iter().enumerate() {
         at.push(part);
-        let refuse = |reason: &str| ScaffoldError::Destination { path: at.display().to_string(), reason: reason.into() };
+        let refuse = |reason: &str| ScaffoldError::Destination {
+            path: at.display().to_string(),
+            reason: reason.into(),
+        };
         match fs::symlink_metadata(&at) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(io(&at)(e)),
             Ok(m) if m.file_type().is_symlink() => {
-                return Err(refuse("is a symlink already in the destination; stepstone never follows them"));
+                return Err(refuse(
+                    "is a symlink already in the destination; stepstone never follows them",
+                ));
             }
             Ok(m) if i < last && !m.is_dir() => return Err(refuse("exists and is not a folder")),
             Ok(m) if i == last && m.is_dir() => return Err(refuse("exists and is a folder")),
@@ -129,7 +155,11 @@ fn check_existing_path(dest: &Path, file: &RelPath) -> Result<(), ScaffoldError>
 
 /// Write `files` into `dest` (which must not exist, be empty, or `force` must be set), through a
 /// temporary folder beside it. On any error nothing is left behind and `dest` is unchanged.
-pub(crate) fn write_project(dest: &Path, files: &[OutputFile], force: bool) -> Result<(), ScaffoldError> {
+pub(crate) fn write_project(
+    dest: &Path,
+    files: &[OutputFile],
+    force: bool,
+) -> Result<(), ScaffoldError> {
     let dest = std::path::absolute(dest).map_err(io(dest))?;
     let existing = inspect_destination(&dest)?;
     if existing == Existing::NonEmptyDir {
@@ -147,7 +177,10 @@ pub(crate) fn write_project(dest: &Path, files: &[OutputFile], force: bool) -> R
     }
     let parent = dest.parent().unwrap_or(Path::new("/"));
     fs::create_dir_all(parent).map_err(io(parent))?;
-    let staging = tempfile::Builder::new().prefix(".stepstone-new-").tempdir_in(parent).map_err(io(parent))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".stepstone-new-")
+        .tempdir_in(parent)
+        .map_err(io(parent))?;
     for file in files {
         write_new(&file.path.under(staging.path()), &file.contents)?;
     }
@@ -179,7 +212,11 @@ fn write_new(path: &Path, contents: &[u8]) -> Result<(), ScaffoldError> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(io(dir))?;
     }
-    let mut file = fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(io(path))?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(io(path))?;
     file.write_all(contents).map_err(io(path))?;
     #[cfg(unix)]
     if contents.starts_with(b"#!") {
@@ -195,10 +232,24 @@ mod tests {
 
     #[test]
     fn traversal_and_absolute_paths_are_refused() {
-        for bad in ["../x", "/etc/x", "a/../../x", "a//b", "..", "a/.", "a\0b", "a\\..\\b", "C:/x", ""] {
+        for bad in [
+            "../x",
+            "/etc/x",
+            "a/../../x",
+            "a//b",
+            "..",
+            "a/.",
+            "a\0b",
+            "a\\..\\b",
+            "C:/x",
+            "",
+        ] {
             assert!(RelPath::parse(bad).is_err(), "{bad:?} accepted");
         }
-        assert_eq!(RelPath::parse("src/main.rs").unwrap().to_string(), "src/main.rs");
+        assert_eq!(
+            RelPath::parse("src/main.rs").unwrap().to_string(),
+            "src/main.rs"
+        );
         assert_eq!(RelPath::parse(".ci/run").unwrap().parts(), [".ci", "run"]);
     }
 
@@ -206,7 +257,10 @@ mod tests {
     fn non_empty_destination_needs_force() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("keep.txt"), "mine").unwrap();
-        let file = OutputFile { path: RelPath::parse("a/b.txt").unwrap(), contents: b"x".to_vec() };
+        let file = OutputFile {
+            path: RelPath::parse("a/b.txt").unwrap(),
+            contents: b"x".to_vec(),
+        };
         let err = write_project(dir.path(), std::slice::from_ref(&file), false).unwrap_err();
         assert!(err.to_string().contains("--force"), "{err}");
         write_project(dir.path(), &[file], true).unwrap();
@@ -218,7 +272,10 @@ mod tests {
     fn new_destination_is_created_whole() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("p/q");
-        let file = OutputFile { path: RelPath::parse("s.sh").unwrap(), contents: b"#!/bin/sh\n".to_vec() };
+        let file = OutputFile {
+            path: RelPath::parse("s.sh").unwrap(),
+            contents: b"#!/bin/sh\n".to_vec(),
+        };
         write_project(&dest, &[file], false).unwrap();
         assert_eq!(fs::read(dest.join("s.sh")).unwrap(), b"#!/bin/sh\n");
         let leftovers: Vec<_> = fs::read_dir(dir.path().join("p")).unwrap().collect();

@@ -61,21 +61,36 @@ impl std::fmt::Display for Origin {
 }
 
 impl Archetype {
-    fn assemble(manifest_text: &str, manifest_label: &str, mut files: Vec<SourceFile>, origin: Origin) -> Result<Self, ScaffoldError> {
+    fn assemble(
+        manifest_text: &str,
+        manifest_label: &str,
+        mut files: Vec<SourceFile>,
+        origin: Origin,
+    ) -> Result<Self, ScaffoldError> {
         let manifest = Manifest::parse(manifest_text, manifest_label)?;
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(Archetype { manifest, files, origin })
+        Ok(Archetype {
+            manifest,
+            files,
+            origin,
+        })
     }
 
     /// Read the archetype folder `dir`.
     pub(crate) fn from_folder(dir: &Path) -> Result<Self, ScaffoldError> {
         let manifest_path = dir.join(MANIFEST);
         let label = manifest_path.display().to_string();
-        let meta = fs::symlink_metadata(&manifest_path).map_err(|source| ScaffoldError::Io { path: label.clone(), source })?;
+        let meta = fs::symlink_metadata(&manifest_path).map_err(|source| ScaffoldError::Io {
+            path: label.clone(),
+            source,
+        })?;
         if !meta.is_file() {
             return Err(ScaffoldError::Symlink { path: label });
         }
-        let text = fs::read_to_string(&manifest_path).map_err(|source| ScaffoldError::Io { path: label.clone(), source })?;
+        let text = fs::read_to_string(&manifest_path).map_err(|source| ScaffoldError::Io {
+            path: label.clone(),
+            source,
+        })?;
         let mut files = Vec::new();
         walk(dir, "", &mut files)?;
         files.retain(|f| f.path != MANIFEST);
@@ -97,14 +112,21 @@ impl Archetype {
                         if path == MANIFEST {
                             manifest = Some(String::from_utf8_lossy(file.contents()).into_owned());
                         } else {
-                            files.push(SourceFile { path, contents: file.contents().to_vec() });
+                            files.push(SourceFile {
+                                path,
+                                contents: file.contents().to_vec(),
+                            });
                         }
                     }
                 }
             }
         }
         let label = format!("templates/{}/{MANIFEST} (built in)", root.display());
-        let text = manifest.ok_or_else(|| ScaffoldError::Manifest { file: label.clone(), line: None, message: "missing".into() })?;
+        let text = manifest.ok_or_else(|| ScaffoldError::Manifest {
+            file: label.clone(),
+            line: None,
+            message: "missing".into(),
+        })?;
         Self::assemble(&text, &label, files, Origin::Embedded)
     }
 }
@@ -115,25 +137,42 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<SourceFile>) -> Result<(), Scaff
         let path = path.display().to_string();
         move |source| ScaffoldError::Io { path, source }
     };
-    let mut entries = fs::read_dir(dir).map_err(io(dir))?.collect::<Result<Vec<_>, _>>().map_err(io(dir))?;
+    let mut entries = fs::read_dir(dir)
+        .map_err(io(dir))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io(dir))?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
-        let name = entry.file_name().into_string().map_err(|raw| ScaffoldError::UnsafePath {
+        let name = entry
+            .file_name()
+            .into_string()
+            .map_err(|raw| ScaffoldError::UnsafePath {
+                path: path.display().to_string(),
+                reason: format!("the name {raw:?} is not UTF-8"),
+            })?;
+        let rel = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        RelPath::parse(&rel).map_err(|e| ScaffoldError::UnsafePath {
             path: path.display().to_string(),
-            reason: format!("the name {raw:?} is not UTF-8"),
+            reason: e.to_string(),
         })?;
-        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
-        RelPath::parse(&rel)
-            .map_err(|e| ScaffoldError::UnsafePath { path: path.display().to_string(), reason: e.to_string() })?;
         let kind = entry.file_type().map_err(io(&path))?;
         if kind.is_symlink() {
-            return Err(ScaffoldError::Symlink { path: path.display().to_string() });
+            return Err(ScaffoldError::Symlink {
+                path: path.display().to_string(),
+            });
         } else if kind.is_dir() {
             walk(&path, &rel, out)?;
         } else if kind.is_file() {
             let contents = fs::read(&path).map_err(io(&path))?;
-            out.push(SourceFile { path: rel, contents });
+            out.push(SourceFile {
+                path: rel,
+                contents,
+            });
         } else {
             return Err(ScaffoldError::UnsafePath {
                 path: path.display().to_string(),
@@ -170,18 +209,29 @@ impl Catalog {
     /// One archetype per name (the one `find` returns), in lookup order.
     pub(crate) fn visible(&self) -> Vec<&Archetype> {
         let mut seen = std::collections::BTreeSet::new();
-        self.archetypes.iter().filter(|a| seen.insert(a.manifest.name.as_str())).collect()
+        self.archetypes
+            .iter()
+            .filter(|a| seen.insert(a.manifest.name.as_str()))
+            .collect()
     }
 
     /// The names, for "not found" messages.
     pub(crate) fn names(&self) -> String {
-        self.visible().iter().map(|a| a.manifest.name.as_str()).collect::<Vec<_>>().join(", ")
+        self.visible()
+            .iter()
+            .map(|a| a.manifest.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
 /// The archetypes compiled into this binary.
 pub(crate) fn builtin() -> Result<Vec<Archetype>, ScaffoldError> {
-    EMBEDDED.dirs().filter(|d| d.get_file(d.path().join(MANIFEST)).is_some()).map(Archetype::from_embedded).collect()
+    EMBEDDED
+        .dirs()
+        .filter(|d| d.get_file(d.path().join(MANIFEST)).is_some())
+        .map(Archetype::from_embedded)
+        .collect()
 }
 
 /// `path` is an archetype folder, or a folder whose sub-folders are archetypes.
@@ -189,7 +239,10 @@ pub(crate) fn load_path(path: &Path) -> Result<Vec<Archetype>, ScaffoldError> {
     if path.join(MANIFEST).exists() {
         return Ok(vec![Archetype::from_folder(path)?]);
     }
-    let io = |source| ScaffoldError::Io { path: path.display().to_string(), source };
+    let io = |source| ScaffoldError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let mut dirs: Vec<PathBuf> = fs::read_dir(path)
         .map_err(io)?
         .filter_map(Result::ok)
@@ -199,7 +252,9 @@ pub(crate) fn load_path(path: &Path) -> Result<Vec<Archetype>, ScaffoldError> {
         .collect();
     dirs.sort();
     if dirs.is_empty() {
-        return Err(ScaffoldError::NotArchetype { path: path.display().to_string() });
+        return Err(ScaffoldError::NotArchetype {
+            path: path.display().to_string(),
+        });
     }
     dirs.iter().map(|d| Archetype::from_folder(d)).collect()
 }

@@ -9,7 +9,9 @@ use std::process::{Command, Output, Stdio};
 /// The `stepstone` binary built for these tests, with a clean environment for archetype paths.
 pub(crate) fn stepstone() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stepstone"));
-    command.env_remove("STEPSTONE_ARCHETYPE_PATH").stdin(Stdio::null());
+    command
+        .env_remove("STEPSTONE_ARCHETYPE_PATH")
+        .stdin(Stdio::null());
     command
 }
 
@@ -97,6 +99,10 @@ impl Scratch {
     pub(crate) fn assert_untouched(&self, before: &[String]) {
         let sentinel = std::fs::read_to_string(self.root().join("sentinel.txt")).unwrap();
         assert_eq!(sentinel, SENTINEL, "sentinel file changed");
-        assert_eq!(self.listing(), before, "files appeared or disappeared outside the destination");
+        assert_eq!(
+            self.listing(),
+            before,
+            "files appeared or disappeared outside the destination"
+        );
     }
 }
