@@ -233,10 +233,19 @@ impl RunConfig {
             ("--budget".to_string(), args.budget.clone()),
             (ENV_BUDGET.to_string(), env(ENV_BUDGET)),
             (file.source("budget"), file.budget.clone()),
-            ("#[pipeline(budget)]".to_string(), defaults.budget.map(str::to_string)),
+            (
+                "#[pipeline(budget)]".to_string(),
+                defaults.budget.map(str::to_string),
+            ),
         ];
-        if let Some((source_name, text)) = budget_sources.into_iter().find_map(|(s, v)| v.map(|v| (s, v))) {
-            config.budget = text.parse().map_err(|source| ConfigError::Budget { source_name, source })?;
+        if let Some((source_name, text)) = budget_sources
+            .into_iter()
+            .find_map(|(s, v)| v.map(|v| (s, v)))
+        {
+            config.budget = text.parse().map_err(|source| ConfigError::Budget {
+                source_name,
+                source,
+            })?;
         }
         if let Some(dir) = args
             .checkpoint_dir
@@ -247,7 +256,10 @@ impl RunConfig {
         {
             config.checkpoint_dir = dir;
         }
-        config.checkpoint_every = file.checkpoint_every.or(defaults.checkpoint_every).filter(|n| *n > 0);
+        config.checkpoint_every = file
+            .checkpoint_every
+            .or(defaults.checkpoint_every)
+            .filter(|n| *n > 0);
         if let Some(jobs) = args.jobs.or(file.jobs) {
             if jobs == 0 {
                 return Err(ConfigError::Invalid("--jobs must be at least 1".into()));
@@ -268,7 +280,9 @@ impl RunConfig {
 }
 
 fn default_jobs() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 /// The settings a project may put in `stepstone.toml` (all optional).
@@ -295,11 +309,16 @@ impl ProjectFile {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ProjectFile::default()),
             Err(e) => {
-                return Err(ConfigError::File { path: path.to_path_buf(), message: e.to_string() });
+                return Err(ConfigError::File {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                });
             }
         };
-        let mut file: ProjectFile = toml::from_str(&text)
-            .map_err(|e| ConfigError::File { path: path.to_path_buf(), message: e.to_string() })?;
+        let mut file: ProjectFile = toml::from_str(&text).map_err(|e| ConfigError::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
         file.path = Some(path.to_path_buf());
         Ok(file)
     }
@@ -317,31 +336,76 @@ mod tests {
     use super::*;
 
     fn defaults() -> PipelineDefaults {
-        PipelineDefaults { name: "t".into(), budget: Some("1GiB"), checkpoint_every: Some(10), checkpoint_dir: None }
+        PipelineDefaults {
+            name: "t".into(),
+            budget: Some("1GiB"),
+            checkpoint_every: Some(10),
+            checkpoint_dir: None,
+        }
     }
 
     #[test]
     fn flag_beats_env_beats_file_beats_attribute() {
-        let file = ProjectFile { budget: Some("3MiB".into()), ..Default::default() };
+        let file = ProjectFile {
+            budget: Some("3MiB".into()),
+            ..Default::default()
+        };
         let env_set = |k: &str| (k == ENV_BUDGET).then(|| "2MiB".to_string());
         let env_none = |_: &str| None;
-        let flag = RunArgs { budget: Some("1MiB".into()), ..Default::default() };
+        let flag = RunArgs {
+            budget: Some("1MiB".into()),
+            ..Default::default()
+        };
         let none = RunArgs::default();
         let d = defaults();
-        assert_eq!(RunConfig::resolve_with(&flag, &d, &env_set, &file).unwrap().budget, Budget(1 << 20));
-        assert_eq!(RunConfig::resolve_with(&none, &d, &env_set, &file).unwrap().budget, Budget(2 << 20));
-        assert_eq!(RunConfig::resolve_with(&none, &d, &env_none, &file).unwrap().budget, Budget(3 << 20));
+        assert_eq!(
+            RunConfig::resolve_with(&flag, &d, &env_set, &file)
+                .unwrap()
+                .budget,
+            Budget(1 << 20)
+        );
+        assert_eq!(
+            RunConfig::resolve_with(&none, &d, &env_set, &file)
+                .unwrap()
+                .budget,
+            Budget(2 << 20)
+        );
+        assert_eq!(
+            RunConfig::resolve_with(&none, &d, &env_none, &file)
+                .unwrap()
+                .budget,
+            Budget(3 << 20)
+        );
         let empty = ProjectFile::default();
-        assert_eq!(RunConfig::resolve_with(&none, &d, &env_none, &empty).unwrap().budget, Budget(1 << 30));
+        assert_eq!(
+            RunConfig::resolve_with(&none, &d, &env_none, &empty)
+                .unwrap()
+                .budget,
+            Budget(1 << 30)
+        );
         let bare = PipelineDefaults::default();
-        assert_eq!(RunConfig::resolve_with(&none, &bare, &env_none, &empty).unwrap().budget, Budget::DEFAULT);
+        assert_eq!(
+            RunConfig::resolve_with(&none, &bare, &env_none, &empty)
+                .unwrap()
+                .budget,
+            Budget::DEFAULT
+        );
     }
 
     #[test]
     fn bad_budget_names_its_source() {
         let env = |k: &str| (k == ENV_BUDGET).then(|| "12 parsecs".to_string());
-        let e = RunConfig::resolve_with(&RunArgs::default(), &defaults(), &env, &ProjectFile::default()).unwrap_err();
-        assert!(e.to_string().starts_with("STEPSTONE_BUDGET: `12 parsecs`"), "{e}");
+        let e = RunConfig::resolve_with(
+            &RunArgs::default(),
+            &defaults(),
+            &env,
+            &ProjectFile::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("STEPSTONE_BUDGET: `12 parsecs`"),
+            "{e}"
+        );
     }
 
     #[test]

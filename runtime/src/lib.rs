@@ -45,7 +45,7 @@ pub mod store;
 pub mod __private;
 
 pub use config::{Event, PipelineDefaults, Progress, RunArgs, RunConfig};
-pub use error::{Error, Result};
+pub use error::{Error, Result, error_chain};
 pub use exec::{Outcome, Pipeline, StepBuilder, run};
 pub use memory::{Budget, Footprint, MemSize};
 pub use plan::{Args, BoxError, Data, Fingerprint, Handle, Policy, StepSpec};
@@ -57,8 +57,10 @@ pub use stepstone_macros::{MemSize, pipeline, step};
 
 /// Everything a pipeline file needs: `use stepstone::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Args, Budget, Data, Error, Handle, MemSize, Pipeline, Policy, Result, RunConfig};
+    pub use crate::{
+        Args, Budget, Data, Error, Handle, MemSize, Pipeline, Policy, Result, RunConfig,
+    };
+    pub use serde::{Deserialize, Serialize};
     #[cfg(feature = "macros")]
     pub use stepstone_macros::{pipeline, step};
-    pub use serde::{Deserialize, Serialize};
 }

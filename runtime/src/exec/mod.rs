@@ -1,12 +1,24 @@
 //! Execution: the [`Pipeline`] handle that records steps, and the scheduler that runs them
 //! under the memory budget (spill, reload, checkpoint, truncate, resume).
+//!
+//! Responsible for *acting*: deciding what to compute, load or skip for the requested outputs,
+//! keeping the charged bytes within the budget, writing objects per policy, and assembling the
+//! run report. Not responsible for file formats ([`crate::store`]), sizes and the victim choice
+//! ([`crate::memory`]), or fingerprints ([`crate::plan`]).
 
-use std::sync::Arc;
+mod finish;
+mod lazy;
+mod objects;
+mod parallel;
+mod pipeline;
+mod scheduler;
+mod step;
 
-use serde::Serialize;
+pub use finish::run;
+pub use pipeline::{Pipeline, StepBuilder};
 
-use crate::config::RunConfig;
-use crate::plan::{Args, BoxError, Data, Handle, NodeId, Policy, StepSpec};
+use crate::memory::human_bytes;
+use crate::plan::BoxError;
 use crate::report::RunReport;
 
 /// Errors while executing a plan.
@@ -14,14 +26,61 @@ use crate::report::RunReport;
 #[non_exhaustive]
 pub enum ExecError {
     /// A step returned an error.
-    #[error("step `{step}` failed: {source}")]
+    #[error("step `{step}` (#{seq}) failed: {source}")]
     StepFailed {
         /// Step name.
         step: String,
+        /// Record order of the node.
+        seq: usize,
         /// The step's error.
         #[source]
         source: BoxError,
     },
+    /// A step's inputs plus output cannot fit the budget.
+    #[error("{}", too_large_message(.step, *.inputs_bytes, *.output_bytes, *.budget_bytes))]
+    StepTooLarge {
+        /// Step name.
+        step: String,
+        /// Charged bytes of its inputs.
+        inputs_bytes: u64,
+        /// Charged bytes of its output, when it was computed.
+        output_bytes: Option<u64>,
+        /// The budget.
+        budget_bytes: u64,
+    },
+    /// A value is needed again but neither memory, the store nor lineage can provide it.
+    #[error(
+        "step `{step}` (#{seq}): its value is gone (stored object unreadable: {why}) and its lineage was truncated; rerun with --fresh"
+    )]
+    Lost {
+        /// Step name.
+        step: String,
+        /// Record order.
+        seq: usize,
+        /// What failed.
+        why: String,
+    },
+    /// The pipeline's output handle does not belong to this run.
+    #[error("the output handle refers to node {0}, which this pipeline does not hold")]
+    UnknownOutput(usize),
+}
+
+fn too_large_message(step: &str, inputs: u64, output: Option<u64>, budget: u64) -> String {
+    let what = match output {
+        Some(o) => format!(
+            "its inputs ({}) plus its output ({}) need {}",
+            human_bytes(inputs),
+            human_bytes(o),
+            human_bytes(inputs + o)
+        ),
+        None => format!("its inputs alone need {}", human_bytes(inputs)),
+    };
+    format!(
+        "step `{step}` cannot run within the memory budget: {what}, but the budget is {}. \
+         Fixes: raise the budget (--budget, STEPSTONE_BUDGET, stepstone.toml or #[pipeline(budget = …)]), \
+         split the step into smaller steps, or add a checkpoint before it so fewer values are held",
+        human_bytes(budget)
+    )
 }
 
 /// The result of a completed run.
@@ -31,74 +90,4 @@ pub struct Outcome<T> {
     pub value: T,
     /// What happened.
     pub report: RunReport,
-}
-
-/// A running pipeline: records steps (lazily) and executes them when a value is needed.
-pub struct Pipeline {
-    _private: (),
-}
-
-/// Records one step; finish with [`StepBuilder::run`].
-pub struct StepBuilder<'p> {
-    _p: &'p mut Pipeline,
-}
-
-#[allow(clippy::unimplemented, unused_variables, missing_docs)]
-impl Pipeline {
-    /// Start recording a hand-written step called `name`.
-    pub fn step(&mut self, name: &str) -> StepBuilder<'_> {
-        unimplemented!()
-    }
-    /// Record a step described by `spec` (what `#[step]` expands to).
-    pub fn record<T: Data, P: Serialize + ?Sized>(
-        &mut self,
-        spec: &StepSpec,
-        params: &P,
-        inputs: &[NodeId],
-        compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
-    ) -> Handle<T> {
-        unimplemented!()
-    }
-    /// Compute (or load) `handle`'s value now.
-    pub fn get<T: Data>(&mut self, handle: &Handle<T>) -> crate::Result<Arc<T>> {
-        unimplemented!()
-    }
-}
-
-#[allow(clippy::unimplemented, unused_variables, missing_docs)]
-impl<'p> StepBuilder<'p> {
-    pub fn module(self, module: &str) -> Self {
-        unimplemented!()
-    }
-    pub fn code(self, code: &str) -> Self {
-        unimplemented!()
-    }
-    pub fn version(self, version: &str) -> Self {
-        unimplemented!()
-    }
-    pub fn policy(self, policy: Policy) -> Self {
-        unimplemented!()
-    }
-    pub fn param<P: Serialize + ?Sized>(self, param: &P) -> Self {
-        unimplemented!()
-    }
-    pub fn input<T: Data>(self, handle: &Handle<T>) -> Self {
-        unimplemented!()
-    }
-    pub fn inputs<T: Data>(self, handles: &[Handle<T>]) -> Self {
-        unimplemented!()
-    }
-    pub fn run<T: Data>(self, compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static) -> Handle<T> {
-        unimplemented!()
-    }
-}
-
-/// Run a pipeline: `build` records steps and returns the output handle; the output is computed
-/// under `config`'s budget, resuming from the checkpoint directory.
-#[allow(clippy::unimplemented, unused_variables)]
-pub fn run<T: Data>(
-    config: &RunConfig,
-    build: impl FnOnce(&mut Pipeline) -> crate::Result<Handle<T>>,
-) -> crate::Result<Outcome<T>> {
-    unimplemented!()
 }

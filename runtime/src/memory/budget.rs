@@ -32,7 +32,10 @@ pub struct ParseBudgetError {
 impl FromStr for Budget {
     type Err = ParseBudgetError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |reason: String| ParseBudgetError { input: s.to_string(), reason };
+        let err = |reason: String| ParseBudgetError {
+            input: s.to_string(),
+            reason,
+        };
         let bytes = parse_size::parse_size(s.trim()).map_err(|e| err(e.to_string()))?;
         if bytes == 0 {
             return Err(err("a budget must be more than zero bytes".into()));

@@ -3,11 +3,13 @@
 //! Responsible for measuring and deciding; the executor ([`crate::exec`]) acts on the decisions
 //! (spilling, dropping, reloading).
 
+mod accountant;
 mod budget;
 mod eviction;
 mod rss;
 mod size;
 
+pub use accountant::{Accountant, MemorySample};
 pub use budget::{Budget, ParseBudgetError, human_bytes};
 pub use eviction::{Candidate, choose_victim};
 pub use rss::{current_rss, peak_rss, release_free_memory, reset_peak_rss};

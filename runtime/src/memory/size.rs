@@ -40,7 +40,11 @@ pub fn allocation_cost(bytes: u64) -> u64 {
 impl Footprint {
     /// A footprint of `bytes` inline bytes (no heap).
     pub fn inline(bytes: usize) -> Self {
-        Footprint { requested: bytes as u64, resident: bytes as u64, allocations: 0 }
+        Footprint {
+            requested: bytes as u64,
+            resident: bytes as u64,
+            allocations: 0,
+        }
     }
     /// Record one heap allocation of `bytes` (zero-sized allocations are ignored).
     pub fn add_allocation(&mut self, bytes: usize) {
@@ -90,8 +94,25 @@ macro_rules! no_heap {
 }
 
 no_heap!(
-    (), bool, char, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64,
-    std::time::Duration, std::time::SystemTime
+    (),
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    std::time::Duration,
+    std::time::SystemTime
 );
 
 impl MemSize for String {

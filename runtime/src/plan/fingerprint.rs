@@ -133,22 +133,80 @@ mod tests {
     #[test]
     fn every_input_changes_the_fingerprint() {
         let b = base().fingerprint();
-        assert_ne!(b, FingerprintInputs { code: "abd", ..base() }.fingerprint());
-        assert_ne!(b, FingerprintInputs { name: "x", ..base() }.fingerprint());
-        assert_ne!(b, FingerprintInputs { module: "x", ..base() }.fingerprint());
-        assert_ne!(b, FingerprintInputs { params: &[1, 3], ..base() }.fingerprint());
-        assert_ne!(b, FingerprintInputs { output_type: "u8", ..base() }.fingerprint());
+        assert_ne!(
+            b,
+            FingerprintInputs {
+                code: "abd",
+                ..base()
+            }
+            .fingerprint()
+        );
+        assert_ne!(
+            b,
+            FingerprintInputs {
+                name: "x",
+                ..base()
+            }
+            .fingerprint()
+        );
+        assert_ne!(
+            b,
+            FingerprintInputs {
+                module: "x",
+                ..base()
+            }
+            .fingerprint()
+        );
+        assert_ne!(
+            b,
+            FingerprintInputs {
+                params: &[1, 3],
+                ..base()
+            }
+            .fingerprint()
+        );
+        assert_ne!(
+            b,
+            FingerprintInputs {
+                output_type: "u8",
+                ..base()
+            }
+            .fingerprint()
+        );
         let p = [Fingerprint(7)];
-        assert_ne!(b, FingerprintInputs { parents: &p, ..base() }.fingerprint());
+        assert_ne!(
+            b,
+            FingerprintInputs {
+                parents: &p,
+                ..base()
+            }
+            .fingerprint()
+        );
         assert_eq!(b, base().fingerprint());
     }
 
     #[test]
     fn version_override_replaces_the_code_hash() {
-        let v1 = FingerprintInputs { version: Some("1"), ..base() }.fingerprint();
-        let v1_other_code = FingerprintInputs { version: Some("1"), code: "zzz", ..base() }.fingerprint();
+        let v1 = FingerprintInputs {
+            version: Some("1"),
+            ..base()
+        }
+        .fingerprint();
+        let v1_other_code = FingerprintInputs {
+            version: Some("1"),
+            code: "zzz",
+            ..base()
+        }
+        .fingerprint();
         assert_eq!(v1, v1_other_code);
-        assert_ne!(v1, FingerprintInputs { version: Some("2"), ..base() }.fingerprint());
+        assert_ne!(
+            v1,
+            FingerprintInputs {
+                version: Some("2"),
+                ..base()
+            }
+            .fingerprint()
+        );
     }
 
     #[test]

@@ -1,3 +1,182 @@
-//! The lineage DAG (in progress).
-pub(crate) struct Lineage;
-pub(crate) struct Node;
+//! The lineage DAG: recorded nodes, their parents, and truncation.
+//!
+//! Nodes live in a map keyed by [`NodeId`] so truncated ones are really freed (a 100,000-step
+//! loop keeps only the nodes still reachable). A node is kept while a handle to it is alive, it
+//! is an unfinished sink, or a kept node still needs it as lineage (a node needs its lineage
+//! while it has neither a stored object nor a resident value that eviction would spill).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Weak;
+
+use super::value::{Compute, Value, ValueOps};
+use super::{Fingerprint, NodeId, Policy};
+use crate::memory::Footprint;
+use crate::store::ObjectInfo;
+
+/// One recorded step invocation.
+pub(crate) struct Node {
+    pub(crate) id: NodeId,
+    pub(crate) name: String,
+    pub(crate) fingerprint: Fingerprint,
+    pub(crate) policy: Policy,
+    /// Steps since the last checkpoint along the longest chain (for `checkpoint_every`).
+    pub(crate) since_checkpoint: u32,
+    pub(crate) ops: ValueOps,
+    pub(crate) parents: Vec<NodeId>,
+    /// Parents from this index on are lazy inputs (loaded on demand while the step runs).
+    pub(crate) lazy_from: usize,
+    /// `None` once lineage is truncated.
+    pub(crate) compute: Option<Compute>,
+    pub(crate) live: Weak<()>,
+    /// Recorded children whose output does not exist yet.
+    pub(crate) pending_children: u32,
+    pub(crate) sink: bool,
+    /// The value, when resident.
+    pub(crate) value: Option<Value>,
+    /// Charged (resident-estimate) bytes of the value while resident.
+    pub(crate) charged: u64,
+    /// Last measured footprint of the value.
+    pub(crate) footprint: Option<Footprint>,
+    /// Pins by running steps.
+    pub(crate) pins: u32,
+    /// A valid object known to hold this node's value.
+    pub(crate) stored: Option<ObjectInfo>,
+    /// The store has been asked for an object of an earlier run.
+    pub(crate) probed: bool,
+    /// The stored object comes from an earlier run.
+    pub(crate) stored_by_earlier_run: bool,
+    /// The output has existed (computed or loaded) in this run.
+    pub(crate) done: bool,
+}
+
+impl Node {
+    pub(crate) fn is_live(&self) -> bool {
+        self.live.strong_count() > 0
+    }
+
+    /// Whether recomputing this node may still be needed (so its parents must be kept). An
+    /// object of an earlier run is trusted only once it has been read back and verified.
+    pub(crate) fn needs_lineage(&self) -> bool {
+        let verified = self.done || !self.stored_by_earlier_run;
+        let trusted_object = self.stored.is_some() && verified;
+        let spills_on_eviction = self.value.is_some() && self.policy != Policy::Cache;
+        !(trusted_object || spills_on_eviction)
+    }
+}
+
+/// The DAG of one run.
+#[derive(Default)]
+pub(crate) struct Lineage {
+    nodes: HashMap<NodeId, Node>,
+    next_id: usize,
+}
+
+impl Lineage {
+    pub(crate) fn next_id(&mut self) -> NodeId {
+        let id = NodeId(self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    pub(crate) fn insert(&mut self, node: Node) {
+        for parent in &node.parents {
+            if let Some(p) = self.nodes.get_mut(parent) {
+                p.pending_children += 1;
+            }
+        }
+        self.nodes.insert(node.id, node);
+    }
+
+    pub(crate) fn get(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(&id)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: NodeId) -> Option<&mut Node> {
+        self.nodes.get_mut(&id)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub(crate) fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values()
+    }
+
+    /// Mark `id`'s output as existing for the first time: its parents have one pending child
+    /// fewer.
+    pub(crate) fn mark_done(&mut self, id: NodeId) {
+        let parents = match self.nodes.get_mut(&id) {
+            Some(n) if !n.done => {
+                n.done = true;
+                n.parents.clone()
+            }
+            _ => return,
+        };
+        for p in parents {
+            if let Some(p) = self.nodes.get_mut(&p) {
+                p.pending_children = p.pending_children.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Truncate: remove every node that no root can reach through nodes that need lineage, and
+    /// cut the parent edges (and compute closures) of kept nodes whose parents were removed.
+    /// Returns the removed nodes (their values must be released from accounting by the caller).
+    pub(crate) fn truncate(&mut self, extra_roots: &[NodeId]) -> Vec<Node> {
+        let mut keep: HashSet<NodeId> = HashSet::new();
+        let mut stack: Vec<NodeId> = Vec::new();
+        for n in self.nodes.values() {
+            if n.is_live() || (n.sink && !n.done) {
+                stack.push(n.id);
+            }
+        }
+        stack.extend(
+            extra_roots
+                .iter()
+                .copied()
+                .filter(|id| self.nodes.contains_key(id)),
+        );
+        while let Some(id) = stack.pop() {
+            if !keep.insert(id) {
+                continue;
+            }
+            if let Some(n) = self.nodes.get(&id)
+                && n.needs_lineage()
+            {
+                stack.extend(n.parents.iter().copied().filter(|p| !keep.contains(p)));
+            }
+        }
+        let removed_ids: Vec<NodeId> = self
+            .nodes
+            .keys()
+            .copied()
+            .filter(|id| !keep.contains(id))
+            .collect();
+        let mut removed = Vec::with_capacity(removed_ids.len());
+        for id in removed_ids {
+            if let Some(node) = self.nodes.remove(&id) {
+                removed.push(node);
+            }
+        }
+        if !removed.is_empty() {
+            for n in self.nodes.values_mut() {
+                if n.parents.iter().any(|p| !keep.contains(p)) {
+                    n.parents.clear();
+                    n.compute = None;
+                }
+            }
+            // Removed nodes that never produced output no longer hold their parents back.
+            for n in &removed {
+                if !n.done {
+                    for p in &n.parents {
+                        if let Some(p) = self.nodes.get_mut(p) {
+                            p.pending_children = p.pending_children.saturating_sub(1);
+                        }
+                    }
+                }
+            }
+        }
+        removed
+    }
+}

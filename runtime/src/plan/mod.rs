@@ -13,15 +13,17 @@ use std::sync::Arc;
 
 pub use fingerprint::{FORMAT_VERSION, Fingerprint, FingerprintInputs, ParseFingerprintError};
 pub(crate) use lineage::{Lineage, Node};
-pub use value::{ArgError, Args, BoxError, Data};
-pub(crate) use value::{Compute, Value, ValueOps};
+pub use value::{ArgError, Args, BoxError, Data, Part, Parts};
+pub(crate) use value::{Compute, LazySlot, LazySource, Value, ValueOps};
 
 /// Identifies a node within one run (record order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct NodeId(pub usize);
 
 /// What the runtime does with a step's output (DESIGN "Policies").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Policy {
     /// Kept in memory; spilled to disk (content-addressed, reusable after a crash) when the
@@ -62,7 +64,11 @@ pub struct Handle<T> {
 
 impl<T> Handle<T> {
     pub(crate) fn new(id: NodeId, live: Arc<()>) -> Self {
-        Handle { id, live, _type: PhantomData }
+        Handle {
+            id,
+            live,
+            _type: PhantomData,
+        }
     }
     /// The node this handle refers to.
     pub fn id(&self) -> NodeId {

@@ -38,7 +38,9 @@ pub(crate) struct ValueOps {
 
 impl std::fmt::Debug for ValueOps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ValueOps").field("type_name", &self.type_name).finish_non_exhaustive()
+        f.debug_struct("ValueOps")
+            .field("type_name", &self.type_name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -47,7 +49,11 @@ impl ValueOps {
         ValueOps {
             type_name: std::any::type_name::<T>(),
             is_unit: std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>(),
-            footprint: |v| v.downcast_ref::<T>().map(MemSize::footprint).unwrap_or_default(),
+            footprint: |v| {
+                v.downcast_ref::<T>()
+                    .map(MemSize::footprint)
+                    .unwrap_or_default()
+            },
             encode: |v, w| {
                 let v = v
                     .downcast_ref::<T>()
@@ -63,13 +69,30 @@ impl ValueOps {
     }
 }
 
+/// Where a step's lazy inputs come from while it runs (the executor implements it).
+pub(crate) trait LazySource: Sync {
+    /// Load lazy input `index` (not resident) and charge it; returns the value and the charge.
+    fn fetch(&self, index: usize) -> Result<(Value, u64), String>;
+    /// Release a charge taken by `fetch`.
+    fn release(&self, bytes: u64);
+}
+
+/// A lazy input as the executor hands it over: already resident, or to be fetched on demand.
+pub(crate) enum LazySlot {
+    Resident(Value),
+    Stored,
+}
+
 /// The inputs of a running step, in the order they were declared.
 pub struct Args<'a> {
     pub(crate) step: &'a str,
     pub(crate) values: &'a [Value],
+    pub(crate) lazy: &'a [LazySlot],
+    pub(crate) source: Option<&'a dyn LazySource>,
 }
 
-/// An input was asked for with the wrong index or type (a bug in a hand-written step).
+/// An input was asked for with the wrong index or type (a bug in a hand-written step), or a
+/// lazy input could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[error("step `{step}`: input #{index} {problem}")]
 pub struct ArgError {
@@ -79,27 +102,137 @@ pub struct ArgError {
 }
 
 impl<'a> Args<'a> {
-    /// Number of inputs.
+    /// Number of (eager) inputs.
     pub fn len(&self) -> usize {
         self.values.len()
     }
-    /// Whether the step has no inputs.
+    /// Whether the step has no eager inputs.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
+    fn error(&self, index: usize, problem: String) -> ArgError {
+        ArgError {
+            step: self.step.to_string(),
+            index,
+            problem,
+        }
+    }
     /// Input `index` as a `&T`.
     pub fn get<T: Data>(&self, index: usize) -> Result<&'a T, ArgError> {
-        let err = |problem: String| ArgError { step: self.step.to_string(), index, problem };
-        let value = self
-            .values
-            .get(index)
-            .ok_or_else(|| err(format!("does not exist ({} inputs)", self.values.len())))?;
+        let value = self.values.get(index).ok_or_else(|| {
+            self.error(
+                index,
+                format!("does not exist ({} inputs)", self.values.len()),
+            )
+        })?;
         value
             .downcast_ref::<T>()
-            .ok_or_else(|| err(format!("is not a {}", std::any::type_name::<T>())))
+            .ok_or_else(|| self.error(index, format!("is not a {}", std::any::type_name::<T>())))
     }
     /// Inputs `start..start + len` as `&T`s (for `&[&T]` arguments).
     pub fn slice<T: Data>(&self, start: usize, len: usize) -> Result<Vec<&'a T>, ArgError> {
         (start..start + len).map(|i| self.get::<T>(i)).collect()
+    }
+    /// Number of lazy inputs.
+    pub fn lazy_len(&self) -> usize {
+        self.lazy.len()
+    }
+    /// Lazy inputs `start..start + len`, loaded one at a time as the iterator advances; each
+    /// [`Part`] releases its memory when dropped.
+    pub fn parts<T: Data>(&self, start: usize, len: usize) -> Parts<'_, 'a, T> {
+        Parts {
+            args: self,
+            next: start,
+            end: start + len,
+            _type: std::marker::PhantomData,
+        }
+    }
+
+    fn fetch<T: Data>(&self, index: usize) -> Result<Part<'a, T>, ArgError> {
+        let slot = self.lazy.get(index).ok_or_else(|| {
+            self.error(
+                index,
+                format!("is not a lazy input ({} lazy inputs)", self.lazy.len()),
+            )
+        })?;
+        let (value, bytes) = match slot {
+            LazySlot::Resident(v) => (Arc::clone(v), 0),
+            LazySlot::Stored => {
+                let source = self
+                    .source
+                    .ok_or_else(|| self.error(index, "has no source to load from".into()))?;
+                source
+                    .fetch(index)
+                    .map_err(|e| self.error(index, format!("could not be loaded: {e}")))?
+            }
+        };
+        let release = self.source;
+        match value.downcast::<T>() {
+            Ok(value) => Ok(Part {
+                value,
+                bytes,
+                source: release,
+            }),
+            Err(_) => {
+                if let Some(s) = release {
+                    s.release(bytes);
+                }
+                Err(self.error(index, format!("is not a {}", std::any::type_name::<T>())))
+            }
+        }
+    }
+}
+
+/// Lazy inputs, loaded one at a time (see [`Args::parts`]).
+pub struct Parts<'s, 'a, T> {
+    args: &'s Args<'a>,
+    next: usize,
+    end: usize,
+    _type: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<'a, T: Data> Iterator for Parts<'_, 'a, T> {
+    type Item = Result<Part<'a, T>, ArgError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= self.end {
+            return None;
+        }
+        let index = self.next;
+        self.next += 1;
+        Some(self.args.fetch(index))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.end.saturating_sub(self.next);
+        (n, Some(n))
+    }
+}
+
+/// One lazy input, in memory while this value lives.
+pub struct Part<'a, T> {
+    value: Arc<T>,
+    bytes: u64,
+    source: Option<&'a dyn LazySource>,
+}
+
+impl<T> std::ops::Deref for Part<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> Drop for Part<'_, T> {
+    fn drop(&mut self) {
+        if let Some(source) = self.source
+            && self.bytes > 0
+        {
+            source.release(self.bytes);
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Part<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.value.fmt(f)
     }
 }

@@ -1,5 +1,191 @@
-//! Run reports: what each step did, memory peaks, spill/reload/checkpoint totals.
+//! Run reports: what each step did (executed, reused, skipped, and why), memory peaks beside the
+//! budget, spill/reload/checkpoint totals, and a memory timeline. Written as
+//! `runs/<run-id>/report.json` (schema [`REPORT_SCHEMA_VERSION`]) and summarized as a table.
 
-/// The report of one run (written to `runs/<run-id>/report.json`).
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct RunReport {}
+mod table;
+
+use serde::{Deserialize, Serialize};
+
+use crate::memory::MemorySample;
+use crate::plan::{Fingerprint, Policy};
+
+pub use table::summary_table;
+
+/// Version of the `report.json` schema; bumped on any incompatible change.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// All outputs computed; spill objects deleted.
+    Completed,
+    /// A step or the store failed; checkpoints and spills are kept for a resume.
+    Failed,
+}
+
+/// What happened to one step in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    /// Computed in this run (possibly more than once: see `executions`).
+    Executed,
+    /// Loaded from an object written by an earlier run (checkpoint, or spill of a failed run).
+    Reused,
+    /// Not needed: no output depends on it, or its dependents were reused.
+    Skipped,
+    /// Returned an error (or could not fit the budget).
+    Failed,
+}
+
+/// One step (one recorded node) of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    /// Record order in the pipeline.
+    pub seq: usize,
+    /// Step name.
+    pub name: String,
+    /// Module path of the step.
+    pub module: String,
+    /// Node fingerprint.
+    pub fingerprint: Fingerprint,
+    /// Effective policy.
+    pub policy: Policy,
+    /// What happened.
+    pub status: StepStatus,
+    /// Why (e.g. "checkpoint from an earlier run", "no stored object", "not needed").
+    pub reason: String,
+    /// Seconds spent computing it (all executions).
+    pub seconds: f64,
+    /// Times computed in this run (more than one means a `cache` value was recomputed).
+    pub executions: u32,
+    /// Output size as requested from the allocator.
+    pub output_bytes: u64,
+    /// Output size charged against the budget (resident estimate).
+    pub output_resident_bytes: u64,
+    /// Bytes written to spill objects for it.
+    pub spilled_bytes: u64,
+    /// Bytes read back from objects for it.
+    pub reloaded_bytes: u64,
+    /// Checkpoint object path (relative to the checkpoint directory), if it has one.
+    pub checkpoint: Option<String>,
+    /// Output type name (part of the fingerprint).
+    pub output_type: String,
+    /// Code hash or `version` override (part of the fingerprint).
+    pub code: String,
+    /// xxh3 of the serialized parameters (part of the fingerprint).
+    pub params_hash: String,
+    /// Parents' fingerprints (part of the fingerprint).
+    pub parents: Vec<Fingerprint>,
+}
+
+/// A memory event on the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryEvent {
+    /// Seconds since the run started.
+    pub t: f64,
+    /// `spill`, `reload`, `checkpoint`, `persist`, `drop` or `corrupt`.
+    pub kind: String,
+    /// Step name.
+    pub step: String,
+    /// Record order of the step.
+    pub seq: usize,
+    /// Bytes involved.
+    pub bytes: u64,
+}
+
+/// The resolved configuration a run used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportConfig {
+    /// Budget in bytes.
+    pub budget_bytes: u64,
+    /// Checkpoint directory.
+    pub checkpoint_dir: String,
+    /// `--fresh`.
+    pub fresh: bool,
+    /// `--jobs`.
+    pub jobs: usize,
+    /// `checkpoint_every`.
+    pub checkpoint_every: Option<u32>,
+}
+
+/// Totals over all steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Steps executed.
+    pub steps_executed: usize,
+    /// Steps reused from stored objects.
+    pub steps_reused: usize,
+    /// Steps skipped.
+    pub steps_skipped: usize,
+    /// Steps failed.
+    pub steps_failed: usize,
+    /// Checkpoint objects written.
+    pub checkpoints_written: usize,
+    /// Bytes written as checkpoints.
+    pub checkpoint_bytes: u64,
+    /// Spill objects written.
+    pub spills_written: usize,
+    /// Bytes written as spills.
+    pub spilled_bytes: u64,
+    /// Bytes read back from objects.
+    pub reloaded_bytes: u64,
+    /// Spill and persist objects deleted at the end of a completed run.
+    pub objects_deleted: usize,
+}
+
+/// The report of one run (`runs/<run-id>/report.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// [`REPORT_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Run identifier (folder name under `runs/`).
+    pub run_id: String,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Completed or failed.
+    pub status: RunStatus,
+    /// The error (with its chain) when failed.
+    pub error: Option<String>,
+    /// Start time (RFC 3339, UTC).
+    pub started_at: String,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// Resolved configuration.
+    pub config: ReportConfig,
+    /// Budget in bytes (same as `config.budget_bytes`, at top level for tools).
+    pub budget_bytes: u64,
+    /// Highest total the runtime accounted.
+    pub tracked_peak_bytes: u64,
+    /// Highest resident set size of the process during the run.
+    pub rss_peak_bytes: u64,
+    /// Every recorded step, in record order.
+    pub steps: Vec<StepReport>,
+    /// Totals.
+    pub totals: Totals,
+    /// Memory over time.
+    pub timeline: Vec<MemorySample>,
+    /// Spill, reload and checkpoint events.
+    pub events: Vec<MemoryEvent>,
+}
+
+impl RunReport {
+    /// Steps with the given name, in record order.
+    pub fn steps_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a StepReport> + 'a {
+        self.steps.iter().filter(move |s| s.name == name)
+    }
+    /// Recompute totals from the step rows (event-based totals are kept).
+    pub(crate) fn count_statuses(&mut self) {
+        let count = |s: StepStatus| self.steps.iter().filter(|r| r.status == s).count();
+        let (e, r, sk, f) = (
+            count(StepStatus::Executed),
+            count(StepStatus::Reused),
+            count(StepStatus::Skipped),
+            count(StepStatus::Failed),
+        );
+        self.totals.steps_executed = e;
+        self.totals.steps_reused = r;
+        self.totals.steps_skipped = sk;
+        self.totals.steps_failed = f;
+    }
+}

@@ -7,15 +7,44 @@
 //! file access goes. Not responsible for: deciding *what* to write or when (that is
 //! [`crate::exec`]), nor for encoding values (callers pass an encoder / get payload bytes).
 //!
-//! INTERFACE CONTRACT (filled in by the store work): the executor relies on exactly the items
-//! declared below.
+//! Files: `backend.rs` (the trait), `local.rs` ([`LocalFs`]), `format.rs` (header bytes),
+//! `object.rs` (streaming write/read of one object), `commit.rs` (write protocol), `open.rs`
+//! (lock, cleanup, inspection), `fault.rs` (fault injection, feature `fault-injection`). The
+//! format and protocol are documented in `docs/design.md` ("Storage").
 
+mod backend;
+mod commit;
+#[cfg(any(test, feature = "fault-injection"))]
+pub mod fault;
+mod format;
+mod local;
+mod object;
+mod open;
+mod runs;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_fault;
+#[cfg(test)]
+mod tests_format;
+#[cfg(test)]
+mod tests_open;
+#[cfg(test)]
+mod tests_speed;
+
+use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+pub use backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
+pub use local::LocalFs;
+pub use object::{PayloadReader, decode_object};
 
 use crate::memory::Footprint;
 use crate::plan::Fingerprint;
+use format::Header;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +89,14 @@ pub enum StoreError {
         type_name: String,
         /// The encoder's message.
         message: String,
+    },
+    /// A write was attempted on a store opened read-only (for inspection).
+    #[error(
+        "checkpoint directory {dir} was opened read-only for inspection; writing needs a run's store (Store::open)"
+    )]
+    ReadOnly {
+        /// The checkpoint directory.
+        dir: PathBuf,
     },
 }
 
@@ -114,6 +151,27 @@ pub struct ObjectInfo {
     pub file_len: u64,
     /// Where the file is, relative to the store root.
     pub path: PathBuf,
+    /// How the payload is compressed.
+    pub compression: Compression,
+    /// xxh3-64 of the stored payload bytes.
+    pub checksum: u64,
+}
+
+impl ObjectInfo {
+    fn from_header(header: Header, file_len: u64, path: PathBuf) -> ObjectInfo {
+        ObjectInfo {
+            key: header.key,
+            kind: header.kind,
+            type_name: header.type_name,
+            payload_len: header.payload_len,
+            raw_len: header.raw_len,
+            footprint: header.footprint,
+            file_len,
+            path,
+            compression: header.compression,
+            checksum: header.payload_checksum,
+        }
+    }
 }
 
 /// Options for opening a store.
@@ -130,61 +188,208 @@ pub struct StoreOptions {
 /// An encoder callback: streams the value's encoded bytes into the writer.
 pub type EncodeFn<'a> = dyn FnMut(&mut dyn io::Write) -> Result<(), String> + 'a;
 
-/// A file-system abstraction; every file access of the store goes through it so tests can
-/// inject faults and other backends can come later.
-pub trait Backend: Send + Sync + std::fmt::Debug {}
-
-/// An open checkpoint directory, holding its lock.
+/// An open checkpoint directory. A run's store holds the directory's lock until it is dropped;
+/// a read-only store (for inspection) holds nothing and cannot write.
 #[derive(Debug)]
 pub struct Store {
-    _root: PathBuf,
-    _backend: Option<Arc<dyn Backend>>,
+    root: PathBuf,
+    backend: Arc<dyn Backend>,
+    /// `None` for a read-only store.
+    run_id: Option<String>,
+    options: StoreOptions,
+    _lock: Option<Box<dyn LockHandle>>,
+    tmp_seq: AtomicU64,
+    /// Object directories whose entry in their parent was fsync'd during this run.
+    synced_dirs: Mutex<HashSet<PathBuf>>,
 }
 
-#[allow(clippy::unimplemented, unused_variables)]
 impl Store {
     /// Open (creating if needed) the checkpoint directory `dir` for run `run_id`: take the lock,
-    /// remove orphan temp files, create `runs/<run_id>/`.
+    /// remove orphan temp files and the persist folders of earlier runs, create
+    /// `runs/<run_id>/`. `run_id` must be a plain name (letters, digits, `-`, `_`, `.`).
     pub fn open(dir: &Path, run_id: &str, options: StoreOptions) -> Result<Store, StoreError> {
-        unimplemented!()
+        Store::open_with_backend(Arc::new(LocalFs), dir, run_id, options)
     }
+
     /// The directory.
     pub fn root(&self) -> &Path {
-        unimplemented!()
+        &self.root
     }
-    /// Read and validate the header of `key`'s object, if there is one (checkpoint/spill in
-    /// `objects/`, persist in this run's folder). A corrupt header yields `Err(Corrupt)`.
+
+    /// This run's id (`None` for a read-only store).
+    pub fn run_id(&self) -> Option<&str> {
+        self.run_id.as_deref()
+    }
+
+    /// This run's folder, `runs/<run-id>/` (absolute; `None` for a read-only store).
+    pub fn run_dir(&self) -> Option<PathBuf> {
+        self.run_id
+            .as_ref()
+            .map(|id| self.root.join("runs").join(id))
+    }
+
+    /// Read and validate the header of `key`'s object, if there is one: first in `objects/`
+    /// (checkpoint or spill), then in this run's persist folder. A corrupt header yields
+    /// `Err(Corrupt)`. The payload is not read; [`Store::read`] checks it.
     pub fn probe(&self, key: BlockKey) -> Result<Option<ObjectInfo>, StoreError> {
-        unimplemented!()
+        match self.probe_kind(key, ObjectKind::Checkpoint)? {
+            Some(info) => Ok(Some(info)),
+            None if self.run_id.is_some() => self.probe_kind(key, ObjectKind::Persist),
+            None => Ok(None),
+        }
     }
-    /// Write an object. Checkpoints: tmp → fsync → rename → dir fsync; if a checkpoint already
-    /// exists it is kept (first writer wins) and its info returned; a spill may be replaced by a
-    /// checkpoint. Spills: tmp → rename, no fsync. Persist: into this run's folder.
-    pub fn write(
+
+    /// Like [`Store::probe`], but only where objects of `kind` live: `objects/` for checkpoints
+    /// and spills (either kind is returned), this run's persist folder for persist.
+    pub fn probe_kind(
+        &self,
+        key: BlockKey,
+        kind: ObjectKind,
+    ) -> Result<Option<ObjectInfo>, StoreError> {
+        let Some(rel) = self.rel_path(key, kind) else {
+            return Ok(None);
+        };
+        self.probe_rel(rel)
+    }
+
+    /// Read an object: verify header, key, type name and payload checksum, then return the
+    /// (decompressed) payload bytes. `kind` Checkpoint or Spill reads `objects/` (whichever of
+    /// the two is there); Persist reads this run's persist folder.
+    pub fn read(
         &self,
         key: BlockKey,
         kind: ObjectKind,
         type_name: &str,
-        footprint: Footprint,
-        encode: &mut EncodeFn<'_>,
-    ) -> Result<ObjectInfo, StoreError> {
-        unimplemented!()
+    ) -> Result<(ObjectInfo, Vec<u8>), StoreError> {
+        let (info, reader) = self.open_payload(key, kind, type_name)?;
+        let bytes = object::read_payload(reader, &self.root.join(&info.path))?;
+        Ok((info, bytes))
     }
-    /// Read an object: verify header, type name and payload checksum, then return the
-    /// (decompressed) payload bytes.
-    pub fn read(&self, key: BlockKey, kind: ObjectKind, type_name: &str) -> Result<(ObjectInfo, Vec<u8>), StoreError> {
-        unimplemented!()
+
+    /// Like [`Store::read`] but streams the payload: every check, including the payload
+    /// checksum, is done before this returns; the reader decompresses on the fly and fails if
+    /// the payload decodes to more or fewer bytes than the header declares.
+    pub fn open_payload(
+        &self,
+        key: BlockKey,
+        kind: ObjectKind,
+        type_name: &str,
+    ) -> Result<(ObjectInfo, PayloadReader), StoreError> {
+        let rel = self.rel_path(key, kind).ok_or_else(|| self.read_only())?;
+        let path = self.root.join(&rel);
+        let mut file = self
+            .backend
+            .open_read(&path)
+            .map_err(io_error("open", &path))?;
+        let (header, file_len) = object::read_header(&mut *file, &path)?;
+        check_identity(&header, key, kind, type_name, &path)?;
+        object::verify_payload(&mut *file, &header, &path)?;
+        let reader = PayloadReader::new(file, &header, &path)?;
+        Ok((ObjectInfo::from_header(header, file_len, rel), reader))
     }
-    /// Remove an object (missing is not an error).
+
+    /// Remove an object (missing is not an error). Removing a `Spill` never deletes a
+    /// checkpoint stored at the same key; removing a `Checkpoint` removes whatever `objects/`
+    /// holds there.
     pub fn remove(&self, key: BlockKey, kind: ObjectKind) -> Result<(), StoreError> {
-        unimplemented!()
+        if self.run_id.is_none() {
+            return Err(self.read_only());
+        }
+        let rel = self.rel_path(key, kind).ok_or_else(|| self.read_only())?;
+        if kind == ObjectKind::Spill
+            && let Ok(Some(info)) = self.probe_rel(rel.clone())
+            && info.kind == ObjectKind::Checkpoint
+        {
+            return Ok(());
+        }
+        let path = self.root.join(rel);
+        backend::remove_if_exists(&*self.backend, &path).map_err(io_error("remove", &path))
     }
-    /// Atomically write a file of this run's folder (e.g. `report.json`).
-    pub fn write_run_file(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, StoreError> {
-        unimplemented!()
-    }
+
     /// Delete this run's persist objects.
     pub fn finish_run(&self) -> Result<(), StoreError> {
-        unimplemented!()
+        let dir = self
+            .run_dir()
+            .ok_or_else(|| self.read_only())?
+            .join("persist");
+        match self.backend.remove_dir_all(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error("remove", &dir)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Where `key`'s object of `kind` lives, relative to the root (`None`: persist on a
+    /// read-only store).
+    fn rel_path(&self, key: BlockKey, kind: ObjectKind) -> Option<PathBuf> {
+        let hex = key.fingerprint.to_hex();
+        let file = format!("{hex}.{}", key.part);
+        match kind {
+            ObjectKind::Checkpoint | ObjectKind::Spill => {
+                Some(PathBuf::from("objects").join(&hex[..2]).join(file))
+            }
+            ObjectKind::Persist => self
+                .run_id
+                .as_ref()
+                .map(|id| PathBuf::from("runs").join(id).join("persist").join(file)),
+        }
+    }
+
+    /// Header of the object at `rel`, or `None` when there is no file.
+    fn probe_rel(&self, rel: PathBuf) -> Result<Option<ObjectInfo>, StoreError> {
+        let path = self.root.join(&rel);
+        let mut file = match self.backend.open_read(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("open", &path)(e)),
+        };
+        let (header, file_len) = object::read_header(&mut *file, &path)?;
+        Ok(Some(ObjectInfo::from_header(header, file_len, rel)))
+    }
+
+    fn read_only(&self) -> StoreError {
+        StoreError::ReadOnly {
+            dir: self.root.clone(),
+        }
+    }
+}
+
+/// The header must describe the object the caller asked for.
+fn check_identity(
+    header: &Header,
+    key: BlockKey,
+    kind: ObjectKind,
+    type_name: &str,
+    path: &Path,
+) -> Result<(), StoreError> {
+    let reason = if header.key != key {
+        format!(
+            "holds block {}.{} but sits at the path of {}.{}",
+            header.key.fingerprint, header.key.part, key.fingerprint, key.part
+        )
+    } else if (header.kind == ObjectKind::Persist) != (kind == ObjectKind::Persist) {
+        format!(
+            "holds a {:?} object where a {kind:?} object was expected",
+            header.kind
+        )
+    } else if header.type_name != type_name {
+        format!(
+            "holds a value of type `{}`, expected `{type_name}`",
+            header.type_name
+        )
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+/// Map an `io::Error` to [`StoreError::Io`] for `op` on `path`.
+fn io_error<'p>(op: &'static str, path: &'p Path) -> impl FnOnce(io::Error) -> StoreError + 'p {
+    move |source| StoreError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
     }
 }

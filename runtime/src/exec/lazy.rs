@@ -1,0 +1,160 @@
+//! Lazy inputs: a step that reads many large datasets one after another (`Args::parts`) gets
+//! them loaded on demand while it runs, so only one has to be resident at a time.
+
+use std::sync::{Mutex, PoisonError};
+
+use super::pipeline::Pipeline;
+use crate::memory::Accountant;
+use crate::plan::{LazySlot, LazySource, NodeId, Policy, Value, ValueOps};
+use crate::store::{ObjectInfo, Store};
+
+/// One lazy load that happened during a step: input index, payload bytes read, or the failure.
+pub(crate) type LazyLoad = (usize, Result<u64, String>);
+
+/// Loads lazy inputs from the store during a step, charging the accountant.
+pub(crate) struct StoreSource<'a> {
+    store: &'a Store,
+    memory: &'a Accountant,
+    objects: Vec<Option<(ObjectInfo, ValueOps)>>,
+    loads: Mutex<Vec<LazyLoad>>,
+}
+
+impl<'a> StoreSource<'a> {
+    pub(crate) fn new(
+        store: &'a Store,
+        memory: &'a Accountant,
+        objects: Vec<Option<(ObjectInfo, ValueOps)>>,
+    ) -> Self {
+        StoreSource {
+            store,
+            memory,
+            objects,
+            loads: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn into_loads(self) -> Vec<LazyLoad> {
+        self.loads
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl LazySource for StoreSource<'_> {
+    fn fetch(&self, index: usize) -> Result<(Value, u64), String> {
+        let Some(Some((info, ops))) = self.objects.get(index) else {
+            return Err("no stored object".into());
+        };
+        let result = self
+            .store
+            .read(info.key, info.kind, ops.type_name)
+            .map_err(|e| e.to_string())
+            .and_then(|(info, payload)| {
+                let value = (ops.decode)(&payload)
+                    .map_err(|e| format!("decoding {}: {e}", ops.type_name))?;
+                Ok((value, info.payload_len))
+            });
+        let mut loads = self.loads.lock().unwrap_or_else(PoisonError::into_inner);
+        match result {
+            Ok((value, payload_len)) => {
+                loads.push((index, Ok(payload_len)));
+                let charge = (ops.footprint)(&*value).resident;
+                self.memory.charge(charge);
+                Ok((value, charge))
+            }
+            Err(e) => {
+                loads.push((index, Err(e.clone())));
+                Err(e)
+            }
+        }
+    }
+
+    fn release(&self, bytes: u64) {
+        self.memory.release(bytes);
+    }
+}
+
+impl Pipeline {
+    /// Make every lazy input resident or stored (computing those that are neither); `cache`
+    /// inputs are pinned resident since they have no object to load from. Returns the largest
+    /// charge one lazy load will take.
+    pub(crate) fn prepare_lazy(
+        &mut self,
+        lazy: &[NodeId],
+        pinned: &mut Vec<NodeId>,
+    ) -> crate::Result<u64> {
+        let mut largest = 0u64;
+        for &p in lazy {
+            let (resident, stored, cache) = match self.lineage.get(p) {
+                Some(n) => (
+                    n.value.is_some(),
+                    n.stored.is_some(),
+                    n.policy == Policy::Cache,
+                ),
+                None => (false, false, false),
+            };
+            let available = resident || stored || self.probe_earlier(p);
+            if !available || cache {
+                self.ensure_resident(p)?;
+            }
+            if cache && let Some(n) = self.lineage.get_mut(p) {
+                n.pins += 1;
+                pinned.push(p);
+            }
+            if let Some(n) = self.lineage.get(p) {
+                let load = n.stored.as_ref().map_or(n.charged, |s| {
+                    s.footprint.resident.max(n.charged) + s.raw_len
+                });
+                largest = largest.max(load);
+            }
+        }
+        Ok(largest)
+    }
+
+    /// The slots a step's lazy inputs are served from, and the objects stored ones load from.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn lazy_slots(
+        &self,
+        lazy: &[NodeId],
+    ) -> (Vec<LazySlot>, Vec<Option<(ObjectInfo, ValueOps)>>) {
+        let mut slots = Vec::with_capacity(lazy.len());
+        let mut objects = Vec::with_capacity(lazy.len());
+        for p in lazy {
+            let node = self.lineage.get(*p);
+            match node.and_then(|n| n.value.clone()) {
+                Some(value) => {
+                    slots.push(LazySlot::Resident(value));
+                    objects.push(None);
+                }
+                None => {
+                    slots.push(LazySlot::Stored);
+                    objects.push(node.and_then(|n| n.stored.clone().map(|info| (info, n.ops))));
+                }
+            }
+        }
+        (slots, objects)
+    }
+
+    /// Account lazy loads in the report; forget objects that could not be read.
+    pub(crate) fn record_lazy_loads(&mut self, lazy: &[NodeId], loads: Vec<LazyLoad>) {
+        for (index, result) in loads {
+            let Some(&id) = lazy.get(index) else { continue };
+            match result {
+                Ok(bytes) => {
+                    self.totals.reloaded_bytes += bytes;
+                    let name = self
+                        .lineage
+                        .get(id)
+                        .map(|n| n.name.clone())
+                        .unwrap_or_default();
+                    if let Some(row) = self.rows.get_mut(id.0) {
+                        row.reloaded_bytes += bytes;
+                    }
+                    self.mark_loaded(id);
+                    self.event("reload", &name, id.0, bytes);
+                }
+                Err(why) => self.forget_object(id, &why),
+            }
+        }
+    }
+}

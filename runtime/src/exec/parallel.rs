@@ -1,0 +1,107 @@
+//! Parallel execution (`--jobs N`): independent ready steps run on worker threads, admitted in
+//! schedule order only when their pinned inputs and output estimate fit the budget. The
+//! scheduler thread keeps all bookkeeping (loads, spills, checkpoints, accounting); workers only
+//! run step bodies.
+
+use std::collections::HashMap;
+use std::sync::{Arc, mpsc};
+
+use super::pipeline::Pipeline;
+use super::step::{Prepared, Ran};
+use crate::plan::NodeId;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    Running,
+    Done,
+}
+
+impl Pipeline {
+    pub(crate) fn run_parallel(&mut self, schedule: &[NodeId]) -> crate::Result<()> {
+        let store = Arc::clone(&self.store);
+        let memory = Arc::clone(&self.memory);
+        let position: HashMap<NodeId, usize> = schedule
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, i))
+            .collect();
+        let mut state = vec![State::Pending; schedule.len()];
+        let mut parents_of: HashMap<usize, Vec<NodeId>> = HashMap::new();
+        let jobs = self.config.jobs;
+        std::thread::scope(|scope| {
+            let (done_tx, done_rx) = mpsc::channel::<(usize, Prepared, Ran)>();
+            let mut running = 0usize;
+            let mut first_pending = 0usize;
+            loop {
+                while running < jobs {
+                    while first_pending < schedule.len() && state[first_pending] == State::Done {
+                        first_pending += 1;
+                    }
+                    let ready = (first_pending..schedule.len()).find(|&pos| {
+                        state[pos] == State::Pending
+                            && self.parents_done(schedule[pos], &position, &state)
+                    });
+                    let Some(pos) = ready else { break };
+                    let id = schedule[pos];
+                    let parents = self
+                        .lineage
+                        .get(id)
+                        .map(|n| n.parents.clone())
+                        .unwrap_or_default();
+                    if self.is_present(id) {
+                        state[pos] = State::Done;
+                        self.after_step(pos, id, &parents);
+                        continue;
+                    }
+                    // Nothing running: this step must go ahead (and fail clearly if it cannot fit).
+                    let Some(prepared) = self.prepare(id, running == 0)? else {
+                        break;
+                    };
+                    state[pos] = State::Running;
+                    parents_of.insert(pos, parents);
+                    running += 1;
+                    let (tx, store, memory) = (done_tx.clone(), &*store, &*memory);
+                    scope.spawn(move || {
+                        let ran = prepared.run(store, memory);
+                        let _ = tx.send((pos, prepared, ran));
+                    });
+                }
+                if running == 0 {
+                    if let Some(pos) = state.iter().position(|s| *s == State::Pending) {
+                        let id = schedule[pos];
+                        return Err(super::ExecError::Lost {
+                            step: self
+                                .lineage
+                                .get(id)
+                                .map(|n| n.name.clone())
+                                .unwrap_or_default(),
+                            seq: id.0,
+                            why: "the scheduler found no runnable step (a bug: please report it)"
+                                .into(),
+                        }
+                        .into());
+                    }
+                    return Ok(());
+                }
+                let Ok((pos, prepared, ran)) = done_rx.recv() else {
+                    return Ok(());
+                };
+                running -= 1;
+                state[pos] = State::Done;
+                let id = prepared.id;
+                self.finish(prepared, ran)?;
+                let parents = parents_of.remove(&pos).unwrap_or_default();
+                self.after_step(pos, id, &parents);
+            }
+        })
+    }
+
+    fn parents_done(&self, id: NodeId, position: &HashMap<NodeId, usize>, state: &[State]) -> bool {
+        self.lineage.get(id).is_none_or(|n| {
+            n.parents
+                .iter()
+                .all(|p| position.get(p).is_none_or(|&pos| state[pos] == State::Done))
+        })
+    }
+}

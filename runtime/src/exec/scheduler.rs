@@ -1,0 +1,304 @@
+//! The scheduler: plan what the targets need, run it in order, keep the charged bytes within
+//! the budget (Belady eviction), free values the moment nothing needs them, truncate lineage.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use super::ExecError;
+use super::pipeline::Pipeline;
+use crate::memory::{Candidate, choose_victim, release_free_memory};
+use crate::plan::{NodeId, Policy};
+use crate::store::ObjectKind;
+
+/// Freed bytes after which memory is handed back to the OS.
+const TRIM_AFTER: u64 = 8 << 20;
+
+impl Pipeline {
+    /// Make the values of `targets` exist (resident or stored), computing only what is needed.
+    pub(crate) fn materialize(&mut self, targets: &[NodeId]) -> crate::Result<()> {
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
+        }
+        let schedule = self.plan(targets)?;
+        self.targets = targets.to_vec();
+        self.uses = planned_uses(self, &schedule, targets);
+        let result = self.run_schedule(&schedule);
+        self.uses.clear();
+        let keep = std::mem::take(&mut self.targets);
+        result?;
+        self.truncate(&keep);
+        Ok(())
+    }
+
+    /// Materialize pending checkpoints (keeps the DAG bounded in very long loops).
+    pub(crate) fn flush_checkpoints(&mut self) -> crate::Result<()> {
+        let targets: Vec<NodeId> = self
+            .lineage
+            .nodes()
+            .filter(|n| {
+                n.policy == Policy::Checkpoint && !n.done && (n.is_live() || n.pending_children > 0)
+            })
+            .map(|n| n.id)
+            .collect();
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let mut sorted = targets;
+        sorted.sort();
+        self.materialize(&sorted)
+    }
+
+    fn run_schedule(&mut self, schedule: &[NodeId]) -> crate::Result<()> {
+        if self.config.jobs > 1 && schedule.len() > 1 {
+            return self.run_parallel(schedule);
+        }
+        for (pos, &id) in schedule.iter().enumerate() {
+            // Parents before computing: a checkpoint cuts its lineage as soon as it is durable.
+            let parents = self
+                .lineage
+                .get(id)
+                .map(|n| n.parents.clone())
+                .unwrap_or_default();
+            if !self.is_present(id) {
+                self.compute_node(id)?;
+            }
+            self.after_step(pos, id, &parents);
+        }
+        Ok(())
+    }
+
+    /// The value exists now (resident or stored).
+    pub(crate) fn is_present(&self, id: NodeId) -> bool {
+        self.lineage
+            .get(id)
+            .is_some_and(|n| n.value.is_some() || n.stored.is_some())
+    }
+
+    /// Bookkeeping once the node at schedule position `pos` is done: its parents' uses are
+    /// consumed, dead values freed, the budget restored.
+    pub(crate) fn after_step(&mut self, pos: usize, id: NodeId, parents: &[NodeId]) {
+        for p in dedup(parents) {
+            if let Some(uses) = self.uses.get_mut(&p) {
+                while uses.front().is_some_and(|u| *u <= pos as u64) {
+                    uses.pop_front();
+                }
+            }
+            self.release_if_dead(p);
+        }
+        self.release_if_dead(id);
+        self.make_room(0);
+        self.memory.sample();
+    }
+
+    /// Nodes to compute for `targets`, parents first. A node with a resident value or a valid
+    /// stored object (of this run, or of an earlier one unless `--fresh`) is a leaf: its
+    /// ancestors are not planned.
+    fn plan(&mut self, targets: &[NodeId]) -> crate::Result<Vec<NodeId>> {
+        let mut order = Vec::new();
+        let mut seen: HashSet<NodeId> = HashSet::new();
+        let mut stack: Vec<(NodeId, bool)> = targets.iter().rev().map(|t| (*t, false)).collect();
+        while let Some((id, expanded)) = stack.pop() {
+            if expanded {
+                order.push(id);
+                continue;
+            }
+            if !seen.insert(id) {
+                continue;
+            }
+            if self.lineage.get(id).is_none() {
+                return Err(ExecError::UnknownOutput(id.0).into());
+            }
+            if self.is_available(id) {
+                continue;
+            }
+            let parents = self
+                .lineage
+                .get(id)
+                .map(|n| n.parents.clone())
+                .unwrap_or_default();
+            stack.push((id, true));
+            for p in parents.into_iter().rev() {
+                if !seen.contains(&p) {
+                    stack.push((p, false));
+                }
+            }
+        }
+        Ok(order)
+    }
+
+    fn is_available(&mut self, id: NodeId) -> bool {
+        match self.lineage.get(id) {
+            Some(n) if n.value.is_some() || n.stored.is_some() => true,
+            Some(_) => self.probe_earlier(id),
+            None => false,
+        }
+    }
+
+    pub(crate) fn pin_inputs(&mut self, inputs: &[NodeId]) -> crate::Result<Vec<NodeId>> {
+        let mut pinned = Vec::with_capacity(inputs.len());
+        for &p in inputs {
+            if let Err(e) = self.ensure_resident(p) {
+                self.unpin(&pinned);
+                return Err(e);
+            }
+            if let Some(n) = self.lineage.get_mut(p) {
+                n.pins += 1;
+                pinned.push(p);
+            }
+        }
+        Ok(pinned)
+    }
+
+    pub(crate) fn unpin(&mut self, pinned: &[NodeId]) {
+        for p in pinned {
+            if let Some(n) = self.lineage.get_mut(*p) {
+                n.pins = n.pins.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Make `id`'s value resident: it is, or load its object, or recompute it from lineage.
+    pub(crate) fn ensure_resident(&mut self, id: NodeId) -> crate::Result<()> {
+        let Some(node) = self.lineage.get(id) else {
+            return Err(ExecError::UnknownOutput(id.0).into());
+        };
+        if node.value.is_some() {
+            return Ok(());
+        }
+        if node.stored.is_some() || (!node.probed && self.probe_earlier(id)) {
+            match self.load(id) {
+                Ok(()) => return Ok(()),
+                Err(why) => self.forget_object(id, &why),
+            }
+        }
+        self.compute_node(id)
+    }
+
+    /// Evict until `extra` more bytes fit (as far as unpinned values allow).
+    pub(crate) fn make_room(&mut self, extra: u64) {
+        while !self.memory.fits(extra) {
+            let candidates: Vec<Candidate> = self
+                .resident
+                .iter()
+                .filter_map(|id| self.lineage.get(*id))
+                .filter(|n| n.pins == 0 && n.value.is_some())
+                .map(|n| Candidate {
+                    node: n.id,
+                    next_use: self.next_use(n.id),
+                    bytes: n.charged,
+                })
+                .collect();
+            let Some(victim) = choose_victim(candidates) else {
+                break;
+            };
+            self.evict(victim.node);
+        }
+        if self.freed_since_trim >= TRIM_AFTER {
+            self.freed_since_trim = 0;
+            release_free_memory();
+        }
+    }
+
+    fn next_use(&self, id: NodeId) -> u64 {
+        match self.uses.get(&id).and_then(|u| u.front()) {
+            Some(pos) => *pos,
+            None if self.targets.contains(&id) => u64::MAX - 1,
+            None => u64::MAX,
+        }
+    }
+
+    /// Free `id`'s value if nothing can use it any more.
+    fn release_if_dead(&mut self, id: NodeId) {
+        let dead = self.lineage.get(id).is_some_and(|n| {
+            n.value.is_some()
+                && n.pins == 0
+                && n.pending_children == 0
+                && !n.is_live()
+                && self.uses.get(&id).is_none_or(VecDeque::is_empty)
+                && !self.targets.contains(&id)
+        });
+        if dead {
+            self.drop_value(id);
+        }
+    }
+
+    /// Remove the value from memory (the caller made sure it is stored or not needed).
+    pub(crate) fn drop_value(&mut self, id: NodeId) {
+        if let Some(n) = self.lineage.get_mut(id)
+            && n.value.take().is_some()
+        {
+            let bytes = n.charged;
+            n.charged = 0;
+            self.memory.release(bytes);
+            self.freed_since_trim += bytes;
+        }
+        self.resident.remove(&id);
+    }
+
+    /// Evict a victim: keep it on disk unless it is `cache` (or dead), then drop it.
+    fn evict(&mut self, id: NodeId) {
+        let Some(n) = self.lineage.get(id) else {
+            return;
+        };
+        let needs_copy = n.stored.is_none()
+            && n.policy != Policy::Cache
+            && (n.is_live() || n.pending_children > 0 || self.next_use(id) != u64::MAX);
+        if needs_copy && let Err(e) = self.write_object(id, ObjectKind::Spill) {
+            let recomputable = self.lineage.get(id).is_some_and(|n| n.compute.is_some());
+            tracing::warn!(error = %e, recomputable, "spill failed; the value will be recomputed from lineage if needed");
+            if !recomputable {
+                // Keep it resident: dropping it would lose data. The budget check at the next
+                // step reports the pressure.
+                return;
+            }
+        }
+        let seq = id.0;
+        let (name, bytes) = self
+            .lineage
+            .get(id)
+            .map(|n| (n.name.clone(), n.charged))
+            .unwrap_or_default();
+        self.event("drop", &name, seq, bytes);
+        self.drop_value(id);
+    }
+
+    /// Truncate lineage after a materialization.
+    fn truncate(&mut self, keep: &[NodeId]) {
+        for node in self.lineage.truncate(keep) {
+            if node.value.is_some() {
+                self.memory.release(node.charged);
+                self.freed_since_trim += node.charged;
+            }
+            self.resident.remove(&node.id);
+        }
+    }
+}
+
+pub(crate) fn dedup(ids: &[NodeId]) -> Vec<NodeId> {
+    let mut out: Vec<NodeId> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !out.contains(id) {
+            out.push(*id);
+        }
+    }
+    out
+}
+
+fn planned_uses(
+    p: &Pipeline,
+    schedule: &[NodeId],
+    targets: &[NodeId],
+) -> HashMap<NodeId, VecDeque<u64>> {
+    let mut uses: HashMap<NodeId, VecDeque<u64>> = HashMap::new();
+    for (pos, id) in schedule.iter().enumerate() {
+        if let Some(n) = p.lineage.get(*id) {
+            for parent in dedup(&n.parents) {
+                uses.entry(parent).or_default().push_back(pos as u64);
+            }
+        }
+    }
+    let end = schedule.len() as u64;
+    for t in targets {
+        uses.entry(*t).or_default().push_back(end);
+    }
+    uses
+}

@@ -1,0 +1,207 @@
+//! Accounting: the bytes the runtime holds, their peak, and a timeline sampled in the background
+//! (tracked bytes beside the process's real RSS) for the run report.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::{Budget, current_rss, peak_rss, reset_peak_rss};
+
+/// One point of the memory timeline.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MemorySample {
+    /// Seconds since the run started.
+    pub t: f64,
+    /// Bytes the runtime accounted at that moment.
+    pub tracked_bytes: u64,
+    /// Resident set size of the process at that moment.
+    pub rss_bytes: u64,
+}
+
+/// Tracks charged bytes against the budget.
+#[derive(Debug)]
+pub struct Accountant {
+    budget: Budget,
+    tracked: Arc<AtomicU64>,
+    peak: AtomicU64,
+    started: Instant,
+    peak_reset: bool,
+    rss_peak_sampled: Arc<AtomicU64>,
+    samples: Arc<Mutex<Vec<MemorySample>>>,
+    stop: Arc<AtomicBool>,
+    sampler: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// How often the background sampler reads RSS.
+const SAMPLE_EVERY: Duration = Duration::from_millis(50);
+/// Samples kept at most; beyond that every other sample is dropped (the timeline thins out
+/// evenly instead of growing without bound).
+const MAX_SAMPLES: usize = 4096;
+
+impl Accountant {
+    /// Start accounting (and the background sampler) for a run with `budget`.
+    pub fn start(budget: Budget) -> Self {
+        let peak_reset = reset_peak_rss();
+        let started = Instant::now();
+        let tracked = Arc::new(AtomicU64::new(0));
+        let rss_peak_sampled = Arc::new(AtomicU64::new(current_rss()));
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let (tracked, rss_peak, samples, stop) = (
+                Arc::clone(&tracked),
+                Arc::clone(&rss_peak_sampled),
+                Arc::clone(&samples),
+                Arc::clone(&stop),
+            );
+            std::thread::Builder::new()
+                .name("stepstone-memory".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let rss = current_rss();
+                        rss_peak.fetch_max(rss, Ordering::Relaxed);
+                        let sample = MemorySample {
+                            t: started.elapsed().as_secs_f64(),
+                            tracked_bytes: tracked.load(Ordering::Relaxed),
+                            rss_bytes: rss,
+                        };
+                        push_sample(&samples, sample);
+                        std::thread::park_timeout(SAMPLE_EVERY);
+                    }
+                })
+                .ok()
+        };
+        Accountant {
+            budget,
+            tracked,
+            peak: AtomicU64::new(0),
+            started,
+            peak_reset,
+            rss_peak_sampled,
+            samples,
+            stop,
+            sampler: Mutex::new(sampler),
+        }
+    }
+
+    /// The budget.
+    pub fn budget(&self) -> Budget {
+        self.budget
+    }
+    /// Bytes currently charged.
+    pub fn tracked(&self) -> u64 {
+        self.tracked.load(Ordering::Relaxed)
+    }
+    /// Highest charged total so far.
+    pub fn peak(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed)
+    }
+    /// Seconds since the run started.
+    pub fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+    /// Whether `extra` more bytes fit.
+    pub fn fits(&self, extra: u64) -> bool {
+        self.tracked().saturating_add(extra) <= self.budget.bytes()
+    }
+    /// Charge `bytes`.
+    pub fn charge(&self, bytes: u64) {
+        let now = self.tracked.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+    }
+    /// Release `bytes`.
+    pub fn release(&self, bytes: u64) {
+        let _ = self
+            .tracked
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+                Some(t.saturating_sub(bytes))
+            });
+    }
+    /// Record a sample now (at step boundaries, so short runs still have a timeline).
+    pub fn sample(&self) {
+        let rss = current_rss();
+        self.rss_peak_sampled.fetch_max(rss, Ordering::Relaxed);
+        push_sample(
+            &self.samples,
+            MemorySample {
+                t: self.elapsed(),
+                tracked_bytes: self.tracked(),
+                rss_bytes: rss,
+            },
+        );
+    }
+    /// Peak RSS of the run: the kernel's high-water mark when it could be reset at the start,
+    /// else the highest sampled value.
+    pub fn rss_peak(&self) -> u64 {
+        let sampled = self.rss_peak_sampled.load(Ordering::Relaxed);
+        if self.peak_reset {
+            peak_rss().max(sampled)
+        } else {
+            sampled
+        }
+    }
+    /// Stop the sampler and return the timeline.
+    pub fn finish(&self) -> Vec<MemorySample> {
+        self.sample();
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self
+            .sampler
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            handle.thread().unpark();
+            let _ = handle.join();
+        }
+        std::mem::take(&mut *self.samples.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl Drop for Accountant {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self
+            .sampler
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            handle.thread().unpark();
+            let _ = handle.join();
+        }
+    }
+}
+
+fn push_sample(samples: &Mutex<Vec<MemorySample>>, sample: MemorySample) {
+    let mut samples = samples.lock().unwrap_or_else(PoisonError::into_inner);
+    if samples.len() >= MAX_SAMPLES {
+        let mut i = 0;
+        samples.retain(|_| {
+            i += 1;
+            i % 2 == 0
+        });
+    }
+    samples.push(sample);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charge_release_and_peak() {
+        let a = Accountant::start(Budget(100));
+        a.charge(60);
+        assert!(a.fits(40));
+        assert!(!a.fits(41));
+        a.charge(30);
+        a.release(50);
+        assert_eq!(a.tracked(), 40);
+        assert_eq!(a.peak(), 90);
+        a.release(1000);
+        assert_eq!(a.tracked(), 0);
+        let timeline = a.finish();
+        assert!(!timeline.is_empty());
+    }
+}

@@ -1,0 +1,263 @@
+//! Opening a checkpoint directory: layout, lock, cleanup; and the read-only inspection helpers.
+//!
+//! Responsible for: creating `LOCK`, `objects/`, `runs/`, `tmp/`; taking the advisory lock and
+//! recording our pid; removing orphan temp files and the persist folders of runs that are not
+//! running; [`Store::open_read_only`], [`Store::list_objects`] and [`Store::verify`] for the CLI.
+//! Not responsible for: deciding which spills or checkpoints to delete (the executor and
+//! `checkpoints gc` do).
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use super::backend::{self, Backend, LockHandle};
+use super::{BlockKey, ObjectInfo, Store, StoreError, StoreOptions, io_error, object};
+use crate::plan::Fingerprint;
+
+impl Store {
+    /// [`Store::open`] over any backend (tests wrap [`LocalFs`](super::LocalFs) to inject faults).
+    pub fn open_with_backend(
+        backend: Arc<dyn Backend>,
+        dir: &Path,
+        run_id: &str,
+        options: StoreOptions,
+    ) -> Result<Store, StoreError> {
+        let run_path = dir.join("runs").join(run_id);
+        if !is_plain_name(run_id) {
+            let source = io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "run id must be a plain name ([A-Za-z0-9._-])",
+            );
+            return Err(StoreError::Io {
+                op: "create run folder",
+                path: run_path,
+                source,
+            });
+        }
+        backend
+            .create_dir_all(dir)
+            .map_err(io_error("create checkpoint directory", dir))?;
+        let lock = acquire_lock(&*backend, dir, options.wait_for_lock)?;
+        for sub in ["objects", "runs", "tmp"] {
+            let path = dir.join(sub);
+            backend
+                .create_dir_all(&path)
+                .map_err(io_error("create directory", &path))?;
+        }
+        remove_orphans(&*backend, dir)?;
+        backend
+            .create_dir_all(&run_path)
+            .map_err(io_error("create run folder", &run_path))?;
+        // Make the layout and the run folder durable, so later fsyncs inside them mean something.
+        for synced in [dir.to_path_buf(), dir.join("runs")] {
+            backend
+                .sync_dir(&synced)
+                .map_err(io_error("fsync directory", &synced))?;
+        }
+        Ok(Store {
+            root: dir.to_path_buf(),
+            backend,
+            run_id: Some(run_id.to_string()),
+            options,
+            _lock: Some(lock),
+            tmp_seq: AtomicU64::new(0),
+            synced_dirs: Mutex::default(),
+        })
+    }
+
+    /// Open an existing checkpoint directory for inspection: no lock, no cleanup, no run
+    /// folder; every write fails with [`StoreError::ReadOnly`].
+    pub fn open_read_only(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_read_only_with_backend(Arc::new(super::LocalFs), dir)
+    }
+
+    /// [`Store::open_read_only`] over any backend.
+    pub fn open_read_only_with_backend(
+        backend: Arc<dyn Backend>,
+        dir: &Path,
+    ) -> Result<Store, StoreError> {
+        let objects = dir.join("objects");
+        if !backend
+            .exists(&objects)
+            .map_err(io_error("stat", &objects))?
+        {
+            let source = io::Error::new(
+                io::ErrorKind::NotFound,
+                "not a checkpoint directory (no objects/ folder)",
+            );
+            return Err(StoreError::Io {
+                op: "open checkpoint directory",
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+        Ok(Store {
+            root: dir.to_path_buf(),
+            backend,
+            run_id: None,
+            options: StoreOptions::default(),
+            _lock: None,
+            tmp_seq: AtomicU64::new(0),
+            synced_dirs: Mutex::default(),
+        })
+    }
+
+    /// The headers of every object in `objects/`, sorted by path; a file that is not a valid
+    /// object (bad header, misplaced, stray name) is reported as an error in its slot without
+    /// stopping the listing. Payloads are not read (see [`Store::verify`]).
+    pub fn list_objects(&self) -> Result<Vec<Result<ObjectInfo, StoreError>>, StoreError> {
+        let objects = self.root.join("objects");
+        let mut rels = Vec::new();
+        let mut dirs = self
+            .backend
+            .list_dir(&objects)
+            .map_err(io_error("list", &objects))?;
+        dirs.sort_by(|a, b| a.name.cmp(&b.name));
+        for dir in dirs {
+            let rel_dir = PathBuf::from("objects").join(&dir.name);
+            if !dir.is_dir {
+                rels.push(rel_dir);
+                continue;
+            }
+            let path = self.root.join(&rel_dir);
+            let mut files = self
+                .backend
+                .list_dir(&path)
+                .map_err(io_error("list", &path))?;
+            files.sort_by(|a, b| a.name.cmp(&b.name));
+            rels.extend(files.into_iter().map(|f| rel_dir.join(f.name)));
+        }
+        Ok(rels.into_iter().map(|rel| self.inspect_rel(rel)).collect())
+    }
+
+    /// Fully verify `key`'s object in `objects/` (header and payload checksum).
+    pub fn verify(&self, key: BlockKey) -> Result<ObjectInfo, StoreError> {
+        let hex = key.fingerprint.to_hex();
+        self.verify_rel(
+            &PathBuf::from("objects")
+                .join(&hex[..2])
+                .join(format!("{hex}.{}", key.part)),
+        )
+    }
+
+    /// Fully verify the object at `rel` (relative to the root).
+    pub(crate) fn verify_rel(&self, rel: &Path) -> Result<ObjectInfo, StoreError> {
+        let path = self.root.join(rel);
+        let mut file = self
+            .backend
+            .open_read(&path)
+            .map_err(io_error("open", &path))?;
+        let (header, file_len) = object::read_header(&mut *file, &path)?;
+        object::verify_payload(&mut *file, &header, &path)?;
+        Ok(ObjectInfo::from_header(header, file_len, rel.to_path_buf()))
+    }
+
+    /// Header of the file at `rel`, checked against the key its name promises.
+    fn inspect_rel(&self, rel: PathBuf) -> Result<ObjectInfo, StoreError> {
+        let path = self.root.join(&rel);
+        let Some(key) = key_from_rel(&rel) else {
+            let reason =
+                "stray file: not named objects/<2 hex>/<32 hex fingerprint>.<part>".to_string();
+            return Err(StoreError::Corrupt { path, reason });
+        };
+        let info = self.probe_rel(rel)?.ok_or_else(|| StoreError::Io {
+            op: "open",
+            path: path.clone(),
+            source: io::Error::new(io::ErrorKind::NotFound, "vanished while listing"),
+        })?;
+        if info.key != key {
+            let reason = format!(
+                "holds block {}.{} under another block's name",
+                info.key.fingerprint, info.key.part
+            );
+            return Err(StoreError::Corrupt { path, reason });
+        }
+        Ok(info)
+    }
+}
+
+/// The block key an `objects/xx/<fp>.<part>` path names, if it is well-formed.
+fn key_from_rel(rel: &Path) -> Option<BlockKey> {
+    let name = rel.file_name()?.to_str()?;
+    let prefix = rel.parent()?.file_name()?.to_str()?;
+    let (hex, part) = name.split_once('.')?;
+    if hex.len() != 32 || !hex.starts_with(prefix) || prefix.len() != 2 {
+        return None;
+    }
+    let fingerprint: Fingerprint = hex.parse().ok()?;
+    Some(BlockKey {
+        fingerprint,
+        part: part.parse().ok()?,
+    })
+}
+
+/// A single, harmless path component: `[A-Za-z0-9._-]+`, not starting with a dot.
+pub(crate) fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name.len() <= 200
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// Take `dir/LOCK` and record our pid in it; a held lock is [`StoreError::Locked`] naming the
+/// holder's pid (0 when it has not written it yet).
+fn acquire_lock(
+    backend: &dyn Backend,
+    dir: &Path,
+    wait: bool,
+) -> Result<Box<dyn LockHandle>, StoreError> {
+    let path = dir.join("LOCK");
+    match backend.lock(&path, wait).map_err(io_error("lock", &path))? {
+        Some(mut handle) => {
+            let pid = format!("{}\n", std::process::id());
+            handle
+                .record(pid.as_bytes())
+                .map_err(io_error("record pid in", &path))?;
+            Ok(handle)
+        }
+        None => {
+            let text = backend::read_small(backend, &path, 64).unwrap_or_default();
+            let pid = String::from_utf8_lossy(&text).trim().parse().unwrap_or(0);
+            Err(StoreError::Locked {
+                dir: dir.to_path_buf(),
+                pid,
+            })
+        }
+    }
+}
+
+/// With the lock held no other run is writing: every file in `tmp/` is an orphan of a crashed
+/// run, and every `runs/*/persist/` folder belongs to a run that is over.
+fn remove_orphans(backend: &dyn Backend, dir: &Path) -> Result<(), StoreError> {
+    let tmp = dir.join("tmp");
+    for entry in backend.list_dir(&tmp).map_err(io_error("list", &tmp))? {
+        let path = tmp.join(&entry.name);
+        let removed = if entry.is_dir {
+            backend.remove_dir_all(&path)
+        } else {
+            backend.remove_file(&path)
+        };
+        match removed {
+            Ok(()) => tracing::debug!(path = %path.display(), "removed an orphan temp file"),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error("remove orphan", &path)(e)),
+        }
+    }
+    let runs = dir.join("runs");
+    for run in backend.list_dir(&runs).map_err(io_error("list", &runs))? {
+        let persist = runs.join(&run.name).join("persist");
+        if run.is_dir
+            && backend
+                .exists(&persist)
+                .map_err(io_error("stat", &persist))?
+        {
+            backend
+                .remove_dir_all(&persist)
+                .map_err(io_error("remove", &persist))?;
+        }
+    }
+    Ok(())
+}

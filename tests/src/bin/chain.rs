@@ -1,0 +1,98 @@
+//! A small chain pipeline for process-level tests (crash, kill -9, resume): generate, `--steps`
+//! adjust steps (every 3rd kept for the end: long-range uses), checkpoint every `--every`, then
+//! a fold that sums the kept datasets one at a time. `--abort-after K` aborts the
+//! process right after step K's output is stored. Prints one JSON line: the sum and the totals.
+
+use std::process::ExitCode;
+
+use stepstone::{Event, Policy};
+use stepstone_tests::Block;
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn main() -> ExitCode {
+    let Some(dir) = arg("--dir") else {
+        eprintln!(
+            "usage: chain --dir DIR [--rows N] [--steps N] [--every N] [--budget SIZE] [--abort-after K]"
+        );
+        return ExitCode::from(2);
+    };
+    let rows: usize = arg("--rows").and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let steps: u64 = arg("--steps").and_then(|s| s.parse().ok()).unwrap_or(20);
+    let every: u32 = arg("--every").and_then(|s| s.parse().ok()).unwrap_or(5);
+    let budget = arg("--budget").unwrap_or_else(|| "400KiB".into());
+    let mut config = stepstone_tests::config(dir.as_ref(), &budget).checkpoint_every(Some(every));
+    if let Some(k) = arg("--abort-after").and_then(|s| s.parse::<usize>().ok()) {
+        config = config.observer(move |e| {
+            if let Event::StepStored { seq, .. } = e
+                && *seq == k
+            {
+                std::process::abort();
+            }
+        });
+    }
+    let result = stepstone::run(&config, |p| {
+        let mut cur = p
+            .step("generate")
+            .code("1")
+            .param(&rows)
+            .run(move |_| Ok(Block::new(rows, 3)));
+        let mut kept = Vec::new();
+        for i in 1..=steps {
+            cur = p
+                .step("adjust")
+                .code("1")
+                .param(&i)
+                .input(&cur)
+                .run(move |a| Ok(a.get::<Block>(0)?.plus(i)));
+            if i % 3 == 0 {
+                kept.push(cur.clone());
+            }
+        }
+        kept.push(cur);
+        let mut acc = p.step("fold").code("1").param(&0u32).run(|_| Ok(0u64));
+        // Last kept first, so the earlier kept datasets must be held until the chain ends.
+        for (i, block) in kept.iter().rev().enumerate() {
+            acc = p
+                .step("fold")
+                .code("1")
+                .param(&(i as u32 + 1))
+                .input(&acc)
+                .input(block)
+                .run(|a| Ok(a.get::<u64>(0)?.wrapping_add(a.get::<Block>(1)?.sum())));
+        }
+        Ok(p.step("result")
+            .code("1")
+            .policy(Policy::Checkpoint)
+            .input(&acc)
+            .run(|a| Ok(*a.get::<u64>(0)?)))
+    });
+    match result {
+        Ok(out) => {
+            let executed: Vec<usize> = out
+                .report
+                .steps
+                .iter()
+                .filter(|s| s.status == stepstone::report::StepStatus::Executed)
+                .map(|s| s.seq)
+                .collect();
+            println!(
+                "{{\"sum\":{},\"steps_executed\":{},\"steps_reused\":{},\"executed\":{:?}}}",
+                out.value,
+                out.report.totals.steps_executed,
+                out.report.totals.steps_reused,
+                executed
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}", stepstone::error_chain(&e));
+            ExitCode::FAILURE
+        }
+    }
+}

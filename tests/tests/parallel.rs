@@ -1,0 +1,102 @@
+//! `--jobs`: independent ready steps run at the same time, with the same answers and the same
+//! budget guarantees as one at a time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use stepstone::{Handle, Pipeline};
+use stepstone_tests::{Block, config};
+
+/// Four independent branches of `n` numbers, each transformed twice, then summed.
+fn branches(p: &mut Pipeline, n: usize) -> Handle<u64> {
+    let mut tips = Vec::new();
+    for b in 0..4u64 {
+        let src = p
+            .step("src")
+            .code("1")
+            .param(&b)
+            .run(move |_| Ok(Block::new(n, b * 1000)));
+        let one = p
+            .step("one")
+            .code("1")
+            .param(&b)
+            .input(&src)
+            .run(move |a| Ok(a.get::<Block>(0)?.plus(b)));
+        tips.push(
+            p.step("two")
+                .code("1")
+                .param(&b)
+                .input(&one)
+                .run(|a| Ok(a.get::<Block>(0)?.plus(1))),
+        );
+    }
+    let k = tips.len();
+    p.step("sum").code("1").lazy_inputs(&tips).run(move |a| {
+        let mut total = 0u64;
+        for part in a.parts::<Block>(0, k) {
+            total = total.wrapping_add(part?.sum());
+        }
+        Ok(total)
+    })
+}
+
+#[test]
+fn parallel_runs_give_the_same_answer_within_the_budget() {
+    let one = stepstone::run(&config(tempfile::tempdir().unwrap().path(), "1GiB"), |p| {
+        Ok(branches(p, 50_000))
+    })
+    .unwrap();
+    for budget in ["1GiB", "1MiB"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = stepstone::run(&config(dir.path(), budget).jobs(2), |p| {
+            Ok(branches(p, 50_000))
+        })
+        .unwrap();
+        assert_eq!(out.value, one.value, "budget {budget}");
+        assert!(
+            out.report.tracked_peak_bytes <= out.report.budget_bytes,
+            "budget {budget}: {:?}",
+            out.report.tracked_peak_bytes
+        );
+    }
+}
+
+#[test]
+fn independent_steps_overlap_with_two_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let inside = Arc::new(AtomicUsize::new(0));
+    let overlapped = Arc::new(AtomicBool::new(false));
+    let out = stepstone::run(&config(dir.path(), "64MiB").jobs(2), |p| {
+        let seed = p.step("seed").code("1").run(|_| Ok(0u64));
+        let mut tips = Vec::new();
+        for b in 0..2u64 {
+            let (inside, overlapped) = (Arc::clone(&inside), Arc::clone(&overlapped));
+            let step = p
+                .step("wait_for_the_other")
+                .code("1")
+                .param(&b)
+                .input(&seed);
+            tips.push(step.run(move |_| {
+                // The first to arrive waits (at most 10 s) for the other to arrive while it is
+                // still inside its body: only a parallel run can see that.
+                if inside.fetch_add(1, Ordering::SeqCst) == 0 {
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    while inside.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    overlapped.store(inside.load(Ordering::SeqCst) >= 2, Ordering::SeqCst);
+                }
+                Ok(b)
+            }));
+        }
+        let add = p.step("add").code("1").inputs(&tips);
+        Ok(add.run(|a| Ok(a.get::<u64>(0)? + a.get::<u64>(1)?)))
+    })
+    .unwrap();
+    assert_eq!(out.value, 1);
+    assert!(
+        overlapped.load(Ordering::SeqCst),
+        "the two independent steps ran at the same time"
+    );
+}
