@@ -5,7 +5,7 @@
 //! errors carry the manifest's file name and line. Not responsible for answers (`answers.rs`)
 //! or rendering (`render.rs`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -185,18 +185,30 @@ fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// Builds `ScaffoldError::Manifest` with the line of a span of the manifest text.
+struct At<'a> {
+    text: &'a str,
+    file: &'a str,
+}
+
+impl At<'_> {
+    fn err(&self, span: Option<std::ops::Range<usize>>, message: String) -> ScaffoldError {
+        ScaffoldError::Manifest {
+            file: self.file.to_string(),
+            line: span.map(|s| line_of(self.text, s.start)),
+            message,
+        }
+    }
+}
+
 impl Manifest {
     /// Parse and validate `text`, the contents of the manifest at `file` (for messages).
     pub(crate) fn parse(text: &str, file: &str) -> Result<Self, ScaffoldError> {
-        let err = |span: Option<std::ops::Range<usize>>, message: String| ScaffoldError::Manifest {
-            file: file.to_string(),
-            line: span.map(|s| line_of(text, s.start)),
-            message,
-        };
+        let at = At { text, file };
         let raw: RawManifest =
-            toml::from_str(text).map_err(|e| err(e.span(), e.message().to_string()))?;
+            toml::from_str(text).map_err(|e| at.err(e.span(), e.message().to_string()))?;
         if let Some(hooks) = raw.hooks.as_ref().or(raw.archetype.hooks.as_ref()) {
-            return Err(err(
+            return Err(at.err(
                 Some(hooks.span()),
                 "archetypes may not declare hooks: stepstone never runs commands while rendering; \
                  remove the hooks and document the step in the generated README instead"
@@ -205,46 +217,17 @@ impl Manifest {
         }
         let header = raw.archetype;
         if !is_package_like(&header.name) {
-            return Err(err(
-                None,
-                format!(
-                    "archetype name `{}` must be lowercase letters, digits and `-`",
-                    header.name
-                ),
-            ));
+            let why = "must be lowercase letters, digits and `-`";
+            return Err(at.err(None, format!("archetype name `{}` {why}", header.name)));
         }
-        let mut seen = BTreeSet::new();
-        let mut variables = Vec::new();
-        for spanned in raw.variables {
-            let span = spanned.span();
-            let variable =
-                validate_variable(spanned.into_inner()).map_err(|m| err(Some(span.clone()), m))?;
-            if !seen.insert(variable.name.clone()) {
-                return Err(err(
-                    Some(span),
-                    format!("variable `{}` is declared twice", variable.name),
-                ));
-            }
-            variables.push(variable);
-        }
-        let mut derived = BTreeMap::new();
-        for (name, value) in raw.derived {
-            if !is_identifier(&name) || BUILTINS.contains(&name.as_str()) || seen.contains(&name) {
-                let why =
-                    "must be a new lowercase identifier, not a built-in or a declared variable";
-                return Err(err(
-                    Some(value.span()),
-                    format!("derived value `{name}` {why}"),
-                ));
-            }
-            derived.insert(name, value.into_inner());
-        }
+        let variables = variables(&at, raw.variables)?;
+        let derived = derived(&at, raw.derived, &variables)?;
         let mut files = Vec::new();
         for rule in raw.files {
             let span = rule.span();
             let rule = rule.into_inner();
             RelPath::parse(&rule.path)
-                .map_err(|e| err(Some(span.clone()), format!("[[files]] path: {e}")))?;
+                .map_err(|e| at.err(Some(span), format!("[[files]] path: {e}")))?;
             files.push(FileRule {
                 path: rule.path,
                 when: rule.when,
@@ -277,8 +260,40 @@ fn is_package_like(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
+fn variables(at: &At<'_>, raw: Vec<Spanned<RawVariable>>) -> Result<Vec<Variable>, ScaffoldError> {
+    let mut variables: Vec<Variable> = Vec::new();
+    for spanned in raw {
+        let span = spanned.span();
+        let variable =
+            validate_variable(spanned.into_inner()).map_err(|m| at.err(Some(span.clone()), m))?;
+        if variables.iter().any(|v| v.name == variable.name) {
+            let message = format!("variable `{}` is declared twice", variable.name);
+            return Err(at.err(Some(span), message));
+        }
+        variables.push(variable);
+    }
+    Ok(variables)
+}
+
+fn derived(
+    at: &At<'_>,
+    raw: BTreeMap<String, Spanned<String>>,
+    variables: &[Variable],
+) -> Result<BTreeMap<String, String>, ScaffoldError> {
+    let mut derived = BTreeMap::new();
+    for (name, value) in raw {
+        let taken = BUILTINS.contains(&name.as_str()) || variables.iter().any(|v| v.name == name);
+        if !is_identifier(&name) || taken {
+            let why = "must be a new lowercase identifier, not a built-in or a declared variable";
+            return Err(at.err(Some(value.span()), format!("derived value `{name}` {why}")));
+        }
+        derived.insert(name, value.into_inner());
+    }
+    Ok(derived)
+}
+
 fn validate_variable(raw: RawVariable) -> Result<Variable, String> {
-    let name = raw.name;
+    let name = raw.name.clone();
     if !is_identifier(&name) {
         return Err(format!(
             "variable name `{name}` must be a lowercase identifier (a-z, 0-9, _)"
@@ -310,12 +325,31 @@ fn validate_variable(raw: RawVariable) -> Result<Variable, String> {
         "choices",
         raw.choices.is_none() || matches!(raw.kind, Kind::Choice),
     )?;
-    let rule = match raw.kind {
+    let rule = build_rule(&name, &raw)?;
+    let default = raw
+        .default
+        .map(|value| {
+            rule.accept_toml(&value)
+                .map_err(|why| format!("variable `{name}`: invalid default: {why}"))
+        })
+        .transpose()?;
+    Ok(Variable {
+        name,
+        help: raw.help,
+        rule,
+        default,
+    })
+}
+
+/// The rule of a variable's declared type, with its constraints checked.
+fn build_rule(name: &str, raw: &RawVariable) -> Result<Rule, String> {
+    Ok(match raw.kind {
         Kind::String => Rule::String {
             regex: raw
                 .regex
+                .as_ref()
                 .map(|r| {
-                    Regex::new(&r).map_err(|e| format!("variable `{name}`: invalid regex: {e}"))
+                    Regex::new(r).map_err(|e| format!("variable `{name}`: invalid regex: {e}"))
                 })
                 .transpose()?,
         },
@@ -333,27 +367,16 @@ fn validate_variable(raw: RawVariable) -> Result<Variable, String> {
                 max: raw.max,
             }
         }
-        Kind::Choice => match raw.choices {
-            Some(choices) if !choices.is_empty() => Rule::Choice { choices },
+        Kind::Choice => match &raw.choices {
+            Some(choices) if !choices.is_empty() => Rule::Choice {
+                choices: choices.clone(),
+            },
             _ => {
                 return Err(format!(
                     "variable `{name}`: type = \"choice\" needs a non-empty `choices` list"
                 ));
             }
         },
-    };
-    let default = raw
-        .default
-        .map(|value| {
-            rule.accept_toml(&value)
-                .map_err(|why| format!("variable `{name}`: invalid default: {why}"))
-        })
-        .transpose()?;
-    Ok(Variable {
-        name,
-        help: raw.help,
-        rule,
-        default,
     })
 }
 
