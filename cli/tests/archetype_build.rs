@@ -129,3 +129,16 @@ fn every_builtin_archetype_builds_and_passes_its_own_ci() {
         );
     }
 }
+
+#[test]
+fn archetypes_check_build_generates_and_tests_an_archetype_folder() {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scaffold-target");
+    let folder = format!("{}/../templates/iterative", env!("CARGO_MANIFEST_DIR"));
+    let output = common::stepstone()
+        .args(["archetypes", "check", &folder, "--build"])
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stderr(&output).contains("iterative: generated project builds and passes its tests"));
+}

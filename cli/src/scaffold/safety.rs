@@ -154,7 +154,9 @@ fn check_existing_path(dest: &Path, file: &RelPath) -> Result<(), ScaffoldError>
 }
 
 /// Write `files` into `dest` (which must not exist, be empty, or `force` must be set), through a
-/// temporary folder beside it. On any error nothing is left behind and `dest` is unchanged.
+/// temporary folder beside it. A new or empty destination appears whole (one rename) or not at
+/// all. With `force` into a non-empty folder, every target path is checked first (no symlink,
+/// no file/folder clash), then the rendered files are moved in one by one.
 pub(crate) fn write_project(
     dest: &Path,
     files: &[OutputFile],
