@@ -146,6 +146,9 @@ pub struct RunConfig {
     pub lookahead: usize,
     /// Event callback.
     pub observer: Option<Observer>,
+    /// Storage backend for the checkpoint directory (`None`: the local file system). Tests use
+    /// it to run whole pipelines on a fault-injecting backend.
+    pub backend: Option<Arc<dyn crate::store::Backend>>,
 }
 
 impl fmt::Debug for RunConfig {
@@ -180,6 +183,7 @@ impl RunConfig {
             print_summary: false,
             lookahead: 1024,
             observer: None,
+            backend: None,
         }
     }
 
@@ -211,6 +215,11 @@ impl RunConfig {
     /// Register an event callback.
     pub fn observer(mut self, observer: impl Fn(&Event) + Send + Sync + 'static) -> Self {
         self.observer = Some(Arc::new(observer));
+        self
+    }
+    /// Run on this storage backend instead of the local file system (tests: fault injection).
+    pub fn backend(mut self, backend: Arc<dyn crate::store::Backend>) -> Self {
+        self.backend = Some(backend);
         self
     }
 

@@ -12,6 +12,7 @@ use super::pipeline::Pipeline;
 use crate::config::RunConfig;
 use crate::memory::Accountant;
 use crate::plan::{Data, Handle, Lineage, NodeId};
+use crate::report::StepRows;
 use crate::report::{
     REPORT_SCHEMA_VERSION, ReportConfig, RunReport, RunStatus, Totals, summary_table,
 };
@@ -60,7 +61,13 @@ impl Pipeline {
             wait_for_lock: config.wait_for_lock,
             ..StoreOptions::default()
         };
-        let store = Store::open(&config.checkpoint_dir, &run_id, options)?;
+        let store = match &config.backend {
+            Some(backend) => {
+                Store::open_with_backend(backend.clone(), &config.checkpoint_dir, &run_id, options)?
+            }
+            None => Store::open(&config.checkpoint_dir, &run_id, options)?,
+        };
+        let progress = config.progress;
         Ok(Pipeline {
             memory: Arc::new(Accountant::start(config.budget)),
             config,
@@ -69,7 +76,7 @@ impl Pipeline {
             lineage: Lineage::default(),
             store: Arc::new(store),
             deferred: None,
-            rows: Vec::new(),
+            rows: StepRows::default(),
             events: Vec::new(),
             totals: Totals::default(),
             recorded_since_flush: 0,
@@ -80,12 +87,16 @@ impl Pipeline {
             freed_since_trim: 0,
             output_history: HashMap::new(),
             previous: None,
+            progress: crate::report::ProgressView::new(progress),
         })
     }
 
     /// Remember the latest earlier run's steps (when its report is readable) so a recomputed step
     /// can say what changed.
     fn load_previous_report(&mut self) {
+        if self.config.fresh {
+            return; // every step runs again "because of --fresh"
+        }
         let runs = self.store.list_runs().unwrap_or_default();
         for run in runs.iter().rev().filter(|r| **r != self.run_id) {
             let Ok(Some(bytes)) = self.store.read_run_file(run, "report.json") else {
@@ -158,6 +169,7 @@ impl Pipeline {
                 source,
             })?;
         }
+        self.progress.finish();
         if self.config.print_summary {
             eprint!("{}", summary_table(&report));
         }
@@ -188,11 +200,13 @@ impl Pipeline {
             budget_bytes: self.config.budget.bytes(),
             tracked_peak_bytes: self.memory.peak(),
             rss_peak_bytes: self.memory.rss_peak(),
-            steps: std::mem::take(&mut self.rows),
+            steps: Vec::new(),
+            steps_folded: Vec::new(),
             totals: std::mem::take(&mut self.totals),
             timeline,
             events: std::mem::take(&mut self.events),
         };
+        (report.steps, report.steps_folded) = self.rows.take();
         explain_skips(&mut report);
         report.count_statuses();
         report

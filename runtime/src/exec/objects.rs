@@ -42,6 +42,9 @@ impl Pipeline {
             Err(e) => {
                 tracing::warn!(step = %name, error = %e, "ignoring an unreadable object; the step will be recomputed");
                 self.event("corrupt", &name, id.0, 0);
+                if let Some(row) = self.rows.get_mut(id.0) {
+                    row.reason = format!("stored object was corrupt ({e}); recomputed");
+                }
                 let _ = self.store.remove(key, ObjectKind::Spill);
                 false
             }

@@ -13,7 +13,7 @@ use crate::plan::{
     Args, BoxError, Data, FingerprintInputs, Handle, Lineage, Node, NodeId, PlanError, Policy,
     StepSpec, Value, ValueOps,
 };
-use crate::report::{MemoryEvent, StepReport, StepStatus, Totals};
+use crate::report::{MemoryEvent, StepReport, StepRows, StepStatus, Totals};
 use crate::store::{BlockKey, ObjectKind, Store};
 
 /// A running pipeline: records steps lazily and executes them when a value is needed (an
@@ -26,7 +26,7 @@ pub struct Pipeline {
     pub(crate) store: Arc<Store>,
     pub(crate) memory: Arc<Accountant>,
     pub(crate) deferred: Option<Error>,
-    pub(crate) rows: Vec<StepReport>,
+    pub(crate) rows: StepRows,
     pub(crate) events: Vec<MemoryEvent>,
     pub(crate) totals: Totals,
     pub(crate) recorded_since_flush: usize,
@@ -38,6 +38,8 @@ pub struct Pipeline {
     pub(crate) uses: HashMap<NodeId, std::collections::VecDeque<u64>>,
     pub(crate) targets: Vec<NodeId>,
     pub(crate) freed_since_trim: u64,
+    /// Live progress display.
+    pub(crate) progress: crate::report::ProgressView,
     /// The previous run's steps by record order, to say why a step runs again.
     pub(crate) previous: Option<(String, HashMap<usize, StepReport>)>,
     /// Last output size (charged bytes) per step name: the estimate for a step not yet seen.
@@ -211,7 +213,7 @@ impl Pipeline {
         let live = Arc::new(());
         let compute: crate::plan::Compute =
             Arc::new(move |args: &Args<'_>| compute(args).map(|v| Arc::new(v) as Value));
-        self.rows.push(StepReport {
+        self.rows.insert(StepReport {
             seq: id.0,
             name: spec.name.clone(),
             module: spec.module.clone(),

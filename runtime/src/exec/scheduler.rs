@@ -20,6 +20,7 @@ impl Pipeline {
         }
         let schedule = self.plan(targets)?;
         self.targets = targets.to_vec();
+        self.progress.planned(schedule.len() as u64);
         self.uses = planned_uses(self, &schedule, targets);
         let result = self.run_schedule(&schedule);
         self.uses.clear();
@@ -87,6 +88,17 @@ impl Pipeline {
         self.release_if_dead(id);
         self.make_room(0);
         self.memory.sample();
+        let step = self
+            .lineage
+            .get(id)
+            .map(|n| n.name.clone())
+            .unwrap_or_default();
+        self.progress.step_done(crate::report::StepProgress {
+            step: &step,
+            tracked: self.memory.tracked(),
+            budget: self.memory.budget().bytes(),
+            spilled: self.totals.spilled_bytes,
+        });
     }
 
     /// Nodes to compute for `targets`, parents first. A node with a resident value or a valid
@@ -264,6 +276,7 @@ impl Pipeline {
     /// Truncate lineage after a materialization.
     fn truncate(&mut self, keep: &[NodeId]) {
         for node in self.lineage.truncate(keep) {
+            self.rows.finish(node.id.0);
             if node.value.is_some() {
                 self.memory.release(node.charged);
                 self.freed_since_trim += node.charged;

@@ -2,6 +2,8 @@
 //! budget, spill/reload/checkpoint totals, and a memory timeline. Written as
 //! `runs/<run-id>/report.json` (schema [`REPORT_SCHEMA_VERSION`]) and summarized as a table.
 
+mod progress;
+mod rows;
 mod table;
 
 use serde::{Deserialize, Serialize};
@@ -9,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::memory::MemorySample;
 use crate::plan::{Fingerprint, Policy};
 
+pub(crate) use progress::{ProgressView, StepProgress};
+pub(crate) use rows::StepRows;
+pub use rows::{FoldedSteps, STEP_ROWS_CAP};
 pub use table::summary_table;
 
 /// Version of the `report.json` schema; bumped on any incompatible change.
@@ -159,8 +164,11 @@ pub struct RunReport {
     pub tracked_peak_bytes: u64,
     /// Highest resident set size of the process during the run.
     pub rss_peak_bytes: u64,
-    /// Every recorded step, in record order.
+    /// Every recorded step, in record order (the first [`STEP_ROWS_CAP`] to finish).
     pub steps: Vec<StepReport>,
+    /// Steps beyond the cap, summed per (name, status).
+    #[serde(default)]
+    pub steps_folded: Vec<FoldedSteps>,
     /// Totals.
     pub totals: Totals,
     /// Memory over time.
@@ -176,7 +184,15 @@ impl RunReport {
     }
     /// Recompute totals from the step rows (event-based totals are kept).
     pub(crate) fn count_statuses(&mut self) {
-        let count = |s: StepStatus| self.steps.iter().filter(|r| r.status == s).count();
+        let count = |s: StepStatus| {
+            self.steps.iter().filter(|r| r.status == s).count()
+                + self
+                    .steps_folded
+                    .iter()
+                    .filter(|f| f.status == s)
+                    .map(|f| f.count)
+                    .sum::<usize>()
+        };
         let (e, r, sk, f) = (
             count(StepStatus::Executed),
             count(StepStatus::Reused),

@@ -1,7 +1,9 @@
 //! [`FaultFs`]: a fault-injecting [`Backend`] wrapper for tests (feature `fault-injection`).
 //!
-//! Responsible for: failing the n-th write, sync, rename or create with ENOSPC or EIO, making
-//! every write short, and simulating a power loss ([`FaultFs::power_loss`]): file data written
+//! Responsible for: failing the n-th write, sync, rename or create (or every one on a path
+//! containing a given string) with ENOSPC or EIO, making every write short, logging which paths
+//! were synced (so a test can check a failed fsync is never retried on the same file), and
+//! simulating a power loss ([`FaultFs::power_loss`]): file data written
 //! since the file's last `sync` is dropped (or torn), and renames and creations whose directory
 //! was not `sync_dir`'d since are undone. Not responsible for: modelling directory creation or
 //! removal durability (both are treated as durable at once), nor concurrency beyond a mutex.
@@ -71,9 +73,20 @@ enum Pending {
     },
 }
 
+/// Which operations a planned fault hits.
+#[derive(Debug)]
+enum Target {
+    /// The n-th operation of its kind (1-based).
+    Nth(u64),
+    /// Every operation on a path containing this string.
+    Matching(String),
+}
+
 #[derive(Debug, Default)]
 struct State {
-    faults: Vec<(FaultOp, u64, FaultError)>,
+    faults: Vec<(FaultOp, Target, FaultError)>,
+    /// Every sync attempted (files and directories), in order, including failed ones.
+    sync_log: Vec<PathBuf>,
     short_writes: bool,
     counts: BTreeMap<FaultOp, u64>,
     files: BTreeMap<PathBuf, FileState>,
@@ -81,12 +94,19 @@ struct State {
 }
 
 impl State {
-    /// Count one `op` and return the injected error, if this is the targeted one.
-    fn tick(&mut self, op: FaultOp) -> io::Result<()> {
+    /// Count one `op` on `path` and return the injected error, if this one is targeted.
+    fn tick(&mut self, op: FaultOp, path: &Path) -> io::Result<()> {
         let count = self.counts.entry(op).or_insert(0);
         *count += 1;
         let n = *count;
-        match self.faults.iter().find(|(o, nth, _)| *o == op && *nth == n) {
+        if op == FaultOp::Sync {
+            self.sync_log.push(path.to_path_buf());
+        }
+        let hit = |target: &Target| match target {
+            Target::Nth(nth) => *nth == n,
+            Target::Matching(needle) => path.to_string_lossy().contains(needle.as_str()),
+        };
+        match self.faults.iter().find(|(o, t, _)| *o == op && hit(t)) {
             Some((_, _, error)) => Err(error.to_io()),
             None => Ok(()),
         }
@@ -119,7 +139,21 @@ impl FaultFs {
 
     /// Make the `nth` (1-based) `op` fail with `error`.
     pub fn fail(&self, op: FaultOp, nth: u64, error: FaultError) {
-        self.state().faults.push((op, nth, error));
+        self.state().faults.push((op, Target::Nth(nth), error));
+    }
+
+    /// Make every `op` on a path containing `needle` fail with `error` (a rename matches on
+    /// its source path). Temp files are named `<fingerprint>.<part>.<Kind>.<pid>-<seq>.tmp`, so
+    /// `".Spill."` targets every spill write.
+    pub fn fail_matching(&self, op: FaultOp, needle: &str, error: FaultError) {
+        let target = Target::Matching(needle.to_string());
+        self.state().faults.push((op, target, error));
+    }
+
+    /// Every path a sync was attempted on (files and directories), in order, failed ones
+    /// included.
+    pub fn sync_log(&self) -> Vec<PathBuf> {
+        self.state().sync_log.clone()
     }
 
     /// Make every write accept at most half of its bytes (at least one).
@@ -205,7 +239,7 @@ impl Write for FaultFile {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let len = {
             let mut state = self.fs.state();
-            state.tick(FaultOp::Write)?;
+            state.tick(FaultOp::Write, &self.path)?;
             state.files.entry(self.path.clone()).or_default().dirty = true;
             if state.short_writes {
                 data.len().div_ceil(2)
@@ -229,7 +263,7 @@ impl Seek for FaultFile {
 
 impl WriteFile for FaultFile {
     fn sync(&mut self) -> io::Result<()> {
-        self.fs.state().tick(FaultOp::Sync)?;
+        self.fs.state().tick(FaultOp::Sync, &self.path)?;
         self.inner.sync()?;
         let now = read_all(&*self.fs.inner, &self.path)?;
         let mut state = self.fs.state();
@@ -243,7 +277,7 @@ impl WriteFile for FaultFile {
 impl Backend for FaultFs {
     fn create(&self, path: &Path) -> io::Result<Box<dyn WriteFile>> {
         let existed = self.inner.exists(path)?;
-        self.state().tick(FaultOp::Create)?;
+        self.state().tick(FaultOp::Create, path)?;
         let inner = self.inner.create(path)?;
         let mut state = self.state();
         state.files.insert(
@@ -268,7 +302,7 @@ impl Backend for FaultFs {
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.state().tick(FaultOp::Rename)?;
+        self.state().tick(FaultOp::Rename, from)?;
         let replaced = if self.inner.exists(to)? {
             Some(read_all(&*self.inner, to)?)
         } else {
@@ -300,7 +334,7 @@ impl Backend for FaultFs {
     }
 
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        self.state().tick(FaultOp::Sync)?;
+        self.state().tick(FaultOp::Sync, path)?;
         self.inner.sync_dir(path)?;
         self.state().pending.retain(|p| match p {
             Pending::Create(file) => file.parent() != Some(path),

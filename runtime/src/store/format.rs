@@ -23,6 +23,10 @@ pub(crate) const MAX_TYPE_NAME: usize = 4096;
 pub(crate) const MAX_RAW_LEN: u64 = 1 << 40;
 /// Largest accepted zstd level.
 const MAX_ZSTD_LEVEL: i32 = 22;
+/// The most a zstd payload can expand: a block decodes to at most 128 KiB, and the smallest
+/// block that does (an RLE block) takes 4 stored bytes. A header claiming more is hostile or
+/// corrupt, and is rejected before any buffer is sized from it.
+const MAX_ZSTD_RATIO: u64 = 32 * 1024;
 
 /// A decoded object header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +191,14 @@ impl Header {
             return Err(format!(
                 "decoded length {} exceeds the cap of {MAX_RAW_LEN} bytes",
                 self.raw_len
+            ));
+        }
+        if matches!(self.compression, Compression::Zstd(_))
+            && self.raw_len > self.payload_len.saturating_mul(MAX_ZSTD_RATIO)
+        {
+            return Err(format!(
+                "decoded length {} is more than {} bytes of zstd can decode to",
+                self.raw_len, self.payload_len
             ));
         }
         if self.compression == Compression::None && self.raw_len != self.payload_len {

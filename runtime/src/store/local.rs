@@ -1,11 +1,13 @@
 //! [`LocalFs`]: the storage backend over the local file system (`std::fs`).
 //!
 //! Responsible for: mapping each [`Backend`] primitive onto `std::fs`, including directory
-//! fsync and the `flock`-style advisory lock (`File::try_lock` / `File::lock`). Not responsible
+//! fsync and the `flock`-style advisory lock (`File::try_lock` / `File::lock`); opening only
+//! regular files for reading (never blocking on a FIFO). Not responsible
 //! for: retries or policy; errors are returned as they come from the OS.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use super::backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
@@ -59,7 +61,19 @@ impl Backend for LocalFs {
     }
 
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadFile>> {
-        Ok(Box::new(File::open(path)?))
+        // O_NONBLOCK: opening a FIFO planted in the directory would otherwise block until a
+        // writer appears (a hang); regular files ignore the flag.
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)?;
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not a regular file (a directory, FIFO, socket or device is never a stored object or run file)",
+            ));
+        }
+        Ok(Box::new(file))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {

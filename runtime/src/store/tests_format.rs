@@ -162,12 +162,23 @@ fn hostile_lengths_are_rejected_before_allocating() {
     let mut long_name = file.clone();
     long_name[86..88].copy_from_slice(&u16::MAX.to_le_bytes());
     assert_corrupt(&store, &path, &long_name, "type name length 65535");
-    // A raw length under the cap but far above what the payload decodes to.
+    // A raw length under the cap but more than the payload's zstd bytes can ever decode to
+    // (32768× at most): refused from the header, before a buffer is sized from it.
     std::fs::write(&path, forged(&file, set(46, 1 << 30))).unwrap();
     let err = store.read(key(1), ObjectKind::Checkpoint, TY).unwrap_err();
     assert!(
-        err.to_string()
-            .contains("payload ends after 100 of the 1073741824 bytes"),
+        err.to_string().contains("bytes of zstd can decode to"),
+        "{err}"
+    );
+    // Within that bound but above what this payload decodes to: caught while decoding.
+    let stored = u64::from_le_bytes(file[38..46].try_into().unwrap());
+    std::fs::write(&path, forged(&file, set(46, stored * 1000))).unwrap();
+    let err = store.read(key(1), ObjectKind::Checkpoint, TY).unwrap_err();
+    assert!(
+        err.to_string().contains(&format!(
+            "payload ends after 100 of the {} bytes",
+            stored * 1000
+        )),
         "{err}"
     );
 }

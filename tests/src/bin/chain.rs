@@ -1,7 +1,10 @@
 //! A small chain pipeline for process-level tests (crash, kill -9, resume): generate, `--steps`
 //! adjust steps (every 3rd kept for the end: long-range uses), checkpoint every `--every`, then
 //! a fold that sums the kept datasets one at a time. `--abort-after K` aborts the
-//! process right after step K's output is stored. Prints one JSON line: the sum and the totals.
+//! process right after step K's output is stored; `--sleep-ms N` makes every adjust step sleep
+//! N ms (lock tests need a run that holds the directory for a while; the sleep is not part of
+//! any fingerprint); `--wait` waits for the directory's lock instead of failing; `--jobs N` runs
+//! up to N steps at once (default 1). Prints one JSON line: the sum and the totals.
 
 use std::process::ExitCode;
 
@@ -18,7 +21,7 @@ fn arg(name: &str) -> Option<String> {
 fn main() -> ExitCode {
     let Some(dir) = arg("--dir") else {
         eprintln!(
-            "usage: chain --dir DIR [--rows N] [--steps N] [--every N] [--budget SIZE] [--abort-after K]"
+            "usage: chain --dir DIR [--rows N] [--steps N] [--every N] [--budget SIZE] [--abort-after K] [--sleep-ms N] [--wait] [--jobs N]"
         );
         return ExitCode::from(2);
     };
@@ -26,7 +29,14 @@ fn main() -> ExitCode {
     let steps: u64 = arg("--steps").and_then(|s| s.parse().ok()).unwrap_or(20);
     let every: u32 = arg("--every").and_then(|s| s.parse().ok()).unwrap_or(5);
     let budget = arg("--budget").unwrap_or_else(|| "400KiB".into());
+    let sleep = std::time::Duration::from_millis(
+        arg("--sleep-ms").and_then(|s| s.parse().ok()).unwrap_or(0),
+    );
     let mut config = stepstone_tests::config(dir.as_ref(), &budget).checkpoint_every(Some(every));
+    config.wait_for_lock = std::env::args().any(|a| a == "--wait");
+    if let Some(jobs) = arg("--jobs").and_then(|s| s.parse::<usize>().ok()) {
+        config = config.jobs(jobs.max(1));
+    }
     if let Some(k) = arg("--abort-after").and_then(|s| s.parse::<usize>().ok()) {
         config = config.observer(move |e| {
             if let Event::StepStored { seq, .. } = e
@@ -49,7 +59,10 @@ fn main() -> ExitCode {
                 .code("1")
                 .param(&i)
                 .input(&cur)
-                .run(move |a| Ok(a.get::<Block>(0)?.plus(i)));
+                .run(move |a| {
+                    std::thread::sleep(sleep);
+                    Ok(a.get::<Block>(0)?.plus(i))
+                });
             if i % 3 == 0 {
                 kept.push(cur.clone());
             }

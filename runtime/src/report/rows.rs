@@ -1,0 +1,107 @@
+//! Step rows of a run, bounded: rows of finished steps are kept one by one up to a cap, then
+//! folded into one row per (step name, status), so a 100,000-step loop does not grow the
+//! runtime's memory by a report row per step.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use super::{StepReport, StepStatus};
+
+/// Finished step rows kept individually; later ones are folded.
+pub const STEP_ROWS_CAP: usize = 10_000;
+
+/// Several finished steps with the same name and status, summed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldedSteps {
+    /// Step name.
+    pub name: String,
+    /// Their status.
+    pub status: StepStatus,
+    /// How many steps.
+    pub count: usize,
+    /// Lowest record order folded.
+    pub first_seq: usize,
+    /// Highest record order folded.
+    pub last_seq: usize,
+    /// Seconds spent computing them.
+    pub seconds: f64,
+    /// Output bytes (requested), summed.
+    pub output_bytes: u64,
+    /// Spilled bytes, summed.
+    pub spilled_bytes: u64,
+    /// Reloaded bytes, summed.
+    pub reloaded_bytes: u64,
+}
+
+/// The rows of one run.
+#[derive(Debug, Default)]
+pub(crate) struct StepRows {
+    live: HashMap<usize, StepReport>,
+    finished: Vec<StepReport>,
+    folded: BTreeMap<(String, u8), FoldedSteps>,
+}
+
+fn status_key(status: StepStatus) -> u8 {
+    match status {
+        StepStatus::Executed => 0,
+        StepStatus::Reused => 1,
+        StepStatus::Skipped => 2,
+        StepStatus::Failed => 3,
+    }
+}
+
+impl StepRows {
+    pub(crate) fn insert(&mut self, row: StepReport) {
+        self.live.insert(row.seq, row);
+    }
+
+    pub(crate) fn get_mut(&mut self, seq: usize) -> Option<&mut StepReport> {
+        self.live.get_mut(&seq)
+    }
+
+    /// The step's row will not change any more.
+    pub(crate) fn finish(&mut self, seq: usize) {
+        let Some(row) = self.live.remove(&seq) else {
+            return;
+        };
+        if self.finished.len() < STEP_ROWS_CAP {
+            self.finished.push(row);
+            return;
+        }
+        let key = (row.name.clone(), status_key(row.status));
+        let fold = self.folded.entry(key).or_insert_with(|| FoldedSteps {
+            name: row.name.clone(),
+            status: row.status,
+            count: 0,
+            first_seq: row.seq,
+            last_seq: row.seq,
+            seconds: 0.0,
+            output_bytes: 0,
+            spilled_bytes: 0,
+            reloaded_bytes: 0,
+        });
+        fold.count += 1;
+        fold.first_seq = fold.first_seq.min(row.seq);
+        fold.last_seq = fold.last_seq.max(row.seq);
+        fold.seconds += row.seconds;
+        fold.output_bytes += row.output_bytes;
+        fold.spilled_bytes += row.spilled_bytes;
+        fold.reloaded_bytes += row.reloaded_bytes;
+    }
+
+    /// All rows in record order (finishing the live ones), and the folded ones.
+    pub(crate) fn take(&mut self) -> (Vec<StepReport>, Vec<FoldedSteps>) {
+        let mut live: Vec<usize> = self.live.keys().copied().collect();
+        live.sort_unstable();
+        for seq in live {
+            self.finish(seq);
+        }
+        let mut rows = std::mem::take(&mut self.finished);
+        rows.sort_by_key(|r| r.seq);
+        (
+            rows,
+            std::mem::take(&mut self.folded).into_values().collect(),
+        )
+    }
+}
