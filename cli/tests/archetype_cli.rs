@@ -196,3 +196,15 @@ fn cargo_subcommand_drops_its_own_name() {
         .unwrap();
     assert_eq!(code(&output), 0, "also works when run directly");
 }
+
+#[test]
+fn cargo_run_picks_the_stepstone_binary() {
+    // The README's `cargo run -p stepstone-cli -- new …` needs a default among the two binaries.
+    let manifest =
+        std::fs::read_to_string(format!("{}/Cargo.toml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let manifest: toml::Table = toml::from_str(&manifest).unwrap();
+    assert_eq!(
+        manifest["package"]["default-run"].as_str(),
+        Some("stepstone")
+    );
+}
