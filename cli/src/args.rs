@@ -36,6 +36,12 @@ pub(crate) enum Command {
     /// List, show and lint archetypes.
     #[command(subcommand)]
     Archetypes(ArchetypesCommand),
+    /// Inspect, verify and garbage-collect the objects of a checkpoint directory.
+    #[command(subcommand)]
+    Checkpoints(CheckpointsCommand),
+    /// List and show run reports; plot memory over time; draw the lineage graph.
+    #[command(subcommand)]
+    Runs(RunsCommand),
     /// Print a shell completion script to standard output.
     #[command(after_help = "Example:\n  stepstone completions zsh > ~/.zfunc/_stepstone")]
     Completions {
@@ -175,6 +181,131 @@ pub(crate) enum Shell {
     Zsh,
     /// fish.
     Fish,
+}
+
+/// The checkpoint directory and output format shared by `checkpoints` and `runs`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct StoreArgs {
+    /// The checkpoint directory.
+    #[arg(long, value_name = "DIR", default_value = ".stepstone", env = "STEPSTONE_CHECKPOINT_DIR")]
+    pub(crate) dir: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `stepstone checkpoints …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CheckpointsCommand {
+    /// List objects: fingerprint, step, kind (checkpoint or spill), size, age, run.
+    Ls {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show one object: header fields, sizes, footprint, payload check, runs that used it.
+    Inspect {
+        /// Fingerprint (32 hex digits) or a unique prefix of one.
+        #[arg(value_parser = parse_fingerprint_prefix)]
+        fingerprint: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Read every object fully and check it; exit 1 listing each bad one.
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Delete objects no kept run needs: keeps the checkpoints the latest completed run used and
+    /// everything a later failed run needs to resume.
+    #[command(after_help = GC_HELP)]
+    Gc(GcArgs),
+}
+
+const GC_HELP: &str = "\
+Kept: the checkpoints the latest completed run executed or reused; every object (spills too)
+referenced by a failed run that started after it; the checkpoints referenced by the --keep-runs
+latest runs. If a run after the latest completed one left no report (killed), nothing is deleted.
+Takes the directory lock: fails if a run is using the directory.
+
+Examples:
+  stepstone checkpoints gc --dry-run
+  stepstone checkpoints gc --keep-runs 3 --older-than 7d";
+
+/// Arguments of `stepstone checkpoints gc`.
+#[derive(Debug, Args)]
+pub(crate) struct GcArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// Keep the report folders of the N latest runs, and the checkpoints they reference.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub(crate) keep_runs: usize,
+    /// Only delete objects last written longer ago than this (`7d`, `12h`, `30min`).
+    #[arg(long, value_name = "AGE", value_parser = humantime::parse_duration)]
+    pub(crate) older_than: Option<std::time::Duration>,
+    /// Print what would be deleted; delete nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `stepstone runs …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RunsCommand {
+    /// List runs: id, pipeline, status, start, seconds, steps, memory peaks.
+    Ls {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show a run: the summary table, its configuration and totals (`--json`: the report).
+    Show {
+        /// Run id, a unique prefix of one, or `latest`.
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Draw tracked and RSS memory over time, the budget, spills, reloads and checkpoints (SVG).
+    #[command(after_help = "Example:\n  stepstone runs plot latest --out mem.svg")]
+    Plot {
+        /// Run id, a unique prefix of one, or `latest`.
+        id: String,
+        /// The SVG file to write.
+        #[arg(long, value_name = "FILE", default_value = "mem.svg")]
+        out: PathBuf,
+        /// The checkpoint directory.
+        #[arg(long, value_name = "DIR", default_value = ".stepstone", env = "STEPSTONE_CHECKPOINT_DIR")]
+        dir: PathBuf,
+    },
+    /// Print the run's step graph with each step's policy and status (Graphviz DOT or Mermaid).
+    #[command(after_help = "Example:\n  stepstone runs lineage latest --format dot | dot -Tsvg > dag.svg")]
+    Lineage {
+        /// Run id, a unique prefix of one, or `latest`.
+        id: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+        /// The checkpoint directory.
+        #[arg(long, value_name = "DIR", default_value = ".stepstone", env = "STEPSTONE_CHECKPOINT_DIR")]
+        dir: PathBuf,
+    },
+}
+
+/// Lineage graph formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GraphFormat {
+    /// Graphviz DOT (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart.
+    Mermaid,
+}
+
+/// 1 to 32 hex digits (lowercased).
+fn parse_fingerprint_prefix(text: &str) -> Result<String, String> {
+    let t = text.trim().to_ascii_lowercase();
+    if t.is_empty() || t.len() > 32 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "`{text}` is not a fingerprint: expected 1 to 32 hex digits (see `stepstone checkpoints ls`)"
+        ));
+    }
+    Ok(t)
 }
 
 /// `K=V` → `(K, V)`; clap reports a malformed value as a usage error (exit 2).

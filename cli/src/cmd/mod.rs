@@ -4,8 +4,10 @@
 //! `anyhow` with context, mapped to exit code 1 by the caller.
 
 mod archetypes;
+mod checkpoints;
 mod completions;
 mod new;
+mod runs;
 
 use crate::args::{Cli, Command};
 
@@ -15,6 +17,8 @@ pub(crate) fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::New(args) => new::execute(args),
         Command::Archetypes(command) => archetypes::execute(command),
         Command::Completions { shell } => completions::execute(shell),
+        Command::Checkpoints(command) => checkpoints::execute(command),
+        Command::Runs(command) => runs::execute(command),
     }
 }
 

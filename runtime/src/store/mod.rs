@@ -18,6 +18,7 @@ mod commit;
 pub mod fault;
 mod format;
 mod local;
+mod maintenance;
 mod object;
 mod open;
 mod runs;
