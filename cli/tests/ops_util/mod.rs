@@ -128,7 +128,7 @@ pub(crate) fn redact(text: &str, dir: &Path) -> String {
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]"),
         (r"\b\d+[smhd]\b", "[AGE]"),
         (r"\d+\.\d+ s\b|\b\d+\.\d{2,3}\b", "[SECS]"),
-        (r"rss peak[^\n]*|RSS peak \S+ \S+", "[RSS]"),
+        (r"RSS peak \S+ \S+", "RSS peak [RSS]"),
     ];
     for (pattern, with) in rules {
         t = regex::Regex::new(pattern)

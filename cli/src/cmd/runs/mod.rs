@@ -131,7 +131,11 @@ fn describe(r: &RunReport) -> String {
     let t = &r.totals;
     let _ = writeln!(out, "run       {}", r.run_id);
     let _ = writeln!(out, "pipeline  {}", r.pipeline);
-    let _ = writeln!(out, "status    {:?}", r.status);
+    let status = match r.status {
+        stepstone::report::RunStatus::Completed => "completed",
+        stepstone::report::RunStatus::Failed => "failed",
+    };
+    let _ = writeln!(out, "status    {status}");
     if let Some(error) = &r.error {
         let _ = writeln!(out, "error     {error}");
     }
