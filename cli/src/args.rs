@@ -187,7 +187,12 @@ pub(crate) enum Shell {
 #[derive(Debug, Clone, Args)]
 pub(crate) struct StoreArgs {
     /// The checkpoint directory.
-    #[arg(long, value_name = "DIR", default_value = ".stepstone", env = "STEPSTONE_CHECKPOINT_DIR")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".stepstone",
+        env = "STEPSTONE_CHECKPOINT_DIR"
+    )]
     pub(crate) dir: PathBuf,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -271,11 +276,18 @@ pub(crate) enum RunsCommand {
         #[arg(long, value_name = "FILE", default_value = "mem.svg")]
         out: PathBuf,
         /// The checkpoint directory.
-        #[arg(long, value_name = "DIR", default_value = ".stepstone", env = "STEPSTONE_CHECKPOINT_DIR")]
+        #[arg(
+            long,
+            value_name = "DIR",
+            default_value = ".stepstone",
+            env = "STEPSTONE_CHECKPOINT_DIR"
+        )]
         dir: PathBuf,
     },
     /// Print the run's step graph with each step's policy and status (Graphviz DOT or Mermaid).
-    #[command(after_help = "Example:\n  stepstone runs lineage latest --format dot | dot -Tsvg > dag.svg")]
+    #[command(
+        after_help = "Example:\n  stepstone runs lineage latest --format dot | dot -Tsvg > dag.svg"
+    )]
     Lineage {
         /// Run id, a unique prefix of one, or `latest`.
         id: String,
@@ -283,7 +295,12 @@ pub(crate) enum RunsCommand {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
         /// The checkpoint directory.
-        #[arg(long, value_name = "DIR", default_value = ".stepstone", env = "STEPSTONE_CHECKPOINT_DIR")]
+        #[arg(
+            long,
+            value_name = "DIR",
+            default_value = ".stepstone",
+            env = "STEPSTONE_CHECKPOINT_DIR"
+        )]
         dir: PathBuf,
     },
 }

@@ -2,7 +2,9 @@
 
 mod ops_util;
 
-use ops_util::{cli, code, completed_dir, demo_run, failed_dir, object_files, redact, stderr, stdout};
+use ops_util::{
+    cli, code, completed_dir, demo_run, failed_dir, object_files, redact, stderr, stdout,
+};
 
 #[test]
 fn ls_lists_the_checkpoint_with_its_step_size_and_run() {
@@ -10,8 +12,14 @@ fn ls_lists_the_checkpoint_with_its_step_size_and_run() {
     let out = cli(dir.path(), &["checkpoints", "ls"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
-    let line = text.lines().find(|l| l.contains("boundary")).unwrap_or_else(|| panic!("{text}"));
-    assert!(line.contains("checkpoint") && line.contains("KiB"), "{line}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("boundary"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("checkpoint") && line.contains("KiB"),
+        "{line}"
+    );
     insta::assert_snapshot!("checkpoints_ls", redact(&text, dir.path()));
 
     let json = cli(dir.path(), &["checkpoints", "ls", "--json"]);
@@ -28,7 +36,12 @@ fn ls_after_a_failed_run_shows_spills_and_the_checkpoint() {
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let kinds: Vec<(&str, &str)> = rows
         .iter()
-        .map(|r| (r["step"].as_str().unwrap_or("-"), r["kind"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["step"].as_str().unwrap_or("-"),
+                r["kind"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert!(kinds.contains(&("boundary", "checkpoint")), "{kinds:?}");
     assert!(kinds.contains(&("widen", "spill")), "{kinds:?}");
@@ -48,13 +61,25 @@ fn inspect_shows_header_fields_and_the_runs_that_used_it() {
 
     let json = cli(dir.path(), &["checkpoints", "inspect", &fp, "--json"]);
     let view: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    let statuses: Vec<&str> = view["used_by"].as_array().unwrap().iter().map(|u| u["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = view["used_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["executed", "reused"]);
     assert_eq!(view["payload_check"].as_str().unwrap().get(..2), Some("ok"));
 
-    let missing = cli(dir.path(), &["checkpoints", "inspect", "ffffffffffffffffffffffffffffffff"]);
+    let missing = cli(
+        dir.path(),
+        &["checkpoints", "inspect", "ffffffffffffffffffffffffffffffff"],
+    );
     assert_eq!(code(&missing), 1);
-    assert!(stderr(&missing).contains("checkpoints ls"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("checkpoints ls"),
+        "{}",
+        stderr(&missing)
+    );
     let bad = cli(dir.path(), &["checkpoints", "inspect", "xyz"]);
     assert_eq!(code(&bad), 2, "not hex is a usage error");
 }
@@ -75,7 +100,11 @@ fn verify_passes_then_names_an_object_with_one_flipped_byte() {
 
     let bad = cli(dir.path(), &["checkpoints", "verify"]);
     assert_eq!(code(&bad), 1);
-    assert!(stdout(&bad).contains(&format!("BAD  {victim}")), "{}", stdout(&bad));
+    assert!(
+        stdout(&bad).contains(&format!("BAD  {victim}")),
+        "{}",
+        stdout(&bad)
+    );
     assert!(stdout(&bad).contains("checksum"), "{}", stdout(&bad));
     assert!(stderr(&bad).contains("1 of"), "{}", stderr(&bad));
 }
@@ -102,7 +131,13 @@ fn gc_keeps_a_failed_runs_spills_then_frees_them_after_a_successful_run() {
     assert_eq!(object_files(dir.path()), left, "dry run deletes nothing");
     let freed = plan["freed_objects"].as_u64().unwrap();
     assert_eq!(freed as usize, left.len() - 1);
-    assert!(plan["objects"].as_array().unwrap().iter().all(|o| o["kind"] == "spill"));
+    assert!(
+        plan["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["kind"] == "spill")
+    );
 
     let young = cli(dir.path(), &["checkpoints", "gc", "--older-than", "7d"]);
     assert_eq!(code(&young), 0);
@@ -110,7 +145,11 @@ fn gc_keeps_a_failed_runs_spills_then_frees_them_after_a_successful_run() {
 
     let gc = cli(dir.path(), &["checkpoints", "gc"]);
     assert_eq!(code(&gc), 0, "{}", stderr(&gc));
-    assert!(stdout(&gc).contains(&format!("freed {freed} objects")), "{}", stdout(&gc));
+    assert!(
+        stdout(&gc).contains(&format!("freed {freed} objects")),
+        "{}",
+        stdout(&gc)
+    );
     let kept = object_files(dir.path());
     let fp = boundary.fingerprint.to_hex();
     assert_eq!(kept, [format!("objects/{}/{fp}.0", &fp[..2])]);
@@ -128,7 +167,10 @@ fn gc_keep_runs_removes_old_report_folders_only() {
     let gc = cli(dir.path(), &["checkpoints", "gc", "--keep-runs", "1"]);
     assert_eq!(code(&gc), 0, "{}", stderr(&gc));
     assert!(stdout(&gc).contains("and 2 run folders"), "{}", stdout(&gc));
-    assert_eq!(std::fs::read_dir(dir.path().join("runs")).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("runs")).unwrap().count(),
+        1
+    );
     assert_eq!(object_files(dir.path()).len(), 1, "the checkpoint stays");
 }
 
@@ -139,7 +181,11 @@ fn gc_refuses_while_a_run_holds_the_lock() {
     let gc = cli(dir.path(), &["checkpoints", "gc"]);
     assert_eq!(code(&gc), 1);
     assert!(stderr(&gc).contains("is using it"), "{}", stderr(&gc));
-    assert!(stderr(&gc).contains(&format!("pid {}", std::process::id())), "{}", stderr(&gc));
+    assert!(
+        stderr(&gc).contains(&format!("pid {}", std::process::id())),
+        "{}",
+        stderr(&gc)
+    );
 }
 
 #[test]

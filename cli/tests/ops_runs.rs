@@ -39,7 +39,10 @@ fn show_prints_the_summary_table_config_and_totals() {
     let out = cli(dir.path(), &["runs", "show", "latest"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("boundary") && text.contains("checkpoint"), "{text}");
+    assert!(
+        text.contains("boundary") && text.contains("checkpoint"),
+        "{text}"
+    );
     insta::assert_snapshot!("runs_show", redact(&text, dir.path()));
 
     let json = cli(dir.path(), &["runs", "show", "latest", "--json"]);
@@ -59,14 +62,27 @@ fn show_of_a_failed_run_includes_the_error() {
     let dir = failed_dir();
     let out = cli(dir.path(), &["runs", "show", "latest"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stdout(&out).contains("the warehouse is down"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("the warehouse is down"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
 fn plot_writes_an_svg_with_the_budget_line_and_a_legend() {
     let dir = failed_dir();
     let svg_path = dir.path().join("mem.svg");
-    let out = cli(dir.path(), &["runs", "plot", "latest", "--out", svg_path.to_str().unwrap()]);
+    let out = cli(
+        dir.path(),
+        &[
+            "runs",
+            "plot",
+            "latest",
+            "--out",
+            svg_path.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     assert!(svg.starts_with("<svg"), "{}", &svg[..100.min(svg.len())]);
@@ -75,11 +91,28 @@ fn plot_writes_an_svg_with_the_budget_line_and_a_legend() {
         .lines()
         .find(|l| l.contains("<polyline") && l.contains("#D62728"))
         .unwrap_or_else(|| panic!("no budget line in\n{svg}"));
-    let points = budget.split("points=\"").nth(1).unwrap().split('"').next().unwrap();
-    let ys: Vec<&str> = points.split_whitespace().map(|p| p.split(',').nth(1).unwrap()).collect();
+    let points = budget
+        .split("points=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let ys: Vec<&str> = points
+        .split_whitespace()
+        .map(|p| p.split(',').nth(1).unwrap())
+        .collect();
     assert_eq!(ys.len(), 2);
     assert_eq!(ys[0], ys[1], "horizontal: {points}");
-    for text in ["budget (900 KiB)", "tracked", "RSS", "spill (", "checkpoint (1)", "time (s)", "memory (MiB)"] {
+    for text in [
+        "budget (900 KiB)",
+        "tracked",
+        "RSS",
+        "spill (",
+        "checkpoint (1)",
+        "time (s)",
+        "memory (MiB)",
+    ] {
         assert!(svg.contains(text), "missing {text:?}");
     }
     assert!(!svg.contains("spill (0)"), "the failed run spilled");
@@ -88,23 +121,42 @@ fn plot_writes_an_svg_with_the_budget_line_and_a_legend() {
 #[test]
 fn plot_to_an_unwritable_path_says_so() {
     let dir = completed_dir();
-    let out = cli(dir.path(), &["runs", "plot", "latest", "--out", "/nonexistent/dir/mem.svg"]);
+    let out = cli(
+        dir.path(),
+        &[
+            "runs",
+            "plot",
+            "latest",
+            "--out",
+            "/nonexistent/dir/mem.svg",
+        ],
+    );
     assert_eq!(code(&out), 1);
-    assert!(stderr(&out).contains("choose another --out"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("choose another --out"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn lineage_dot_has_every_step_and_edge_and_renders() {
     let dir = completed_dir();
     demo_run(dir.path(), false).unwrap(); // reused and skipped steps
-    let out = cli(dir.path(), &["runs", "lineage", "latest", "--format", "dot"]);
+    let out = cli(
+        dir.path(),
+        &["runs", "lineage", "latest", "--format", "dot"],
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let dot = stdout(&out);
     insta::assert_snapshot!("runs_lineage_dot", redact(&dot, dir.path()));
     check_dot_structure(&dot);
     render_with_graphviz(&dot);
 
-    let mermaid = cli(dir.path(), &["runs", "lineage", "latest", "--format", "mermaid"]);
+    let mermaid = cli(
+        dir.path(),
+        &["runs", "lineage", "latest", "--format", "mermaid"],
+    );
     assert_eq!(code(&mermaid), 0);
     insta::assert_snapshot!("runs_lineage_mermaid", stdout(&mermaid));
 }
@@ -119,9 +171,16 @@ fn check_dot_structure(dot: &str) {
             continue;
         }
         assert!(line.ends_with(';'), "statement without `;`: {line}");
-        assert_eq!((line.matches('"').count() - line.matches("\\\"").count()) % 2, 0, "{line}");
+        assert_eq!(
+            (line.matches('"').count() - line.matches("\\\"").count()) % 2,
+            0,
+            "{line}"
+        );
         if let Some((from, to)) = line.trim_end_matches(';').split_once(" -> ") {
-            assert!(nodes.contains(from) && nodes.contains(to), "edge to an undeclared node: {line}");
+            assert!(
+                nodes.contains(from) && nodes.contains(to),
+                "edge to an undeclared node: {line}"
+            );
         } else if let Some((id, _)) = line.split_once(" [")
             && id != "node"
         {
@@ -144,8 +203,17 @@ fn render_with_graphviz(dot: &str) {
         eprintln!("graphviz `dot` not installed: checked the DOT structure only");
         return;
     };
-    child.stdin.take().unwrap().write_all(dot.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(dot.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("<svg"));
 }

@@ -20,21 +20,24 @@ fn pipeline(p: &mut Pipeline, fail: bool) -> Handle<u64> {
         .code("1")
         .param(&BIG)
         .run(|_| Ok((0..BIG).collect::<Vec<u64>>()));
-    let widen = p
-        .step("widen")
-        .code("1")
-        .input(&source)
-        .run(|a| Ok(a.get::<Vec<u64>>(0)?.iter().map(|x| x * 2).collect::<Vec<u64>>()));
-    let filler = p
-        .step("filler")
-        .code("1")
-        .input(&source)
-        .run(|a| Ok(a.get::<Vec<u64>>(0)?.iter().map(|x| x + 1).collect::<Vec<u64>>()));
-    let filler2 = p
-        .step("filler2")
-        .code("1")
-        .input(&filler)
-        .run(|a| Ok(a.get::<Vec<u64>>(0)?.iter().map(|x| x + 2).collect::<Vec<u64>>()));
+    let widen = p.step("widen").code("1").input(&source).run(|a| {
+        Ok(a.get::<Vec<u64>>(0)?
+            .iter()
+            .map(|x| x * 2)
+            .collect::<Vec<u64>>())
+    });
+    let filler = p.step("filler").code("1").input(&source).run(|a| {
+        Ok(a.get::<Vec<u64>>(0)?
+            .iter()
+            .map(|x| x + 1)
+            .collect::<Vec<u64>>())
+    });
+    let filler2 = p.step("filler2").code("1").input(&filler).run(|a| {
+        Ok(a.get::<Vec<u64>>(0)?
+            .iter()
+            .map(|x| x + 2)
+            .collect::<Vec<u64>>())
+    });
     let boundary = p
         .step("boundary")
         .code("1")
@@ -43,7 +46,11 @@ fn pipeline(p: &mut Pipeline, fail: bool) -> Handle<u64> {
         .input(&filler2)
         .run(|a| {
             let (w, f) = (a.get::<Vec<u64>>(0)?, a.get::<Vec<u64>>(1)?);
-            Ok(w.iter().zip(f.iter()).map(|(x, y)| x ^ y).take(1000).collect::<Vec<u64>>())
+            Ok(w.iter()
+                .zip(f.iter())
+                .map(|(x, y)| x ^ y)
+                .take(1000)
+                .collect::<Vec<u64>>())
         });
     p.step("report").code("1").input(&boundary).run(move |a| {
         if fail {

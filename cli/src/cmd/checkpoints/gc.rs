@@ -148,14 +148,25 @@ pub(crate) fn execute(args: &GcArgs) -> anyhow::Result<()> {
     let (mut freed, mut kept_objects, mut kept_bytes) = (Vec::new(), 0usize, 0u64);
     for entry in store.list_objects()? {
         let (key, kind, bytes, rel) = match entry {
-            Ok(info) => (info.key, kind_name(info.kind), info.file_len, info.path.clone()),
+            Ok(info) => (
+                info.key,
+                kind_name(info.kind),
+                info.file_len,
+                info.path.clone(),
+            ),
             Err(StoreError::Corrupt { path, .. }) => {
                 let Some(key) = key_of(&path) else {
-                    output::warn(format!("left alone: {} is not an object file", path.display()));
+                    output::warn(format!(
+                        "left alone: {} is not an object file",
+                        path.display()
+                    ));
                     continue;
                 };
                 let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
-                let rel = path.strip_prefix(store.root()).unwrap_or(&path).to_path_buf();
+                let rel = path
+                    .strip_prefix(store.root())
+                    .unwrap_or(&path)
+                    .to_path_buf();
                 (key, "corrupt", bytes, rel)
             }
             Err(e) => return Err(e).context("gc stopped before deleting anything more"),
@@ -168,7 +179,12 @@ pub(crate) fn execute(args: &GcArgs) -> anyhow::Result<()> {
             kept_objects += 1;
             kept_bytes += bytes;
         } else {
-            freed.push(Freed { path: rel.display().to_string(), kind, bytes, key });
+            freed.push(Freed {
+                path: rel.display().to_string(),
+                kind,
+                bytes,
+                key,
+            });
         }
     }
     if !args.dry_run {
@@ -203,7 +219,12 @@ fn print_summary(s: &Summary<'_>) {
         output::status(format!("keeping every object: {note}"));
     }
     for f in s.objects {
-        println!("{verb} {:<10} {:>10}  {}", f.kind, human_bytes(f.bytes), f.path);
+        println!(
+            "{verb} {:<10} {:>10}  {}",
+            f.kind,
+            human_bytes(f.bytes),
+            f.path
+        );
     }
     for run in s.runs {
         println!("{verb} run folder runs/{run}");

@@ -40,7 +40,10 @@ pub(crate) fn kind_name(kind: ObjectKind) -> &'static str {
 
 /// Seconds since the file was last written (`None` if the file system does not say).
 pub(crate) fn age_seconds(store: &Store, rel: &Path) -> Option<u64> {
-    let modified = std::fs::metadata(store.path_of(rel)).ok()?.modified().ok()?;
+    let modified = std::fs::metadata(store.path_of(rel))
+        .ok()?
+        .modified()
+        .ok()?;
     Some(SystemTime::now().duration_since(modified).ok()?.as_secs())
 }
 
@@ -105,13 +108,18 @@ fn ls(args: &StoreArgs) -> anyhow::Result<()> {
         }
     }
     for e in &bad {
-        output::warn(format!("{e} (`stepstone checkpoints verify` lists every bad object)"));
+        output::warn(format!(
+            "{e} (`stepstone checkpoints verify` lists every bad object)"
+        ));
     }
     if args.json {
         return output::json(&lines);
     }
     if lines.is_empty() {
-        output::status(format!("no objects in {}", args.dir.join("objects").display()));
+        output::status(format!(
+            "no objects in {}",
+            args.dir.join("objects").display()
+        ));
         return Ok(());
     }
     let mut rows = vec![
@@ -176,7 +184,10 @@ fn inspect(prefix: &str, args: &StoreArgs) -> anyhow::Result<()> {
         many => bail!(
             "fingerprint prefix {prefix} matches {} objects ({}); give more digits",
             many.len(),
-            many.iter().map(|i| block_name(i)).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|i| block_name(i))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let check = match store.verify(info.key) {
@@ -212,19 +223,40 @@ fn inspect(prefix: &str, args: &StoreArgs) -> anyhow::Result<()> {
         vec!["type".into(), view.type_name.into()],
         vec!["compression".into(), view.compression.clone()],
         vec!["file size".into(), human_bytes(view.file_bytes)],
-        vec!["payload".into(), format!("{} stored, {} raw", human_bytes(view.payload_bytes), human_bytes(view.raw_bytes))],
-        vec!["footprint".into(), format!("{} requested, {} resident, {} allocations", human_bytes(view.footprint_requested_bytes), human_bytes(view.footprint_resident_bytes), view.footprint_allocations)],
+        vec![
+            "payload".into(),
+            format!(
+                "{} stored, {} raw",
+                human_bytes(view.payload_bytes),
+                human_bytes(view.raw_bytes)
+            ),
+        ],
+        vec![
+            "footprint".into(),
+            format!(
+                "{} requested, {} resident, {} allocations",
+                human_bytes(view.footprint_requested_bytes),
+                human_bytes(view.footprint_resident_bytes),
+                view.footprint_allocations
+            ),
+        ],
         vec!["checksum".into(), view.payload_checksum.clone()],
         vec!["age".into(), human_age(view.age_seconds)],
         vec!["payload check".into(), view.payload_check.clone()],
     ];
     if view.used_by.is_empty() {
-        rows.push(vec!["used by".into(), "- (no run report mentions it)".into()]);
+        rows.push(vec![
+            "used by".into(),
+            "- (no run report mentions it)".into(),
+        ]);
     }
     for u in &view.used_by {
         rows.push(vec![
             "used by".into(),
-            format!("run {} ({}): step #{} {} {} — {}", u.run, u.run_status, u.seq, u.step, u.status, u.reason),
+            format!(
+                "run {} ({}): step #{} {} {} — {}",
+                u.run, u.run_status, u.seq, u.step, u.status, u.reason
+            ),
         ]);
     }
     print!("{}", output::table(&rows));
@@ -248,9 +280,17 @@ fn verify(args: &StoreArgs) -> anyhow::Result<()> {
         lines.push(match checked {
             Ok(info) => {
                 bytes += info.file_len;
-                VerifyLine { path: info.path.display().to_string(), ok: true, error: None }
+                VerifyLine {
+                    path: info.path.display().to_string(),
+                    ok: true,
+                    error: None,
+                }
             }
-            Err(e) => VerifyLine { path: error_path(&e, &store), ok: false, error: Some(e.to_string()) },
+            Err(e) => VerifyLine {
+                path: error_path(&e, &store),
+                ok: false,
+                error: Some(e.to_string()),
+            },
         });
     }
     let bad: Vec<&VerifyLine> = lines.iter().filter(|l| !l.ok).collect();
@@ -258,11 +298,19 @@ fn verify(args: &StoreArgs) -> anyhow::Result<()> {
         output::json(&lines)?;
     } else {
         for l in &bad {
-            println!("BAD  {}  {}", l.path, l.error.as_deref().unwrap_or_default());
+            println!(
+                "BAD  {}  {}",
+                l.path,
+                l.error.as_deref().unwrap_or_default()
+            );
         }
     }
     if bad.is_empty() {
-        output::status(format!("{} objects verified ({}), all good", lines.len(), human_bytes(bytes)));
+        output::status(format!(
+            "{} objects verified ({}), all good",
+            lines.len(),
+            human_bytes(bytes)
+        ));
         return Ok(());
     }
     bail!(
@@ -280,5 +328,8 @@ fn error_path(e: &StoreError, store: &Store) -> String {
         StoreError::Corrupt { path, .. } | StoreError::Io { path, .. } => path.as_path(),
         _ => return "?".to_string(),
     };
-    path.strip_prefix(store.root()).unwrap_or(path).display().to_string()
+    path.strip_prefix(store.root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }

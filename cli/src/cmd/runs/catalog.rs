@@ -88,9 +88,11 @@ impl Catalog {
 
     /// Index of the latest run that completed.
     pub(crate) fn latest_completed(&self) -> Option<usize> {
-        self.runs
-            .iter()
-            .rposition(|r| r.report.as_ref().is_some_and(|r| r.status == RunStatus::Completed))
+        self.runs.iter().rposition(|r| {
+            r.report
+                .as_ref()
+                .is_some_and(|r| r.status == RunStatus::Completed)
+        })
     }
 
     /// The run named by `id`: `latest`, an exact id, or a unique prefix.
@@ -116,7 +118,10 @@ impl Catalog {
             ),
             many => bail!(
                 "run id prefix `{id}` is ambiguous: {}; give more characters",
-                many.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+                many.iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -154,6 +159,9 @@ fn parse_report(bytes: &[u8]) -> (Option<RunReport>, Option<String>) {
     }
     match serde_json::from_slice::<RunReport>(bytes) {
         Ok(report) => (Some(report), None),
-        Err(e) => (None, Some(format!("report.json is not a valid report: {e}"))),
+        Err(e) => (
+            None,
+            Some(format!("report.json is not a valid report: {e}")),
+        ),
     }
 }

@@ -82,7 +82,11 @@ fn dot(report: &RunReport) -> String {
         if s.status == StepStatus::Skipped {
             style.push_str(",dashed");
         }
-        let peripheries = if s.policy == stepstone::Policy::Checkpoint { 2 } else { 1 };
+        let peripheries = if s.policy == stepstone::Policy::Checkpoint {
+            2
+        } else {
+            1
+        };
         let _ = writeln!(
             out,
             "  n{i} [label=\"#{} {}\\n{} · {}\", fillcolor=\"{fill}\", color=\"{border}\", style=\"{style}\", peripheries={peripheries}, tooltip=\"{}\"];",

@@ -87,8 +87,15 @@ fn ls(args: &StoreArgs) -> anyhow::Result<()> {
     }
     let mut rows = vec![
         [
-            "run", "pipeline", "status", "started", "seconds", "exec/reused/skipped", "tracked peak",
-            "rss peak", "budget",
+            "run",
+            "pipeline",
+            "status",
+            "started",
+            "seconds",
+            "exec/reused/skipped",
+            "tracked peak",
+            "rss peak",
+            "budget",
         ]
         .map(String::from)
         .to_vec(),
@@ -146,7 +153,8 @@ fn describe(r: &RunReport) -> String {
         human_bytes(c.budget_bytes),
         c.jobs,
         c.fresh,
-        c.checkpoint_every.map_or_else(|| "-".to_string(), |n| n.to_string()),
+        c.checkpoint_every
+            .map_or_else(|| "-".to_string(), |n| n.to_string()),
         c.checkpoint_dir
     );
     let _ = writeln!(

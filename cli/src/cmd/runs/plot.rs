@@ -33,14 +33,20 @@ pub(crate) fn write_svg(report: &RunReport, out: &Path) -> anyhow::Result<()> {
     })
 }
 
-/// The tracked bytes at time `t` (the last sample at or before it).
-fn tracked_at(report: &RunReport, t: f64) -> u64 {
-    report
-        .timeline
-        .iter()
-        .take_while(|s| s.t <= t)
-        .last()
-        .map_or(0, |s| s.tracked_bytes)
+/// The tracked MiB at time `t`, interpolated between samples like the drawn line.
+fn tracked_at(report: &RunReport, t: f64) -> f64 {
+    let samples = &report.timeline;
+    let after = samples.iter().position(|s| s.t >= t);
+    match after {
+        None => samples.last().map_or(0.0, |s| mib(s.tracked_bytes)),
+        Some(0) => samples.first().map_or(0.0, |s| mib(s.tracked_bytes)),
+        Some(i) => {
+            let (a, b) = (&samples[i - 1], &samples[i]);
+            let span = b.t - a.t;
+            let f = if span > 0.0 { (t - a.t) / span } else { 1.0 };
+            mib(a.tracked_bytes) + f * (mib(b.tracked_bytes) - mib(a.tracked_bytes))
+        }
+    }
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -53,7 +59,7 @@ fn markers(report: &RunReport, kind: &str) -> Vec<(f64, f64)> {
         .events
         .iter()
         .filter(|e| e.kind == kind)
-        .map(|e| (e.t, mib(tracked_at(report, e.t))))
+        .map(|e| (e.t, tracked_at(report, e.t)))
         .collect()
 }
 
@@ -79,7 +85,11 @@ fn render(report: &RunReport) -> Result<String, Box<dyn std::error::Error>> {
             "{} — run {} ({}, budget {})",
             report.pipeline,
             report.run_id,
-            if report.error.is_some() { "failed" } else { "completed" },
+            if report.error.is_some() {
+                "failed"
+            } else {
+                "completed"
+            },
             human_bytes(report.budget_bytes)
         );
         let mut chart = ChartBuilder::on(&root)
@@ -95,15 +105,28 @@ fn render(report: &RunReport) -> Result<String, Box<dyn std::error::Error>> {
             .draw()?;
 
         let line = |pick: fn(&stepstone::memory::MemorySample) -> u64| -> Vec<(f64, f64)> {
-            report.timeline.iter().map(|s| (s.t, mib(pick(s)))).collect()
+            report
+                .timeline
+                .iter()
+                .map(|s| (s.t, mib(pick(s))))
+                .collect()
         };
         chart
-            .draw_series(LineSeries::new(line(|s| s.rss_bytes), RSS_RGB.stroke_width(2)))?
+            .draw_series(LineSeries::new(
+                line(|s| s.rss_bytes),
+                RSS_RGB.stroke_width(2),
+            ))?
             .label(format!("RSS (peak {})", human_bytes(report.rss_peak_bytes)))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RSS_RGB.stroke_width(2)));
         chart
-            .draw_series(LineSeries::new(line(|s| s.tracked_bytes), TRACKED_RGB.stroke_width(2)))?
-            .label(format!("tracked (peak {})", human_bytes(report.tracked_peak_bytes)))
+            .draw_series(LineSeries::new(
+                line(|s| s.tracked_bytes),
+                TRACKED_RGB.stroke_width(2),
+            ))?
+            .label(format!(
+                "tracked (peak {})",
+                human_bytes(report.tracked_peak_bytes)
+            ))
             .legend(|(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], TRACKED_RGB.stroke_width(2))
             });
@@ -114,16 +137,26 @@ fn render(report: &RunReport) -> Result<String, Box<dyn std::error::Error>> {
                 BUDGET_RGB.stroke_width(2),
             ))?
             .label(format!("budget ({})", human_bytes(report.budget_bytes)))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BUDGET_RGB.stroke_width(2)));
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], BUDGET_RGB.stroke_width(2))
+            });
 
         let spills = markers(report, "spill");
         chart
-            .draw_series(spills.iter().map(|p| TriangleMarker::new(*p, 6, SPILL_RGB.filled())))?
+            .draw_series(
+                spills
+                    .iter()
+                    .map(|p| TriangleMarker::new(*p, 6, SPILL_RGB.filled())),
+            )?
             .label(format!("spill ({})", spills.len()))
             .legend(|(x, y)| TriangleMarker::new((x + 10, y), 6, SPILL_RGB.filled()));
         let reloads = markers(report, "reload");
         chart
-            .draw_series(reloads.iter().map(|p| Circle::new(*p, 4, RELOAD_RGB.filled())))?
+            .draw_series(
+                reloads
+                    .iter()
+                    .map(|p| Circle::new(*p, 4, RELOAD_RGB.filled())),
+            )?
             .label(format!("reload ({})", reloads.len()))
             .legend(|(x, y)| Circle::new((x + 10, y), 4, RELOAD_RGB.filled()));
         let checkpoints = markers(report, "checkpoint");
