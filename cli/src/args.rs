@@ -15,6 +15,8 @@ Examples:
   stepstone archetypes list               the archetypes this binary knows
   stepstone archetypes check ./my-arch    lint an archetype folder (add --build to test it)
   stepstone completions bash > /etc/bash_completion.d/stepstone
+  stepstone checkpoints ls --dir .stepstone   objects: step, kind, size, age, run
+  stepstone runs show latest              the last run's summary table
 
 Exit codes: 0 success, 1 failure (the message says what and how to fix it), 2 usage error.";
 

@@ -1,4 +1,4 @@
-//! One file per subcommand; `execute` dispatches. (`checkpoints` and `runs` will live here too.)
+//! One file (or folder) per subcommand; `execute` dispatches.
 //!
 //! Commands turn parsed arguments into calls to `scaffold` and lines for `output`; errors are
 //! `anyhow` with context, mapped to exit code 1 by the caller.
