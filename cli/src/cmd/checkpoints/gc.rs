@@ -136,14 +136,15 @@ fn key_of(path: &Path) -> Option<BlockKey> {
     })
 }
 
-pub(crate) fn execute(args: &GcArgs) -> anyhow::Result<()> {
-    let dir = &args.store.dir;
-    let store = open(dir, args.dry_run)?;
-    let catalog = Catalog::load(&store)?;
-    let plan = plan(&catalog, args.keep_runs);
+/// Split `objects/` into what to free and what stays (count and bytes kept).
+fn sort_objects(
+    store: &Store,
+    plan: &Plan,
+    args: &GcArgs,
+) -> anyhow::Result<(Vec<Freed>, usize, u64)> {
     let old_enough = |rel: &Path| match args.older_than {
         None => true,
-        Some(min) => age_seconds(&store, rel).is_some_and(|age| age >= min.as_secs()),
+        Some(min) => age_seconds(store, rel).is_some_and(|age| age >= min.as_secs()),
     };
     let (mut freed, mut kept_objects, mut kept_bytes) = (Vec::new(), 0usize, 0u64);
     for entry in store.list_objects()? {
@@ -187,6 +188,15 @@ pub(crate) fn execute(args: &GcArgs) -> anyhow::Result<()> {
             });
         }
     }
+    Ok((freed, kept_objects, kept_bytes))
+}
+
+pub(crate) fn execute(args: &GcArgs) -> anyhow::Result<()> {
+    let dir = &args.store.dir;
+    let store = open(dir, args.dry_run)?;
+    let catalog = Catalog::load(&store)?;
+    let plan = plan(&catalog, args.keep_runs);
+    let (freed, kept_objects, kept_bytes) = sort_objects(&store, &plan, args)?;
     if !args.dry_run {
         for f in &freed {
             store.remove_object(f.key)?;

@@ -215,6 +215,12 @@ fn inspect(prefix: &str, args: &StoreArgs) -> anyhow::Result<()> {
     if args.json {
         return output::json(&view);
     }
+    print!("{}", inspection_table(&view));
+    Ok(())
+}
+
+/// The human view of `checkpoints inspect`.
+fn inspection_table(view: &Inspection<'_>) -> String {
     let mut rows = vec![
         vec!["fingerprint".to_string(), view.fingerprint.clone()],
         vec!["part".into(), view.part.to_string()],
@@ -259,8 +265,7 @@ fn inspect(prefix: &str, args: &StoreArgs) -> anyhow::Result<()> {
             ),
         ]);
     }
-    print!("{}", output::table(&rows));
-    Ok(())
+    output::table(&rows)
 }
 
 /// One line of `checkpoints verify --json`.

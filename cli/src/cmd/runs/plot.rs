@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use anyhow::{Context, anyhow};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use stepstone::memory::human_bytes;
 use stepstone::report::RunReport;
@@ -63,6 +64,80 @@ fn markers(report: &RunReport, kind: &str) -> Vec<(f64, f64)> {
         .collect()
 }
 
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Tracked and RSS memory, and the budget, with their legend entries.
+fn draw_lines(chart: &mut Chart<'_, '_>, report: &RunReport, x_max: f64) -> DrawResult {
+    let line = |pick: fn(&stepstone::memory::MemorySample) -> u64| -> Vec<(f64, f64)> {
+        report
+            .timeline
+            .iter()
+            .map(|s| (s.t, mib(pick(s))))
+            .collect()
+    };
+    chart
+        .draw_series(LineSeries::new(
+            line(|s| s.rss_bytes),
+            RSS_RGB.stroke_width(2),
+        ))?
+        .label(format!("RSS (peak {})", human_bytes(report.rss_peak_bytes)))
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RSS_RGB.stroke_width(2)));
+    chart
+        .draw_series(LineSeries::new(
+            line(|s| s.tracked_bytes),
+            TRACKED_RGB.stroke_width(2),
+        ))?
+        .label(format!(
+            "tracked (peak {})",
+            human_bytes(report.tracked_peak_bytes)
+        ))
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], TRACKED_RGB.stroke_width(2)));
+    let budget = mib(report.budget_bytes);
+    chart
+        .draw_series(LineSeries::new(
+            vec![(0.0, budget), (x_max, budget)],
+            BUDGET_RGB.stroke_width(2),
+        ))?
+        .label(format!("budget ({})", human_bytes(report.budget_bytes)))
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BUDGET_RGB.stroke_width(2)));
+
+    Ok(())
+}
+
+/// Spill, reload and checkpoint markers, with their legend entries.
+fn draw_markers(chart: &mut Chart<'_, '_>, report: &RunReport) -> DrawResult {
+    let spills = markers(report, "spill");
+    chart
+        .draw_series(
+            spills
+                .iter()
+                .map(|p| TriangleMarker::new(*p, 6, SPILL_RGB.filled())),
+        )?
+        .label(format!("spill ({})", spills.len()))
+        .legend(|(x, y)| TriangleMarker::new((x + 10, y), 6, SPILL_RGB.filled()));
+    let reloads = markers(report, "reload");
+    chart
+        .draw_series(
+            reloads
+                .iter()
+                .map(|p| Circle::new(*p, 4, RELOAD_RGB.filled())),
+        )?
+        .label(format!("reload ({})", reloads.len()))
+        .legend(|(x, y)| Circle::new((x + 10, y), 4, RELOAD_RGB.filled()));
+    let checkpoints = markers(report, "checkpoint");
+    chart
+        .draw_series(
+            checkpoints
+                .iter()
+                .map(|p| Cross::new(*p, 6, CHECKPOINT_RGB.stroke_width(2))),
+        )?
+        .label(format!("checkpoint ({})", checkpoints.len()))
+        .legend(|(x, y)| Cross::new((x + 10, y), 6, CHECKPOINT_RGB.stroke_width(2)));
+
+    Ok(())
+}
+
 fn render(report: &RunReport) -> Result<String, Box<dyn std::error::Error>> {
     let x_max = report
         .timeline
@@ -104,71 +179,8 @@ fn render(report: &RunReport) -> Result<String, Box<dyn std::error::Error>> {
             .y_desc("memory (MiB)")
             .draw()?;
 
-        let line = |pick: fn(&stepstone::memory::MemorySample) -> u64| -> Vec<(f64, f64)> {
-            report
-                .timeline
-                .iter()
-                .map(|s| (s.t, mib(pick(s))))
-                .collect()
-        };
-        chart
-            .draw_series(LineSeries::new(
-                line(|s| s.rss_bytes),
-                RSS_RGB.stroke_width(2),
-            ))?
-            .label(format!("RSS (peak {})", human_bytes(report.rss_peak_bytes)))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RSS_RGB.stroke_width(2)));
-        chart
-            .draw_series(LineSeries::new(
-                line(|s| s.tracked_bytes),
-                TRACKED_RGB.stroke_width(2),
-            ))?
-            .label(format!(
-                "tracked (peak {})",
-                human_bytes(report.tracked_peak_bytes)
-            ))
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], TRACKED_RGB.stroke_width(2))
-            });
-        let budget = mib(report.budget_bytes);
-        chart
-            .draw_series(LineSeries::new(
-                vec![(0.0, budget), (x_max, budget)],
-                BUDGET_RGB.stroke_width(2),
-            ))?
-            .label(format!("budget ({})", human_bytes(report.budget_bytes)))
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], BUDGET_RGB.stroke_width(2))
-            });
-
-        let spills = markers(report, "spill");
-        chart
-            .draw_series(
-                spills
-                    .iter()
-                    .map(|p| TriangleMarker::new(*p, 6, SPILL_RGB.filled())),
-            )?
-            .label(format!("spill ({})", spills.len()))
-            .legend(|(x, y)| TriangleMarker::new((x + 10, y), 6, SPILL_RGB.filled()));
-        let reloads = markers(report, "reload");
-        chart
-            .draw_series(
-                reloads
-                    .iter()
-                    .map(|p| Circle::new(*p, 4, RELOAD_RGB.filled())),
-            )?
-            .label(format!("reload ({})", reloads.len()))
-            .legend(|(x, y)| Circle::new((x + 10, y), 4, RELOAD_RGB.filled()));
-        let checkpoints = markers(report, "checkpoint");
-        chart
-            .draw_series(
-                checkpoints
-                    .iter()
-                    .map(|p| Cross::new(*p, 6, CHECKPOINT_RGB.stroke_width(2))),
-            )?
-            .label(format!("checkpoint ({})", checkpoints.len()))
-            .legend(|(x, y)| Cross::new((x + 10, y), 6, CHECKPOINT_RGB.stroke_width(2)));
-
+        draw_lines(&mut chart, report, x_max)?;
+        draw_markers(&mut chart, report)?;
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
