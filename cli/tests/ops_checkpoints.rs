@@ -195,3 +195,20 @@ fn a_missing_directory_is_an_error_with_the_fix() {
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("pass --dir"), "{}", stderr(&out));
 }
+
+#[test]
+fn gc_keeps_everything_when_a_later_run_left_no_report() {
+    let dir = failed_dir();
+    demo_run(dir.path(), false).unwrap();
+    let before = object_files(dir.path());
+    // A run killed after the completed one: its folder exists, its report does not.
+    std::fs::create_dir(dir.path().join("runs").join("99991231T235959Z-1-0")).unwrap();
+    let gc = cli(dir.path(), &["checkpoints", "gc"]);
+    assert_eq!(code(&gc), 0, "{}", stderr(&gc));
+    assert!(
+        stderr(&gc).contains("keeping every object: run 99991231T235959Z-1-0"),
+        "{}",
+        stderr(&gc)
+    );
+    assert_eq!(object_files(dir.path()), before);
+}
