@@ -106,3 +106,39 @@ impl Store {
         self.root.join(rel)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{key, open, put, tempdir};
+    use super::super::{ObjectKind, Store, StoreError};
+
+    #[test]
+    fn maintenance_takes_the_lock_and_removes_objects_and_runs() {
+        let dir = tempdir();
+        {
+            let run = open(dir.path());
+            put(&run, key(1), ObjectKind::Spill, b"abc").unwrap();
+            let err = Store::open_maintenance(dir.path(), false).unwrap_err();
+            assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+        }
+        let store = Store::open_maintenance(dir.path(), false).unwrap();
+        assert!(Store::open(dir.path(), "run-2", Default::default()).is_err());
+        store.remove_object(key(1)).unwrap();
+        assert!(store.list_objects().unwrap().is_empty());
+        store.remove_run("run-1").unwrap();
+        assert!(!dir.path().join("runs/run-1").exists());
+        assert!(store.remove_run("../objects").is_err());
+    }
+
+    #[test]
+    fn read_only_store_cannot_remove_and_maintenance_needs_a_checkpoint_dir() {
+        let dir = tempdir();
+        drop(open(dir.path()));
+        let read_only = Store::open_read_only(dir.path()).unwrap();
+        let err = read_only.remove_object(key(1)).unwrap_err();
+        assert!(matches!(err, StoreError::ReadOnly { .. }), "{err:?}");
+        let empty = tempdir();
+        assert!(Store::open_maintenance(empty.path(), false).is_err());
+        assert!(!empty.path().join("LOCK").exists(), "nothing created");
+    }
+}
