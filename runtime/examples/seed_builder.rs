@@ -96,6 +96,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    stepstone::init_logging();
     let mut config = RunConfig::new("seed")
         .budget(cli.budget)
         .checkpoint_dir(&cli.checkpoint_dir)
