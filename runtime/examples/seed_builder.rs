@@ -7,67 +7,15 @@
 //! ```
 //! The last line of stdout is one JSON object with the checksum and the run's figures.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use serde::{Deserialize, Serialize};
-use stepstone::{Budget, Event, Footprint, MemSize, Policy, RunConfig};
+use stepstone::{Budget, Policy, RunConfig};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Row {
-    id: u64,
-    key: u32,
-    value: f64,
-    tag: String,
-}
-
-impl MemSize for Row {
-    fn add_heap(&self, acc: &mut Footprint) {
-        self.tag.add_heap(acc);
-    }
-}
-
-fn generate(rows: u64) -> Vec<Row> {
-    (0..rows)
-        .map(|id| Row {
-            id,
-            key: (id % 1000) as u32,
-            value: id as f64 * 0.5,
-            tag: format!("t{}", id % 97),
-        })
-        .collect()
-}
-
-fn adjust(prev: &[Row], i: u32) -> Vec<Row> {
-    prev.iter()
-        .map(|r| Row {
-            id: r.id,
-            key: r.key,
-            value: r.value * 1.0001 + f64::from(i),
-            tag: r.tag.clone(),
-        })
-        .collect()
-}
-
-/// Per-key sums over the parts, keys ascending. Parts arrive one at a time (lazy inputs), so
-/// the four datasets never need to be resident together.
-fn aggregate<'a>(
-    parts: impl IntoIterator<
-        Item = Result<stepstone::plan::Part<'a, Vec<Row>>, stepstone::plan::ArgError>,
-    >,
-) -> Result<Vec<(u32, f64)>, stepstone::plan::ArgError> {
-    let mut sums: HashMap<u32, f64> = HashMap::new();
-    for part in parts {
-        for r in part?.iter() {
-            *sums.entry(r.key).or_insert(0.0) += r.value;
-        }
-    }
-    let mut out: Vec<(u32, f64)> = sums.into_iter().collect();
-    out.sort_by_key(|(k, _)| *k);
-    Ok(out)
-}
+#[path = "common/seed.rs"]
+mod common;
+use common::Row;
 
 #[derive(Debug, Parser)]
 struct Cli {
@@ -96,6 +44,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    stepstone::init_logging();
     let mut config = RunConfig::new("seed")
         .budget(cli.budget)
         .checkpoint_dir(&cli.checkpoint_dir)
@@ -105,15 +54,7 @@ fn main() -> ExitCode {
         config = config.jobs(jobs);
     }
     config.print_summary = true;
-    if let Some(k) = cli.crash_after_step {
-        config = config.observer(move |event| {
-            if let Event::StepStored { seq, .. } = event
-                && *seq == k
-            {
-                std::process::abort();
-            }
-        });
-    }
+    config = common::crash_after(config, cli.crash_after_step);
     let rows = cli.rows;
     let started = Instant::now();
     let outcome = stepstone::run(&config, |p| {
@@ -123,7 +64,7 @@ fn main() -> ExitCode {
             .module(module)
             .code("generate-v1")
             .param(&rows)
-            .run(move |_| Ok(generate(rows)));
+            .run(move |_| Ok(common::generate_rows(rows)));
         let mut kept = Vec::new();
         for i in 1..=20u32 {
             current = p
@@ -132,7 +73,7 @@ fn main() -> ExitCode {
                 .code("adjust-v1")
                 .param(&i)
                 .input(&current)
-                .run(move |a| Ok(adjust(a.get::<Vec<Row>>(0)?, i)));
+                .run(move |a| Ok(common::adjust_rows(a.get::<Vec<Row>>(0)?, i)));
             if i % 5 == 0 {
                 kept.push(current.clone());
             }
@@ -143,26 +84,11 @@ fn main() -> ExitCode {
             .code("aggregate-v1")
             .policy(Policy::Checkpoint)
             .lazy_inputs(&kept)
-            .run(move |a| Ok(aggregate(a.parts::<Vec<Row>>(0, n))?)))
+            .run(move |a| Ok(common::sum_per_key(a.parts::<Vec<Row>>(0, n))?)))
     });
     match outcome {
         Ok(outcome) => {
-            let checksum: f64 = outcome.value.iter().map(|(_, v)| v).sum();
-            let r = &outcome.report;
-            let line = serde_json::json!({
-                "checksum": checksum,
-                "seconds": started.elapsed().as_secs_f64(),
-                "tracked_peak_bytes": r.tracked_peak_bytes,
-                "rss_peak_bytes": r.rss_peak_bytes,
-                "budget_bytes": r.budget_bytes,
-                "spilled_bytes": r.totals.spilled_bytes,
-                "reloaded_bytes": r.totals.reloaded_bytes,
-                "checkpoints_written": r.totals.checkpoints_written,
-                "steps_executed": r.totals.steps_executed,
-                "steps_reused": r.totals.steps_reused,
-                "steps_skipped": r.totals.steps_skipped,
-                "run_id": r.run_id,
-            });
+            let line = common::summary_line(&outcome, started);
             println!("{line}");
             ExitCode::SUCCESS
         }

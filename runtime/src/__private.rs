@@ -313,6 +313,7 @@ pub fn pipeline_main<T: Data>(
     print: impl FnOnce(&T),
 ) -> ExitCode {
     use clap::{Args as _, FromArgMatches as _};
+    crate::init_logging();
     let mut command = RunArgs::augment_args(clap::Command::new(name)).args(params);
     if !about.is_empty() {
         command = command.about(about);

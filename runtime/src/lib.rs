@@ -36,6 +36,7 @@
 pub mod config;
 mod error;
 pub mod exec;
+mod logging;
 pub mod memory;
 pub mod plan;
 pub mod report;
@@ -47,6 +48,7 @@ pub mod __private;
 pub use config::{Event, PipelineDefaults, Progress, RunArgs, RunConfig};
 pub use error::{Error, Result, error_chain};
 pub use exec::{Outcome, Pipeline, StepBuilder, run};
+pub use logging::init_logging;
 pub use memory::{Budget, Footprint, MemSize};
 pub use plan::{Args, BoxError, Data, Fingerprint, Handle, Policy, StepSpec};
 pub use report::RunReport;

@@ -61,14 +61,16 @@ impl Pipeline {
     /// Start recording a hand-written step called `name`; finish with [`StepBuilder::run`].
     pub fn step(&mut self, name: &str) -> StepBuilder<'_> {
         StepBuilder {
-            name: name.to_string(),
-            module: String::new(),
-            code: String::new(),
-            version: None,
-            policy: None,
-            params: Vec::new(),
-            inputs: Vec::new(),
-            lazy: Vec::new(),
+            spec: NodeSpec {
+                name: name.to_string(),
+                module: String::new(),
+                code: String::new(),
+                version: None,
+                policy: None,
+                params: Vec::new(),
+                inputs: Vec::new(),
+                lazy: Vec::new(),
+            },
             error: None,
             pipeline: self,
         }
@@ -286,21 +288,14 @@ struct NodeSpec {
 /// Records one hand-written step; finish with [`StepBuilder::run`].
 pub struct StepBuilder<'p> {
     pipeline: &'p mut Pipeline,
-    name: String,
-    module: String,
-    code: String,
-    version: Option<String>,
-    policy: Option<Policy>,
-    params: Vec<u8>,
-    inputs: Vec<NodeId>,
-    lazy: Vec<NodeId>,
+    spec: NodeSpec,
     error: Option<PlanError>,
 }
 
 impl std::fmt::Debug for StepBuilder<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StepBuilder")
-            .field("name", &self.name)
+            .field("name", &self.spec.name)
             .finish_non_exhaustive()
     }
 }
@@ -308,29 +303,29 @@ impl std::fmt::Debug for StepBuilder<'_> {
 impl StepBuilder<'_> {
     /// Module path (part of the fingerprint; `#[step]` passes `module_path!()`).
     pub fn module(mut self, module: &str) -> Self {
-        self.module = module.to_string();
+        self.spec.module = module.to_string();
         self
     }
     /// Code hash: change it when the step's code changes (part of the fingerprint).
     pub fn code(mut self, code: &str) -> Self {
-        self.code = code.to_string();
+        self.spec.code = code.to_string();
         self
     }
     /// A version that replaces the code hash in the fingerprint.
     pub fn version(mut self, version: &str) -> Self {
-        self.version = Some(version.to_string());
+        self.spec.version = Some(version.to_string());
         self
     }
     /// The output's policy (default: memory-and-disk, subject to `checkpoint_every`).
     pub fn policy(mut self, policy: Policy) -> Self {
-        self.policy = Some(policy);
+        self.spec.policy = Some(policy);
         self
     }
     /// A parameter (serialized into the fingerprint; call once per parameter, in order).
     pub fn param<P: Serialize + ?Sized>(mut self, param: &P) -> Self {
-        if let Err(e) = postcard::to_io(param, &mut self.params) {
+        if let Err(e) = postcard::to_io(param, &mut self.spec.params) {
             self.error.get_or_insert(PlanError::Param {
-                step: self.name.clone(),
+                step: self.spec.name.clone(),
                 message: e.to_string(),
             });
         }
@@ -338,18 +333,18 @@ impl StepBuilder<'_> {
     }
     /// An upstream dataset (the closure reads it with `args.get::<T>(index)`, in call order).
     pub fn input<T: Data>(mut self, handle: &Handle<T>) -> Self {
-        self.inputs.push(handle.id);
+        self.spec.inputs.push(handle.id);
         self
     }
     /// Several upstream datasets (read them with `args.slice::<T>(start, len)`).
     pub fn inputs<T: Data>(mut self, handles: &[Handle<T>]) -> Self {
-        self.inputs.extend(handles.iter().map(|h| h.id));
+        self.spec.inputs.extend(handles.iter().map(|h| h.id));
         self
     }
     /// Lazy upstream datasets: read them one at a time with `args.parts::<T>(start, len)`; only
     /// the one being read needs to be in memory.
     pub fn lazy_inputs<T: Data>(mut self, handles: &[Handle<T>]) -> Self {
-        self.lazy.extend(handles.iter().map(|h| h.id));
+        self.spec.lazy.extend(handles.iter().map(|h| h.id));
         self
     }
     /// Record the step with its body; returns the output handle. Nothing runs yet.
@@ -357,16 +352,6 @@ impl StepBuilder<'_> {
         self,
         compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     ) -> Handle<T> {
-        let spec = NodeSpec {
-            name: self.name,
-            module: self.module,
-            code: self.code,
-            version: self.version,
-            policy: self.policy,
-            params: self.params,
-            inputs: self.inputs,
-            lazy: self.lazy,
-        };
-        self.pipeline.record_node(spec, self.error, compute)
+        self.pipeline.record_node(self.spec, self.error, compute)
     }
 }

@@ -141,35 +141,30 @@ impl Accountant {
             sampled
         }
     }
-    /// Stop the sampler and return the timeline.
-    pub fn finish(&self) -> Vec<MemorySample> {
-        self.sample();
+    fn stop_sampler(&self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(handle) = self
+        let handle = self
             .sampler
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
+            .take();
+        if let Some(handle) = handle {
             handle.thread().unpark();
             let _ = handle.join();
         }
+    }
+
+    /// Stop the sampler and return the timeline.
+    pub fn finish(&self) -> Vec<MemorySample> {
+        self.sample();
+        self.stop_sampler();
         std::mem::take(&mut *self.samples.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
 impl Drop for Accountant {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(handle) = self
-            .sampler
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
-            handle.thread().unpark();
-            let _ = handle.join();
-        }
+        self.stop_sampler();
     }
 }
 

@@ -1,0 +1,91 @@
+//! The seed workload's data and computations (`shared/workloads/seed.md`), shared by the
+//! `seed` (macros) and `seed_builder` (hand-written builder) examples, plus their common flags'
+//! effects and the JSON summary line both print.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use stepstone::plan::{ArgError, Part};
+use stepstone::prelude::*;
+use stepstone::{Event, Outcome};
+
+/// One record.
+#[derive(Debug, Clone, Serialize, Deserialize, MemSize)]
+pub(crate) struct Row {
+    pub(crate) id: u64,
+    pub(crate) key: u32,
+    pub(crate) value: f64,
+    pub(crate) tag: String,
+}
+
+/// Step 1: `rows` generated rows.
+pub(crate) fn generate_rows(rows: u64) -> Vec<Row> {
+    (0..rows)
+        .map(|id| Row {
+            id,
+            key: (id % 1000) as u32,
+            value: id as f64 * 0.5,
+            tag: format!("t{}", id % 97),
+        })
+        .collect()
+}
+
+/// Step `i`: a new dataset, every row kept, value adjusted, tag cloned.
+pub(crate) fn adjust_rows(prev: &[Row], i: u32) -> Vec<Row> {
+    prev.iter()
+        .map(|r| Row {
+            id: r.id,
+            key: r.key,
+            value: r.value * 1.0001 + f64::from(i),
+            tag: r.tag.clone(),
+        })
+        .collect()
+}
+
+/// Per-key sums over the parts (arriving one at a time), keys ascending.
+pub(crate) fn sum_per_key<'a>(
+    parts: impl IntoIterator<Item = Result<Part<'a, Vec<Row>>, ArgError>>,
+) -> Result<Vec<(u32, f64)>, ArgError> {
+    let mut sums: HashMap<u32, f64> = HashMap::new();
+    for part in parts {
+        for r in part?.iter() {
+            *sums.entry(r.key).or_insert(0.0) += r.value;
+        }
+    }
+    let mut out: Vec<(u32, f64)> = sums.into_iter().collect();
+    out.sort_by_key(|(k, _)| *k);
+    Ok(out)
+}
+
+/// `--crash-after-step K`: abort the process right after step K's output is stored.
+pub(crate) fn crash_after(config: RunConfig, step: Option<usize>) -> RunConfig {
+    let Some(k) = step else { return config };
+    config.observer(move |event| {
+        if let Event::StepStored { seq, .. } = event
+            && *seq == k
+        {
+            std::process::abort();
+        }
+    })
+}
+
+/// The last line of stdout: one JSON object with the checksum and the run's figures.
+pub(crate) fn summary_line(outcome: &Outcome<Vec<(u32, f64)>>, started: Instant) -> String {
+    let checksum: f64 = outcome.value.iter().map(|(_, v)| v).sum();
+    let r = &outcome.report;
+    serde_json::json!({
+        "checksum": checksum,
+        "seconds": started.elapsed().as_secs_f64(),
+        "tracked_peak_bytes": r.tracked_peak_bytes,
+        "rss_peak_bytes": r.rss_peak_bytes,
+        "budget_bytes": r.budget_bytes,
+        "spilled_bytes": r.totals.spilled_bytes,
+        "reloaded_bytes": r.totals.reloaded_bytes,
+        "checkpoints_written": r.totals.checkpoints_written,
+        "steps_executed": r.totals.steps_executed,
+        "steps_reused": r.totals.steps_reused,
+        "steps_skipped": r.totals.steps_skipped,
+        "run_id": r.run_id,
+    })
+    .to_string()
+}
