@@ -100,3 +100,43 @@ fn independent_steps_overlap_with_two_jobs() {
         "the two independent steps ran at the same time"
     );
 }
+
+#[test]
+fn a_step_of_unknown_size_runs_alone_so_parallel_resume_holds_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = || config(dir.path(), "1MiB").jobs(2);
+    // First run: a checkpointed 400 KB dataset.
+    let first = |p: &mut Pipeline| {
+        let a = p.step("a").code("1").run(|_| Ok(Block::new(50_000, 1)));
+        p.step("a2")
+            .code("1")
+            .policy(stepstone::Policy::Checkpoint)
+            .input(&a)
+            .run(|x| Ok(x.get::<Block>(0)?.plus(1)))
+    };
+    stepstone::run(&cfg(), |p| Ok(first(p))).unwrap();
+    // Second run: a new source of unknown size next to a step that reloads the checkpoint.
+    // Started together they would hold 1.2 MB; the new source must run alone.
+    let out = stepstone::run(&cfg(), |p| {
+        let a2 = first(p);
+        let b = p.step("b").code("1").run(|_| Ok(Block::new(50_000, 2)));
+        let x = p
+            .step("x")
+            .code("1")
+            .input(&a2)
+            .run(|x| Ok(x.get::<Block>(0)?.plus(1)));
+        Ok(p.step("sum").code("1").input(&b).input(&x).run(|v| {
+            Ok(v.get::<Block>(0)?
+                .sum()
+                .wrapping_add(v.get::<Block>(1)?.sum()))
+        }))
+    })
+    .unwrap();
+    let r = &out.report;
+    assert!(
+        r.tracked_peak_bytes <= r.budget_bytes,
+        "tracked peak {} > budget {}",
+        r.tracked_peak_bytes,
+        r.budget_bytes
+    );
+}

@@ -32,9 +32,11 @@ impl Pipeline {
         std::thread::scope(|scope| {
             let (done_tx, done_rx) = mpsc::channel::<(usize, Prepared, Ran)>();
             let mut running = 0usize;
+            // A step of unknown output size is running: nothing else may start beside it.
+            let mut exclusive = false;
             let mut first_pending = 0usize;
             loop {
-                while running < jobs {
+                while running < jobs && !exclusive {
                     while first_pending < schedule.len() && state[first_pending] == State::Done {
                         first_pending += 1;
                     }
@@ -59,6 +61,7 @@ impl Pipeline {
                         break;
                     };
                     state[pos] = State::Running;
+                    exclusive = prepared.size_unknown;
                     parents_of.insert(pos, parents);
                     running += 1;
                     let (tx, store, memory) = (done_tx.clone(), &*store, &*memory);
@@ -89,6 +92,7 @@ impl Pipeline {
                 };
                 running -= 1;
                 state[pos] = State::Done;
+                exclusive = false;
                 let id = prepared.id;
                 self.finish(prepared, ran)?;
                 let parents = parents_of.remove(&pos).unwrap_or_default();

@@ -26,6 +26,8 @@ pub(crate) struct Prepared {
     inputs_bytes: u64,
     /// Bytes charged for the output while the step runs (released when it finishes).
     pub(crate) reserved: u64,
+    /// A source step no earlier output tells the size of: it must run alone.
+    pub(crate) size_unknown: bool,
 }
 
 /// What running a prepared step produced.
@@ -103,7 +105,7 @@ impl Pipeline {
         if !force {
             // Other steps are running and hold their inputs: admit this one only if what it
             // will load and produce fits now, before loading anything. A source step whose
-            // output size nobody knows yet waits until it can run alone.
+            // output size nobody knows yet (no inputs to estimate from) waits to run alone.
             if hint.is_none() && parents.is_empty() {
                 return Ok(None);
             }
@@ -177,6 +179,7 @@ impl Pipeline {
             pinned,
             inputs_bytes,
             reserved: estimate,
+            size_unknown: hint.is_none() && parents.is_empty(),
         }))
     }
 
