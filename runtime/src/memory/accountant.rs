@@ -108,7 +108,12 @@ impl Accountant {
     /// Charge `bytes`.
     pub fn charge(&self, bytes: u64) {
         let now = self.tracked.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        self.peak.fetch_max(now, Ordering::Relaxed);
+        let before = self.peak.fetch_max(now, Ordering::Relaxed);
+        // A new peak (by at least 1 %) goes on the timeline, so short peaks between periodic
+        // samples are not lost.
+        if now > before.saturating_add(before / 100) {
+            self.sample();
+        }
     }
     /// Release `bytes`.
     pub fn release(&self, bytes: u64) {
