@@ -61,9 +61,12 @@ impl ValueOps {
                 postcard::to_io(v, w).map(|_| ()).map_err(|e| e.to_string())
             },
             decode: |bytes| {
-                postcard::from_bytes::<T>(bytes)
-                    .map(|v| Arc::new(v) as Value)
-                    .map_err(|e| e.to_string())
+                let (value, rest) =
+                    postcard::take_from_bytes::<T>(bytes).map_err(|e| e.to_string())?;
+                if !rest.is_empty() {
+                    return Err(format!("{} bytes left over after the value", rest.len()));
+                }
+                Ok(Arc::new(value) as Value)
             },
         }
     }

@@ -84,7 +84,7 @@ pub(crate) fn seed(test: &str, default: u64) -> u64 {
 
 /// Every file under `objects/` must be a valid object whose payload verifies. Returns their
 /// headers. `allow_corrupt_spills`: after a simulated power loss an unsynced spill may be
-/// empty, torn or missing (documented in docs/design-store.md); such files are tolerated, but a
+/// empty, torn or missing (documented in docs/design.md (Storage)); such files are tolerated, but a
 /// file whose header says "checkpoint" must still verify.
 pub(crate) fn verify_all(dir: &Path, allow_corrupt_spills: bool) -> Vec<ObjectInfo> {
     let Ok(store) = Store::open_read_only(dir) else {
