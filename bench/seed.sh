@@ -3,7 +3,9 @@
 # plain-Rust baseline, built in release, alternating runs, N times each (default 5). Prints the
 # median wall time and peak RSS (from /usr/bin/time, i.e. measured outside the process) of each
 # configuration, the ratios against the baseline measured in the same session, and the issue-6
-# targets (quota peak RSS ≤ 486 MiB, quota wall ≤ 1.3×, no-pressure wall ≤ 1.05×).
+# targets (quota peak RSS ≤ 486 MiB, quota wall ≤ 1.3×, no-pressure wall ≤ 1.05×). `baseline_mt` is
+# the baseline with one idle thread (`--idle-thread`): what glibc malloc costs any multi-threaded
+# program, Stepstone included.
 #
 #   bench/seed.sh [RUNS] [ROWS]
 #   SEED_EXAMPLE="seed_builder seed" bench/seed.sh      # several Stepstone versions, interleaved
@@ -34,6 +36,7 @@ measure() { # name, command...
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq "$runs"); do
   echo "round $i/$runs (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+  measure baseline_mt "$bin/seed_baseline" --rows "$rows" --idle-thread
   for e in "${examples[@]}"; do
     measure baseline "$bin/seed_baseline" --rows "$rows"
     measure "$e:quota" "$bin/$e" --rows "$rows" --budget 384MiB --every 10 --checkpoint-dir "$dir/q" --fresh
@@ -61,8 +64,9 @@ def field(name, key):
 base_wall = med("baseline", 0)
 print(f"seed workload, rows={rows}, {runs} alternating runs each, medians; {cores} cores, "
       f"load average {load_before} before, {load_after} after")
-print(f"{'run':<24} {'wall s':>7} {'min s':>6} {'max s':>6} {'peak RSS MiB':>13} {'vs baseline':>12}  {'spilled MiB':>11}  checksum")
-names = ["baseline"] + [f"{e}:{k}" for e in examples for k in ("quota", "nopressure")]
+print(f"{'run':<24} {'wall s':>7} {'min s':>6} {'max s':>6} {'peak RSS MiB':>13} {'vs baseline':>12} {'vs baseline_mt':>15}  {'spilled MiB':>11}  checksum")
+base_mt = med("baseline_mt", 0)
+names = ["baseline", "baseline_mt"] + [f"{e}:{k}" for e in examples for k in ("quota", "nopressure")]
 for name in names:
     walls = [r[0] for r in data[name]]
     wall, rss = med(name, 0), med(name, 1)
@@ -70,9 +74,10 @@ for name in names:
     spilled = field(name, "spilled_bytes")
     spilled = f"{spilled / 2**20:.0f}" if isinstance(spilled, (int, float)) else "-"
     print(f"{name:<24} {wall:>7.2f} {min(walls):>6.2f} {max(walls):>6.2f} {rss:>13.0f} "
-          f"{wall / base_wall:>11.2f}x  {spilled:>11}  {checksum if checksum is not None else '?'}")
+          f"{wall / base_wall:>11.2f}x {wall / base_mt:>14.2f}x  {spilled:>11}  {checksum if checksum is not None else '?'}")
+print("baseline_mt: the same plain Rust with one idle thread (glibc malloc then locks its arenas)")
 print()
-print("targets (issue 6):")
+print("targets (issue 6), against the single-threaded baseline:")
 ok = True
 for e in examples:
     checks = [

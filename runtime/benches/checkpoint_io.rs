@@ -48,7 +48,9 @@ fn rows() -> Vec<Row> {
 
 fn key(n: u64) -> BlockKey {
     BlockKey {
-        fingerprint: Fingerprint(u128::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835) | 1),
+        fingerprint: Fingerprint(
+            u128::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835) | 1,
+        ),
         part: 0,
     }
 }
@@ -63,9 +65,19 @@ fn raw_write(dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
-fn store_write(store: &Store, n: u64, encode: &mut dyn FnMut(&mut dyn Write) -> Result<(), String>) {
+fn store_write(
+    store: &Store,
+    n: u64,
+    encode: &mut dyn FnMut(&mut dyn Write) -> Result<(), String>,
+) {
     let k = key(n);
-    let info = store.write(k, ObjectKind::Checkpoint, TYPE, Footprint::default(), encode);
+    let info = store.write(
+        k,
+        ObjectKind::Checkpoint,
+        TYPE,
+        Footprint::default(),
+        encode,
+    );
     black_box(info.ok());
     // First writer wins: remove it so the next iteration writes again (outside the timing).
 }
@@ -87,7 +99,9 @@ fn bench_write(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let start = Instant::now();
-                store_write(&store, 1, &mut |w| w.write_all(&bytes).map_err(|e| e.to_string()));
+                store_write(&store, 1, &mut |w| {
+                    w.write_all(&bytes).map_err(|e| e.to_string())
+                });
                 total += start.elapsed();
                 let _ = store.remove(key(1), ObjectKind::Checkpoint);
             }
@@ -100,7 +114,9 @@ fn bench_write(c: &mut Criterion) {
             for _ in 0..iters {
                 let start = Instant::now();
                 store_write(&store, 1, &mut |w| {
-                    postcard::to_io(&data, w).map(drop).map_err(|e| e.to_string())
+                    postcard::to_io(&data, w)
+                        .map(drop)
+                        .map_err(|e| e.to_string())
                 });
                 total += start.elapsed();
                 let _ = store.remove(key(1), ObjectKind::Checkpoint);
@@ -120,7 +136,9 @@ fn bench_read(c: &mut Criterion) {
     let store_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let store = Store::open(store_dir.path(), "bench", StoreOptions::default())
         .unwrap_or_else(|e| panic!("open store: {e}"));
-    store_write(&store, 0, &mut |w| w.write_all(&bytes).map_err(|e| e.to_string()));
+    store_write(&store, 0, &mut |w| {
+        w.write_all(&bytes).map_err(|e| e.to_string())
+    });
     let read = || {
         store
             .read(key(0), ObjectKind::Checkpoint, TYPE)

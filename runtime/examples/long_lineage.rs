@@ -39,7 +39,11 @@ fn main() -> ExitCode {
     let rss_10 = Arc::new(AtomicU64::new(0));
     let rss_90 = Arc::new(AtomicU64::new(0));
     let deciles: Arc<[AtomicU64; 10]> = Arc::new(Default::default());
-    let (r10, r90, dec) = (Arc::clone(&rss_10), Arc::clone(&rss_90), Arc::clone(&deciles));
+    let (r10, r90, dec) = (
+        Arc::clone(&rss_10),
+        Arc::clone(&rss_90),
+        Arc::clone(&deciles),
+    );
     let config = RunConfig::new("long-lineage")
         .budget("64MiB".parse().unwrap_or(stepstone::Budget::DEFAULT))
         .checkpoint_dir(&cli.checkpoint_dir)
