@@ -1,5 +1,5 @@
-//! The `stepstone` command.
+//! The `stepstone` binary: see the `stepstone_cli` library for the commands and exit codes.
 
-fn main() {
-    println!("stepstone {}", env!("CARGO_PKG_VERSION"));
+fn main() -> std::process::ExitCode {
+    stepstone_cli::main(stepstone_cli::Invocation::Direct)
 }

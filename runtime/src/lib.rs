@@ -57,6 +57,7 @@ pub use stepstone_macros::{MemSize, pipeline, step};
 
 /// Everything a pipeline file needs: `use stepstone::prelude::*;`.
 pub mod prelude {
+    pub use crate::plan::{ArgError, Part, Parts, with_parts};
     pub use crate::{
         Args, Budget, Data, Error, Handle, MemSize, Pipeline, Policy, Result, RunConfig,
     };

@@ -199,3 +199,44 @@ fn the_input_of_a_checkpoint_is_freed_not_spilled() {
         "nothing needs a spill here: {spilled:?}"
     );
 }
+
+#[test]
+fn spilled_inputs_that_cannot_fit_together_fail_before_they_are_reloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    // Three 400 KB values under a 900 KiB budget: the first ones are spilled while the later
+    // ones are computed; a step needing all three at once must fail without reloading them.
+    let err = stepstone::run(&config(dir.path(), "900KiB"), |p| {
+        let parts: Vec<_> = (0..3u64)
+            .map(|i| {
+                p.step("part")
+                    .code("1")
+                    .param(&i)
+                    .run(move |_| Ok(Block::new(50_000, i)))
+            })
+            .collect();
+        Ok(p.step("all_at_once").code("1").inputs(&parts).run(|a| {
+            Ok(a.slice::<Block>(0, 3)?
+                .iter()
+                .map(|b| b.sum())
+                .fold(0u64, u64::wrapping_add))
+        }))
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("step `all_at_once`") && err.contains("inputs alone"),
+        "{err}"
+    );
+    let report: stepstone::RunReport =
+        serde_json::from_slice(&std::fs::read(latest_report(dir.path())).unwrap()).unwrap();
+    assert!(
+        report.tracked_peak_bytes <= report.budget_bytes,
+        "{} > {}",
+        report.tracked_peak_bytes,
+        report.budget_bytes
+    );
+    assert!(
+        !report.events.iter().any(|e| e.kind == "reload"),
+        "nothing was reloaded for a step that cannot run"
+    );
+}

@@ -113,6 +113,20 @@ impl Pipeline {
                 return Ok(None);
             }
         }
+        // Inputs whose sizes are known (resident, or stored with their footprint) that cannot
+        // fit together fail the step before anything is loaded.
+        let known_inputs: u64 = distinct.iter().map(|p| self.known_size(*p)).sum();
+        let budget = self.memory.budget().bytes();
+        if known_inputs > budget {
+            self.fail_row(id, "inputs do not fit the budget");
+            return Err(ExecError::StepTooLarge {
+                step: name,
+                inputs_bytes: known_inputs,
+                output_bytes: None,
+                budget_bytes: budget,
+            }
+            .into());
+        }
         let mut pinned = self.pin_inputs(&distinct)?;
         let lazy_largest = match self.prepare_lazy(lazy, &mut pinned) {
             Ok(bytes) => bytes,
@@ -164,6 +178,19 @@ impl Pipeline {
             inputs_bytes,
             reserved: estimate,
         }))
+    }
+
+    /// A value's size as far as it is known without loading it (0 when unknown).
+    fn known_size(&self, id: NodeId) -> u64 {
+        match self.lineage.get(id) {
+            Some(n) if n.value.is_some() => n.charged,
+            Some(n) => n
+                .footprint
+                .map(|f| f.resident)
+                .or(n.stored.as_ref().map(|s| s.footprint.resident))
+                .unwrap_or(0),
+            None => 0,
+        }
     }
 
     /// Bytes a step will add when it starts: inputs to load (value + transient payload), the

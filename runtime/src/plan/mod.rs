@@ -1,6 +1,6 @@
 //! The plan: a lazy lineage DAG of typed handles, node fingerprints and checkpoint policies.
 //!
-//! Calling a step records a [`Node`] and hands back a [`Handle`]; nothing runs here. The
+//! Calling a step records a node and hands back a [`Handle`]; nothing runs here. The
 //! executor ([`crate::exec`]) decides what to compute, load or skip. Lineage truncation removes
 //! nodes that no live handle and no pending node can reach any more.
 
@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 pub use fingerprint::{FORMAT_VERSION, Fingerprint, FingerprintInputs, ParseFingerprintError};
 pub(crate) use lineage::{Lineage, Node};
-pub use value::{ArgError, Args, BoxError, Data, Part, Parts};
+pub use value::{ArgError, Args, BoxError, Data, Part, Parts, with_parts};
 pub(crate) use value::{Compute, LazySlot, LazySource, Value, ValueOps};
 
 /// Identifies a node within one run (record order).

@@ -186,6 +186,30 @@ impl<'a> Args<'a> {
     }
 }
 
+/// Call `body` with lazy inputs made of `values` — for unit tests of a step that takes
+/// [`Parts`] (outside a pipeline nothing needs loading).
+///
+/// ```
+/// use stepstone::plan::{Parts, with_parts};
+/// fn total(parts: Parts<'_, '_, Vec<u64>>) -> u64 {
+///     parts.map(|p| p.map(|p| p.iter().sum::<u64>()).unwrap_or(0)).sum()
+/// }
+/// assert_eq!(with_parts(vec![vec![1, 2], vec![3]], total), 6);
+/// ```
+pub fn with_parts<T: Data, R>(values: Vec<T>, body: impl FnOnce(Parts<'_, '_, T>) -> R) -> R {
+    let slots: Vec<LazySlot> = values
+        .into_iter()
+        .map(|v| LazySlot::Resident(Arc::new(v)))
+        .collect();
+    let args = Args {
+        step: "test",
+        values: &[],
+        lazy: &slots,
+        source: None,
+    };
+    body(args.parts(0, slots.len()))
+}
+
 /// Lazy inputs, loaded one at a time (see [`Args::parts`]).
 pub struct Parts<'s, 'a, T> {
     args: &'s Args<'a>,

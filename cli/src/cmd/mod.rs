@@ -1,0 +1,24 @@
+//! One file per subcommand; `execute` dispatches. (`checkpoints` and `runs` will live here too.)
+//!
+//! Commands turn parsed arguments into calls to `scaffold` and lines for `output`; errors are
+//! `anyhow` with context, mapped to exit code 1 by the caller.
+
+mod archetypes;
+mod completions;
+mod new;
+
+use crate::args::{Cli, Command};
+
+/// Run the parsed command line.
+pub(crate) fn execute(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::New(args) => new::execute(args),
+        Command::Archetypes(command) => archetypes::execute(command),
+        Command::Completions { shell } => completions::execute(shell),
+    }
+}
+
+/// `cargo`, or the cargo that launched us (`cargo stepstone` sets `CARGO`).
+pub(crate) fn cargo() -> std::process::Command {
+    std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}

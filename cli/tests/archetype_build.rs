@@ -1,0 +1,144 @@
+//! Every built-in archetype generates a project that passes its own CI (`.ci/run`: cargo fmt
+//! --check, cargo clippy -D warnings, cargo test — its unit tests and its pipeline run under a
+//! small budget), whose binary runs on small data, and whose checkpoint data is git-ignored
+//! while the archetype record is not. The projects share one CARGO_TARGET_DIR so the runtime is
+//! compiled once.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use common::{code, run, stderr};
+
+/// Small-data flags and the output file of each built-in archetype's pipeline binary.
+fn small_run(archetype: &str) -> (&'static [&'static str], &'static str) {
+    match archetype {
+        "batch-etl" => (&["--rows", "5000"], "out/totals.csv"),
+        "iterative" => (
+            &["--points", "5000", "--iterations", "5"],
+            "out/centroids.csv",
+        ),
+        other => panic!("add the small-data flags of archetype {other} to this test"),
+    }
+}
+
+fn checked(what: &str, output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn every_builtin_archetype_builds_and_passes_its_own_ci() {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scaffold-target");
+    let list = run(&["archetypes", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let names: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.len() >= 2, "{names:?}");
+    for name in names {
+        let work = tempfile::tempdir().unwrap();
+        let dest = work.path().join(&name);
+        let project = format!("gen-{name}");
+        let output = run(&[
+            "new",
+            &project,
+            "--archetype",
+            &name,
+            "--no-input",
+            "--dest",
+            dest.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+
+        let started = Instant::now();
+        let mut ci = Command::new("bash");
+        ci.arg(".ci/run")
+            .current_dir(&dest)
+            .env("CARGO_TARGET_DIR", &target);
+        let tests = checked(&format!("{name}: .ci/run"), ci.output().unwrap());
+        eprintln!(
+            "{name}: the generated project's .ci/run took {:.1?}",
+            started.elapsed()
+        );
+        let integration = "runs_under_a_small_budget_and_resumes_with_the_same_answer ... ok";
+        assert!(tests.contains(integration), "{name}: {tests}");
+
+        let (flags, output_file) = small_run(&name);
+        let mut binary = Command::new("cargo");
+        binary
+            .args(["run", "-q", "--"])
+            .args(flags)
+            .current_dir(&dest)
+            .env("CARGO_TARGET_DIR", &target);
+        checked(
+            &format!("{name}: cargo run -- {flags:?}"),
+            binary.output().unwrap(),
+        );
+        assert!(
+            dest.join(output_file).is_file(),
+            "{name}: {output_file} not written"
+        );
+        assert!(
+            dest.join(".stepstone/runs").is_dir(),
+            "{name}: no run report in .stepstone/"
+        );
+        assert!(
+            dest.join(".stepstone/archetype.toml").is_file(),
+            "{name}: the run removed the record"
+        );
+
+        checked(
+            "git init",
+            Command::new("git")
+                .args(["init", "-q", "."])
+                .current_dir(&dest)
+                .output()
+                .unwrap(),
+        );
+        let mut git = Command::new("git");
+        git.args([
+            "status",
+            "--porcelain",
+            "--ignored",
+            "--untracked-files=all",
+        ]);
+        let status = checked("git status", git.current_dir(&dest).output().unwrap());
+        assert!(
+            status.contains("?? .stepstone/archetype.toml"),
+            "{name}: record ignored:\n{status}"
+        );
+        assert!(
+            status.contains("!! .stepstone/runs/"),
+            "{name}: run reports not ignored:\n{status}"
+        );
+        assert!(
+            !status.contains("?? .stepstone/objects"),
+            "{name}: checkpoints not ignored:\n{status}"
+        );
+    }
+}
+
+#[test]
+fn archetypes_check_build_generates_and_tests_an_archetype_folder() {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scaffold-target");
+    let folder = format!("{}/../templates/iterative", env!("CARGO_MANIFEST_DIR"));
+    let output = common::stepstone()
+        .args(["archetypes", "check", &folder, "--build"])
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stderr(&output).contains("iterative: generated project builds and passes its tests"));
+}
