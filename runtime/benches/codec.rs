@@ -3,10 +3,15 @@
 //! decode; throughput is given in bytes of the codec's uncompressed encoding, so the time per
 //! run (200,000 rows) is the figure to compare across codecs.
 //!
+//! Before the criterion groups it prints medians of 15 *alternating* rounds of the eight
+//! operations (one process, each round runs all eight), which is the figure to compare on a
+//! machine shared with other work: criterion runs one benchmark after another, so a change of
+//! load between them moves the ratios.
+//!
 //! `cargo bench -p stepstone --bench codec`
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
@@ -63,6 +68,58 @@ fn zstd_decompress(bytes: &[u8], raw_len: usize) -> Vec<u8> {
     zstd::bulk::decompress(bytes, raw_len).unwrap_or_default()
 }
 
+/// Medians over alternating rounds: every round times each operation once.
+fn alternating(data: &[Row], pc: &[u8], bc: &[u8], pcz: &[u8], bcz: &[u8]) {
+    type Op<'a> = (&'static str, Box<dyn Fn() + 'a>);
+    let ops: Vec<Op<'_>> = vec![
+        (
+            "postcard encode",
+            Box::new(|| drop(black_box(postcard_encode(data)))),
+        ),
+        (
+            "postcard decode",
+            Box::new(|| drop(black_box(postcard_decode(pc)))),
+        ),
+        (
+            "postcard+zstd1 encode",
+            Box::new(|| drop(black_box(postcard_zstd_encode(data)))),
+        ),
+        (
+            "postcard+zstd1 decode",
+            Box::new(|| drop(black_box(postcard_decode(&zstd_decompress(pcz, pc.len()))))),
+        ),
+        (
+            "bitcode encode",
+            Box::new(|| drop(black_box(bitcode_encode(data)))),
+        ),
+        (
+            "bitcode decode",
+            Box::new(|| drop(black_box(bitcode_decode(bc)))),
+        ),
+        (
+            "bitcode+zstd1 encode",
+            Box::new(|| drop(black_box(zstd_compress(&bitcode_encode(data))))),
+        ),
+        (
+            "bitcode+zstd1 decode",
+            Box::new(|| drop(black_box(bitcode_decode(&zstd_decompress(bcz, bc.len()))))),
+        ),
+    ];
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); ops.len()];
+    for _ in 0..15 {
+        for (i, (_, op)) in ops.iter().enumerate() {
+            let start = Instant::now();
+            op();
+            times[i].push(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    eprintln!("alternating medians, 15 rounds, {ROWS} rows:");
+    for ((name, _), t) in ops.iter().zip(&mut times) {
+        t.sort_by(f64::total_cmp);
+        eprintln!("  {name:<24} {:8.2} ms", t[t.len() / 2]);
+    }
+}
+
 fn bench_codecs(c: &mut Criterion) {
     let data = rows();
     let pc = postcard_encode(&data);
@@ -82,6 +139,8 @@ fn bench_codecs(c: &mut Criterion) {
         bc.len() as f64 / ROWS as f64,
         bcz.len()
     );
+
+    alternating(&data, &pc, &bc, &pcz, &bcz);
 
     let mut g = c.benchmark_group("codec/postcard");
     g.throughput(Throughput::Bytes(pc.len() as u64));
