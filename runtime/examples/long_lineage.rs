@@ -53,7 +53,7 @@ fn main() -> ExitCode {
         .observer(move |event| {
             if let Event::StepStored { seq, .. } = event {
                 let seq = *seq as u64;
-                if steps >= 10 && seq > 0 && seq % (steps / 10) == 0 {
+                if steps >= 10 && seq > 0 && seq.is_multiple_of(steps / 10) {
                     let k = (seq / (steps / 10)) as usize - 1;
                     if let Some(slot) = dec.get(k) {
                         slot.store(stepstone::memory::current_rss(), Ordering::Relaxed);
