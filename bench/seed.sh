@@ -2,18 +2,25 @@
 # Side-by-side benchmark of the seed workload (shared/workloads/seed.md): Stepstone against the
 # plain-Rust baseline, built in release, alternating runs, N times each (default 5). Prints the
 # median wall time and peak RSS (from /usr/bin/time, i.e. measured outside the process) of each
-# configuration and the ratios against the baseline measured in the same session.
+# configuration, the ratios against the baseline measured in the same session, and the issue-6
+# targets (quota peak RSS ≤ 486 MiB, quota wall ≤ 1.3×, no-pressure wall ≤ 1.05×). `baseline_mt` is
+# the baseline with one idle thread (`--idle-thread`): what glibc malloc costs any multi-threaded
+# program, Stepstone included.
 #
 #   bench/seed.sh [RUNS] [ROWS]
+#   SEED_EXAMPLE="seed_builder seed" bench/seed.sh      # several Stepstone versions, interleaved
+#   SEED_DIR=/some/disk bench/seed.sh                   # checkpoint dirs there (default: mktemp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 rows=${2:-2000000}
-example=${SEED_EXAMPLE:-seed_builder}
+read -r -a examples <<< "${SEED_EXAMPLE:-seed_builder}"
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (Debian package: time)" >&2; exit 1; }
-cargo build --release -q -p stepstone --example "$example" --example seed_baseline
+build=(cargo build --release -q -p stepstone --example seed_baseline)
+for e in "${examples[@]}"; do build+=(--example "$e"); done
+"${build[@]}"
 bin=target/release/examples
-dir=$(mktemp -d)
+dir=$(mktemp -d ${SEED_DIR:+-p "$SEED_DIR"})
 trap 'rm -rf "$dir"' EXIT
 out="$dir/results.tsv"
 
@@ -26,31 +33,65 @@ measure() { # name, command...
   printf '%s\t%s\t%s\t%s\n' "$name" "$wall" "$kb" "$last" >> "$out"
 }
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq "$runs"); do
-  echo "round $i/$runs" >&2
-  measure baseline "$bin/seed_baseline" --rows "$rows"
-  measure quota "$bin/$example" --rows "$rows" --budget 384MiB --every 10 --checkpoint-dir "$dir/q" --fresh
-  measure baseline "$bin/seed_baseline" --rows "$rows"
-  measure nopressure "$bin/$example" --rows "$rows" --budget 64GiB --every 0 --checkpoint-dir "$dir/n" --fresh
+  echo "round $i/$runs (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+  measure baseline_mt "$bin/seed_baseline" --rows "$rows" --idle-thread
+  for e in "${examples[@]}"; do
+    measure baseline "$bin/seed_baseline" --rows "$rows"
+    measure "$e:quota" "$bin/$e" --rows "$rows" --budget 384MiB --every 10 --checkpoint-dir "$dir/q" --fresh
+    measure baseline "$bin/seed_baseline" --rows "$rows"
+    measure "$e:nopressure" "$bin/$e" --rows "$rows" --budget 64GiB --every 0 --checkpoint-dir "$dir/n" --fresh
+  done
 done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-python3 - "$out" "$runs" "$rows" <<'PY'
+python3 - "$out" "$runs" "$rows" "$load_before" "$load_after" "$(nproc)" "${examples[@]}" <<'PY'
 import json, statistics, sys
-path, runs, rows = sys.argv[1], sys.argv[2], sys.argv[3]
+path, runs, rows, load_before, load_after, cores = sys.argv[1:7]
+examples = sys.argv[7:]
 data = {}
 for line in open(path):
     name, wall, kb, last = line.rstrip("\n").split("\t", 3)
     data.setdefault(name, []).append((float(wall), int(kb) / 1024, last))
 def med(name, i):
     return statistics.median(r[i] for r in data[name])
-base_wall = med("baseline", 0)
-print(f"seed workload, rows={rows}, {runs} alternating runs each, medians (2-core machine)")
-print(f"{'run':<12} {'wall s':>8} {'peak RSS MiB':>13} {'wall vs baseline':>17}  checksum")
-for name in ["baseline", "quota", "nopressure"]:
-    wall, rss = med(name, 0), med(name, 1)
+def field(name, key):
     try:
-        checksum = json.loads(data[name][-1][2])["checksum"]
+        return json.loads(data[name][-1][2])[key]
     except Exception:
-        checksum = "?"
-    print(f"{name:<12} {wall:>8.2f} {rss:>13.0f} {wall / base_wall:>16.2f}x  {checksum}")
+        return None
+base_wall = med("baseline", 0)
+print(f"seed workload, rows={rows}, {runs} alternating runs each, medians; {cores} cores, "
+      f"load average {load_before} before, {load_after} after")
+print(f"{'run':<24} {'wall s':>7} {'min s':>6} {'max s':>6} {'peak RSS MiB':>13} {'vs baseline':>12} {'vs baseline_mt':>15}  {'spilled MiB':>11}  checksum")
+base_mt = med("baseline_mt", 0)
+names = ["baseline", "baseline_mt"] + [f"{e}:{k}" for e in examples for k in ("quota", "nopressure")]
+for name in names:
+    walls = [r[0] for r in data[name]]
+    wall, rss = med(name, 0), med(name, 1)
+    checksum = field(name, "checksum")
+    spilled = field(name, "spilled_bytes")
+    spilled = f"{spilled / 2**20:.0f}" if isinstance(spilled, (int, float)) else "-"
+    print(f"{name:<24} {wall:>7.2f} {min(walls):>6.2f} {max(walls):>6.2f} {rss:>13.0f} "
+          f"{wall / base_wall:>11.2f}x {wall / base_mt:>14.2f}x  {spilled:>11}  {checksum if checksum is not None else '?'}")
+print("baseline_mt: the same plain Rust with one idle thread (glibc malloc then locks its arenas)")
+print()
+print("targets (issue 6), against the single-threaded baseline:")
+ok = True
+for e in examples:
+    checks = [
+        (f"{e} quota peak RSS ≤ 486 MiB", med(f"{e}:quota", 1), 486, "MiB"),
+        (f"{e} quota wall ≤ 1.3× baseline", med(f"{e}:quota", 0) / base_wall, 1.3, "x"),
+        (f"{e} no-pressure wall ≤ 1.05× baseline", med(f"{e}:nopressure", 0) / base_wall, 1.05, "x"),
+    ]
+    for label, value, limit, unit in checks:
+        verdict = "met" if value <= limit else "MISSED"
+        ok &= value <= limit
+        print(f"  {label:<44} {value:8.2f} {unit:<3} {verdict}")
+    for k in ("quota", "nopressure"):
+        c = field(f"{e}:{k}", "checksum")
+        if c is None or abs(c - 4005801914386.94) / 4005801914386.94 > 1e-9:
+            if rows == "2000000":
+                print(f"  {e}:{k} checksum {c} differs from the expected 4005801914386.94")
 PY

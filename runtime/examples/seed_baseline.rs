@@ -2,8 +2,12 @@
 //! everything in memory. The yardstick for `seed` / `seed_builder` (same checksum).
 //!
 //! ```text
-//! cargo run --release -p stepstone --example seed_baseline -- --rows 2000000
+//! cargo run --release -p stepstone --example seed_baseline -- --rows 2000000 [--idle-thread]
 //! ```
+//! `--idle-thread` starts one thread that only sleeps: glibc's malloc then takes its arena
+//! locks on every call (a single-threaded process skips them), which is what any program with a
+//! second thread pays — Stepstone has its RSS sampler and step workers. The difference between
+//! the two baselines is that cost alone.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -24,6 +28,9 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(2_000_000);
+    if args.iter().any(|a| a == "--idle-thread") {
+        std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_secs(86_400)));
+    }
     let started = Instant::now();
     let mut current: Vec<Row> = (0..rows)
         .map(|id| Row {

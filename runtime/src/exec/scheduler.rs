@@ -204,7 +204,13 @@ impl Pipeline {
             };
             self.evict(victim.node);
         }
-        if self.freed_since_trim >= TRIM_AFTER {
+        // Trimming hands freed chunks back to the OS so RSS follows the tracked bytes, but it
+        // costs a heap walk and fresh page faults when the memory is reused: trim only when
+        // what malloc may be keeping could take the process past the budget.
+        if self.freed_since_trim >= TRIM_AFTER
+            && self.memory.tracked().saturating_add(self.freed_since_trim)
+                > self.memory.budget().bytes()
+        {
             self.freed_since_trim = 0;
             release_free_memory();
         }

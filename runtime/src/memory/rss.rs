@@ -6,7 +6,7 @@
 pub fn current_rss() -> u64 {
     #[cfg(target_os = "linux")]
     {
-        if let Ok(statm) = std::fs::read_to_string("/proc/self/statm")
+        if let Some(statm) = read_statm()
             && let Some(pages) = statm
                 .split_whitespace()
                 .nth(1)
@@ -16,6 +16,22 @@ pub fn current_rss() -> u64 {
         }
     }
     0
+}
+
+/// `/proc/self/statm`, read through a descriptor each thread keeps open: the runtime samples
+/// RSS after every step, and opening the file each time cost more than reading it (a `pread`
+/// at offset 0 makes the kernel regenerate the contents).
+#[cfg(target_os = "linux")]
+fn read_statm() -> Option<String> {
+    use std::os::unix::fs::FileExt;
+    thread_local! {
+        static STATM: Option<std::fs::File> = std::fs::File::open("/proc/self/statm").ok();
+    }
+    STATM.with(|file| {
+        let mut buf = [0u8; 256];
+        let n = file.as_ref()?.read_at(&mut buf, 0).ok()?;
+        String::from_utf8(buf.get(..n)?.to_vec()).ok()
+    })
 }
 
 /// Peak resident set size (`VmHWM`) in bytes since the process started or the last

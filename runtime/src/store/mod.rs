@@ -186,6 +186,9 @@ pub struct StoreOptions {
     pub spill_compression: Option<Compression>,
 }
 
+/// An opened object: relative and full path, the file, its checked header, the file length.
+type Opened = (PathBuf, PathBuf, Box<dyn ReadFile>, Header, u64);
+
 /// An encoder callback: streams the value's encoded bytes into the writer.
 pub type EncodeFn<'a> = dyn FnMut(&mut dyn io::Write) -> Result<(), String> + 'a;
 
@@ -262,9 +265,9 @@ impl Store {
         kind: ObjectKind,
         type_name: &str,
     ) -> Result<(ObjectInfo, Vec<u8>), StoreError> {
-        let (info, reader) = self.open_payload(key, kind, type_name)?;
-        let bytes = object::read_payload(reader, &self.root.join(&info.path))?;
-        Ok((info, bytes))
+        let (rel, path, file, header, file_len) = self.open_checked(key, kind, type_name)?;
+        let bytes = object::read_verified(file, &header, &path)?;
+        Ok((ObjectInfo::from_header(header, file_len, rel), bytes))
     }
 
     /// Like [`Store::read`] but streams the payload: every check, including the payload
@@ -276,6 +279,19 @@ impl Store {
         kind: ObjectKind,
         type_name: &str,
     ) -> Result<(ObjectInfo, PayloadReader), StoreError> {
+        let (rel, path, mut file, header, file_len) = self.open_checked(key, kind, type_name)?;
+        object::verify_payload(&mut *file, &header, &path)?;
+        let reader = PayloadReader::new(file, &header, &path)?;
+        Ok((ObjectInfo::from_header(header, file_len, rel), reader))
+    }
+
+    /// Open an object and check its header and identity (not yet its payload).
+    fn open_checked(
+        &self,
+        key: BlockKey,
+        kind: ObjectKind,
+        type_name: &str,
+    ) -> Result<Opened, StoreError> {
         let rel = self.rel_path(key, kind).ok_or_else(|| self.read_only())?;
         let path = self.root.join(&rel);
         let mut file = self
@@ -284,9 +300,7 @@ impl Store {
             .map_err(io_error("open", &path))?;
         let (header, file_len) = object::read_header(&mut *file, &path)?;
         check_identity(&header, key, kind, type_name, &path)?;
-        object::verify_payload(&mut *file, &header, &path)?;
-        let reader = PayloadReader::new(file, &header, &path)?;
-        Ok((ObjectInfo::from_header(header, file_len, rel), reader))
+        Ok((rel, path, file, header, file_len))
     }
 
     /// Remove an object (missing is not an error). Removing a `Spill` never deletes a

@@ -288,6 +288,48 @@ impl Read for PayloadReader {
     }
 }
 
+/// Read the whole payload of a checked object (`file` just past its header check) into memory
+/// and verify it. Uncompressed payloads are read once and hashed in memory (one pass over the
+/// file instead of a checksum pass and a read pass); compressed ones are verified, then
+/// decompressed with [`read_payload`]. Nothing is returned before the checksum matched.
+pub(crate) fn read_verified(
+    mut file: Box<dyn ReadFile>,
+    header: &Header,
+    path: &Path,
+) -> Result<Vec<u8>, StoreError> {
+    if header.compression != Compression::None {
+        verify_payload(&mut *file, header, path)?;
+        return read_payload(PayloadReader::new(file, header, path)?, path);
+    }
+    file.seek(SeekFrom::Start(header.len()))
+        .map_err(io_error("seek", path))?;
+    let want = usize::try_from(header.payload_len)
+        .map_err(|_| corrupt(path, "payload larger than memory"))?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(want).map_err(|e| StoreError::Io {
+        op: "allocate a buffer for",
+        path: path.to_path_buf(),
+        source: io::Error::new(io::ErrorKind::OutOfMemory, format!("{want} bytes: {e}")),
+    })?;
+    file.take(header.payload_len)
+        .read_to_end(&mut out)
+        .map_err(io_error("read", path))?;
+    if out.len() != want {
+        return Err(corrupt(path, "truncated while reading the payload"));
+    }
+    let computed = xxhash_rust::xxh3::xxh3_64(&out);
+    if computed != header.payload_checksum {
+        return Err(corrupt(
+            path,
+            format!(
+                "payload checksum mismatch (stored {:016x}, computed {computed:016x})",
+                header.payload_checksum
+            ),
+        ));
+    }
+    Ok(out)
+}
+
 /// Read the whole verified payload into memory, allocating the declared raw length up front
 /// (fallibly: a failed reservation is an error, not an abort).
 pub(crate) fn read_payload(mut reader: PayloadReader, path: &Path) -> Result<Vec<u8>, StoreError> {
