@@ -146,6 +146,9 @@ pub struct RunConfig {
     pub lookahead: usize,
     /// Event callback.
     pub observer: Option<Observer>,
+    /// Also sample RSS in a background thread at this interval (default: off; the timeline is
+    /// then sampled at step boundaries and at every new tracked peak).
+    pub sample_memory_every: Option<std::time::Duration>,
     /// Storage backend for the checkpoint directory (`None`: the local file system). Tests use
     /// it to run whole pipelines on a fault-injecting backend.
     pub backend: Option<Arc<dyn crate::store::Backend>>,
@@ -183,6 +186,7 @@ impl RunConfig {
             print_summary: false,
             lookahead: 1024,
             observer: None,
+            sample_memory_every: None,
             backend: None,
         }
     }

@@ -69,7 +69,7 @@ impl Pipeline {
         };
         let progress = config.progress;
         Ok(Pipeline {
-            memory: Arc::new(Accountant::start(config.budget)),
+            memory: Arc::new(Accountant::start(config.budget, config.sample_memory_every)),
             config,
             run_id,
             started_at,

@@ -155,7 +155,8 @@ impl Pipeline {
             }
             .into());
         }
-        let estimate = hint.unwrap_or(inputs_bytes).min(budget - inputs_bytes);
+        // Unknown output size: guess the eager inputs' size (lazy inputs are read, not copied).
+        let estimate = hint.unwrap_or(charged).min(budget - inputs_bytes);
         self.make_room(estimate + lazy_largest);
         if !force && !self.memory.fits(estimate + lazy_largest) {
             self.unpin(&pinned);
