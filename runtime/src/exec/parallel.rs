@@ -60,6 +60,20 @@ impl Pipeline {
                     let Some(prepared) = self.prepare(id, running == 0)? else {
                         break;
                     };
+                    let alone = running == 0
+                        && !(pos + 1..schedule.len()).any(|other| {
+                            state[other] == State::Pending
+                                && self.parents_done(schedule[other], &position, &state)
+                        });
+                    if alone {
+                        // Nothing could run beside it: run it here, so a linear chain never
+                        // starts a thread (glibc's malloc is slower in a threaded process).
+                        let ran = prepared.run(&store, &memory);
+                        state[pos] = State::Done;
+                        self.finish(prepared, ran)?;
+                        self.after_step(pos, id, &parents);
+                        continue;
+                    }
                     state[pos] = State::Running;
                     exclusive = prepared.size_unknown;
                     parents_of.insert(pos, parents);
