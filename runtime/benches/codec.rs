@@ -14,27 +14,16 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Row {
-    id: u64,
-    key: u32,
-    value: f64,
-    tag: String,
-}
+#[path = "../examples/common/seed.rs"]
+mod seed;
+use seed::Row;
 
 const ROWS: u64 = 200_000;
 
+/// Seed rows as after the first transform (the shape every step stores).
 fn rows() -> Vec<Row> {
-    (0..ROWS)
-        .map(|id| Row {
-            id,
-            key: (id % 1000) as u32,
-            value: id as f64 * 0.5 * 1.0001 + 7.0,
-            tag: format!("t{}", id % 97),
-        })
-        .collect()
+    seed::adjust_rows(&seed::generate_rows(ROWS), 7)
 }
 
 fn postcard_encode(rows: &[Row]) -> Vec<u8> {
