@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use stepstone::{Budget, Footprint, MemSize, RunConfig};
+use stepstone::{Budget, Footprint, Handle, MemSize, Pipeline, Policy, RunConfig};
 
 /// A dataset of `u64`s with a label (one heap allocation for the numbers, one for the label).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,4 +100,53 @@ pub fn files_under(dir: &Path, part: &str) -> Vec<std::path::PathBuf> {
     }
     out.sort();
     out
+}
+
+/// The `chain` pipeline (binary `chain` and in-process reliability tests): generate, `steps`
+/// adjust steps (every 3rd kept for the end; each sleeps `sleep`), a fold over the kept datasets
+/// (last kept first, so the earlier ones must be held until the chain ends), a checkpointed
+/// result. With `checkpoint_every` some adjust steps are checkpoints; under a small budget the
+/// kept datasets spill.
+pub fn chain_pipeline(
+    p: &mut Pipeline,
+    rows: usize,
+    steps: u64,
+    sleep: std::time::Duration,
+) -> Handle<u64> {
+    let mut cur = p
+        .step("generate")
+        .code("1")
+        .param(&rows)
+        .run(move |_| Ok(Block::new(rows, 3)));
+    let mut kept = Vec::new();
+    for i in 1..=steps {
+        cur = p
+            .step("adjust")
+            .code("1")
+            .param(&i)
+            .input(&cur)
+            .run(move |a| {
+                std::thread::sleep(sleep);
+                Ok(a.get::<Block>(0)?.plus(i))
+            });
+        if i % 3 == 0 {
+            kept.push(cur.clone());
+        }
+    }
+    kept.push(cur);
+    let mut acc = p.step("fold").code("1").param(&0u32).run(|_| Ok(0u64));
+    for (i, block) in kept.iter().rev().enumerate() {
+        let step = p
+            .step("fold")
+            .code("1")
+            .param(&(i as u32 + 1))
+            .input(&acc)
+            .input(block);
+        acc = step.run(|a| Ok(a.get::<u64>(0)?.wrapping_add(a.get::<Block>(1)?.sum())));
+    }
+    p.step("result")
+        .code("1")
+        .policy(Policy::Checkpoint)
+        .input(&acc)
+        .run(|a| Ok(*a.get::<u64>(0)?))
 }

@@ -8,8 +8,7 @@
 
 use std::process::ExitCode;
 
-use stepstone::{Event, Policy};
-use stepstone_tests::Block;
+use stepstone::Event;
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -47,43 +46,7 @@ fn main() -> ExitCode {
         });
     }
     let result = stepstone::run(&config, |p| {
-        let mut cur = p
-            .step("generate")
-            .code("1")
-            .param(&rows)
-            .run(move |_| Ok(Block::new(rows, 3)));
-        let mut kept = Vec::new();
-        for i in 1..=steps {
-            cur = p
-                .step("adjust")
-                .code("1")
-                .param(&i)
-                .input(&cur)
-                .run(move |a| {
-                    std::thread::sleep(sleep);
-                    Ok(a.get::<Block>(0)?.plus(i))
-                });
-            if i % 3 == 0 {
-                kept.push(cur.clone());
-            }
-        }
-        kept.push(cur);
-        let mut acc = p.step("fold").code("1").param(&0u32).run(|_| Ok(0u64));
-        // Last kept first, so the earlier kept datasets must be held until the chain ends.
-        for (i, block) in kept.iter().rev().enumerate() {
-            acc = p
-                .step("fold")
-                .code("1")
-                .param(&(i as u32 + 1))
-                .input(&acc)
-                .input(block)
-                .run(|a| Ok(a.get::<u64>(0)?.wrapping_add(a.get::<Block>(1)?.sum())));
-        }
-        Ok(p.step("result")
-            .code("1")
-            .policy(Policy::Checkpoint)
-            .input(&acc)
-            .run(|a| Ok(*a.get::<u64>(0)?)))
+        Ok(stepstone_tests::chain_pipeline(p, rows, steps, sleep))
     });
     match result {
         Ok(out) => {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use stepstone::store::{ObjectInfo, ObjectKind, Store, StoreError};
-use stepstone::{Handle, Pipeline, Policy};
+use stepstone::{Handle, Pipeline};
 use stepstone_tests::Block;
 
 /// The `chain` test binary (see `tests/src/bin/chain.rs`).
@@ -135,37 +135,5 @@ pub(crate) fn chain_expected(rows: usize, steps: u64) -> u64 {
 /// `checkpoint_every` set so some adjust steps are checkpoints, and a small budget so the kept
 /// datasets spill.
 pub(crate) fn chain(p: &mut Pipeline, rows: usize, steps: u64) -> Handle<u64> {
-    let mut cur = p
-        .step("generate")
-        .code("1")
-        .param(&rows)
-        .run(move |_| Ok(Block::new(rows, 3)));
-    let mut kept = Vec::new();
-    for i in 1..=steps {
-        cur = p
-            .step("adjust")
-            .code("1")
-            .param(&i)
-            .input(&cur)
-            .run(move |a| Ok(a.get::<Block>(0)?.plus(i)));
-        if i % 3 == 0 {
-            kept.push(cur.clone());
-        }
-    }
-    kept.push(cur);
-    let mut acc = p.step("fold").code("1").param(&0u32).run(|_| Ok(0u64));
-    for (i, block) in kept.iter().rev().enumerate() {
-        acc = p
-            .step("fold")
-            .code("1")
-            .param(&(i as u32 + 1))
-            .input(&acc)
-            .input(block)
-            .run(|a| Ok(a.get::<u64>(0)?.wrapping_add(a.get::<Block>(1)?.sum())));
-    }
-    p.step("result")
-        .code("1")
-        .policy(Policy::Checkpoint)
-        .input(&acc)
-        .run(|a| Ok(*a.get::<u64>(0)?))
+    stepstone_tests::chain_pipeline(p, rows, steps, std::time::Duration::ZERO)
 }
