@@ -83,7 +83,6 @@ impl Pipeline {
             resident: BTreeSet::new(),
             objects: HashMap::new(),
             uses: HashMap::new(),
-            targets: Vec::new(),
             freed_since_trim: 0,
             output_history: HashMap::new(),
             previous: None,

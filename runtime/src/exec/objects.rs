@@ -7,7 +7,6 @@ use crate::plan::{NodeId, Policy};
 use crate::report::{MemoryEvent, StepStatus};
 use crate::store::{BlockKey, ObjectKind, StoreError};
 
-use super::ExecError;
 use super::pipeline::Pipeline;
 
 fn key_of(fingerprint: crate::plan::Fingerprint) -> BlockKey {
@@ -243,21 +242,6 @@ impl Pipeline {
         if let Some(row) = self.rows.get_mut(id.0) {
             row.status = StepStatus::Failed;
             row.reason = reason.to_string();
-        }
-    }
-
-    /// The error for a value that cannot be brought back.
-    #[allow(dead_code)]
-    pub(crate) fn lost(&self, id: NodeId, why: &str) -> ExecError {
-        let name = self
-            .lineage
-            .get(id)
-            .map(|n| n.name.clone())
-            .unwrap_or_default();
-        ExecError::Lost {
-            step: name,
-            seq: id.0,
-            why: why.to_string(),
         }
     }
 }

@@ -34,9 +34,9 @@ pub struct Pipeline {
     /// Objects this run wrote or used, by key, with their current kind (spills are deleted when
     /// the run completes).
     pub(crate) objects: HashMap<BlockKey, ObjectKind>,
-    /// Planned uses of values in the current materialization: schedule positions, ascending.
+    /// Planned uses of values in the current materialization: schedule positions, ascending
+    /// (the targets' last use is at the end of the schedule).
     pub(crate) uses: HashMap<NodeId, std::collections::VecDeque<u64>>,
-    pub(crate) targets: Vec<NodeId>,
     pub(crate) freed_since_trim: u64,
     /// Live progress display.
     pub(crate) progress: crate::report::ProgressView,

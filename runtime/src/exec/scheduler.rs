@@ -19,14 +19,12 @@ impl Pipeline {
             return Err(e);
         }
         let schedule = self.plan(targets)?;
-        self.targets = targets.to_vec();
         self.progress.planned(schedule.len() as u64);
         self.uses = planned_uses(self, &schedule, targets);
         let result = self.run_schedule(&schedule);
         self.uses.clear();
-        let keep = std::mem::take(&mut self.targets);
         result?;
-        self.truncate(&keep);
+        self.truncate(targets);
         Ok(())
     }
 
@@ -219,7 +217,6 @@ impl Pipeline {
     fn next_use(&self, id: NodeId) -> u64 {
         match self.uses.get(&id).and_then(|u| u.front()) {
             Some(pos) => *pos,
-            None if self.targets.contains(&id) => u64::MAX - 1,
             None => u64::MAX,
         }
     }
@@ -231,8 +228,8 @@ impl Pipeline {
                 && n.pins == 0
                 && n.pending_children == 0
                 && !n.is_live()
+                // Targets keep a planned use at the end of the schedule.
                 && self.uses.get(&id).is_none_or(VecDeque::is_empty)
-                && !self.targets.contains(&id)
         });
         if dead {
             self.drop_value(id);
