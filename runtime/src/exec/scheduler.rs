@@ -86,17 +86,19 @@ impl Pipeline {
         self.release_if_dead(id);
         self.make_room(0);
         self.memory.sample();
-        let step = self
-            .lineage
-            .get(id)
-            .map(|n| n.name.clone())
-            .unwrap_or_default();
-        self.progress.step_done(crate::report::StepProgress {
-            step: &step,
-            tracked: self.memory.tracked(),
-            budget: self.memory.budget().bytes(),
-            spilled: self.totals.spilled_bytes,
-        });
+        if self.progress.is_shown() {
+            let step = self
+                .lineage
+                .get(id)
+                .map(|n| n.name.clone())
+                .unwrap_or_default();
+            self.progress.step_done(crate::report::StepProgress {
+                step: &step,
+                tracked: self.memory.tracked(),
+                budget: self.memory.budget().bytes(),
+                spilled: self.totals.spilled_bytes,
+            });
+        }
     }
 
     /// Nodes to compute for `targets`, parents first. A node with a resident value or a valid

@@ -66,12 +66,14 @@ impl ProgressView {
         }
     }
 
+    /// Whether anything is displayed (callers skip building a [`StepProgress`] otherwise).
+    pub(crate) fn is_shown(&self) -> bool {
+        self.bar.is_some() || self.lines
+    }
+
     /// One planned step is done.
     pub(crate) fn step_done(&mut self, p: StepProgress<'_>) {
         self.done += 1;
-        if self.bar.is_none() && !self.lines {
-            return;
-        }
         let text = format!(
             "{}  mem {} / {}  rss {}  spilled {}",
             p.step,
