@@ -115,8 +115,8 @@ pub(crate) fn result_ok_type(ty: &Type) -> Option<&Type> {
     generic_arg_of(ty, "Result")
 }
 
-/// The first type argument of `ty` if its last path segment is `name<…>`.
-pub(crate) fn generic_arg_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+/// The type arguments of `ty` if its last path segment is `name<…>`.
+fn type_args_of<'a>(ty: &'a Type, name: &str) -> Option<impl DoubleEndedIterator<Item = &'a Type>> {
     let Type::Path(TypePath { qself: None, path }) = ty else {
         return None;
     };
@@ -127,28 +127,20 @@ pub(crate) fn generic_arg_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     let PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
-    args.args.iter().find_map(|a| match a {
+    Some(args.args.iter().filter_map(|a| match a {
         GenericArgument::Type(t) => Some(t),
         _ => None,
-    })
+    }))
+}
+
+/// The first type argument of `ty` if its last path segment is `name<…>`.
+pub(crate) fn generic_arg_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+    type_args_of(ty, name)?.next()
 }
 
 /// The last type argument of `ty` if its last path segment is `name<…>` (`Parts<'_, '_, T>`).
 fn last_generic_arg_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
-    let Type::Path(TypePath { qself: None, path }) = ty else {
-        return None;
-    };
-    let last = path.segments.last()?;
-    if last.ident != name {
-        return None;
-    }
-    let PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    args.args.iter().rev().find_map(|a| match a {
-        GenericArgument::Type(t) => Some(t),
-        _ => None,
-    })
+    type_args_of(ty, name)?.next_back()
 }
 
 /// Flags every pipeline binary already has (a parameter cannot take their names).
