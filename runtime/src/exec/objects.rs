@@ -40,11 +40,8 @@ impl Pipeline {
             Ok(_) => false,
             Err(e) => {
                 tracing::warn!(step = %name, error = %e, "ignoring an unreadable object; the step will be recomputed");
-                self.event("corrupt", &name, id.0, 0);
-                if let Some(row) = self.rows.get_mut(id.0) {
-                    row.reason = format!("stored object was corrupt ({e}); recomputed");
-                }
                 let _ = self.store.remove(key, ObjectKind::Spill);
+                self.note_corrupt(id, &e.to_string());
                 false
             }
         }
@@ -137,6 +134,16 @@ impl Pipeline {
             self.objects.remove(&info.key);
         }
         n.stored_by_earlier_run = false;
+        self.note_corrupt(id, why);
+    }
+
+    /// Record that `id`'s stored object was unreadable: an event, and the reason its step runs.
+    fn note_corrupt(&mut self, id: NodeId, why: &str) {
+        let Some(n) = self.lineage.get_mut(id) else {
+            return;
+        };
+        n.object_was_corrupt = true;
+        let name = n.name.clone();
         self.event("corrupt", &name, id.0, 0);
         if let Some(row) = self.rows.get_mut(id.0) {
             row.reason = format!("stored object was corrupt ({why}); recomputed");

@@ -259,6 +259,7 @@ impl Pipeline {
             stored: None,
             probed: false,
             stored_by_earlier_run: false,
+            object_was_corrupt: false,
             done: false,
         });
         self.recorded_since_flush += 1;

@@ -259,13 +259,14 @@ impl Pipeline {
             return Err(ExecError::UnknownOutput(id.0).into());
         };
         let footprint = (node.ops.footprint)(&*value);
+        let node_was_corrupt = node.object_was_corrupt;
         node.value = Some(value);
         node.charged = footprint.resident;
         node.footprint = Some(footprint);
         self.resident.insert(id);
         self.memory.charge(footprint.resident);
         self.output_history.insert(name.clone(), footprint.resident);
-        let fresh = self.config.fresh;
+        let (fresh, corrupt) = (self.config.fresh, node_was_corrupt);
         if let Some(row) = self.rows.get_mut(seq) {
             row.status = StepStatus::Executed;
             row.executions += 1;
@@ -274,7 +275,7 @@ impl Pipeline {
             row.output_resident_bytes = footprint.resident;
             if row.executions > 1 {
                 row.reason = format!("recomputed from lineage ({} times)", row.executions);
-            } else if !row.reason.contains("corrupt") {
+            } else if !corrupt {
                 row.reason = if fresh {
                     "--fresh".into()
                 } else {

@@ -45,6 +45,8 @@ pub(crate) struct Node {
     pub(crate) probed: bool,
     /// The stored object comes from an earlier run.
     pub(crate) stored_by_earlier_run: bool,
+    /// An object of this node turned out unreadable in this run (the report says so).
+    pub(crate) object_was_corrupt: bool,
     /// The output has existed (computed or loaded) in this run.
     pub(crate) done: bool,
 }
