@@ -85,6 +85,7 @@ impl Pipeline {
             uses: HashMap::new(),
             freed_since_trim: 0,
             output_history: HashMap::new(),
+            has_estimates: false,
             previous: None,
             progress: crate::report::ProgressView::new(progress),
         })

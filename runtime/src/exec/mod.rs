@@ -8,6 +8,7 @@
 
 mod finish;
 mod lazy;
+mod measure;
 mod objects;
 mod parallel;
 mod pipeline;

@@ -159,7 +159,8 @@ impl Pipeline {
             return Ok(());
         };
         let (ops, key, name, seq) = (n.ops, key_of(n.fingerprint), n.name.clone(), n.id.0);
-        let footprint = n.footprint.unwrap_or_default();
+        // Objects carry exact figures (they size reservations when the value is reloaded).
+        let footprint = self.make_exact(id).unwrap_or_default();
         let mut encode = |w: &mut dyn std::io::Write| (ops.encode)(&*value, w);
         let info = self
             .store

@@ -44,6 +44,8 @@ pub struct Pipeline {
     pub(crate) previous: Option<(String, HashMap<usize, StepReport>)>,
     /// Last output size (charged bytes) per step name: the estimate for a step not yet seen.
     pub(crate) output_history: HashMap<String, u64>,
+    /// Some resident value may be charged a sampled estimate (see `measure.rs`).
+    pub(crate) has_estimates: bool,
 }
 
 impl std::fmt::Debug for Pipeline {

@@ -258,7 +258,11 @@ impl Pipeline {
         let Some(node) = self.lineage.get_mut(id) else {
             return Err(ExecError::UnknownOutput(id.0).into());
         };
-        let footprint = (node.ops.footprint)(&*value);
+        let ops = node.ops;
+        let footprint = self.measure(&ops, &*value);
+        let Some(node) = self.lineage.get_mut(id) else {
+            return Err(ExecError::UnknownOutput(id.0).into());
+        };
         let node_was_corrupt = node.object_was_corrupt;
         node.value = Some(value);
         node.charged = footprint.resident;
@@ -266,6 +270,7 @@ impl Pipeline {
         self.resident.insert(id);
         self.memory.charge(footprint.resident);
         self.output_history.insert(name.clone(), footprint.resident);
+        self.refine_estimates();
         let (fresh, corrupt) = (self.config.fresh, node_was_corrupt);
         if let Some(row) = self.rows.get_mut(seq) {
             row.status = StepStatus::Executed;

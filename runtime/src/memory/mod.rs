@@ -13,4 +13,4 @@ pub use accountant::{Accountant, MemorySample};
 pub use budget::{Budget, ParseBudgetError, human_bytes};
 pub use eviction::{Candidate, choose_victim};
 pub use rss::{current_rss, peak_rss, release_free_memory, reset_peak_rss};
-pub use size::{Footprint, MemSize, allocation_cost};
+pub use size::{Footprint, MemSize, SAMPLE, allocation_cost};

@@ -32,6 +32,7 @@ pub(crate) struct ValueOps {
     pub(crate) type_name: &'static str,
     pub(crate) is_unit: bool,
     pub(crate) footprint: fn(&(dyn Any + Send + Sync)) -> Footprint,
+    pub(crate) estimate: fn(&(dyn Any + Send + Sync)) -> Footprint,
     pub(crate) encode: fn(&(dyn Any + Send + Sync), &mut dyn Write) -> Result<(), String>,
     pub(crate) decode: fn(&[u8]) -> Result<Value, String>,
 }
@@ -52,6 +53,11 @@ impl ValueOps {
             footprint: |v| {
                 v.downcast_ref::<T>()
                     .map(MemSize::footprint)
+                    .unwrap_or_default()
+            },
+            estimate: |v| {
+                v.downcast_ref::<T>()
+                    .map(MemSize::estimated_footprint)
                     .unwrap_or_default()
             },
             encode: |v, w| {

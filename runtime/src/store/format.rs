@@ -165,11 +165,11 @@ impl Header {
             },
             payload_len: u64::from_le_bytes(take(body, 38)?),
             raw_len: u64::from_le_bytes(take(body, 46)?),
-            footprint: Footprint {
-                requested: u64::from_le_bytes(take(body, 54)?),
-                resident: u64::from_le_bytes(take(body, 62)?),
-                allocations: u64::from_le_bytes(take(body, 70)?),
-            },
+            footprint: Footprint::new(
+                u64::from_le_bytes(take(body, 54)?),
+                u64::from_le_bytes(take(body, 62)?),
+                u64::from_le_bytes(take(body, 70)?),
+            ),
             payload_checksum: u64::from_le_bytes(take(body, 78)?),
             type_name,
         };

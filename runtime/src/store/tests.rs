@@ -53,11 +53,7 @@ pub(super) fn put(
     kind: ObjectKind,
     bytes: &[u8],
 ) -> Result<ObjectInfo, StoreError> {
-    let footprint = Footprint {
-        requested: bytes.len() as u64,
-        resident: 2 * bytes.len() as u64,
-        allocations: 1,
-    };
+    let footprint = Footprint::new(bytes.len() as u64, 2 * bytes.len() as u64, 1);
     store.write(key, kind, TY, footprint, &mut |w| {
         bytes
             .chunks(1000)

@@ -42,11 +42,7 @@ fn header_layout_is_byte_exact() {
         },
         payload_len: 0x11,
         raw_len: 0x22,
-        footprint: Footprint {
-            requested: 0x33,
-            resident: 0x44,
-            allocations: 0x55,
-        },
+        footprint: Footprint::new(0x33, 0x44, 0x55),
         payload_checksum: 0x66,
         type_name: "u8".to_string(),
     };
