@@ -74,6 +74,7 @@ impl Pipeline {
         }
         self.resident.insert(id);
         self.memory.charge(footprint.resident);
+        self.note_allocated(footprint);
         self.totals.reloaded_bytes += info.payload_len;
         if let Some(row) = self.rows.get_mut(seq) {
             row.reloaded_bytes += info.payload_len;

@@ -42,8 +42,8 @@ pub struct Pipeline {
     pub(crate) progress: crate::report::ProgressView,
     /// The previous run's steps by record order, to say why a step runs again.
     pub(crate) previous: Option<(String, HashMap<usize, StepReport>)>,
-    /// Last output size (charged bytes) per step name: the estimate for a step not yet seen.
-    pub(crate) output_history: HashMap<String, u64>,
+    /// Last output footprint per step name: the estimate for a step not yet seen.
+    pub(crate) output_history: HashMap<String, crate::memory::Footprint>,
     /// Some resident value may be charged a sampled estimate (see `measure.rs`).
     pub(crate) has_estimates: bool,
 }

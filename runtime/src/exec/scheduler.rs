@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::ExecError;
 use super::pipeline::Pipeline;
-use crate::memory::{Candidate, choose_victim, release_free_memory};
+use crate::memory::{Candidate, Footprint, choose_victim, release_free_memory};
 use crate::plan::{NodeId, Policy};
 use crate::store::ObjectKind;
 
@@ -187,6 +187,12 @@ impl Pipeline {
 
     /// Evict until `extra` more bytes fit (as far as unpinned values allow).
     pub(crate) fn make_room(&mut self, extra: u64) {
+        self.make_room_for(extra, 0);
+    }
+
+    /// [`Pipeline::make_room`] for `extra` bytes of which `reusable` are expected as small
+    /// allocations (malloc serves those from chunks freed earlier before the heap grows).
+    pub(crate) fn make_room_for(&mut self, extra: u64, reusable: u64) {
         while !self.memory.fits(extra) {
             let candidates: Vec<Candidate> = self
                 .resident
@@ -206,11 +212,17 @@ impl Pipeline {
         }
         // Trimming hands freed chunks back to the OS so RSS follows the tracked bytes, but it
         // costs a heap walk and fresh page faults when the memory is reused: trim only when
-        // what malloc may be keeping could take the process past the budget.
-        if self.freed_since_trim >= TRIM_AFTER
-            && self.memory.tracked().saturating_add(self.freed_since_trim)
-                > self.memory.budget().bytes()
-        {
+        // what malloc keeps (small chunks freed and not reused since; large allocations were
+        // unmapped when freed) plus what comes next, less what can reuse it, could take the
+        // process past the budget.
+        let kept = self.freed_since_trim;
+        let predicted = self
+            .memory
+            .tracked()
+            .saturating_add(kept)
+            .saturating_add(extra)
+            .saturating_sub(kept.min(reusable));
+        if kept >= TRIM_AFTER && predicted > self.memory.budget().bytes() {
             self.freed_since_trim = 0;
             release_free_memory();
         }
@@ -246,7 +258,7 @@ impl Pipeline {
             let bytes = n.charged;
             n.charged = 0;
             self.memory.release(bytes);
-            self.freed_since_trim += bytes;
+            self.freed_since_trim += small_part(bytes, n.footprint);
         }
         self.resident.remove(&id);
     }
@@ -284,11 +296,26 @@ impl Pipeline {
             self.rows.finish(node.id.0);
             if node.value.is_some() {
                 self.memory.release(node.charged);
-                self.freed_since_trim += node.charged;
+                self.freed_since_trim += small_part(node.charged, node.footprint);
             }
             self.resident.remove(&node.id);
         }
     }
+}
+
+impl Pipeline {
+    /// A value of `footprint` was just allocated: its small allocations came out of what malloc
+    /// kept from earlier frees first.
+    pub(crate) fn note_allocated(&mut self, footprint: Footprint) {
+        let small = small_part(footprint.resident, Some(footprint));
+        self.freed_since_trim = self.freed_since_trim.saturating_sub(small);
+    }
+}
+
+/// Of `charged` bytes, those in small allocations (what malloc keeps in its free lists when
+/// they are freed, and can serve small requests from); large ones are `mmap`ed.
+pub(crate) fn small_part(charged: u64, footprint: Option<Footprint>) -> u64 {
+    charged.saturating_sub(footprint.map_or(0, |f| f.mapped))
 }
 
 pub(crate) fn dedup(ids: &[NodeId]) -> Vec<NodeId> {

@@ -72,21 +72,31 @@ impl Pipeline {
     /// Prepare `id` to run. With `force` false, returns `Ok(None)` (and holds nothing) when the
     /// step's inputs and output estimate do not fit now — the caller waits for running steps.
     pub(crate) fn prepare(&mut self, id: NodeId, force: bool) -> crate::Result<Option<Prepared>> {
-        let (name, seq, parents, compute, hint, lazy_from) = match self.lineage.get(id) {
+        let (name, seq, parents, compute, hint, reusable, lazy_from) = match self.lineage.get(id) {
             Some(n) => {
                 // What the output will cost: known from an earlier computation or object of this
-                // node, else from the last output of a step with the same name.
-                let known = n
+                // node, else from the last output of a step with the same name. Of it, small
+                // allocations can reuse memory malloc kept from earlier frees (an object's
+                // header does not tell, so none is assumed then).
+                let measured = n
+                    .footprint
+                    .or_else(|| self.output_history.get(&n.name).copied());
+                let hint = n
                     .footprint
                     .map(|f| f.resident)
-                    .or(n.stored.as_ref().map(|s| s.footprint.resident));
-                let hint = known.or_else(|| self.output_history.get(&n.name).copied());
+                    .or(n.stored.as_ref().map(|s| s.footprint.resident))
+                    .or(measured.map(|f| f.resident));
+                let reusable = match (n.footprint, &n.stored, measured) {
+                    (None, Some(_), _) | (_, _, None) => 0,
+                    (_, _, Some(f)) => super::scheduler::small_part(f.resident, Some(f)),
+                };
                 (
                     n.name.clone(),
                     n.id.0,
                     n.parents.clone(),
                     n.compute.clone(),
                     hint,
+                    reusable,
                     n.lazy_from,
                 )
             }
@@ -110,7 +120,7 @@ impl Pipeline {
                 return Ok(None);
             }
             let need = self.admission_need(&distinct, lazy, hint);
-            self.make_room(need);
+            self.make_room_for(need, reusable);
             if !self.memory.fits(need) {
                 return Ok(None);
             }
@@ -157,7 +167,7 @@ impl Pipeline {
         }
         // Unknown output size: guess the eager inputs' size (lazy inputs are read, not copied).
         let estimate = hint.unwrap_or(charged).min(budget - inputs_bytes);
-        self.make_room(estimate + lazy_largest);
+        self.make_room_for(estimate + lazy_largest, reusable);
         if !force && !self.memory.fits(estimate + lazy_largest) {
             self.unpin(&pinned);
             return Ok(None);
@@ -269,7 +279,8 @@ impl Pipeline {
         node.footprint = Some(footprint);
         self.resident.insert(id);
         self.memory.charge(footprint.resident);
-        self.output_history.insert(name.clone(), footprint.resident);
+        self.note_allocated(footprint);
+        self.output_history.insert(name.clone(), footprint);
         self.refine_estimates();
         let (fresh, corrupt) = (self.config.fresh, node_was_corrupt);
         if let Some(row) = self.rows.get_mut(seq) {

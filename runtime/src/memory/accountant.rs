@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{Budget, current_rss, peak_rss, reset_peak_rss};
+use super::{Budget, current_rss, fix_mmap_threshold, peak_rss, reset_peak_rss};
 
 /// One point of the memory timeline.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -44,6 +44,7 @@ impl Accountant {
     /// single-threaded run up to ~20 %; without it the timeline is sampled at step boundaries
     /// and at every new peak).
     pub fn start(budget: Budget, sample_every: Option<Duration>) -> Self {
+        fix_mmap_threshold();
         let peak_reset = reset_peak_rss();
         let started = Instant::now();
         let tracked = Arc::new(AtomicU64::new(0));

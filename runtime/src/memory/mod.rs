@@ -12,5 +12,5 @@ mod size;
 pub use accountant::{Accountant, MemorySample};
 pub use budget::{Budget, ParseBudgetError, human_bytes};
 pub use eviction::{Candidate, choose_victim};
-pub use rss::{current_rss, peak_rss, release_free_memory, reset_peak_rss};
+pub use rss::{current_rss, fix_mmap_threshold, peak_rss, release_free_memory, reset_peak_rss};
 pub use size::{Footprint, MemSize, SAMPLE, allocation_cost};

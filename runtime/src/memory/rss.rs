@@ -74,6 +74,27 @@ fn page_size() -> u64 {
     if size > 0 { size as u64 } else { 4096 }
 }
 
+/// Pin glibc malloc's `mmap` threshold at its default (128 KiB), which also turns off its
+/// dynamic adjustment. Left dynamic, freeing one `mmap`ed block of up to 32 MiB raises the
+/// threshold to that size, and from then on allocations below it come from the heap, where
+/// freed memory stays resident until trimmed: a run that frees a 24 MB buffer and later decodes
+/// 8 MB ones held tens of MB more RSS than it charged. The size model
+/// ([`super::size::allocation_cost`]) and the trimming decisions assume the fixed threshold.
+/// Process-wide; called when a run starts. Returns whether it was applied.
+pub fn fix_mmap_threshold() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        #[allow(unsafe_code)]
+        // SAFETY: mallopt only changes the allocator's parameters; it is thread-safe.
+        let ok = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024) };
+        ok == 1
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        false
+    }
+}
+
 /// Return memory that the allocator keeps after frees to the operating system, so RSS follows
 /// what the runtime accounts (glibc keeps freed small chunks otherwise).
 pub fn release_free_memory() {

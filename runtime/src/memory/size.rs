@@ -30,6 +30,11 @@ pub struct Footprint {
     pub resident: u64,
     /// Number of live heap allocations.
     pub allocations: u64,
+    /// The part of `resident` in allocations large enough for their own `mmap` (at or above
+    /// glibc's 128 KiB threshold): handed back to the OS as soon as they are freed, whereas
+    /// freed small allocations stay in malloc's free lists (and in RSS) until reused or trimmed.
+    #[serde(default)]
+    pub mapped: u64,
     /// Collections may walk a sample of their elements (not part of the figures).
     #[serde(skip)]
     estimating: bool,
@@ -41,8 +46,13 @@ pub struct Footprint {
 /// Two footprints are equal when their figures are (how they were walked does not count).
 impl PartialEq for Footprint {
     fn eq(&self, other: &Self) -> bool {
-        (self.requested, self.resident, self.allocations)
-            == (other.requested, other.resident, other.allocations)
+        (self.requested, self.resident, self.allocations, self.mapped)
+            == (
+                other.requested,
+                other.resident,
+                other.allocations,
+                other.mapped,
+            )
     }
 }
 impl Eq for Footprint {}
@@ -68,7 +78,7 @@ pub fn allocation_cost(bytes: u64) -> u64 {
 }
 
 impl Footprint {
-    /// A footprint with these figures.
+    /// A footprint with these figures (none of it in `mmap`ed allocations).
     pub fn new(requested: u64, resident: u64, allocations: u64) -> Self {
         Footprint {
             requested,
@@ -105,9 +115,13 @@ impl Footprint {
     /// Record one heap allocation of `bytes` (zero-sized allocations are ignored).
     pub fn add_allocation(&mut self, bytes: usize) {
         if bytes > 0 {
+            let cost = allocation_cost(bytes as u64);
             self.requested += bytes as u64;
-            self.resident += allocation_cost(bytes as u64);
+            self.resident += cost;
             self.allocations += 1;
+            if bytes as u64 >= MMAP_THRESHOLD {
+                self.mapped += cost;
+            }
         }
     }
     /// Record the heap of every element of `items` — or, in an estimating walk of a long slice,
@@ -163,6 +177,7 @@ impl Footprint {
         self.requested = self.requested.saturating_add(scale(part.requested));
         self.resident = self.resident.saturating_add(scale(part.resident));
         self.allocations = self.allocations.saturating_add(scale(part.allocations));
+        self.mapped = self.mapped.saturating_add(scale(part.mapped));
         self.sampled = true;
     }
     /// Sum of two footprints (estimating if `self` is; sampled if either is).
@@ -171,6 +186,7 @@ impl Footprint {
             requested: self.requested + other.requested,
             resident: self.resident + other.resident,
             allocations: self.allocations + other.allocations,
+            mapped: self.mapped + other.mapped,
             estimating: self.estimating,
             sampled: self.sampled || other.sampled,
         }
@@ -458,6 +474,19 @@ mod tests {
         b.add_allocation(10);
         assert_eq!(a, b);
         assert_eq!(Footprint::new(1, 2, 3), Footprint::new(1, 2, 3));
+    }
+
+    #[test]
+    fn large_allocations_are_counted_as_mapped() {
+        let mut f = Footprint::default();
+        f.add_allocation(100);
+        assert_eq!(f.mapped, 0);
+        f.add_allocation(1 << 20);
+        assert_eq!(f.mapped, allocation_cost(1 << 20));
+        let rows: Vec<String> = (0..10).map(|_| "abc".to_string()).collect();
+        let big: Vec<u64> = vec![0; 1 << 15];
+        assert_eq!(rows.footprint().mapped, 0);
+        assert_eq!(big.footprint().mapped, allocation_cost(8 << 15));
     }
 
     #[test]
