@@ -78,6 +78,7 @@ print(f"seed workload, rows={rows}, {runs} alternating runs each, medians; {core
       f"load average {load_before} before, {load_after} after")
 print(f"{'run':<24} {'wall s':>7} {'min s':>6} {'max s':>6} {'peak RSS MiB':>13} {'vs baseline':>12} {'paired':>7} {'vs baseline_mt':>15}  {'spilled MiB':>11}  checksum")
 base_mt = med("baseline_mt", 0)
+spread = []
 names = ["baseline", "baseline_mt"] + [f"{e}:{k}" for e in examples for k in ("quota", "nopressure")]
 for name in names:
     walls = [r[0] for r in data[name]]
@@ -86,8 +87,14 @@ for name in names:
     spilled = field(name, "spilled_bytes")
     spilled = f"{spilled / 2**20:.0f}" if isinstance(spilled, (int, float)) else "-"
     pair = f"{statistics.median(paired[name]):.2f}x" if name in paired else "-"
+    if name in paired and len(paired[name]) >= 4:
+        q = statistics.quantiles(paired[name], n=4)
+        spread.append(f"{name}: paired ratios {min(paired[name]):.2f}–{max(paired[name]):.2f}, "
+                      f"interquartile {q[0]:.2f}–{q[2]:.2f}")
     print(f"{name:<24} {wall:>7.2f} {min(walls):>6.2f} {max(walls):>6.2f} {rss:>13.0f} "
           f"{wall / base_wall:>11.2f}x {pair:>7} {wall / base_mt:>14.2f}x  {spilled:>11}  {checksum if checksum is not None else '?'}")
+for line in spread:
+    print(line)
 print("vs baseline: ratio of the medians; paired: median of each run's ratio to the baseline run")
 print("just before it (the target verdicts use it); baseline_mt: the same plain Rust with one idle")
 print("thread (glibc malloc then locks its arenas)")
