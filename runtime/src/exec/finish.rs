@@ -86,6 +86,7 @@ impl Pipeline {
             freed_since_trim: 0,
             output_history: HashMap::new(),
             has_estimates: false,
+            rss_at_start: crate::memory::current_rss(),
             previous: None,
             progress: crate::report::ProgressView::new(progress),
         })

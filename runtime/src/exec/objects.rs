@@ -66,7 +66,7 @@ impl Pipeline {
         let value =
             (ops.decode)(&payload).map_err(|e| format!("decoding {}: {e}", ops.type_name))?;
         drop(payload);
-        let footprint = (ops.footprint)(&*value);
+        let footprint = self.measure(&ops, &*value);
         if let Some(n) = self.lineage.get_mut(id) {
             n.value = Some(value);
             n.charged = footprint.resident;
@@ -81,6 +81,7 @@ impl Pipeline {
             row.output_bytes = footprint.requested;
             row.output_resident_bytes = footprint.resident;
         }
+        self.refine_estimates();
         self.event("reload", &name, seq, info.payload_len);
         let first_time = self.lineage.get(id).is_some_and(|n| !n.done);
         self.mark_loaded(id);
@@ -160,8 +161,8 @@ impl Pipeline {
             return Ok(());
         };
         let (ops, key, name, seq) = (n.ops, key_of(n.fingerprint), n.name.clone(), n.id.0);
-        // Objects carry exact figures (they size reservations when the value is reloaded).
-        let footprint = self.make_exact(id).unwrap_or_default();
+        // The figures size the reservation when the value is reloaded (then it is measured).
+        let footprint = n.footprint.unwrap_or_default();
         let mut encode = |w: &mut dyn std::io::Write| (ops.encode)(&*value, w);
         let info = self
             .store

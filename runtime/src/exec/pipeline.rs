@@ -46,6 +46,8 @@ pub struct Pipeline {
     pub(crate) output_history: HashMap<String, crate::memory::Footprint>,
     /// Some resident value may be charged a sampled estimate (see `measure.rs`).
     pub(crate) has_estimates: bool,
+    /// The process's RSS when the run started (what the run's own memory is measured from).
+    pub(crate) rss_at_start: u64,
 }
 
 impl std::fmt::Debug for Pipeline {

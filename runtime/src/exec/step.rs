@@ -281,7 +281,6 @@ impl Pipeline {
         self.memory.charge(footprint.resident);
         self.note_allocated(footprint);
         self.output_history.insert(name.clone(), footprint);
-        self.refine_estimates();
         let (fresh, corrupt) = (self.config.fresh, node_was_corrupt);
         if let Some(row) = self.rows.get_mut(seq) {
             row.status = StepStatus::Executed;
@@ -306,6 +305,12 @@ impl Pipeline {
                 };
             }
         }
+        self.refine_estimates();
+        let footprint = self
+            .lineage
+            .get(id)
+            .and_then(|n| n.footprint)
+            .unwrap_or(footprint);
         let budget = self.memory.budget().bytes();
         if inputs_bytes + footprint.resident > budget {
             self.fail_row(id, "inputs plus output exceed the budget");
