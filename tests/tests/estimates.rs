@@ -29,7 +29,7 @@ counted!(NearItem, NEAR_WALKS);
 const ROWS: u64 = 100_000;
 
 #[test]
-fn far_from_the_budget_a_long_dataset_is_sampled() {
+fn a_long_dataset_of_alike_rows_is_sampled_far_from_the_budget() {
     let dir = tempfile::tempdir().unwrap();
     let out = stepstone::run(
         &config(dir.path(), "64GiB").checkpoint_every(Some(0)),

@@ -6,7 +6,7 @@ use stepstone_tests::config;
 const ROWS: u64 = 100_000;
 
 #[test]
-fn memory_a_sample_missed_is_charged_once_rss_passes_half_the_budget() {
+fn memory_a_sample_missed_is_charged_once_rss_shows_it() {
     const MIB: usize = 1 << 20;
     let dir = tempfile::tempdir().unwrap();
     // `hidden`: 100,000 one-byte strings and, at index 1 (between sample points), a 64 MiB one.
