@@ -10,6 +10,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod args;
+mod catalog;
 mod cmd;
 mod output;
 mod scaffold;

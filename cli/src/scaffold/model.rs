@@ -14,8 +14,11 @@ use toml::Spanned;
 use super::ScaffoldError;
 use super::answers::Answer;
 
+mod migration;
 mod rule;
 use super::safety::RelPath;
+pub(crate) use migration::{Action, Example, Migration};
+use migration::RawMigration;
 pub(crate) use rule::Rule;
 
 /// Variables every archetype gets without declaring them.
@@ -71,6 +74,10 @@ pub(crate) struct Manifest {
     pub(crate) derived: BTreeMap<String, String>,
     /// Files included only when a condition holds.
     pub(crate) files: Vec<FileRule>,
+    /// Declarative migrations, applied by `stepstone update` (oldest version first).
+    pub(crate) migrations: Vec<Migration>,
+    /// Example answer sets for `archetypes test`.
+    pub(crate) examples: Vec<Example>,
 }
 
 /// One declared variable.
@@ -119,6 +126,10 @@ struct RawManifest {
     derived: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     files: Vec<Spanned<RawFileRule>>,
+    #[serde(default)]
+    migrations: Vec<Spanned<RawMigration>>,
+    #[serde(default)]
+    examples: Vec<Example>,
     #[serde(default, alias = "pre_hooks", alias = "post_hooks", alias = "scripts")]
     hooks: Option<Spanned<toml::Value>>,
 }
@@ -233,6 +244,13 @@ impl Manifest {
                 when: rule.when,
             });
         }
+        let names: Vec<String> = variables.iter().map(|v| v.name.clone()).collect();
+        let mut migrations = Vec::new();
+        for raw in raw.migrations {
+            let span = raw.span();
+            migrations.push(raw.into_inner().validate(&names).map_err(|m| at.err(Some(span), m))?);
+        }
+        migrations.sort_by(|a, b| a.version.cmp(&b.version));
         Ok(Manifest {
             name: header.name,
             version: header.version,
@@ -243,6 +261,8 @@ impl Manifest {
             variables,
             derived,
             files,
+            migrations,
+            examples: raw.examples,
         })
     }
 
@@ -252,7 +272,8 @@ impl Manifest {
     }
 }
 
-fn is_package_like(name: &str) -> bool {
+/// Whether `name` is lowercase letters, digits and `-`, starting with a letter.
+pub(crate) fn is_package_like(name: &str) -> bool {
     !name.is_empty()
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name

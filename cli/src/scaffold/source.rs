@@ -27,6 +27,8 @@ static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates")
 pub(crate) struct Archetype {
     /// The validated manifest.
     pub(crate) manifest: Manifest,
+    /// The manifest's text as read (part of the content digest).
+    pub(crate) manifest_text: String,
     /// Every file but the manifest, sorted by path.
     pub(crate) files: Vec<SourceFile>,
     /// Where it was read from.
@@ -49,6 +51,8 @@ pub(crate) enum Origin {
     Embedded,
     /// A folder on disk.
     Folder(PathBuf),
+    /// A published version in a catalog (folder or git repository), digest verified.
+    Catalog(String),
 }
 
 impl std::fmt::Display for Origin {
@@ -56,12 +60,14 @@ impl std::fmt::Display for Origin {
         match self {
             Origin::Embedded => f.write_str("built-in"),
             Origin::Folder(p) => write!(f, "{}", p.display()),
+            Origin::Catalog(c) => f.write_str(c),
         }
     }
 }
 
 impl Archetype {
-    fn assemble(
+    /// Build from a manifest text and files already read (and checked with [`RelPath`]).
+    pub(crate) fn assemble(
         manifest_text: &str,
         manifest_label: &str,
         mut files: Vec<SourceFile>,
@@ -71,6 +77,7 @@ impl Archetype {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(Archetype {
             manifest,
+            manifest_text: manifest_text.to_string(),
             files,
             origin,
         })
@@ -110,7 +117,14 @@ impl Archetype {
                         let rel = file.path().strip_prefix(root).unwrap_or(file.path());
                         let path = rel.to_string_lossy().replace('\\', "/");
                         if path == MANIFEST {
-                            manifest = Some(String::from_utf8_lossy(file.contents()).into_owned());
+                            let text = std::str::from_utf8(file.contents()).map_err(|e| {
+                                ScaffoldError::Manifest {
+                                    file: format!("templates/{}/{MANIFEST}", root.display()),
+                                    line: None,
+                                    message: format!("not UTF-8: {e}"),
+                                }
+                            })?;
+                            manifest = Some(text.to_string());
                         } else {
                             files.push(SourceFile {
                                 path,

@@ -1,0 +1,370 @@
+//! Catalogs: where published archetype versions live, with their approval status and digest.
+//!
+//! A catalog is a folder (`folder.rs`) or a git repository (`git.rs`); the archetypes built
+//! into the binary form the default catalog, always searched last. `--catalog C` (repeatable) and
+//! `STEPSTONE_ARCHETYPES` (`,`-separated) name catalogs; the first that has an archetype of the
+//! requested name wins. Responsible for resolving `NAME[@VERSION]` to verified content: the
+//! digest must match the index, `deprecated` is refused, `experimental` needs
+//! `--allow-unapproved`. Not responsible for rendering (`scaffold/`).
+
+pub(crate) mod digest;
+pub(crate) mod folder;
+pub(crate) mod git;
+pub(crate) mod index;
+
+use anyhow::{Context as _, bail};
+use semver::Version;
+
+use crate::scaffold::model::Status;
+use crate::scaffold::source::{self, Archetype, Origin};
+use folder::FolderCatalog;
+use git::GitCatalog;
+use index::{Entry, Index};
+
+/// Where a catalog's content is read from.
+#[derive(Debug, Clone)]
+enum Store {
+    Folder(FolderCatalog),
+    Git(GitCatalog),
+    Builtin(Vec<Archetype>),
+}
+
+/// One opened catalog: its index and how to read a version.
+#[derive(Debug, Clone)]
+pub(crate) struct Catalog {
+    /// What the user named (`built-in` for the default catalog).
+    pub(crate) label: String,
+    /// The validated index.
+    pub(crate) index: Index,
+    store: Store,
+}
+
+/// The label of the default catalog.
+pub(crate) const BUILTIN: &str = "built-in";
+
+impl Catalog {
+    /// Open the catalog `spec` (a folder, a git repository path or a git URL) and read its index.
+    pub(crate) fn open(spec: &str) -> anyhow::Result<Self> {
+        if spec == BUILTIN {
+            return Self::builtin();
+        }
+        let store = if git::is_git(spec) {
+            Store::Git(GitCatalog::open(spec)?)
+        } else {
+            let root = std::path::PathBuf::from(spec);
+            if !root.exists() {
+                bail!("catalog {spec} does not exist (a folder or git repository was expected)");
+            }
+            Store::Folder(FolderCatalog { root })
+        };
+        let index = match &store {
+            Store::Folder(f) => f.read_index()?,
+            Store::Git(g) => g.read_index()?,
+            Store::Builtin(_) => Index::new(),
+        };
+        Ok(Catalog {
+            label: spec.to_string(),
+            index,
+            store,
+        })
+    }
+
+    /// Open `spec` for publishing: a folder that does not exist yet (or is empty) becomes an
+    /// empty catalog.
+    pub(crate) fn open_for_publish(spec: &str) -> anyhow::Result<Self> {
+        let path = std::path::Path::new(spec);
+        let fresh = !git::is_git(spec)
+            && (!path.exists()
+                || std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none()));
+        if fresh {
+            return Ok(Catalog {
+                label: spec.to_string(),
+                index: Index::new(),
+                store: Store::Folder(FolderCatalog {
+                    root: path.to_path_buf(),
+                }),
+            });
+        }
+        if !git::is_git(spec) && !FolderCatalog::is_catalog(path) {
+            bail!(
+                "{spec} is a non-empty folder without {}: not a catalog; give an empty or new folder, or a git repository",
+                index::INDEX
+            );
+        }
+        Self::open(spec)
+    }
+
+    /// The default catalog: the archetypes compiled into this binary, one version each.
+    pub(crate) fn builtin() -> anyhow::Result<Self> {
+        let archetypes = source::builtin()?;
+        let mut index = Index::new();
+        for a in &archetypes {
+            let version = Version::parse(&a.manifest.version).with_context(|| {
+                format!("built-in archetype {}: version is not semver", a.manifest.name)
+            })?;
+            index.entries.push(Entry {
+                name: a.manifest.name.clone(),
+                version,
+                status: a.manifest.status,
+                approver: a.manifest.owner.clone(),
+                date: "built in".into(),
+                digest: digest::of(a),
+            });
+        }
+        Ok(Catalog {
+            label: BUILTIN.into(),
+            index,
+            store: Store::Builtin(archetypes),
+        })
+    }
+
+    /// The content of `entry`, its digest verified, its status taken from the index.
+    pub(crate) fn load(&self, entry: &Entry) -> anyhow::Result<Archetype> {
+        let mut archetype = match &self.store {
+            Store::Folder(f) => f.read_version(&entry.name, &entry.version)?,
+            Store::Git(g) => g.read_version(&entry.name, &entry.version)?,
+            Store::Builtin(all) => all
+                .iter()
+                .find(|a| a.manifest.name == entry.name)
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("built-in archetype {} vanished", entry.name))?,
+        };
+        let at = format!("{} {} in catalog {}", entry.name, entry.version, self.label);
+        if archetype.manifest.name != entry.name || archetype.manifest.version != entry.version.to_string() {
+            bail!(
+                "{at}: its archetype.toml says {} {}; the catalog is inconsistent, refused",
+                archetype.manifest.name,
+                archetype.manifest.version
+            );
+        }
+        let actual = digest::of(&archetype);
+        if actual != entry.digest {
+            bail!(
+                "{at}: content digest {actual} does not match the approved {}: the content was changed after publishing (tampering?); refused. Re-publish it as a new version",
+                entry.digest
+            );
+        }
+        archetype.manifest.status = entry.status;
+        archetype.origin = Origin::Catalog(self.label.clone());
+        Ok(archetype)
+    }
+
+    /// Publish `archetype` with `status` and `approver`: its version must be greater than the
+    /// catalog's latest of that name.
+    pub(crate) fn publish(
+        &mut self,
+        archetype: &Archetype,
+        status: Status,
+        approver: &str,
+    ) -> anyhow::Result<Entry> {
+        let m = &archetype.manifest;
+        let version = Version::parse(&m.version)
+            .with_context(|| format!("archetype {}: version `{}` is not semver", m.name, m.version))?;
+        if approver.trim().is_empty() {
+            bail!("--approver must name who approved this version");
+        }
+        if let Some(latest) = self.index.latest(&m.name)
+            && latest.version >= version
+        {
+            bail!(
+                "{} {version} is not greater than the catalog's latest {} {}: bump `version` in archetype.toml",
+                m.name,
+                latest.name,
+                latest.version
+            );
+        }
+        let entry = Entry {
+            name: m.name.clone(),
+            version,
+            status,
+            approver: approver.to_string(),
+            date: index::now(),
+            digest: digest::of(archetype),
+        };
+        let mut index = self.index.clone();
+        index.entries.push(entry.clone());
+        match &self.store {
+            Store::Folder(f) => f.publish(archetype, &index)?,
+            Store::Git(g) => g.publish(archetype, &index)?,
+            Store::Builtin(_) => bail!("the built-in catalog is read-only"),
+        }
+        self.index = index;
+        Ok(entry)
+    }
+
+    /// Set the status of `name`@`version` (deprecate).
+    pub(crate) fn set_status(
+        &mut self,
+        name: &str,
+        version: &Version,
+        status: Status,
+    ) -> anyhow::Result<()> {
+        let mut index = self.index.clone();
+        let Some(entry) = index
+            .entries
+            .iter_mut()
+            .find(|e| e.name == name && &e.version == version)
+        else {
+            bail!(
+                "catalog {} has no {name} {version}; it has: {}",
+                self.label,
+                versions_text(&self.index, name)
+            );
+        };
+        entry.status = status;
+        match &self.store {
+            Store::Folder(f) => f.write_index(&index)?,
+            Store::Git(g) => g.commit_index(
+                &index,
+                &[],
+                &format!("{name} {version}: {}", status.as_str()),
+            )?,
+            Store::Builtin(_) => bail!("the built-in catalog is read-only"),
+        }
+        self.index = index;
+        Ok(())
+    }
+}
+
+/// `1.0.0 (approved), 1.1.0 (experimental)`, or `none`.
+pub(crate) fn versions_text(index: &Index, name: &str) -> String {
+    let list: Vec<String> = index
+        .versions(name)
+        .iter()
+        .map(|e| format!("{} ({})", e.version, e.status.as_str()))
+        .collect();
+    if list.is_empty() {
+        "none".into()
+    } else {
+        list.join(", ")
+    }
+}
+
+/// `NAME` or `NAME@VERSION`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Request {
+    /// Archetype name.
+    pub(crate) name: String,
+    /// The version asked for; `None` = latest approved.
+    pub(crate) version: Option<Version>,
+}
+
+impl Request {
+    /// Parse `NAME[@VERSION]`.
+    pub(crate) fn parse(text: &str) -> anyhow::Result<Self> {
+        let (name, version) = match text.split_once('@') {
+            Some((name, v)) => {
+                let v = v.strip_prefix('v').unwrap_or(v);
+                let version = Version::parse(v).with_context(|| {
+                    format!("`{text}`: `{v}` is not a version like 1.2.0")
+                })?;
+                (name, Some(version))
+            }
+            None => (text, None),
+        };
+        Ok(Request {
+            name: name.to_string(),
+            version,
+        })
+    }
+}
+
+/// The catalogs in lookup order, the built-in one last.
+#[derive(Debug, Clone)]
+pub(crate) struct Catalogs {
+    /// Opened catalogs.
+    pub(crate) list: Vec<Catalog>,
+}
+
+/// A resolved archetype version.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolved {
+    /// The verified content.
+    pub(crate) archetype: Archetype,
+    /// Its index entry.
+    pub(crate) entry: Entry,
+    /// The catalog it came from.
+    pub(crate) catalog: String,
+}
+
+impl Catalogs {
+    /// Open `specs` (empty entries skipped) and the built-in catalog.
+    pub(crate) fn open(specs: &[String]) -> anyhow::Result<Self> {
+        let mut list = Vec::new();
+        for spec in specs.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            if spec != BUILTIN {
+                list.push(Catalog::open(spec)?);
+            }
+        }
+        list.push(Catalog::builtin()?);
+        Ok(Catalogs { list })
+    }
+
+    /// The first catalog that has any version of `name`.
+    pub(crate) fn catalog_of(&self, name: &str) -> Option<&Catalog> {
+        self.list
+            .iter()
+            .find(|c| !c.index.versions(name).is_empty())
+    }
+
+    /// Every archetype name, for "not found" messages.
+    pub(crate) fn names(&self) -> String {
+        let names: std::collections::BTreeSet<&str> = self
+            .list
+            .iter()
+            .flat_map(|c| c.index.entries.iter().map(|e| e.name.as_str()))
+            .collect();
+        names.into_iter().collect::<Vec<_>>().join(", ")
+    }
+
+    /// The index entry `request` names (no status check).
+    pub(crate) fn entry(&self, request: &Request) -> anyhow::Result<(&Catalog, Entry)> {
+        let name = &request.name;
+        let Some(catalog) = self.catalog_of(name) else {
+            bail!(
+                "no archetype named `{name}` in any catalog; known: {} (see `stepstone archetypes list`)",
+                self.names()
+            );
+        };
+        let entry = match &request.version {
+            Some(v) => catalog.index.find(name, v),
+            None => catalog.index.latest_approved(name),
+        };
+        match entry {
+            Some(e) => Ok((catalog, e.clone())),
+            None => bail!(
+                "catalog {} has no {}{name}{}; its versions: {}",
+                catalog.label,
+                if request.version.is_none() { "approved version of " } else { "" },
+                request.version.as_ref().map(|v| format!(" {v}")).unwrap_or_default(),
+                versions_text(&catalog.index, name)
+            ),
+        }
+    }
+
+    /// Resolve `request` for use in a project: status rules applied, digest verified.
+    pub(crate) fn resolve(
+        &self,
+        request: &Request,
+        allow_unapproved: bool,
+    ) -> anyhow::Result<Resolved> {
+        let (catalog, entry) = self.entry(request)?;
+        let at = format!("{} {} in catalog {}", entry.name, entry.version, catalog.label);
+        match entry.status {
+            Status::Approved => {}
+            Status::Deprecated => bail!(
+                "{at} is deprecated and may not be used; pick another version (`stepstone archetypes list`)"
+            ),
+            Status::Experimental if !allow_unapproved => bail!(
+                "{at} is experimental (not approved by the architecture team); pass --allow-unapproved to use it anyway"
+            ),
+            Status::Experimental => {}
+        }
+        let archetype = catalog.load(&entry)?;
+        Ok(Resolved {
+            archetype,
+            catalog: catalog.label.clone(),
+            entry,
+        })
+    }
+}
