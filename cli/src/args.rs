@@ -7,6 +7,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod catalog;
+pub(crate) use catalog::{CatalogArgs, CheckArgs, PublishArgs, PublishStatus, UpdateArgs};
+
 const AFTER_HELP: &str = "\
 Examples:
   stepstone new demo                      scaffold ./demo from the default archetype (batch-etl)
@@ -14,6 +17,10 @@ Examples:
   stepstone new pr --archetype iterative --define iterations=50 --no-input
   stepstone archetypes list               the archetypes this binary knows
   stepstone archetypes check ./my-arch    lint an archetype folder (add --build to test it)
+  stepstone archetypes publish ./my-arch --catalog ../catalog --approver alice
+  stepstone new demo --catalog ../catalog --archetype batch-etl@1.1.0
+  stepstone update --dry-run              in a generated project: take the latest archetype
+  stepstone check                         in a generated project: drift against its archetype
   stepstone completions bash > /etc/bash_completion.d/stepstone
   stepstone checkpoints ls --dir .stepstone   objects: step, kind, size, age, run
   stepstone runs show latest              the last run's summary table
@@ -35,7 +42,13 @@ pub(crate) enum Command {
     /// Create a new pipeline project from an archetype.
     #[command(after_help = NEW_HELP)]
     New(NewArgs),
-    /// List, show and lint archetypes.
+    /// Update a generated project to a newer archetype version (3-way merge, no git needed).
+    #[command(after_help = catalog::UPDATE_HELP)]
+    Update(UpdateArgs),
+    /// Report a generated project's drift from its archetype version (exit 1 on drift).
+    #[command(after_help = catalog::CHECK_HELP)]
+    Check(CheckArgs),
+    /// List, show, lint, test, publish and deprecate archetypes.
     #[command(subcommand)]
     Archetypes(ArchetypesCommand),
     /// Inspect, verify and garbage-collect the objects of a checkpoint directory.
@@ -69,12 +82,16 @@ pub(crate) struct NewArgs {
     /// Project (package) name: lowercase letters, digits, `-` and `_`, starting with a letter.
     pub(crate) name: String,
 
-    /// Archetype to use (see `stepstone archetypes list`) [default: batch-etl].
-    #[arg(long, short = 'a')]
+    /// Archetype to use, `NAME` (its latest approved version) or `NAME@VERSION` (see
+    /// `stepstone archetypes list`) [default: batch-etl].
+    #[arg(long, short = 'a', value_name = "NAME[@VERSION]")]
     pub(crate) archetype: Option<String>,
 
     #[command(flatten)]
     pub(crate) sources: SourceArgs,
+
+    #[command(flatten)]
+    pub(crate) catalogs: CatalogArgs,
 
     /// Folder to create [default: ./NAME].
     #[arg(long)]
@@ -96,7 +113,8 @@ pub(crate) struct NewArgs {
     #[arg(long)]
     pub(crate) force: bool,
 
-    /// Use an archetype whose status is `experimental` or `deprecated`.
+    /// Use an archetype whose status is `experimental` (or, from --archetype-path only,
+    /// `deprecated`; a deprecated catalog version is always refused).
     #[arg(long)]
     pub(crate) allow_unapproved: bool,
 
@@ -142,10 +160,13 @@ pub(crate) struct RuntimeArgs {
 /// `stepstone archetypes …`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum ArchetypesCommand {
-    /// List known archetypes (built in, --archetype-path, STEPSTONE_ARCHETYPE_PATH).
+    /// List known archetypes: each catalog's versions with status, approver and date, then
+    /// --archetype-path folders and the built-in ones.
     List {
         #[command(flatten)]
         sources: SourceArgs,
+        #[command(flatten)]
+        catalogs: CatalogArgs,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -171,6 +192,35 @@ pub(crate) enum ArchetypesCommand {
         build: bool,
         #[command(flatten)]
         runtime: RuntimeArgs,
+        /// Also check that its version is greater than these catalogs' latest of its name.
+        #[command(flatten)]
+        catalogs: CatalogArgs,
+    },
+    /// Render each example answer set of archetype.toml (`[[examples]]`), then build, test and
+    /// run every result.
+    #[command(after_help = "Example:\n  stepstone archetypes test templates/batch-etl")]
+    Test {
+        /// The archetype folder (contains archetype.toml).
+        dir: PathBuf,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
+    /// Lint an archetype and record it in a catalog with its status, approver, date and
+    /// content digest; the version must be greater than the catalog's latest of that name.
+    #[command(
+        after_help = "Example:\n  stepstone archetypes publish templates/batch-etl --catalog ../catalog --approver alice"
+    )]
+    Publish(PublishArgs),
+    /// Mark a published version deprecated: `new` and `update` refuse it from then on.
+    #[command(
+        after_help = "Example:\n  stepstone archetypes deprecate batch-etl@1.0.0 --catalog ../catalog"
+    )]
+    Deprecate {
+        /// The version, `NAME@VERSION`.
+        version: String,
+        /// The catalog.
+        #[arg(long, value_name = "C")]
+        catalog: String,
     },
 }
 

@@ -58,7 +58,11 @@ pub fn run(mut argv: Vec<OsString>, invocation: Invocation) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             output::error(&e);
-            ExitCode::FAILURE
+            if e.downcast_ref::<scaffold::record::NotAProject>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

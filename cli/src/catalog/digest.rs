@@ -62,10 +62,7 @@ mod tests {
         assert_eq!(a, of_files(vec![("b/c", b"2"), ("a", b"1")]));
         assert_ne!(a, of_files(vec![("a", b"1"), ("b/c", b"3")]));
         // Moving bytes between the path and the contents changes the digest (lengths are framed).
-        assert_ne!(
-            of_files(vec![("ab", b"")]),
-            of_files(vec![("a", b"b")])
-        );
+        assert_ne!(of_files(vec![("ab", b"")]), of_files(vec![("a", b"b")]));
         assert!(is_well_formed(&a), "{a}");
         assert!(!is_well_formed("xxh3-128:XYZ"));
     }

@@ -35,7 +35,9 @@ pub(crate) fn is_git(spec: &str) -> bool {
     }
     let path = Path::new(spec);
     path.join(".git").exists()
-        || (path.join("HEAD").is_file() && path.join("objects").is_dir() && path.join("refs").is_dir())
+        || (path.join("HEAD").is_file()
+            && path.join("objects").is_dir()
+            && path.join("refs").is_dir())
 }
 
 fn git() -> Command {
@@ -99,8 +101,13 @@ impl GitCatalog {
         if cache.join("HEAD").is_file() {
             let mut fetch = git();
             fetch.arg("--git-dir").arg(&cache).args([
-                "fetch", "--quiet", "--prune", "--force", "origin",
-                "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
+                "fetch",
+                "--quiet",
+                "--prune",
+                "--force",
+                "origin",
+                "+refs/heads/*:refs/heads/*",
+                "+refs/tags/*:refs/tags/*",
             ]);
             output(fetch, &format!("{what}: fetching into {}", cache.display()))?;
         } else {
@@ -145,7 +152,9 @@ impl GitCatalog {
         let kind = |object: &str| -> anyhow::Result<String> {
             let mut cmd = self.git();
             cmd.args(["cat-file", "-t", object]);
-            Ok(String::from_utf8_lossy(&output(cmd, &at)?).trim().to_string())
+            Ok(String::from_utf8_lossy(&output(cmd, &at)?)
+                .trim()
+                .to_string())
         };
         let peeled = kind(&format!("{tag}^{{}}"))
             .with_context(|| format!("{at}: the index lists it but the tag is missing"))?;
@@ -187,9 +196,10 @@ impl GitCatalog {
         let mut files = Vec::new();
         for ((path, _), contents) in entries.into_iter().zip(blobs) {
             if path == MANIFEST {
-                manifest = Some(String::from_utf8(contents).map_err(|_| {
-                    anyhow::anyhow!("{at}: {MANIFEST} is not UTF-8")
-                })?);
+                manifest = Some(
+                    String::from_utf8(contents)
+                        .map_err(|_| anyhow::anyhow!("{at}: {MANIFEST} is not UTF-8"))?,
+                );
             } else {
                 files.push(SourceFile { path, contents });
             }
@@ -211,7 +221,9 @@ impl GitCatalog {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().with_context(|| format!("{at}: could not run `git`"))?;
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("{at}: could not run `git`"))?;
         let mut input = String::new();
         for (_, oid) in entries {
             input.push_str(oid);
@@ -222,7 +234,10 @@ impl GitCatalog {
         }
         let out = child.wait_with_output()?;
         if !out.status.success() {
-            bail!("{at}: git cat-file failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            bail!(
+                "{at}: git cat-file failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         let mut rest = out.stdout.as_slice();
         let mut blobs = Vec::new();
@@ -276,7 +291,8 @@ impl GitCatalog {
             if let Some(dir) = target.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            std::fs::write(&target, bytes).with_context(|| format!("writing {}", target.display()))?;
+            std::fs::write(&target, bytes)
+                .with_context(|| format!("writing {}", target.display()))?;
         }
         let message = format!("publish {} {}", m.name, m.version);
         self.commit_index(index, &[m.name.as_str()], &message)?;
@@ -298,13 +314,21 @@ impl GitCatalog {
             .with_context(|| format!("writing {}", tree.join(INDEX).display()))?;
         let what = format!("git catalog {}: committing", self.label);
         let mut add = git();
-        add.arg("-C").arg(tree).args(["add", "-A", "--", INDEX]).args(paths);
+        add.arg("-C")
+            .arg(tree)
+            .args(["add", "-A", "--", INDEX])
+            .args(paths);
         output(add, &what)?;
         let mut commit = git();
         commit
             .arg("-C")
             .arg(tree)
-            .args(["-c", "user.name=stepstone", "-c", "user.email=stepstone@localhost"])
+            .args([
+                "-c",
+                "user.name=stepstone",
+                "-c",
+                "user.email=stepstone@localhost",
+            ])
             .args(["commit", "--quiet", "-m", message]);
         output(commit, &what)?;
         Ok(())

@@ -166,7 +166,10 @@ mod tests {
         let text = index.to_text().unwrap();
         let back = Index::parse(&text, "t").unwrap();
         assert_eq!(back.latest("a").unwrap().version.to_string(), "1.10.0");
-        assert_eq!(back.latest_approved("a").unwrap().version.to_string(), "1.2.0");
+        assert_eq!(
+            back.latest_approved("a").unwrap().version.to_string(),
+            "1.2.0"
+        );
     }
 
     #[test]
@@ -180,7 +183,9 @@ mod tests {
         let mut index = Index::new();
         index.entries.push(entry("1.0.0", Status::Approved));
         index.entries.push(entry("1.0.0", Status::Approved));
-        let err = Index::parse(&index.to_text().unwrap(), "c").unwrap_err().to_string();
+        let err = Index::parse(&index.to_text().unwrap(), "c")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("listed twice"), "{err}");
     }
 }

@@ -48,6 +48,8 @@ impl Catalog {
         if spec == BUILTIN {
             return Self::builtin();
         }
+        let absolute = absolute_label(spec);
+        let spec = absolute.as_str();
         let store = if git::is_git(spec) {
             Store::Git(GitCatalog::open(spec)?)
         } else {
@@ -72,10 +74,11 @@ impl Catalog {
     /// Open `spec` for publishing: a folder that does not exist yet (or is empty) becomes an
     /// empty catalog.
     pub(crate) fn open_for_publish(spec: &str) -> anyhow::Result<Self> {
+        let absolute = absolute_label(spec);
+        let spec = absolute.as_str();
         let path = std::path::Path::new(spec);
         let fresh = !git::is_git(spec)
-            && (!path.exists()
-                || std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none()));
+            && (!path.exists() || std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none()));
         if fresh {
             return Ok(Catalog {
                 label: spec.to_string(),
@@ -100,7 +103,10 @@ impl Catalog {
         let mut index = Index::new();
         for a in &archetypes {
             let version = Version::parse(&a.manifest.version).with_context(|| {
-                format!("built-in archetype {}: version is not semver", a.manifest.name)
+                format!(
+                    "built-in archetype {}: version is not semver",
+                    a.manifest.name
+                )
             })?;
             index.entries.push(Entry {
                 name: a.manifest.name.clone(),
@@ -130,7 +136,9 @@ impl Catalog {
                 .ok_or_else(|| anyhow::anyhow!("built-in archetype {} vanished", entry.name))?,
         };
         let at = format!("{} {} in catalog {}", entry.name, entry.version, self.label);
-        if archetype.manifest.name != entry.name || archetype.manifest.version != entry.version.to_string() {
+        if archetype.manifest.name != entry.name
+            || archetype.manifest.version != entry.version.to_string()
+        {
             bail!(
                 "{at}: its archetype.toml says {} {}; the catalog is inconsistent, refused",
                 archetype.manifest.name,
@@ -158,8 +166,12 @@ impl Catalog {
         approver: &str,
     ) -> anyhow::Result<Entry> {
         let m = &archetype.manifest;
-        let version = Version::parse(&m.version)
-            .with_context(|| format!("archetype {}: version `{}` is not semver", m.name, m.version))?;
+        let version = Version::parse(&m.version).with_context(|| {
+            format!(
+                "archetype {}: version `{}` is not semver",
+                m.name, m.version
+            )
+        })?;
         if approver.trim().is_empty() {
             bail!("--approver must name who approved this version");
         }
@@ -226,6 +238,16 @@ impl Catalog {
     }
 }
 
+/// A local path made absolute (so a project's record names it from anywhere); URLs as given.
+fn absolute_label(spec: &str) -> String {
+    if spec.contains("://") || spec.starts_with("git@") {
+        return spec.to_string();
+    }
+    std::path::absolute(spec)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| spec.to_string())
+}
+
 /// `1.0.0 (approved), 1.1.0 (experimental)`, or `none`.
 pub(crate) fn versions_text(index: &Index, name: &str) -> String {
     let list: Vec<String> = index
@@ -255,9 +277,8 @@ impl Request {
         let (name, version) = match text.split_once('@') {
             Some((name, v)) => {
                 let v = v.strip_prefix('v').unwrap_or(v);
-                let version = Version::parse(v).with_context(|| {
-                    format!("`{text}`: `{v}` is not a version like 1.2.0")
-                })?;
+                let version = Version::parse(v)
+                    .with_context(|| format!("`{text}`: `{v}` is not a version like 1.2.0"))?;
                 (name, Some(version))
             }
             None => (text, None),
@@ -335,8 +356,16 @@ impl Catalogs {
             None => bail!(
                 "catalog {} has no {}{name}{}; its versions: {}",
                 catalog.label,
-                if request.version.is_none() { "approved version of " } else { "" },
-                request.version.as_ref().map(|v| format!(" {v}")).unwrap_or_default(),
+                if request.version.is_none() {
+                    "approved version of "
+                } else {
+                    ""
+                },
+                request
+                    .version
+                    .as_ref()
+                    .map(|v| format!(" {v}"))
+                    .unwrap_or_default(),
                 versions_text(&catalog.index, name)
             ),
         }
@@ -349,7 +378,10 @@ impl Catalogs {
         allow_unapproved: bool,
     ) -> anyhow::Result<Resolved> {
         let (catalog, entry) = self.entry(request)?;
-        let at = format!("{} {} in catalog {}", entry.name, entry.version, catalog.label);
+        let at = format!(
+            "{} {} in catalog {}",
+            entry.name, entry.version, catalog.label
+        );
         match entry.status {
             Status::Approved => {}
             Status::Deprecated => bail!(

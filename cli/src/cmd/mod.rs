@@ -4,10 +4,12 @@
 //! `anyhow` with context, mapped to exit code 1 by the caller.
 
 mod archetypes;
+mod check;
 mod checkpoints;
 mod completions;
 mod new;
 mod runs;
+mod update;
 
 use crate::args::{Cli, Command};
 
@@ -15,6 +17,8 @@ use crate::args::{Cli, Command};
 pub(crate) fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::New(args) => new::execute(args),
+        Command::Update(args) => update::execute(args),
+        Command::Check(args) => check::execute(args),
         Command::Archetypes(command) => archetypes::execute(command),
         Command::Completions { shell } => completions::execute(shell),
         Command::Checkpoints(command) => checkpoints::execute(command),

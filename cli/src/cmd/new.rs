@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 
 use crate::args::NewArgs;
+use crate::catalog::{Catalogs, Request};
 use crate::output;
 use crate::scaffold::answers::{self, AnswerInput};
 use crate::scaffold::dependency::RuntimeDependency;
@@ -23,7 +24,6 @@ pub(crate) fn execute(args: NewArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     check_project_name(&args.name)?;
     let archetype = pick(&args)?;
-    check_status(&archetype, args.allow_unapproved)?;
     let input = AnswerInput {
         defines: args.defines.clone(),
         file: args
@@ -52,10 +52,11 @@ pub(crate) fn execute(args: NewArgs) -> anyhow::Result<()> {
     let count = scaffold::generate(&archetype, &answers, &builtins, &dest, args.force)?;
     let manifest = &archetype.manifest;
     output::status(format!(
-        "Created {} from archetype {} {} in {} ({count} files, {} ms)",
+        "Created {} from archetype {} {} ({}) in {} ({count} files, {} ms)",
         args.name,
         manifest.name,
         manifest.version,
+        archetype.origin,
         dest.display(),
         started.elapsed().as_millis()
     ));
@@ -89,25 +90,33 @@ fn check_project_name(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `--archetype NAME`; else the single archetype folder given with `--archetype-path`; else the
-/// default.
+/// `--archetype NAME[@VERSION]`; else the single archetype folder given with `--archetype-path`;
+/// else the default. A name without a version is first looked up in the `--archetype-path`
+/// folders; everything else is resolved in the catalogs (status rules, digest verified).
 fn pick(args: &NewArgs) -> anyhow::Result<Archetype> {
     let paths = &args.sources.archetype_paths;
     if args.archetype.is_none()
         && let [only] = paths.as_slice()
         && only.join(MANIFEST).exists()
     {
-        return Ok(Archetype::from_folder(only)?);
+        return checked_folder(Archetype::from_folder(only)?, args.allow_unapproved);
     }
-    let catalog = Catalog::discover(paths)?;
-    let name = args.archetype.as_deref().unwrap_or(DEFAULT_ARCHETYPE);
-    match catalog.find(name) {
-        Some(archetype) => Ok(archetype.clone()),
-        None => bail!(
-            "no archetype named `{name}`; known: {} (see `stepstone archetypes list`)",
-            catalog.names()
-        ),
+    let text = args.archetype.as_deref().unwrap_or(DEFAULT_ARCHETYPE);
+    let request = Request::parse(text)?;
+    if request.version.is_none() && paths.iter().any(|p| !p.as_os_str().is_empty()) {
+        let folders = Catalog::discover_paths(paths)?;
+        if let Some(archetype) = folders.find(&request.name) {
+            return checked_folder(archetype.clone(), args.allow_unapproved);
+        }
     }
+    let catalogs = Catalogs::open(&args.catalogs.catalogs)?;
+    Ok(catalogs.resolve(&request, args.allow_unapproved)?.archetype)
+}
+
+/// An archetype from an `--archetype-path` folder: its manifest's status decides.
+fn checked_folder(archetype: Archetype, allow_unapproved: bool) -> anyhow::Result<Archetype> {
+    check_status(&archetype, allow_unapproved)?;
+    Ok(archetype)
 }
 
 fn check_status(archetype: &Archetype, allow_unapproved: bool) -> anyhow::Result<()> {

@@ -1,8 +1,10 @@
 //! `stepstone archetypes check`: what is wrong with an archetype, before anyone uses it.
 //!
 //! Responsible for the static checks (variables used but not declared — errors; declared but
-//! never used — warnings) and a full render with the defaults into memory, which also checks
-//! every rendered path. Not responsible for building the result (`cmd/archetypes.rs`).
+//! never used — warnings; defaults that break their own rules are refused when the manifest is
+//! parsed), every `[[examples]]` answer set and `[[migrations]]` version, the version against a
+//! catalog's latest, and a full render with the defaults into memory, which also checks every
+//! rendered path. Not responsible for building the result (`cmd/archetypes/`).
 
 use std::collections::BTreeSet;
 
@@ -95,7 +97,59 @@ pub(crate) fn check(archetype: &Archetype, builtins: &Builtins) -> Findings {
         }
     }
     render_defaults(archetype, builtins, &mut findings);
+    check_examples_and_migrations(archetype, &mut findings);
     findings
+}
+
+fn check_examples_and_migrations(archetype: &Archetype, findings: &mut Findings) {
+    let manifest = &archetype.manifest;
+    for example in &manifest.examples {
+        let input = AnswerInput {
+            file: Some((
+                format!("archetype.toml [[examples]] {}", example.name),
+                example.answers.clone(),
+            )),
+            ..AnswerInput::default()
+        };
+        if let Err(e) = answers::collect(manifest, &input) {
+            findings.errors.push(e.to_string());
+        }
+    }
+    match semver::Version::parse(&manifest.version) {
+        Err(e) => findings.errors.push(format!(
+            "archetype.toml: version `{}` is not semver ({e}); catalogs order versions by semver",
+            manifest.version
+        )),
+        Ok(version) => {
+            for m in manifest.migrations.iter().filter(|m| m.version > version) {
+                findings.warnings.push(format!(
+                    "[[migrations]] for {} is above this archetype's version {version}: it never applies",
+                    m.version
+                ));
+            }
+        }
+    }
+}
+
+/// Error when `archetype`'s version is not greater than `catalog`'s latest of its name.
+pub(crate) fn check_version_against(
+    archetype: &Archetype,
+    catalog: &crate::catalog::Catalog,
+    findings: &mut Findings,
+) {
+    let m = &archetype.manifest;
+    let (Ok(version), Some(latest)) = (
+        semver::Version::parse(&m.version),
+        catalog.index.latest(&m.name),
+    ) else {
+        return;
+    };
+    if version <= latest.version {
+        findings.errors.push(format!(
+            "version {version} is not greater than {} {} in catalog {}: bump `version` in archetype.toml",
+            latest.name, latest.version, catalog.label
+        ));
+    }
 }
 
 fn render_defaults(archetype: &Archetype, builtins: &Builtins, findings: &mut Findings) {

@@ -8,11 +8,14 @@
 
 pub(crate) mod answers;
 pub(crate) mod dependency;
+pub(crate) mod drift;
 pub(crate) mod lint;
 pub(crate) mod model;
+pub(crate) mod record;
 pub(crate) mod render;
 pub(crate) mod safety;
 pub(crate) mod source;
+pub(crate) mod update;
 
 use std::path::Path;
 

@@ -17,8 +17,8 @@ use super::answers::Answer;
 mod migration;
 mod rule;
 use super::safety::RelPath;
-pub(crate) use migration::{Action, Example, Migration};
 use migration::RawMigration;
+pub(crate) use migration::{Action, Example, Migration};
 pub(crate) use rule::Rule;
 
 /// Variables every archetype gets without declaring them.
@@ -248,7 +248,11 @@ impl Manifest {
         let mut migrations = Vec::new();
         for raw in raw.migrations {
             let span = raw.span();
-            migrations.push(raw.into_inner().validate(&names).map_err(|m| at.err(Some(span), m))?);
+            migrations.push(
+                raw.into_inner()
+                    .validate(&names)
+                    .map_err(|m| at.err(Some(span), m))?,
+            );
         }
         migrations.sort_by(|a, b| a.version.cmp(&b.version));
         Ok(Manifest {

@@ -44,7 +44,11 @@ fn strict_tera() -> Tera {
 }
 
 /// Render a one-off template (a derived value, a condition, a path) against `context`.
-fn render_snippet(label: &str, template: &str, context: &Context) -> Result<String, ScaffoldError> {
+pub(crate) fn render_snippet(
+    label: &str,
+    template: &str,
+    context: &Context,
+) -> Result<String, ScaffoldError> {
     let mut tera = strict_tera();
     tera.add_raw_template(label, template)
         .map_err(|e| tera_error(label, &e))?;
@@ -160,8 +164,8 @@ pub(crate) fn render(
     Ok(out)
 }
 
-/// `.stepstone/archetype.toml`: which archetype (name, version) made the project, with which
-/// answers. Its `[answers]` table is a valid `--answers` file.
+/// `.stepstone/archetype.toml`: which archetype (name, version, digest, catalog) made the
+/// project, with which answers. Its `[answers]` table is a valid `--answers` file.
 pub(crate) fn record(
     archetype: &Archetype,
     answers: &Answers,
@@ -176,6 +180,13 @@ pub(crate) fn record(
         "version".into(),
         toml::Value::String(archetype.manifest.version.clone()),
     );
+    header.insert(
+        "digest".into(),
+        toml::Value::String(crate::catalog::digest::of(archetype)),
+    );
+    if let super::source::Origin::Catalog(catalog) = &archetype.origin {
+        header.insert("catalog".into(), toml::Value::String(catalog.clone()));
+    }
     let mut project = toml::Table::new();
     project.insert(
         "name".into(),
@@ -199,8 +210,10 @@ pub(crate) fn record(
     };
     let text = format!(
         "# Written by `stepstone new`: the archetype this project was made from, and the answers.\n\
-         # Replay with: stepstone new NAME --archetype {} --answers .stepstone/archetype.toml\n\n{}\n{}\n{}",
+         # `stepstone update` and `stepstone check` start from it; replay with:\n\
+         # stepstone new NAME --archetype {}@{} --answers .stepstone/archetype.toml\n\n{}\n{}\n{}",
         archetype.manifest.name,
+        archetype.manifest.version,
         section("archetype", &header)?,
         section("project", &project)?,
         section("answers", &answers)?,

@@ -128,7 +128,7 @@ fn inspect_destination(dest: &Path) -> Result<Existing, ScaffoldError> {
 }
 
 /// Refuse if writing `file` under `dest` would go through or onto a symlink or a folder.
-fn check_existing_path(dest: &Path, file: &RelPath) -> Result<(), ScaffoldError> {
+pub(crate) fn check_existing_path(dest: &Path, file: &RelPath) -> Result<(), ScaffoldError> {
     let mut at = dest.to_path_buf();
     let last = file.parts().len().saturating_sub(1);
     for (i, part) in file.parts().iter().enumerate() {

@@ -215,6 +215,15 @@ impl Catalog {
         Ok(Catalog { archetypes })
     }
 
+    /// Load the archetypes of `paths` only (no built-in ones).
+    pub(crate) fn discover_paths(paths: &[PathBuf]) -> Result<Self, ScaffoldError> {
+        let mut archetypes = Vec::new();
+        for path in paths.iter().filter(|p| !p.as_os_str().is_empty()) {
+            archetypes.extend(load_path(path)?);
+        }
+        Ok(Catalog { archetypes })
+    }
+
     /// The first archetype called `name`.
     pub(crate) fn find(&self, name: &str) -> Option<&Archetype> {
         self.archetypes.iter().find(|a| a.manifest.name == name)

@@ -1,31 +1,40 @@
-//! `stepstone archetypes list | show NAME | check DIR [--build]`.
+//! `stepstone archetypes list | show NAME | check DIR [--build] | test DIR | publish DIR |
+//! deprecate NAME@V`: this file dispatches and holds list, show and check; publishing,
+//! deprecating and testing have their own files.
+
+mod list;
+mod publish;
+mod test;
 
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 
-use crate::args::{ArchetypesCommand, RuntimeArgs};
+use crate::args::{ArchetypesCommand, CatalogArgs, RuntimeArgs};
+use crate::catalog::Catalog;
 use crate::output;
 use crate::scaffold::answers::{self, AnswerInput};
 use crate::scaffold::dependency::RuntimeDependency;
 use crate::scaffold::lint;
 use crate::scaffold::model::Manifest;
 use crate::scaffold::render::Builtins;
-use crate::scaffold::source::{Archetype, Catalog};
+use crate::scaffold::source::{self, Archetype};
 
 /// Run an `archetypes` subcommand.
 pub(crate) fn execute(command: ArchetypesCommand) -> anyhow::Result<()> {
     match command {
-        ArchetypesCommand::List { sources, json } => {
-            list(&Catalog::discover(&sources.archetype_paths)?, json)
-        }
+        ArchetypesCommand::List {
+            sources,
+            catalogs,
+            json,
+        } => list::execute(&sources, &catalogs, json),
         ArchetypesCommand::Show {
             name,
             sources,
             json,
         } => {
-            let catalog = Catalog::discover(&sources.archetype_paths)?;
+            let catalog = source::Catalog::discover(&sources.archetype_paths)?;
             match catalog.find(&name) {
                 Some(archetype) => show(archetype, json),
                 None => bail!("no archetype named `{name}`; known: {}", catalog.names()),
@@ -35,59 +44,12 @@ pub(crate) fn execute(command: ArchetypesCommand) -> anyhow::Result<()> {
             dir,
             build,
             runtime,
-        } => check(&dir, build, &runtime),
+            catalogs,
+        } => check(&dir, build, &runtime, &catalogs),
+        ArchetypesCommand::Test { dir, runtime } => test::execute(&dir, &runtime),
+        ArchetypesCommand::Publish(args) => publish::execute(&args),
+        ArchetypesCommand::Deprecate { version, catalog } => publish::deprecate(&version, &catalog),
     }
-}
-
-#[derive(Serialize)]
-struct Summary<'a> {
-    name: &'a str,
-    version: &'a str,
-    status: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    replacement: Option<&'a str>,
-    owner: &'a str,
-    description: &'a str,
-    source: String,
-}
-
-fn summary(archetype: &Archetype) -> Summary<'_> {
-    let m = &archetype.manifest;
-    Summary {
-        name: &m.name,
-        version: &m.version,
-        status: m.status.as_str(),
-        replacement: m.replacement.as_deref(),
-        owner: &m.owner,
-        description: &m.description,
-        source: archetype.origin.to_string(),
-    }
-}
-
-fn list(catalog: &Catalog, json: bool) -> anyhow::Result<()> {
-    let visible = catalog.visible();
-    if json {
-        return output::json(&visible.iter().map(|a| summary(a)).collect::<Vec<_>>());
-    }
-    let mut rows = vec![vec![
-        "NAME".into(),
-        "VERSION".into(),
-        "STATUS".into(),
-        "SOURCE".into(),
-        "DESCRIPTION".into(),
-    ]];
-    for archetype in visible {
-        let s = summary(archetype);
-        rows.push(vec![
-            s.name.into(),
-            s.version.into(),
-            s.status.into(),
-            s.source,
-            s.description.into(),
-        ]);
-    }
-    print!("{}", output::table(&rows));
-    Ok(())
 }
 
 #[derive(Serialize)]
@@ -150,18 +112,24 @@ fn show(archetype: &Archetype, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn check(dir: &Path, build: bool, runtime: &RuntimeArgs) -> anyhow::Result<()> {
-    let archetype = Archetype::from_folder(dir)?;
+/// The built-ins `check`, `test` and `publish` render with.
+pub(super) fn lint_builtins(
+    archetype: &Archetype,
+    runtime: &RuntimeArgs,
+) -> anyhow::Result<Builtins> {
     let dependency = RuntimeDependency::choose(
         runtime.stepstone_path.as_deref(),
         runtime.stepstone_version.as_deref(),
         runtime.stepstone_git.as_deref(),
     )?;
-    let builtins = Builtins {
+    Ok(Builtins {
         project_name: format!("check-{}", archetype.manifest.name),
         stepstone_dependency: dependency.toml_value(),
-    };
-    let findings = lint::check(&archetype, &builtins);
+    })
+}
+
+/// Print the findings; an error when there are errors.
+pub(super) fn report(dir: &Path, findings: &lint::Findings) -> anyhow::Result<()> {
     for warning in &findings.warnings {
         output::warn(warning);
     }
@@ -175,6 +143,23 @@ fn check(dir: &Path, build: bool, runtime: &RuntimeArgs) -> anyhow::Result<()> {
             findings.errors.len()
         );
     }
+    Ok(())
+}
+
+fn check(
+    dir: &Path,
+    build: bool,
+    runtime: &RuntimeArgs,
+    catalogs: &CatalogArgs,
+) -> anyhow::Result<()> {
+    let archetype = Archetype::from_folder(dir)?;
+    let builtins = lint_builtins(&archetype, runtime)?;
+    let mut findings = lint::check(&archetype, &builtins);
+    for spec in &catalogs.catalogs {
+        let catalog = Catalog::open(spec)?;
+        lint::check_version_against(&archetype, &catalog, &mut findings);
+    }
+    report(dir, &findings)?;
     output::status(format!(
         "{} {}: ok ({} files rendered with the defaults, {} warning(s))",
         archetype.manifest.name,

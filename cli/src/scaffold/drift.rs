@@ -1,0 +1,191 @@
+//! Drift of a generated project from its archetype version: each file pristine, modified,
+//! missing or added, and conflict markers left by an update.
+//!
+//! Responsible for comparing the project on disk with the recorded version rendered in memory,
+//! and for the walk that finds added files (skipping `.git/`, `target/`, `.stepstone/` and what
+//! the project's root `.gitignore` ignores; symlinks are reported, never followed). Not
+//! responsible for versions or catalogs (`cmd/check.rs`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use super::update::merge::has_conflict_markers;
+
+/// A file's state against the recorded version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum State {
+    /// Byte for byte what the recorded version renders.
+    Pristine,
+    /// Changed by the user.
+    Modified,
+    /// Rendered by the recorded version, absent from the project.
+    Missing,
+    /// In the project, not rendered by the archetype.
+    Added,
+}
+
+/// One file of the report.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct FileDrift {
+    /// `/`-separated path relative to the project.
+    pub(crate) path: String,
+    /// Its state.
+    pub(crate) state: State,
+    /// Whether it holds conflict markers.
+    pub(crate) conflict_markers: bool,
+}
+
+/// Compare `project` with the `expected` files (path → bytes, without the record).
+pub(crate) fn compare(
+    project: &Path,
+    expected: &BTreeMap<String, Vec<u8>>,
+) -> anyhow::Result<Vec<FileDrift>> {
+    let ignore = Ignore::read(project);
+    let mut found = BTreeMap::new();
+    walk(project, "", &ignore, &mut found)?;
+    let mut report = Vec::new();
+    for (path, bytes) in expected {
+        let state = match found.remove(path) {
+            None => State::Missing,
+            Some(ours) if &ours == bytes => State::Pristine,
+            Some(ours) => {
+                report.push(FileDrift {
+                    path: path.clone(),
+                    state: State::Modified,
+                    conflict_markers: has_conflict_markers(&ours),
+                });
+                continue;
+            }
+        };
+        report.push(FileDrift {
+            path: path.clone(),
+            state,
+            conflict_markers: false,
+        });
+    }
+    for (path, bytes) in found {
+        report.push(FileDrift {
+            conflict_markers: has_conflict_markers(&bytes),
+            path,
+            state: State::Added,
+        });
+    }
+    report.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(report)
+}
+
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    ignore: &Ignore,
+    out: &mut BTreeMap<String, Vec<u8>>,
+) -> anyhow::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("reading {}", dir.display()))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rel = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        if prefix.is_empty() && [".git", "target", ".stepstone"].contains(&name.as_str()) {
+            continue;
+        }
+        let kind = entry.file_type()?;
+        if ignore.ignores(&rel, kind.is_dir()) {
+            continue;
+        }
+        if kind.is_dir() {
+            walk(&entry.path(), &rel, ignore, out)?;
+        } else if kind.is_file() {
+            let bytes = std::fs::read(entry.path())
+                .with_context(|| format!("reading {}", entry.path().display()))?;
+            out.insert(rel, bytes);
+        } else {
+            // A symlink (never followed) or a special file: reported as added, contents empty.
+            out.insert(rel, Vec::new());
+        }
+    }
+    Ok(())
+}
+
+/// The simple subset of a root `.gitignore`: `*` and `?` globs, a leading `/` anchors, a
+/// trailing `/` matches folders only; negations are not needed here and skipped.
+struct Ignore(Vec<(bool, bool, String)>);
+
+impl Ignore {
+    fn read(project: &Path) -> Self {
+        let text = std::fs::read_to_string(project.join(".gitignore")).unwrap_or_default();
+        Ignore(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
+                .map(|l| {
+                    let dir_only = l.ends_with('/');
+                    let l = l.trim_end_matches('/');
+                    let anchored = l.starts_with('/') || l.contains('/');
+                    (anchored, dir_only, l.trim_start_matches('/').to_string())
+                })
+                .collect(),
+        )
+    }
+
+    fn ignores(&self, path: &str, is_dir: bool) -> bool {
+        self.0.iter().any(|(anchored, dir_only, pattern)| {
+            if *dir_only && !is_dir {
+                return false;
+            }
+            if *anchored {
+                glob(pattern, path)
+            } else {
+                path.rsplit('/')
+                    .next()
+                    .is_some_and(|name| glob(pattern, name))
+            }
+        })
+    }
+}
+
+/// `*` (any run without `/`) and `?` (one character).
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    fn go(p: &[char], t: &[char]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some('*'), _) => {
+                go(&p[1..], t) || (t.first().is_some_and(|c| *c != '/') && go(p, &t[1..]))
+            }
+            (Some('?'), Some(c)) if *c != '/' => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    go(&p, &t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gitignore_subset() {
+        let ignore = Ignore(vec![
+            (true, false, "out".into()),
+            (false, false, "*.log".into()),
+            (true, false, ".stepstone/*".into()),
+        ]);
+        assert!(ignore.ignores("out", true));
+        assert!(ignore.ignores("a/b.log", false));
+        assert!(ignore.ignores(".stepstone/runs", true));
+        assert!(!ignore.ignores("src/out.rs", false));
+        assert!(!ignore.ignores("outer", true));
+    }
+}
