@@ -46,6 +46,21 @@ fn replace(target: &Path, contents: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuse a symlink at `path` or at any folder above it (a moved path may be a folder).
+fn no_symlink_on_the_way(project: &Path, path: &str) -> anyhow::Result<()> {
+    let mut at = project.to_path_buf();
+    for part in rel(path)?.parts() {
+        at.push(part);
+        if fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            anyhow::bail!(
+                "{} is a symlink; stepstone never follows them: replace it with the real file or folder",
+                at.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A fresh backup folder for this update.
 fn backup_dir(project: &Path, label: &str) -> PathBuf {
     let root = project.join(".stepstone").join("backup");
@@ -120,8 +135,8 @@ pub(crate) fn apply(project: &Path, plan: &Plan, label: &str) -> anyhow::Result<
         }
     }
     for (from, to) in &plan.moves {
-        check_existing_path(project, &rel(from)?)?;
-        check_existing_path(project, &rel(to)?)?;
+        no_symlink_on_the_way(project, from)?;
+        no_symlink_on_the_way(project, to)?;
     }
     let backup = back_up(project, plan, label)?;
     for (from, to) in &plan.moves {
