@@ -130,6 +130,15 @@ impl GitCatalog {
         command
     }
 
+    /// Whether the default branch has an index (an empty or new repository has none).
+    pub(crate) fn has_index(&self) -> bool {
+        let mut probe = self.git();
+        probe
+            .args(["cat-file", "-e", &format!("HEAD:{INDEX}")])
+            .stderr(Stdio::null());
+        probe.status().is_ok_and(|s| s.success())
+    }
+
     /// The index at the default branch (`HEAD:catalog.toml`).
     pub(crate) fn read_index(&self) -> anyhow::Result<Index> {
         let mut show = self.git();
@@ -320,16 +329,19 @@ impl GitCatalog {
             .args(paths);
         output(add, &what)?;
         let mut commit = git();
-        commit
-            .arg("-C")
-            .arg(tree)
-            .args([
+        commit.arg("-C").arg(tree);
+        let mut who = git();
+        who.arg("-C").arg(tree).args(["config", "user.email"]);
+        if output(who, &what).is_err() {
+            // No identity configured (a CI machine): commit as stepstone rather than fail.
+            commit.args([
                 "-c",
                 "user.name=stepstone",
                 "-c",
                 "user.email=stepstone@localhost",
-            ])
-            .args(["commit", "--quiet", "-m", message]);
+            ]);
+        }
+        commit.args(["commit", "--quiet", "-m", message]);
         output(commit, &what)?;
         Ok(())
     }

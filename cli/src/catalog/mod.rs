@@ -88,7 +88,20 @@ impl Catalog {
                 }),
             });
         }
-        if !git::is_git(spec) && !FolderCatalog::is_catalog(path) {
+        if git::is_git(spec) {
+            let repo = GitCatalog::open(spec)?;
+            let index = if repo.has_index() {
+                repo.read_index()?
+            } else {
+                Index::new()
+            };
+            return Ok(Catalog {
+                label: spec.to_string(),
+                index,
+                store: Store::Git(repo),
+            });
+        }
+        if !FolderCatalog::is_catalog(path) {
             bail!(
                 "{spec} is a non-empty folder without {}: not a catalog; give an empty or new folder, or a git repository",
                 index::INDEX

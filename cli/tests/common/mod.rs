@@ -11,6 +11,7 @@ pub(crate) fn stepstone() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stepstone"));
     command
         .env_remove("STEPSTONE_ARCHETYPE_PATH")
+        .env_remove("STEPSTONE_ARCHETYPES")
         .stdin(Stdio::null());
     command
 }

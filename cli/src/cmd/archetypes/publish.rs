@@ -28,12 +28,12 @@ pub(super) fn execute(args: &PublishArgs) -> anyhow::Result<()> {
     };
     let entry = catalog.publish(&archetype, status, &args.approver)?;
     output::status(format!(
-        "Published {} {} ({}, approved by {}) to {}: {}",
+        "Published {} {} to {} (status {}, approver {}): {}",
         entry.name,
         entry.version,
+        catalog.label,
         entry.status.as_str(),
         entry.approver,
-        catalog.label,
         entry.digest
     ));
     Ok(())
