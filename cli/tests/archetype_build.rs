@@ -1,8 +1,8 @@
-//! Every built-in archetype generates a project that passes its own CI (`.ci/run`: cargo fmt
-//! --check, cargo clippy -D warnings, cargo test — its unit tests and its pipeline run under a
-//! small budget), whose binary runs on small data, and whose checkpoint data is git-ignored
-//! while the archetype record is not. The projects share one CARGO_TARGET_DIR so the runtime is
-//! compiled once.
+//! Every built-in archetype generates a project that passes its own CI (`.ci/run`: `stepstone
+//! check`, cargo fmt --check, cargo clippy -D warnings, cargo test — its unit tests and its
+//! pipeline run under a small budget), whose binary runs on small data, and whose checkpoint
+//! data is git-ignored while the archetype record is not. The projects share one
+//! CARGO_TARGET_DIR so the runtime is compiled once.
 
 mod common;
 
@@ -66,8 +66,13 @@ fn every_builtin_archetype_builds_and_passes_its_own_ci() {
         let mut ci = Command::new("bash");
         ci.arg(".ci/run")
             .current_dir(&dest)
-            .env("CARGO_TARGET_DIR", &target);
+            .env("CARGO_TARGET_DIR", &target)
+            .env("STEPSTONE", env!("CARGO_BIN_EXE_stepstone"));
         let tests = checked(&format!("{name}: .ci/run"), ci.output().unwrap());
+        assert!(
+            tests.contains("(approved) from built-in") && tests.contains("; current"),
+            "{name}: .ci/run did not run `stepstone check`: {tests}"
+        );
         eprintln!(
             "{name}: the generated project's .ci/run took {:.1?}",
             started.elapsed()
