@@ -81,6 +81,11 @@ impl Moves {
         )
     }
 
+    /// The moves, `(from, to)`, in order.
+    pub(crate) fn pairs(&self) -> Vec<(String, String)> {
+        self.0.clone()
+    }
+
     /// Where a path of the recorded version ends up after the moves.
     pub(crate) fn forward(&self, path: &str) -> String {
         let mut current = path.to_string();

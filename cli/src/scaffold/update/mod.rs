@@ -131,7 +131,7 @@ pub(crate) fn plan(
 ) -> anyhow::Result<Plan> {
     let moves_rule = Moves::of(migrations);
     let mut moves = Vec::new();
-    for (from, to) in moves_rule_pairs(migrations) {
+    for (from, to) in moves_rule.pairs() {
         let from_exists = std::fs::symlink_metadata(
             RelPath::parse(&from)
                 .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -182,16 +182,6 @@ pub(crate) fn plan(
         record,
         notes,
     })
-}
-
-fn moves_rule_pairs(migrations: &[&crate::scaffold::model::Migration]) -> Vec<(String, String)> {
-    migrations
-        .iter()
-        .filter_map(|m| match &m.action {
-            crate::scaffold::model::Action::Move { from, to } => Some((from.clone(), to.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 /// One file's fate; `None` = nothing to do.
