@@ -53,7 +53,7 @@ move = { from = "legacy", to = "config" }
 
 [[migrations]]
 version = "2.0.0"
-delete = "extra.txt"
+delete = "generated"
 "#;
 
 const NOTES_V1: &[u8] = b"title\none\ntwo\nthree\nfour\nfive\n";
@@ -83,7 +83,7 @@ fn setup(root: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
             ("old.txt", b"dropped in 2.0\n"),
             ("doomed.txt", b"the user deletes me\n"),
             ("legacy/cfg.txt", b"setting = 1\n"),
-            ("extra.txt", b"deleted by a migration\n"),
+            ("extra.txt", b"dropped in 2.0 too\n"),
         ],
     );
     let manifest = format!(
@@ -101,7 +101,6 @@ fn setup(root: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
             ("logo.bin", b"\0\x09\x09\x09"),
             ("doomed.txt", b"changed in 2.0\n"),
             ("config/cfg.txt", b"setting = 1\n"),
-            ("extra.txt", b"deleted by a migration\n"),
             ("new.txt", b"new in 2.0\n"),
         ],
     );
@@ -163,6 +162,8 @@ fn every_kind_of_file_change_is_handled_and_nothing_of_the_user_is_lost() {
     fs::write(project.join("logo.bin"), b"\0ours").unwrap();
     fs::remove_file(project.join("doomed.txt")).unwrap();
     fs::write(project.join("legacy/cfg.txt"), b"setting = 2 # ours\n").unwrap();
+    fs::create_dir_all(project.join("generated/deep")).unwrap();
+    fs::write(project.join("generated/deep/schema.json"), b"{}").unwrap();
 
     let before = listing(&project);
     let out = update(&project, &["--dry-run"]);
@@ -187,7 +188,16 @@ fn every_kind_of_file_change_is_handled_and_nothing_of_the_user_is_lost() {
         None,
         "a file the user deleted stays deleted"
     );
-    assert_eq!(read("extra.txt"), None, "the delete migration applies");
+    assert_eq!(
+        read("extra.txt"),
+        None,
+        "a pristine dropped file is deleted"
+    );
+    assert_eq!(
+        read("generated/deep/schema.json"),
+        None,
+        "the delete migration applies"
+    );
     assert_eq!(read("new.txt").unwrap(), b"new in 2.0\n");
     assert_eq!(read("legacy/cfg.txt"), None);
     assert_eq!(read("config/cfg.txt").unwrap(), b"setting = 2 # ours\n");
@@ -216,6 +226,10 @@ fn every_kind_of_file_change_is_handled_and_nothing_of_the_user_is_lost() {
     assert_eq!(
         fs::read(backup.join("legacy/cfg.txt")).unwrap(),
         b"setting = 2 # ours\n"
+    );
+    assert_eq!(
+        fs::read(backup.join("generated/deep/schema.json")).unwrap(),
+        b"{}"
     );
 
     // The record moved on: the next update starts from 2.0.0.
@@ -370,4 +384,47 @@ fn copy_with_version(from: &Path, to: &Path, version: &str) {
         };
         fs::write(target, bytes).unwrap();
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_in_the_project_stops_the_update_before_anything_is_written() {
+    let work = tempfile::tempdir().unwrap();
+    let (_catalog, project) = setup(work.path());
+    let outside = work.path().join("outside.txt");
+    fs::write(&outside, "outside\n").unwrap();
+    fs::remove_file(project.join("notes.txt")).unwrap();
+    std::os::unix::fs::symlink(&outside, project.join("notes.txt")).unwrap();
+    let before = listing(&project);
+    let out = update(&project, &["--no-input"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
+    assert_eq!(listing(&project), before);
+    assert_eq!(fs::read_to_string(&outside).unwrap(), "outside\n");
+}
+
+#[test]
+fn cargo_stepstone_runs_update_and_check_with_the_same_arguments() {
+    let work = tempfile::tempdir().unwrap();
+    let (_catalog, project) = setup(work.path());
+    let cargo_stepstone = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cargo-stepstone"))
+            .arg("stepstone")
+            .args(args)
+            .current_dir(&project)
+            .env_remove("STEPSTONE_ARCHETYPES")
+            .output()
+            .unwrap()
+    };
+    let out = cargo_stepstone(&["check", "--conflicts-only"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = cargo_stepstone(&["update", "--no-input"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tiny 1.0.0 -> 2.0.0"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cargo_stepstone(&["check"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
 }

@@ -157,7 +157,21 @@ fn render_defaults(archetype: &Archetype, builtins: &Builtins, findings: &mut Fi
     let result = answers::collect(&archetype.manifest, &input)
         .and_then(|answers| super::render_project(archetype, &answers, builtins));
     match result {
-        Ok(files) => findings.rendered = files.len(),
+        Ok(files) => {
+            findings.rendered = files.len();
+            for m in &archetype.manifest.migrations {
+                if let crate::scaffold::model::Action::Delete(path) = &m.action
+                    && let Some(f) = files
+                        .iter()
+                        .find(|f| super::update::migrate::is_under(&f.path.to_string(), path))
+                {
+                    findings.errors.push(format!(
+                        "[[migrations]] {} deletes `{path}`, but this version renders {}: a delete migration is for paths no longer generated",
+                        m.version, f.path
+                    ));
+                }
+            }
+        }
         Err(e) => findings
             .errors
             .push(format!("rendering with the defaults: {e}")),

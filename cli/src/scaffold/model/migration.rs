@@ -21,7 +21,8 @@ pub(crate) enum Action {
         /// The new path.
         to: String,
     },
-    /// Delete a project path (kept, with a warning, when the user changed it).
+    /// Delete a project path that no version renders any more (generated or legacy files);
+    /// archetype files the target drops are deleted anyway when pristine, kept when changed.
     Delete(String),
     /// Rename a recorded answer.
     RenameAnswer {

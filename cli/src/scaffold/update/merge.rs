@@ -144,4 +144,45 @@ mod tests {
             b"<<<<<<< ours\nonly an opening line\n"
         ));
     }
+
+    /// One side's edit of `base`: per line keep, drop, replace or insert after, with lines
+    /// unique to that side (`{side}-{n}`).
+    fn edit(base: &[String], ops: &[u8], side: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, line) in base.iter().enumerate() {
+            match ops.get(i).copied().unwrap_or(0) % 4 {
+                0 => out.push(line.clone()),
+                1 => {}
+                2 => out.push(format!("{side}-{i}")),
+                _ => {
+                    out.push(line.clone());
+                    out.push(format!("{side}-{i}+"));
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// RELIABILITY row 28: whatever both sides do, every line the user wrote is in the
+        /// result, in the user's order (between markers when it conflicts).
+        #[test]
+        fn every_line_the_user_wrote_survives_the_merge(
+            len in 0usize..24,
+            ours_ops in proptest::collection::vec(0u8..4, 24),
+            theirs_ops in proptest::collection::vec(0u8..4, 24),
+        ) {
+            let base: Vec<String> = (0..len).map(|i| format!("base-{i}")).collect();
+            let ours = edit(&base, &ours_ops, "ours");
+            let theirs = edit(&base, &theirs_ops, "theirs");
+            let join = |lines: &[String]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+            let merged = match three_way(join(&base).as_bytes(), join(&ours).as_bytes(), join(&theirs).as_bytes()) {
+                Merged::Clean(bytes) | Merged::Conflict(bytes) => String::from_utf8(bytes).unwrap(),
+                Merged::Binary => unreachable!("text input"),
+            };
+            let mine: Vec<&str> = ours.iter().map(String::as_str).filter(|l| l.starts_with("ours-")).collect();
+            let kept: Vec<&str> = merged.lines().filter(|l| l.starts_with("ours-")).collect();
+            proptest::prop_assert_eq!(mine, kept, "merged:\n{}", merged);
+        }
+    }
 }

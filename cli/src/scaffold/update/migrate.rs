@@ -119,7 +119,7 @@ pub(crate) fn deletions(migrations: &[&Migration]) -> Vec<String> {
         .collect()
 }
 
-/// Whether `path` is `root` or below it.
+/// Whether `path` is `root` or below it (a migration path covers a file or a folder).
 pub(crate) fn is_under(path: &str, root: &str) -> bool {
     path == root || path.strip_prefix(root).is_some_and(|r| r.starts_with('/'))
 }

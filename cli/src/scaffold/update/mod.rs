@@ -124,7 +124,7 @@ pub(crate) fn read_project_file(project: &Path, path: &str) -> anyhow::Result<Op
 pub(crate) fn plan(
     project: &Path,
     base: BTreeMap<String, Vec<u8>>,
-    mut theirs: BTreeMap<String, Vec<u8>>,
+    theirs: BTreeMap<String, Vec<u8>>,
     record: OutputFile,
     migrations: &[&crate::scaffold::model::Migration],
     mut notes: Vec<String>,
@@ -153,8 +153,13 @@ pub(crate) fn plan(
         }
     }
     let base = moves_rule.rekey(base);
+    let mut doomed = Vec::new();
     for deleted in migrate::deletions(migrations) {
-        theirs.retain(|path, _| !migrate::is_under(path, &deleted));
+        for path in files_under(project, &deleted)? {
+            if !base.contains_key(&path) && !theirs.contains_key(&path) {
+                doomed.push(path);
+            }
+        }
     }
     let disk_path = |path: &str| -> String {
         for (from, to) in moves.iter().rev() {
@@ -176,12 +181,38 @@ pub(crate) fn plan(
             changes.push((path.clone(), change));
         }
     }
+    changes.extend(doomed.into_iter().map(|p| (p, Change::Delete)));
     Ok(Plan {
         moves,
         changes,
         record,
         notes,
     })
+}
+
+/// The project's files at or below `path` (a file or a folder); a symlink is refused.
+fn files_under(project: &Path, path: &str) -> anyhow::Result<Vec<String>> {
+    let full = RelPath::parse(path)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .under(project);
+    let Ok(meta) = std::fs::symlink_metadata(&full) else {
+        return Ok(Vec::new());
+    };
+    if meta.file_type().is_symlink() {
+        bail!(
+            "{} is a symlink; stepstone never follows them",
+            full.display()
+        );
+    }
+    if meta.is_file() {
+        return Ok(vec![path.to_string()]);
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&full).with_context(|| format!("reading {}", full.display()))? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        out.extend(files_under(project, &format!("{path}/{name}"))?);
+    }
+    Ok(out)
 }
 
 /// One file's fate; `None` = nothing to do.
