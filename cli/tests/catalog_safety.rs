@@ -270,3 +270,40 @@ fn git_catalogs_serve_tags_and_refuse_hostile_ones() {
     git(&repo, &["commit", "-q", "-am", "broken"]);
     refused(&scratch, r, "tiny", "malformed");
 }
+
+#[test]
+fn several_catalogs_from_the_environment_first_wins() {
+    let scratch = Scratch::new();
+    let (a, b) = (scratch.root().join("a"), scratch.root().join("b"));
+    assert_eq!(
+        code(&publish(
+            &tiny(&scratch.root().join("s1"), "1.0.0"),
+            a.to_str().unwrap(),
+            &[]
+        )),
+        0
+    );
+    assert_eq!(
+        code(&publish(
+            &tiny(&scratch.root().join("s2"), "2.0.0"),
+            b.to_str().unwrap(),
+            &[]
+        )),
+        0
+    );
+    for (order, expected) in [((&a, &b), "tiny 1.0.0"), ((&b, &a), "tiny 2.0.0")] {
+        let dest = scratch.root().join("out/p");
+        let out = stepstone()
+            .args(["new", "p", "--no-input", "--archetype", "tiny", "--dest"])
+            .arg(&dest)
+            .env(
+                "STEPSTONE_ARCHETYPES",
+                format!("{},{}", order.0.display(), order.1.display()),
+            )
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+        fs::remove_dir_all(&dest).unwrap();
+    }
+}
