@@ -109,6 +109,12 @@ pub(crate) fn execute(args: UpdateArgs) -> anyhow::Result<()> {
     };
     let target = catalogs.resolve(&target_request, args.allow_unapproved)?;
     let (from, to) = (&base.entry.version, &target.entry.version);
+    if to < from {
+        bail!(
+            "{} {to} is older than the project's {from}: `update` only moves forward (restore an older state from version control)",
+            record.name
+        );
+    }
     if from == to {
         output::status(format!(
             "{} is already at {} {to} ({}); nothing to do",
