@@ -173,10 +173,12 @@ pub(crate) enum ArchetypesCommand {
     },
     /// Show an archetype: status, variables with their rules, files.
     Show {
-        /// Archetype name.
+        /// Archetype name, or `NAME@VERSION` for a catalog version.
         name: String,
         #[command(flatten)]
         sources: SourceArgs,
+        #[command(flatten)]
+        catalogs: CatalogArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,

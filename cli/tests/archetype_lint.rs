@@ -72,6 +72,18 @@ fn check_reports_versions_examples_migrations_and_unused_variables() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = stepstone()
+        .args(["archetypes", "show", "plain@1.0.0", "--json", "--catalog"])
+        .arg(&catalog)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (shown["name"].as_str(), shown["version"].as_str()),
+        (Some("plain"), Some("1.0.0"))
+    );
+    assert_eq!(shown["source"].as_str(), catalog.to_str());
     let out = check(&dir, &["--catalog", catalog.to_str().unwrap()]);
     assert_eq!(code(&out), 1);
     assert!(

@@ -13,7 +13,7 @@ use crate::scaffold::answers::{self, AnswerInput};
 use crate::scaffold::dependency::RuntimeDependency;
 use crate::scaffold::model::Status;
 use crate::scaffold::render::Builtins;
-use crate::scaffold::source::{Archetype, Catalog, DEFAULT_ARCHETYPE, MANIFEST};
+use crate::scaffold::source::{Archetype, ArchetypePaths, DEFAULT_ARCHETYPE, MANIFEST};
 use crate::scaffold::{self};
 
 /// Package names the generated project depends on; a project cannot share them.
@@ -104,7 +104,7 @@ fn pick(args: &NewArgs) -> anyhow::Result<Archetype> {
     let text = args.archetype.as_deref().unwrap_or(DEFAULT_ARCHETYPE);
     let request = Request::parse(text)?;
     if request.version.is_none() && paths.iter().any(|p| !p.as_os_str().is_empty()) {
-        let folders = Catalog::discover_paths(paths)?;
+        let folders = ArchetypePaths::discover(paths)?;
         if let Some(archetype) = folders.find(&request.name) {
             return checked_folder(archetype.clone(), args.allow_unapproved);
         }

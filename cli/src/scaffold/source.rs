@@ -197,31 +197,21 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<SourceFile>) -> Result<(), Scaff
     Ok(())
 }
 
-/// Every archetype known, in lookup order: `--archetype-path` folders, then built-in ones.
+/// The archetypes of `--archetype-path` folders, in lookup order (catalogs, built-in ones
+/// included, are `crate::catalog`).
 #[derive(Debug, Default)]
-pub(crate) struct Catalog {
+pub(crate) struct ArchetypePaths {
     archetypes: Vec<Archetype>,
 }
 
-impl Catalog {
-    /// Load the archetypes of `paths` (each an archetype folder or a folder of them) and the
-    /// built-in ones.
+impl ArchetypePaths {
+    /// Load the archetypes of `paths` only (no built-in ones).
     pub(crate) fn discover(paths: &[PathBuf]) -> Result<Self, ScaffoldError> {
         let mut archetypes = Vec::new();
         for path in paths.iter().filter(|p| !p.as_os_str().is_empty()) {
             archetypes.extend(load_path(path)?);
         }
-        archetypes.extend(builtin()?);
-        Ok(Catalog { archetypes })
-    }
-
-    /// Load the archetypes of `paths` only (no built-in ones).
-    pub(crate) fn discover_paths(paths: &[PathBuf]) -> Result<Self, ScaffoldError> {
-        let mut archetypes = Vec::new();
-        for path in paths.iter().filter(|p| !p.as_os_str().is_empty()) {
-            archetypes.extend(load_path(path)?);
-        }
-        Ok(Catalog { archetypes })
+        Ok(ArchetypePaths { archetypes })
     }
 
     /// The first archetype called `name`.
@@ -236,15 +226,6 @@ impl Catalog {
             .iter()
             .filter(|a| seen.insert(a.manifest.name.as_str()))
             .collect()
-    }
-
-    /// The names, for "not found" messages.
-    pub(crate) fn names(&self) -> String {
-        self.visible()
-            .iter()
-            .map(|a| a.manifest.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
     }
 }
 

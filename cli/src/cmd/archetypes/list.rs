@@ -56,7 +56,7 @@ pub(super) fn execute(
     for catalog in given {
         rows.extend(catalog_rows(catalog, &[]));
     }
-    let folders = source::Catalog::discover_paths(&sources.archetype_paths)?;
+    let folders = source::ArchetypePaths::discover(&sources.archetype_paths)?;
     for a in folders.visible() {
         let m = &a.manifest;
         rows.push(Row {

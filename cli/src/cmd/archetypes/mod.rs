@@ -32,13 +32,20 @@ pub(crate) fn execute(command: ArchetypesCommand) -> anyhow::Result<()> {
         ArchetypesCommand::Show {
             name,
             sources,
+            catalogs,
             json,
         } => {
-            let catalog = source::Catalog::discover(&sources.archetype_paths)?;
-            match catalog.find(&name) {
-                Some(archetype) => show(archetype, json),
-                None => bail!("no archetype named `{name}`; known: {}", catalog.names()),
+            let request = crate::catalog::Request::parse(&name)?;
+            let folders = source::ArchetypePaths::discover(&sources.archetype_paths)?;
+            if request.version.is_none()
+                && let Some(archetype) = folders.find(&request.name)
+            {
+                return show(archetype, json);
             }
+            // A catalog version: content verified, any status (showing is not using).
+            let catalogs = crate::catalog::Catalogs::open(&catalogs.catalogs)?;
+            let (catalog, entry) = catalogs.entry(&request)?;
+            show(&catalog.load(&entry)?, json)
         }
         ArchetypesCommand::Check {
             dir,
