@@ -232,6 +232,21 @@ fn every_kind_of_file_change_is_handled_and_nothing_of_the_user_is_lost() {
         b"{}"
     );
 
+    // The binary conflict is unresolved until logo.bin.theirs is gone.
+    let check = |project: &Path| {
+        stepstone()
+            .args(["check", "--conflicts-only", "--json"])
+            .current_dir(project)
+            .output()
+            .unwrap()
+    };
+    let out = check(&project);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["conflicts"], serde_json::json!(["logo.bin.theirs"]));
+    fs::remove_file(project.join("logo.bin.theirs")).unwrap();
+    assert_eq!(code(&check(&project)), 0);
+
     // The record moved on: the next update starts from 2.0.0.
     let out = update(&project, &[]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));

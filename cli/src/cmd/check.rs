@@ -1,5 +1,6 @@
 //! `stepstone check [--json]`: a generated project's drift from its archetype version — each
-//! file pristine / modified / missing / added, conflict markers, the version against the
+//! file pristine / modified / missing / added, conflicts (markers, or a binary `FILE.theirs`
+//! left by `update`), the version against the
 //! catalog's latest approved one and its status.
 //!
 //! Exit codes: 0 pristine and current; 1 drift (or, with `--conflicts-only`, conflict markers
@@ -50,9 +51,16 @@ pub(crate) fn execute(args: CheckArgs) -> anyhow::Result<()> {
         .map(|e| e.version.clone());
     let current = latest.as_ref().is_none_or(|l| l <= &record.version)
         && base.entry.status != Status::Deprecated;
+    // Conflict markers, and binary conflicts: `FILE.theirs` left beside an archetype file.
     let conflicts: Vec<String> = files
         .iter()
-        .filter(|f| f.conflict_markers)
+        .filter(|f| {
+            f.conflict_markers
+                || (f.state == State::Added
+                    && f.path
+                        .strip_suffix(update::THEIRS_SUFFIX)
+                        .is_some_and(|p| expected.contains_key(p)))
+        })
         .map(|f| f.path.clone())
         .collect();
     let changed = files
@@ -76,7 +84,7 @@ pub(crate) fn execute(args: CheckArgs) -> anyhow::Result<()> {
     }
     if !report.conflicts.is_empty() {
         bail!(
-            "conflict markers in {}: resolve them (<<<<<<< / ======= / >>>>>>>)",
+            "unresolved conflicts in {}: resolve the markers (<<<<<<< / ======= / >>>>>>>), and for FILE.theirs keep one version and delete the other",
             report.conflicts.join(", ")
         );
     }

@@ -88,6 +88,13 @@ fn back_up(project: &Path, plan: &Plan, label: &str) -> anyhow::Result<Option<Pa
         .map(|(p, _)| p.clone())
         .collect();
     touched.extend(plan.moves.iter().map(|(from, _)| from.clone()));
+    // A `FILE.theirs` from an earlier update (or the user's own file of that name) is replaced.
+    touched.extend(
+        plan.changes
+            .iter()
+            .filter(|(_, c)| matches!(c, Change::BinaryConflict(_)))
+            .map(|(p, _)| format!("{p}{THEIRS_SUFFIX}")),
+    );
     let dir = backup_dir(project, label);
     let mut any = false;
     for path in touched {
