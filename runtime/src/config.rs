@@ -72,7 +72,11 @@ pub enum Progress {
 }
 
 /// The standard run flags every pipeline binary accepts (flatten into your own clap parser).
+///
+/// This doc comment does not become
+/// the binary's description (the pipeline's own name and doc comment do).
 #[derive(Debug, Clone, Default, clap::Args)]
+#[command(about = None, long_about = None)]
 pub struct RunArgs {
     /// Memory budget for datasets, e.g. `384MiB`, `2 GiB`, `1.5GB` [env: STEPSTONE_BUDGET]
     #[arg(long, value_name = "SIZE")]

@@ -44,7 +44,10 @@ fn seed(p: &mut Pipeline, #[default(2_000_000)] rows: u64) -> Result<Handle<Vec<
     Ok(aggregate(p, &kept))
 }
 
+/// seed: the seed workload (generate, 20 adjust steps, an aggregate over steps 5/10/15/20)
+/// under a memory budget, checkpointed and resumable.
 #[derive(Debug, Parser)]
+#[command(name = "seed")]
 struct Cli {
     #[command(flatten)]
     run: RunArgs,
