@@ -11,86 +11,10 @@
 //! The last line of stdout is one JSON object with the checksum and the run's figures.
 
 use std::process::ExitCode;
-use std::time::Instant;
 
-use clap::Parser;
-use stepstone::RunArgs;
-use stepstone::plan::{ArgError, Parts};
-use stepstone::prelude::*;
-
-#[path = "common/seed.rs"]
-mod common;
-use common::Row;
-
-#[step]
-fn generate(rows: u64) -> Vec<Row> {
-    common::generate_rows(rows)
-}
-
-#[step]
-fn adjust(prev: &Vec<Row>, i: u32) -> Vec<Row> {
-    common::adjust_rows(prev, i)
-}
-
-/// Per-key sums over the parts, keys ascending. `Parts` are lazy inputs: they arrive one at a
-/// time, so the four datasets never need to be resident together.
-#[step(checkpoint)]
-fn aggregate(parts: Parts<'_, '_, Vec<Row>>) -> Result<Vec<(u32, f64)>, ArgError> {
-    common::sum_per_key(parts)
-}
-
-/// generate → 20 adjust steps → aggregate over steps 5, 10, 15 and 20.
-#[pipeline(budget = "384MiB", checkpoint_every = 10)]
-fn seed(p: &mut Pipeline, #[default(2_000_000)] rows: u64) -> Result<Handle<Vec<(u32, f64)>>> {
-    let mut current = generate(p, rows);
-    let mut kept = Vec::new();
-    for i in 1..=20u32 {
-        current = adjust(p, &current, i);
-        if i % 5 == 0 {
-            kept.push(current.clone());
-        }
-    }
-    Ok(aggregate(p, &kept))
-}
-
-#[derive(Debug, Parser)]
-struct Cli {
-    #[command(flatten)]
-    run: RunArgs,
-    /// Rows generated.
-    #[arg(long, default_value_t = 2_000_000)]
-    rows: u64,
-    /// Checkpoint every N steps along the chain (0: off) [default: the attribute's 10]
-    #[arg(long)]
-    every: Option<u32>,
-    /// Abort the process right after step K's output is stored (0 = generate).
-    #[arg(long)]
-    crash_after_step: Option<usize>,
-}
+#[path = "common/seed_macros.rs"]
+mod seed_macros;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let mut config = match RunConfig::resolve(&cli.run, &seed::defaults()) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("error: {}", stepstone::error_chain(&e));
-            return ExitCode::from(2);
-        }
-    };
-    if let Some(every) = cli.every {
-        config = config.checkpoint_every(Some(every));
-    }
-    config = common::crash_after(config, cli.crash_after_step);
-    let started = Instant::now();
-    match seed::run(&config, cli.rows) {
-        Ok(outcome) => {
-            let line = common::summary_line(&outcome, started);
-            println!("{line}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {}", stepstone::error_chain(&e));
-            ExitCode::FAILURE
-        }
-    }
+    seed_macros::main()
 }

@@ -94,7 +94,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {}", stepstone::error_chain(&e));
-            ExitCode::FAILURE
+            ExitCode::from(e.interrupted_by().map_or(1, stepstone::exec::exit_code))
         }
     }
 }

@@ -299,11 +299,44 @@ impl<T> PrintOpaque for &PrintOutput<'_, T> {
     }
 }
 
+/// The command line of a pipeline binary: `--help` starts with the pipeline's name and its doc
+/// comment (not the doc of [`RunArgs`], which `augment_args` would otherwise put there), then the
+/// parameter flags and the standard run flags with their help.
+fn pipeline_command(
+    name: &'static str,
+    about: &'static str,
+    params: Vec<clap::Arg>,
+) -> clap::Command {
+    use clap::Args as _;
+    let (summary, details) = match about.split_once("\n\n") {
+        Some((first, rest)) => (first.trim(), Some(rest.trim())),
+        None => (about.trim(), None),
+    };
+    let about = if summary.is_empty() {
+        format!("{name}: a Stepstone pipeline")
+    } else {
+        format!("{name}: {summary}")
+    };
+    let long_about = match details {
+        Some(d) => clap::builder::StyledStr::from(format!("{about}\n\n{d}")),
+        None => clap::builder::StyledStr::from(about.clone()),
+    };
+    RunArgs::augment_args(clap::Command::new(name))
+        .about(about)
+        .long_about(long_about)
+        .args(params)
+        .after_help(
+            "Exit status: 0 ok, 1 the run failed, 2 usage or configuration error, \
+             130 / 143 stopped by SIGINT / SIGTERM (run again to resume).",
+        )
+}
+
 /// Exit code of a usage or configuration error.
 const USAGE: u8 = 2;
 
 /// The `main` of a `#[pipeline]` binary: parse the standard flags and the parameter flags,
-/// resolve the configuration, run, print the output. Exit 0 ok, 1 run failed, 2 usage error.
+/// resolve the configuration, run, print the output. Exit 0 ok, 1 run failed, 2 usage error,
+/// 130 / 143 interrupted by SIGINT / SIGTERM.
 pub fn pipeline_main<T: Data>(
     name: &'static str,
     about: &'static str,
@@ -312,12 +345,9 @@ pub fn pipeline_main<T: Data>(
     run: impl FnOnce(&clap::ArgMatches, &RunConfig) -> Result<Outcome<T>>,
     print: impl FnOnce(&T),
 ) -> ExitCode {
-    use clap::{Args as _, FromArgMatches as _};
+    use clap::FromArgMatches as _;
     crate::init_logging();
-    let mut command = RunArgs::augment_args(clap::Command::new(name)).args(params);
-    if !about.is_empty() {
-        command = command.about(about);
-    }
+    let command = pipeline_command(name, about, params);
     let matches = match command.try_get_matches() {
         Ok(m) => m,
         Err(e) => {
@@ -346,7 +376,10 @@ pub fn pipeline_main<T: Data>(
         }
         Err(e) => {
             eprintln!("error: {}", crate::error_chain(&e));
-            ExitCode::FAILURE
+            match e.interrupted_by() {
+                Some(signal) => ExitCode::from(crate::exec::exit_code(signal)),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

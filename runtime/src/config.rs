@@ -72,7 +72,11 @@ pub enum Progress {
 }
 
 /// The standard run flags every pipeline binary accepts (flatten into your own clap parser).
+///
+/// This doc comment does not become
+/// the binary's description (the pipeline's own name and doc comment do).
 #[derive(Debug, Clone, Default, clap::Args)]
+#[command(about = None, long_about = None)]
 pub struct RunArgs {
     /// Memory budget for datasets, e.g. `384MiB`, `2 GiB`, `1.5GB` [env: STEPSTONE_BUDGET]
     #[arg(long, value_name = "SIZE")]
@@ -141,6 +145,11 @@ pub struct RunConfig {
     pub report_path: Option<PathBuf>,
     /// Print the human summary table to stderr at the end.
     pub print_summary: bool,
+    /// Install SIGINT / SIGTERM handlers so a signal stops the run at its next safe point with
+    /// status `interrupted` instead of killing the process (set on the command-line path,
+    /// [`RunConfig::resolve`]; off for [`RunConfig::new`], where an embedding application may
+    /// call [`crate::exec::request_stop`] itself).
+    pub handle_signals: bool,
     /// Recorded-but-not-run nodes after which pending checkpoints are materialized, keeping the
     /// DAG bounded in very long loops.
     pub lookahead: usize,
@@ -184,6 +193,7 @@ impl RunConfig {
             progress: Progress::Auto,
             report_path: None,
             print_summary: false,
+            handle_signals: false,
             lookahead: 1024,
             observer: None,
             sample_memory_every: None,
@@ -288,6 +298,7 @@ impl RunConfig {
             _ => Progress::Auto,
         };
         config.print_summary = true;
+        config.handle_signals = true;
         Ok(config)
     }
 }

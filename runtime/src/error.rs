@@ -32,6 +32,15 @@ impl Error {
     pub fn pipeline(error: impl Into<crate::BoxError>) -> Self {
         Error::Pipeline(error.into())
     }
+
+    /// The signal that stopped the run (2 = SIGINT, 15 = SIGTERM), when this error is an
+    /// interruption ([`ExecError::Interrupted`]).
+    pub fn interrupted_by(&self) -> Option<i32> {
+        match self {
+            Error::Exec(e) => e.interrupted_by(),
+            _ => None,
+        }
+    }
 }
 
 /// `Result` with [`Error`] as the default error.

@@ -113,6 +113,19 @@ pub fn chain_pipeline(
     steps: u64,
     sleep: std::time::Duration,
 ) -> Handle<u64> {
+    chain_pipeline_panicking(p, rows, steps, sleep, None)
+}
+
+/// [`chain_pipeline`] whose adjust step `panic_at` (1-based) panics with
+/// `"adjust {i} refused its input"` (the panic tests; the panic is not part of any fingerprint,
+/// so a run without it reuses what the panicking run stored).
+pub fn chain_pipeline_panicking(
+    p: &mut Pipeline,
+    rows: usize,
+    steps: u64,
+    sleep: std::time::Duration,
+    panic_at: Option<u64>,
+) -> Handle<u64> {
     let mut cur = p
         .step("generate")
         .code("1")
@@ -127,6 +140,9 @@ pub fn chain_pipeline(
             .input(&cur)
             .run(move |a| {
                 std::thread::sleep(sleep);
+                if panic_at == Some(i) {
+                    panic!("adjust {i} refused its input");
+                }
                 Ok(a.get::<Block>(0)?.plus(i))
             });
         if i % 3 == 0 {

@@ -37,7 +37,7 @@ fn check(total: &u64, limit: u64) -> Result<(), String> {
 
 /// Sums doubled numbers.
 ///
-/// (Not in the help: second paragraph.)
+/// (Only in the long help: second paragraph.)
 #[pipeline(name = "probe")]
 fn probe(
     p: &mut Pipeline,
@@ -260,12 +260,18 @@ fn help_lists_every_flag(bin: &Path) {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
     assert!(help.contains("How many numbers"), "{help}");
-    assert!(help.starts_with("Sums doubled numbers."), "{help}");
+    // The pipeline's name and doc comment first (not the doc of the flattened run flags).
+    assert!(help.starts_with("probe: Sums doubled numbers."), "{help}");
+    assert!(!help.contains("The standard run flags"), "{help}");
     assert!(
         help.contains("[default: none]") && help.contains("[default: 1_000_000]"),
         "{help}"
     );
-    assert!(!help.contains("second paragraph"), "{help}");
+    assert!(help.contains("second paragraph"), "--help has the whole doc comment: {help}");
+    let short = run(bin, &["-h"]);
+    let short = String::from_utf8(short.stdout).unwrap();
+    assert!(short.starts_with("probe: Sums doubled numbers."), "{short}");
+    assert!(!short.contains("second paragraph"), "-h has the first paragraph: {short}");
 }
 
 fn usage_errors_exit_2(bin: &Path, ckpt: &str) {

@@ -223,7 +223,8 @@ fn param_flag(
     (flag, extract)
 }
 
-/// The first paragraph of the doc comment: the `--help` description of the binary.
+/// The doc comment, paragraphs separated by a blank line and each paragraph's lines joined:
+/// the `--help` description of the binary (the first paragraph is the short `-h` one).
 fn about(attrs: &[syn::Attribute]) -> String {
     let lines = attrs.iter().filter_map(|attr| match &attr.meta {
         syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => match &nv.value {
@@ -235,10 +236,25 @@ fn about(attrs: &[syn::Attribute]) -> String {
         },
         _ => None,
     });
-    lines
-        .take_while(|line| !line.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut paragraphs: Vec<String> = vec![String::new()];
+    for line in lines {
+        match paragraphs.last_mut() {
+            Some(last) if line.is_empty() => {
+                if !last.is_empty() {
+                    paragraphs.push(String::new());
+                }
+            }
+            Some(last) => {
+                if !last.is_empty() {
+                    last.push(' ');
+                }
+                last.push_str(&line);
+            }
+            None => paragraphs.push(line),
+        }
+    }
+    paragraphs.retain(|p| !p.is_empty());
+    paragraphs.join("\n\n")
 }
 
 /// How `#[default(expr)]` reads in `--help`: a string's text (also through `String::from(…)`,

@@ -24,15 +24,28 @@ use super::Outcome;
 /// sink) is computed under `config`'s budget, resuming from what the checkpoint directory holds.
 ///
 /// On success, spill objects and persist copies are deleted and `runs/<id>/report.json` is
-/// written. On failure, every checkpoint written so far is durable, spills are kept for the next
-/// run to reuse, the report is written with the error, and the error is returned.
+/// written. On failure (a step error or panic, the store, the budget), every checkpoint written
+/// so far is durable, spills are kept for the next run to reuse, the report is written with the
+/// error, and the error is returned. A stop request (SIGINT / SIGTERM when
+/// [`RunConfig::handle_signals`] is set, or [`crate::exec::request_stop`]) ends the run at its
+/// next safe point the same way, with status `interrupted` and [`ExecError::Interrupted`].
 pub fn run<T: Data>(
     config: &RunConfig,
     build: impl FnOnce(&mut Pipeline) -> crate::Result<Handle<T>>,
 ) -> crate::Result<Outcome<T>> {
+    if config.handle_signals {
+        super::interrupt::install().map_err(crate::Error::pipeline)?;
+    }
+    super::interrupt::reset();
     let mut pipeline = Pipeline::open(config.clone())?;
     pipeline.load_previous_report();
     let result = build(&mut pipeline).and_then(|output| pipeline.finish_output(&output));
+    // Whatever a stop request made fail (an abandoned object write, say), the run was
+    // interrupted, and says so.
+    let result = match (result, super::interrupt::requested()) {
+        (Err(_), Some(signal)) => Err(ExecError::Interrupted { signal }.into()),
+        (result, _) => result,
+    };
     match result {
         Ok(value) => {
             let report = pipeline.complete(None)?;
@@ -183,10 +196,12 @@ impl Pipeline {
             schema_version: REPORT_SCHEMA_VERSION,
             run_id: self.run_id.clone(),
             pipeline: self.config.pipeline.clone(),
-            status: if error.is_some() {
-                RunStatus::Failed
-            } else {
-                RunStatus::Completed
+            status: match error {
+                None => RunStatus::Completed,
+                Some(crate::Error::Exec(e)) if e.interrupted_by().is_some() => {
+                    RunStatus::Interrupted
+                }
+                Some(_) => RunStatus::Failed,
             },
             error: error.map(|e| crate::error_chain(e)),
             started_at: self.started_at.clone(),

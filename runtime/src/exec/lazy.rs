@@ -135,8 +135,14 @@ impl Pipeline {
         (slots, objects)
     }
 
-    /// Account lazy loads in the report; forget objects that could not be read.
-    pub(crate) fn record_lazy_loads(&mut self, lazy: &[NodeId], loads: Vec<LazyLoad>) {
+    /// Account lazy loads in the report; forget objects that could not be read. Returns the
+    /// first reason a load failed, if one did.
+    pub(crate) fn record_lazy_loads(
+        &mut self,
+        lazy: &[NodeId],
+        loads: Vec<LazyLoad>,
+    ) -> Option<String> {
+        let mut unreadable = None;
         for (index, result) in loads {
             let Some(&id) = lazy.get(index) else { continue };
             match result {
@@ -153,8 +159,12 @@ impl Pipeline {
                     self.mark_loaded(id);
                     self.event("reload", &name, id.0, bytes);
                 }
-                Err(why) => self.forget_object(id, &why),
+                Err(why) => {
+                    self.forget_object(id, &why);
+                    unreadable.get_or_insert(why);
+                }
             }
         }
+        unreadable
     }
 }

@@ -7,15 +7,18 @@
 //! ([`crate::memory`]), or fingerprints ([`crate::plan`]).
 
 mod finish;
+mod interrupt;
 mod lazy;
 mod measure;
 mod objects;
+mod panics;
 mod parallel;
 mod pipeline;
 mod scheduler;
 mod step;
 
 pub use finish::run;
+pub use interrupt::{exit_code, request_stop};
 pub use pipeline::{Pipeline, StepBuilder};
 
 use crate::memory::human_bytes;
@@ -37,6 +40,27 @@ pub enum ExecError {
         #[source]
         source: BoxError,
     },
+    /// A step body panicked (caught: the run fails cleanly instead of the process dying).
+    #[error("step `{step}` (#{seq}) {panic}", panic = PanicText(.location, .message))]
+    StepPanicked {
+        /// Step name.
+        step: String,
+        /// Record order of the node.
+        seq: usize,
+        /// `file:line:column` of the panic, when known.
+        location: Option<String>,
+        /// The panic message.
+        message: String,
+    },
+    /// SIGINT or SIGTERM (or [`request_stop`]) stopped the run at a safe point.
+    #[error(
+        "the run was interrupted by {}: every committed checkpoint and spill is kept; run again to resume",
+        interrupt::signal_name(*.signal)
+    )]
+    Interrupted {
+        /// The signal number (2 = SIGINT, 15 = SIGTERM).
+        signal: i32,
+    },
     /// A step's inputs plus output cannot fit the budget.
     #[error("{}", too_large_message(.step, *.inputs_bytes, *.output_bytes, *.budget_bytes))]
     StepTooLarge {
@@ -51,7 +75,7 @@ pub enum ExecError {
     },
     /// A value is needed again but neither memory, the store nor lineage can provide it.
     #[error(
-        "step `{step}` (#{seq}): its value is gone (stored object unreadable: {why}) and its lineage was truncated; rerun with --fresh"
+        "step `{step}` (#{seq}): its value is gone and nothing can rebuild it ({why}); the unreadable object was deleted, so running again recomputes it from the sources"
     )]
     Lost {
         /// Step name.
@@ -64,6 +88,27 @@ pub enum ExecError {
     /// The pipeline's output handle does not belong to this run.
     #[error("the output handle refers to node {0}, which this pipeline does not hold")]
     UnknownOutput(usize),
+}
+
+struct PanicText<'a>(&'a Option<String>, &'a String);
+
+impl std::fmt::Display for PanicText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(at) => write!(f, "panicked at {at}: {}", self.1),
+            None => write!(f, "panicked: {}", self.1),
+        }
+    }
+}
+
+impl ExecError {
+    /// The signal that interrupted the run, when this error is an interruption.
+    pub fn interrupted_by(&self) -> Option<i32> {
+        match self {
+            ExecError::Interrupted { signal } => Some(*signal),
+            _ => None,
+        }
+    }
 }
 
 fn too_large_message(step: &str, inputs: u64, output: Option<u64>, budget: u64) -> String {

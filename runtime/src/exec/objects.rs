@@ -17,23 +17,26 @@ fn key_of(fingerprint: crate::plan::Fingerprint) -> BlockKey {
 }
 
 impl Pipeline {
-    /// Ask the store for an object of an earlier run (once per node; never with `--fresh`).
+    /// Ask the store for an object of an earlier run (once per node; with `--fresh`, only for
+    /// objects this run wrote — a node put back by [`Lineage::restore`](crate::plan) finds them).
     pub(crate) fn probe_earlier(&mut self, id: NodeId) -> bool {
         let Some(n) = self.lineage.get_mut(id) else {
             return false;
         };
-        if n.probed || self.config.fresh {
+        let key = key_of(n.fingerprint);
+        let ours = self.objects.contains_key(&key);
+        if n.probed || (self.config.fresh && !ours) {
             n.probed = true;
             return false;
         }
         n.probed = true;
-        let (key, type_name, name) = (key_of(n.fingerprint), n.ops.type_name, n.name.clone());
+        let (type_name, name) = (n.ops.type_name, n.name.clone());
         match self.store.probe(key) {
             Ok(Some(info)) if info.kind != ObjectKind::Persist && info.type_name == type_name => {
                 self.objects.insert(key, info.kind);
                 if let Some(n) = self.lineage.get_mut(id) {
                     n.stored = Some(info);
-                    n.stored_by_earlier_run = true;
+                    n.stored_by_earlier_run = !ours;
                 }
                 true
             }
@@ -163,7 +166,10 @@ impl Pipeline {
         let (ops, key, name, seq) = (n.ops, key_of(n.fingerprint), n.name.clone(), n.id.0);
         // The figures size the reservation when the value is reloaded (then it is measured).
         let footprint = n.footprint.unwrap_or_default();
-        let mut encode = |w: &mut dyn std::io::Write| (ops.encode)(&*value, w);
+        // A stop asked for while the object is written abandons it (a temp file, never a final
+        // path); the executor stops at its next safe point.
+        let mut encode =
+            |w: &mut dyn std::io::Write| (ops.encode)(&*value, &mut super::interrupt::StopAware(w));
         let info = self
             .store
             .write(key, kind, ops.type_name, footprint, &mut encode)?;
@@ -219,10 +225,7 @@ impl Pipeline {
 
     /// A durable checkpoint: the node no longer needs its parents.
     fn cut_lineage(&mut self, id: NodeId) {
-        if let Some(n) = self.lineage.get_mut(id) {
-            n.compute = None;
-            n.parents.clear();
-        }
+        self.lineage.cut(id);
     }
 
     pub(crate) fn notify_stored(&mut self, id: NodeId) {

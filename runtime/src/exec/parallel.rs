@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, mpsc};
 
 use super::pipeline::Pipeline;
-use super::step::{Prepared, Ran};
+use super::step::{Finished, Prepared, Ran};
 use crate::plan::NodeId;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,8 @@ impl Pipeline {
             .collect();
         let mut state = vec![State::Pending; schedule.len()];
         let mut parents_of: HashMap<usize, Vec<NodeId>> = HashMap::new();
+        // Runs discarded per position because a lazy input was unreadable (see `Finished`).
+        let mut retries: HashMap<usize, usize> = HashMap::new();
         let jobs = self.config.jobs;
         std::thread::scope(|scope| {
             let (done_tx, done_rx) = mpsc::channel::<(usize, Prepared, Ran)>();
@@ -36,7 +38,9 @@ impl Pipeline {
             let mut exclusive = false;
             let mut first_pending = 0usize;
             loop {
-                while running < jobs && !exclusive {
+                // A stop was asked for: start nothing new; return once the running steps end.
+                let stopping = super::interrupt::requested().is_some();
+                while running < jobs && !exclusive && !stopping {
                     while first_pending < schedule.len() && state[first_pending] == State::Done {
                         first_pending += 1;
                     }
@@ -69,8 +73,11 @@ impl Pipeline {
                         // Nothing could run beside it: run it here, so a linear chain never
                         // starts a thread (glibc's malloc is slower in a threaded process).
                         let ran = prepared.run(&store, &memory);
+                        let tries = retries.entry(pos).or_default();
+                        if let Finished::Retry = self.finish(prepared, ran, tries)? {
+                            continue;
+                        }
                         state[pos] = State::Done;
-                        self.finish(prepared, ran)?;
                         self.after_step(pos, id, &parents);
                         continue;
                     }
@@ -85,6 +92,7 @@ impl Pipeline {
                     });
                 }
                 if running == 0 {
+                    self.check_stop()?;
                     if let Some(pos) = state.iter().position(|s| *s == State::Pending) {
                         let id = schedule[pos];
                         return Err(super::ExecError::Lost {
@@ -105,11 +113,15 @@ impl Pipeline {
                     return Ok(());
                 };
                 running -= 1;
-                state[pos] = State::Done;
                 exclusive = false;
                 let id = prepared.id;
-                self.finish(prepared, ran)?;
+                let tries = retries.entry(pos).or_default();
                 let parents = parents_of.remove(&pos).unwrap_or_default();
+                if let Finished::Retry = self.finish(prepared, ran, tries)? {
+                    state[pos] = State::Pending;
+                    continue;
+                }
+                state[pos] = State::Done;
                 self.after_step(pos, id, &parents);
             }
         })

@@ -51,6 +51,7 @@ impl Pipeline {
             return self.run_parallel(schedule);
         }
         for (pos, &id) in schedule.iter().enumerate() {
+            self.check_stop()?;
             // Parents before computing: a checkpoint cuts its lineage as soon as it is durable.
             let parents = self
                 .lineage
@@ -63,6 +64,15 @@ impl Pipeline {
             self.after_step(pos, id, &parents);
         }
         Ok(())
+    }
+
+    /// A safe point: fail with [`ExecError::Interrupted`] when SIGINT / SIGTERM asked the run to
+    /// stop (nothing is half-done here: no step runs, no object is being written).
+    pub(crate) fn check_stop(&self) -> crate::Result<()> {
+        match super::interrupt::requested() {
+            Some(signal) => Err(ExecError::Interrupted { signal }.into()),
+            None => Ok(()),
+        }
     }
 
     /// The value exists now (resident or stored).

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::ExecError;
 use super::lazy::{LazyLoad, StoreSource};
+use super::panics::{Caught, catch_step};
 use super::pipeline::Pipeline;
 use crate::memory::Accountant;
 use crate::plan::{Args, BoxError, Compute, LazySlot, NodeId, Value};
@@ -32,7 +33,8 @@ pub(crate) struct Prepared {
 
 /// What running a prepared step produced.
 pub(crate) struct Ran {
-    result: Result<Value, BoxError>,
+    /// The body's result, or where and why it panicked.
+    result: Result<Result<Value, BoxError>, Caught>,
     seconds: f64,
     loads: Vec<LazyLoad>,
 }
@@ -44,11 +46,13 @@ impl Prepared {
         let started = Instant::now();
         let result = {
             let _span = tracing::info_span!("step", name = %self.name, seq = self.seq).entered();
-            (self.compute)(&Args {
-                step: &self.name,
-                values: &self.values,
-                lazy: &self.slots,
-                source: Some(&source),
+            catch_step(|| {
+                (self.compute)(&Args {
+                    step: &self.name,
+                    values: &self.values,
+                    lazy: &self.slots,
+                    source: Some(&source),
+                })
             })
         };
         Ran {
@@ -60,18 +64,27 @@ impl Prepared {
 }
 
 impl Pipeline {
-    /// Compute `id` now on this thread.
+    /// Compute `id` now on this thread (again, when a lazy input turned out corrupt and was
+    /// rebuilt: see [`Finished::Retry`]).
     pub(crate) fn compute_node(&mut self, id: NodeId) -> crate::Result<()> {
-        let prepared = self
-            .prepare(id, true)?
-            .ok_or(ExecError::UnknownOutput(id.0))?;
-        let ran = prepared.run(&self.store, &self.memory);
-        self.finish(prepared, ran)
+        let mut retries = 0usize;
+        loop {
+            self.check_stop()?;
+            let prepared = self
+                .prepare(id, true)?
+                .ok_or(ExecError::UnknownOutput(id.0))?;
+            let ran = prepared.run(&self.store, &self.memory);
+            match self.finish(prepared, ran, &mut retries)? {
+                Finished::Done => return Ok(()),
+                Finished::Retry => continue,
+            }
+        }
     }
 
     /// Prepare `id` to run. With `force` false, returns `Ok(None)` (and holds nothing) when the
     /// step's inputs and output estimate do not fit now — the caller waits for running steps.
     pub(crate) fn prepare(&mut self, id: NodeId, force: bool) -> crate::Result<Option<Prepared>> {
+        self.restore_lineage(id)?;
         let (name, seq, parents, compute, hint, reusable, lazy_from) = match self.lineage.get(id) {
             Some(n) => {
                 // What the output will cost: known from an earlier computation or object of this
@@ -103,12 +116,7 @@ impl Pipeline {
             None => return Err(ExecError::UnknownOutput(id.0).into()),
         };
         let Some(compute) = compute else {
-            return Err(ExecError::Lost {
-                step: name,
-                seq,
-                why: "no stored object".into(),
-            }
-            .into());
+            return Err(ExecError::UnknownOutput(id.0).into());
         };
         let (eager, lazy) = parents.split_at(lazy_from.min(parents.len()));
         let distinct = super::scheduler::dedup(eager);
@@ -194,6 +202,38 @@ impl Pipeline {
         }))
     }
 
+    /// A node to compute whose lineage a durable checkpoint cut (its object turned out
+    /// unreadable): put its recipe and missing parents back, or fail saying nothing can rebuild
+    /// it.
+    fn restore_lineage(&mut self, id: NodeId) -> crate::Result<()> {
+        let Some(node) = self.lineage.get(id) else {
+            return Err(ExecError::UnknownOutput(id.0).into());
+        };
+        if node.compute.is_some() {
+            return Ok(());
+        }
+        let (name, seq) = (node.name.clone(), id.0);
+        match self.lineage.restore(id) {
+            Ok(()) => {
+                self.rows.reopen(seq);
+                self.event("restore", &name, seq, 0);
+                Ok(())
+            }
+            Err(why) => {
+                self.fail_row(
+                    id,
+                    "its stored object is unreadable and nothing can rebuild it",
+                );
+                Err(ExecError::Lost {
+                    step: name,
+                    seq,
+                    why,
+                }
+                .into())
+            }
+        }
+    }
+
     /// A value's size as far as it is known without loading it (0 when unknown).
     fn known_size(&self, id: NodeId) -> u64 {
         match self.lineage.get(id) {
@@ -234,8 +274,14 @@ impl Pipeline {
         loads + lazy_largest + output_hint.unwrap_or(inputs)
     }
 
-    /// Admit what a step produced (or record its failure).
-    pub(crate) fn finish(&mut self, prepared: Prepared, ran: Ran) -> crate::Result<()> {
+    /// Admit what a step produced (or record its failure). `retries` counts the runs of this
+    /// step that were discarded because a lazy input could not be read.
+    pub(crate) fn finish(
+        &mut self,
+        prepared: Prepared,
+        ran: Ran,
+        retries: &mut usize,
+    ) -> crate::Result<Finished> {
         let Prepared {
             id,
             name,
@@ -251,16 +297,45 @@ impl Pipeline {
         drop(values);
         drop(slots);
         self.memory.release(reserved);
-        self.record_lazy_loads(&lazy, ran.loads);
+        let unreadable = self.record_lazy_loads(&lazy, ran.loads);
         self.unpin(&pinned);
+        // A lazy input that failed verification was forgotten: whatever the body made of the
+        // error, its result is discarded and the step runs again once that input is rebuilt.
+        // Each retry forgets at least one object, so the count is bounded by the lazy inputs.
+        if let Some(why) = unreadable {
+            *retries += 1;
+            if *retries <= lazy.len() + 1 {
+                return Ok(Finished::Retry);
+            }
+            self.fail_row(
+                id,
+                "a lazy input could not be read back, even after rebuilding it",
+            );
+            return Err(ExecError::Lost {
+                step: name,
+                seq,
+                why,
+            }
+            .into());
+        }
         let value = match ran.result {
-            Ok(v) => v,
-            Err(source) => {
+            Ok(Ok(v)) => v,
+            Ok(Err(source)) => {
                 self.fail_row(id, "the step returned an error");
                 return Err(ExecError::StepFailed {
                     step: name,
                     seq,
                     source,
+                }
+                .into());
+            }
+            Err(caught) => {
+                self.fail_row(id, "the step panicked");
+                return Err(ExecError::StepPanicked {
+                    step: name,
+                    seq,
+                    location: caught.location,
+                    message: caught.message,
                 }
                 .into());
             }
@@ -325,8 +400,17 @@ impl Pipeline {
         self.lineage.mark_done(id);
         self.apply_policy(id)?;
         self.notify_stored(id);
-        Ok(())
+        Ok(Finished::Done)
     }
+}
+
+/// How [`Pipeline::finish`] left a step.
+#[must_use]
+pub(crate) enum Finished {
+    /// The output is admitted (and written per its policy).
+    Done,
+    /// A lazy input was unreadable and has been forgotten: prepare and run the step again.
+    Retry,
 }
 
 /// Why a step whose earlier run recorded it at the same position is computed again.

@@ -8,6 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Weak;
 
+use super::retired::Retired;
 use super::value::{Compute, Value, ValueOps};
 use super::{Fingerprint, NodeId, Policy};
 use crate::memory::Footprint;
@@ -71,6 +72,8 @@ impl Node {
 pub(crate) struct Lineage {
     nodes: HashMap<NodeId, Node>,
     next_id: usize,
+    /// Recipes of nodes truncation removed or cut, for rebuilding a corrupt checkpoint.
+    retired: Retired,
 }
 
 impl Lineage {
@@ -122,6 +125,80 @@ impl Lineage {
         }
     }
 
+    /// A durable checkpoint: the node no longer needs its parents (its recipe is retired).
+    pub(crate) fn cut(&mut self, id: NodeId) {
+        if let Some(n) = self.nodes.get_mut(&id) {
+            self.retired.keep(n);
+            n.compute = None;
+            n.parents.clear();
+        }
+    }
+
+    /// Give `id` (in the DAG, its lineage cut) its compute closure and parents back from the
+    /// retired recipes, re-inserting parents that truncation removed (without values; they are
+    /// loaded from the store or computed, restoring their own parents the same way, when the
+    /// executor needs them). Returns why not when a recipe is gone.
+    pub(crate) fn restore(&mut self, id: NodeId) -> Result<(), String> {
+        let recipe = self
+            .retired
+            .get(id)
+            .ok_or("the steps it was computed from are no longer known to this run")?;
+        let compute = recipe
+            .compute
+            .clone()
+            .ok_or("its lineage was cut before this run knew it")?;
+        let parents = recipe.parents.clone();
+        let missing = parents
+            .iter()
+            .find(|p| !self.nodes.contains_key(p) && self.retired.get(**p).is_none());
+        if let Some(p) = missing {
+            return Err(format!(
+                "the recipe of its input step #{} was forgotten (more than {} steps ago)",
+                p.0,
+                super::retired::RETIRED_CAP
+            ));
+        }
+        for p in &parents {
+            if self.nodes.contains_key(p) {
+                continue;
+            }
+            let Some(r) = self.retired.get(*p) else {
+                continue;
+            };
+            let node = Node {
+                id: *p,
+                name: r.name.clone(),
+                fingerprint: r.fingerprint,
+                policy: r.policy,
+                since_checkpoint: r.since_checkpoint,
+                ops: r.ops,
+                parents: Vec::new(),
+                lazy_from: 0,
+                compute: None,
+                live: Weak::new(),
+                pending_children: 0,
+                sink: false,
+                value: None,
+                charged: 0,
+                footprint: None,
+                pins: 0,
+                stored: None,
+                probed: false,
+                stored_by_earlier_run: false,
+                object_was_corrupt: false,
+                done: false,
+            };
+            self.nodes.insert(*p, node);
+        }
+        let lazy_from = self.retired.get(id).map_or(0, |r| r.lazy_from);
+        if let Some(n) = self.nodes.get_mut(&id) {
+            n.compute = Some(compute);
+            n.parents = parents;
+            n.lazy_from = lazy_from;
+        }
+        Ok(())
+    }
+
     /// Truncate: remove every node that no root can reach through nodes that need lineage, and
     /// cut the parent edges (and compute closures) of kept nodes whose parents were removed.
     /// Returns the removed nodes (their values must be released from accounting by the caller).
@@ -162,8 +239,12 @@ impl Lineage {
             }
         }
         if !removed.is_empty() {
+            for n in &removed {
+                self.retired.keep(n);
+            }
             for n in self.nodes.values_mut() {
                 if n.parents.iter().any(|p| !keep.contains(p)) {
+                    self.retired.keep(n);
                     n.parents.clear();
                     n.compute = None;
                 }

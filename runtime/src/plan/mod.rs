@@ -6,6 +6,7 @@
 
 mod fingerprint;
 mod lineage;
+mod retired;
 mod value;
 
 use std::marker::PhantomData;

@@ -27,6 +27,20 @@ pub enum RunStatus {
     Completed,
     /// A step or the store failed; checkpoints and spills are kept for a resume.
     Failed,
+    /// SIGINT / SIGTERM stopped the run at a safe point; checkpoints and spills are kept for a
+    /// resume.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// The status as written in `report.json` (`completed`, `failed`, `interrupted`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
 }
 
 /// What happened to one step in a run.

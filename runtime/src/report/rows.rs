@@ -60,6 +60,17 @@ impl StepRows {
         self.live.get_mut(&seq)
     }
 
+    /// A finished row changes again (its node was put back into the DAG to be rebuilt).
+    pub(crate) fn reopen(&mut self, seq: usize) {
+        if self.live.contains_key(&seq) {
+            return;
+        }
+        if let Some(i) = self.finished.iter().position(|r| r.seq == seq) {
+            let row = self.finished.remove(i);
+            self.live.insert(seq, row);
+        }
+    }
+
     /// The step's row will not change any more.
     pub(crate) fn finish(&mut self, seq: usize) {
         let Some(row) = self.live.remove(&seq) else {

@@ -4,7 +4,9 @@
 //! process right after step K's output is stored; `--sleep-ms N` makes every adjust step sleep
 //! N ms (lock tests need a run that holds the directory for a while; the sleep is not part of
 //! any fingerprint); `--wait` waits for the directory's lock instead of failing; `--jobs N` runs
-//! up to N steps at once (default 1). Prints one JSON line: the sum and the totals.
+//! up to N steps at once (default 1); `--panic-at K` makes adjust step K panic; `--signals`
+//! handles SIGINT / SIGTERM as pipeline binaries do (stop at a safe point, exit 130 / 143).
+//! Prints one JSON line: the sum and the totals.
 
 use std::process::ExitCode;
 
@@ -20,7 +22,7 @@ fn arg(name: &str) -> Option<String> {
 fn main() -> ExitCode {
     let Some(dir) = arg("--dir") else {
         eprintln!(
-            "usage: chain --dir DIR [--rows N] [--steps N] [--every N] [--budget SIZE] [--abort-after K] [--sleep-ms N] [--wait] [--jobs N]"
+            "usage: chain --dir DIR [--rows N] [--steps N] [--every N] [--budget SIZE] [--abort-after K] [--sleep-ms N] [--wait] [--jobs N] [--panic-at K] [--signals]"
         );
         return ExitCode::from(2);
     };
@@ -45,8 +47,12 @@ fn main() -> ExitCode {
             }
         });
     }
+    config.handle_signals = std::env::args().any(|a| a == "--signals");
+    let panic_at = arg("--panic-at").and_then(|s| s.parse::<u64>().ok());
     let result = stepstone::run(&config, |p| {
-        Ok(stepstone_tests::chain_pipeline(p, rows, steps, sleep))
+        Ok(stepstone_tests::chain_pipeline_panicking(
+            p, rows, steps, sleep, panic_at,
+        ))
     });
     match result {
         Ok(out) => {
@@ -68,7 +74,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {}", stepstone::error_chain(&e));
-            ExitCode::FAILURE
+            ExitCode::from(e.interrupted_by().map_or(1, stepstone::exec::exit_code))
         }
     }
 }

@@ -22,13 +22,11 @@ pub(crate) struct RunEntry {
 }
 
 impl RunEntry {
-    /// `completed`, `failed`, or `incomplete` when there is no readable report.
+    /// `completed`, `failed`, `interrupted`, or `incomplete` when there is no readable report.
     pub(crate) fn status(&self) -> &'static str {
-        match self.report.as_ref().map(|r| r.status) {
-            Some(RunStatus::Completed) => "completed",
-            Some(RunStatus::Failed) => "failed",
-            None => "incomplete",
-        }
+        self.report
+            .as_ref()
+            .map_or("incomplete", |r| r.status.as_str())
     }
 }
 

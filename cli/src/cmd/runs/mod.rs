@@ -138,10 +138,7 @@ fn describe(r: &RunReport) -> String {
     let t = &r.totals;
     let _ = writeln!(out, "run       {}", r.run_id);
     let _ = writeln!(out, "pipeline  {}", r.pipeline);
-    let status = match r.status {
-        stepstone::report::RunStatus::Completed => "completed",
-        stepstone::report::RunStatus::Failed => "failed",
-    };
+    let status = r.status.as_str();
     let _ = writeln!(out, "status    {status}");
     if let Some(error) = &r.error {
         let _ = writeln!(out, "error     {error}");
