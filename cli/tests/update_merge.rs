@@ -49,6 +49,10 @@ derive_answer = { name = "label", template = "{{ owner }}-{{ count }}" }
 
 [[migrations]]
 version = "2.0.0"
+derive_answer = { name = "level", template = "{{ count * 3 }}" }
+
+[[migrations]]
+version = "2.0.0"
 move = { from = "legacy", to = "config" }
 
 [[migrations]]
@@ -206,7 +210,7 @@ fn every_kind_of_file_change_is_handled_and_nothing_of_the_user_is_lost() {
         b"team 3\n",
         "renamed answer kept"
     );
-    assert_eq!(read("level.txt").unwrap(), b"level 7 label team-3\n");
+    assert_eq!(read("level.txt").unwrap(), b"level 9 label team-3\n");
 
     let record: toml::Table =
         toml::from_str(&String::from_utf8(read(".stepstone/archetype.toml").unwrap()).unwrap())
@@ -218,7 +222,7 @@ fn every_kind_of_file_change_is_handled_and_nothing_of_the_user_is_lost() {
         answers.get("label").and_then(|v| v.as_str()),
         Some("team-3")
     );
-    assert_eq!(answers.get("level").and_then(|v| v.as_integer()), Some(7));
+    assert_eq!(answers.get("level").and_then(|v| v.as_integer()), Some(9));
     assert!(!answers.contains_key("who"));
 
     let backup = project.join(".stepstone/backup/1.0.0-2.0.0");
