@@ -447,3 +447,37 @@ fn cargo_stepstone_runs_update_and_check_with_the_same_arguments() {
     let out = cargo_stepstone(&["check"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+#[test]
+fn a_project_from_an_archetype_folder_is_checked_once_the_folder_is_published() {
+    let work = tempfile::tempdir().unwrap();
+    let folder = archetype(&work.path().join("tiny"), V1, &[("a.txt", b"a\n")]);
+    let project = work.path().join("p");
+    let out = stepstone()
+        .args(["new", "p", "--no-input", "--archetype-path"])
+        .arg(&folder)
+        .arg("--dest")
+        .arg(&project)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let check = |extra: &[&str]| {
+        stepstone()
+            .arg("check")
+            .args(extra)
+            .current_dir(&project)
+            .output()
+            .unwrap()
+    };
+    let out = check(&[]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("archetypes publish"),
+        "{}",
+        stderr(&out)
+    );
+    let catalog = work.path().join("catalog");
+    publish(&folder, &catalog);
+    let out = check(&["--catalog", catalog.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}

@@ -33,7 +33,7 @@ struct Report {
 /// Run `stepstone check`.
 pub(crate) fn execute(args: CheckArgs) -> anyhow::Result<()> {
     let record = ProjectRecord::read(&args.project)?;
-    let catalogs = Catalogs::open(&record.catalog_specs(&args.catalogs.catalogs))?;
+    let catalogs = Catalogs::open(&record.catalog_specs(&args.catalogs.catalogs)?)?;
     let base = super::update::recorded_version(&catalogs, &record)?;
     let answers = super::update::answers_for(
         &base.archetype,

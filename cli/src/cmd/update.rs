@@ -96,7 +96,7 @@ pub(crate) fn execute(args: UpdateArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let project = &args.project;
     let record = ProjectRecord::read(project)?;
-    let catalogs = Catalogs::open(&record.catalog_specs(&args.catalogs.catalogs))?;
+    let catalogs = Catalogs::open(&record.catalog_specs(&args.catalogs.catalogs)?)?;
     let base = recorded_version(&catalogs, &record)?;
     let target_request = Request {
         name: record.name.clone(),

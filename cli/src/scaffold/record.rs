@@ -24,6 +24,8 @@ pub(crate) struct ProjectRecord {
     pub(crate) digest: Option<String>,
     /// The catalog it came from, when recorded.
     pub(crate) catalog: Option<String>,
+    /// The `--archetype-path` folder it came from (not a catalog), when recorded.
+    pub(crate) folder: Option<String>,
     /// The built-ins the project was rendered with.
     pub(crate) builtins: Builtins,
     /// The recorded answers.
@@ -44,6 +46,7 @@ struct RawArchetype {
     version: String,
     digest: Option<String>,
     catalog: Option<String>,
+    folder: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +109,7 @@ impl ProjectRecord {
             version,
             digest: raw.archetype.digest,
             catalog: raw.archetype.catalog,
+            folder: raw.archetype.folder,
             builtins: Builtins {
                 project_name: raw.project.name,
                 stepstone_dependency: raw.project.stepstone_dependency,
@@ -115,10 +119,17 @@ impl ProjectRecord {
     }
 
     /// The catalogs to search: those given, else the recorded one (the built-ins come last).
-    pub(crate) fn catalog_specs(&self, given: &[String]) -> Vec<String> {
+    /// A project made from an `--archetype-path` folder has no catalog to go back to.
+    pub(crate) fn catalog_specs(&self, given: &[String]) -> anyhow::Result<Vec<String>> {
         if !given.is_empty() {
-            return given.to_vec();
+            return Ok(given.to_vec());
         }
-        self.catalog.iter().cloned().collect()
+        if let (None, Some(folder)) = (&self.catalog, &self.folder) {
+            bail!(
+                "this project was made from the archetype folder {folder}, which has no versions: publish it \
+                 (`stepstone archetypes publish {folder} --catalog C --approver NAME`) and pass --catalog C"
+            );
+        }
+        Ok(self.catalog.iter().cloned().collect())
     }
 }

@@ -184,8 +184,15 @@ pub(crate) fn record(
         "digest".into(),
         toml::Value::String(crate::catalog::digest::of(archetype)),
     );
-    if let super::source::Origin::Catalog(catalog) = &archetype.origin {
-        header.insert("catalog".into(), toml::Value::String(catalog.clone()));
+    match &archetype.origin {
+        super::source::Origin::Catalog(catalog) => {
+            header.insert("catalog".into(), toml::Value::String(catalog.clone()));
+        }
+        super::source::Origin::Folder(folder) => {
+            let folder = folder.display().to_string();
+            header.insert("folder".into(), toml::Value::String(folder));
+        }
+        super::source::Origin::Embedded => {}
     }
     let mut project = toml::Table::new();
     project.insert(
