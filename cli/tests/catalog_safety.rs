@@ -31,15 +31,8 @@ fn publish(dir: &Path, catalog: &str, extra: &[&str]) -> std::process::Output {
 fn refused(scratch: &Scratch, catalog: &str, spec: &str, expected: &str) {
     let before = scratch.listing();
     let out = stepstone()
-        .args([
-            "new",
-            "p",
-            "--no-input",
-            "--catalog",
-            catalog,
-            "--archetype",
-            spec,
-        ])
+        .args(["new", "p", "--no-input", "--archetype", spec])
+        .arg(format!("--catalog={catalog}"))
         .arg("--dest")
         .arg(scratch.dest())
         .env("STEPSTONE_CACHE", scratch.root().join("cache"))
@@ -265,6 +258,11 @@ fn git_catalogs_serve_tags_and_refuse_hostile_ones() {
     .unwrap();
     git(&repo, &["commit", "-q", "-am", "no tag"]);
     refused(&scratch, r, "tiny@4.0.0", "tag is missing");
+    // A catalog name that would be a git option never reaches git as one.
+    let marker = scratch.root().join("pwned");
+    let hostile = format!("--upload-pack=touch {} #://x", marker.display());
+    refused(&scratch, &hostile, "tiny", "refused");
+    assert!(!marker.exists(), "a catalog name ran a command");
     // A bad index at HEAD.
     fs::write(repo.join("catalog.toml"), "format = 1\n[[versions]\n").unwrap();
     git(&repo, &["commit", "-q", "-am", "broken"]);

@@ -79,6 +79,10 @@ fn cache_root() -> PathBuf {
 impl GitCatalog {
     /// Open `spec`: a local repository as it is, a URL through a bare clone in the cache.
     pub(crate) fn open(spec: &str) -> anyhow::Result<Self> {
+        if spec.starts_with('-') {
+            // Never let a catalog name become a git option (`--upload-pack=…` runs a command).
+            bail!("catalog `{spec}` starts with `-`: not a path or URL; refused");
+        }
         let label = spec.to_string();
         let path = Path::new(spec);
         if !spec.contains("://") && !spec.starts_with("git@") {
@@ -114,7 +118,9 @@ impl GitCatalog {
             std::fs::create_dir_all(cache_root())
                 .with_context(|| format!("creating the cache {}", cache_root().display()))?;
             let mut clone = git();
-            clone.args(["clone", "--bare", "--quiet", spec]).arg(&cache);
+            clone
+                .args(["clone", "--bare", "--quiet", "--", spec])
+                .arg(&cache);
             output(clone, &format!("{what}: cloning into {}", cache.display()))?;
         }
         Ok(GitCatalog {
