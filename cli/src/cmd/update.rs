@@ -91,79 +91,65 @@ pub(crate) fn answers_for(
     answers::collect(&archetype.manifest, &input)
 }
 
-/// Run `stepstone update`.
-pub(crate) fn execute(args: UpdateArgs) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
-    let project = &args.project;
-    let record = ProjectRecord::read(project)?;
-    let catalogs = Catalogs::open(&record.catalog_specs(&args.catalogs.catalogs)?)?;
-    let base = recorded_version(&catalogs, &record)?;
-    let target_request = Request {
-        name: record.name.clone(),
-        version: args
-            .to
-            .as_deref()
-            .map(|v| Request::parse(&format!("{}@{v}", record.name)))
-            .transpose()?
-            .and_then(|r| r.version),
+/// The target version: `--to V`, else the latest approved; status rules applied.
+fn target_version(
+    catalogs: &Catalogs,
+    record: &ProjectRecord,
+    args: &UpdateArgs,
+) -> anyhow::Result<Resolved> {
+    let version = match args.to.as_deref() {
+        Some(v) => Request::parse(&format!("{}@{v}", record.name))?.version,
+        None => None,
     };
-    let target = catalogs.resolve(&target_request, args.allow_unapproved)?;
+    let request = Request {
+        name: record.name.clone(),
+        version,
+    };
+    catalogs.resolve(&request, args.allow_unapproved)
+}
+
+/// Render base and theirs, and plan the merge.
+fn plan(
+    args: &UpdateArgs,
+    record: &ProjectRecord,
+    base: &Resolved,
+    target: &Resolved,
+) -> anyhow::Result<update::Plan> {
     let (from, to) = (&base.entry.version, &target.entry.version);
-    if to < from {
-        bail!(
-            "{} {to} is older than the project's {from}: `update` only moves forward (restore an older state from version control)",
-            record.name
-        );
-    }
-    if from == to {
-        output::status(format!(
-            "{} is already at {} {to} ({}); nothing to do",
-            project.display(),
-            record.name,
-            target.catalog
-        ));
-        return Ok(());
-    }
     let mut notes = Vec::new();
-    let base_answers = answers_for(
-        &base.archetype,
-        &record.answers,
-        Vec::new(),
-        false,
-        &mut Vec::new(),
-    )?;
-    let migrations = migrate::applicable(&target.archetype.manifest, from, to);
+    let quiet = &mut Vec::new();
+    let base_answers = answers_for(&base.archetype, &record.answers, Vec::new(), false, quiet)?;
+    let manifest = &target.archetype.manifest;
+    let migrations = migrate::applicable(manifest, from, to);
     let migrated = migrate::answers(&migrations, record.answers.clone(), &mut notes)?;
     let interactive = !args.no_input && std::io::stdin().is_terminal();
+    let defines = args.defines.clone();
     let target_answers = answers_for(
         &target.archetype,
         &migrated,
-        args.defines.clone(),
+        defines,
         interactive,
         &mut notes,
     )?;
     let builtins = &record.builtins;
-    let (base_files, _) = update::by_path(scaffold::render_project(
-        &base.archetype,
-        &base_answers,
-        builtins,
-    )?);
-    let (their_files, their_record) = update::by_path(scaffold::render_project(
-        &target.archetype,
-        &target_answers,
-        builtins,
-    )?);
+    let base_render = scaffold::render_project(&base.archetype, &base_answers, builtins)?;
+    let their_render = scaffold::render_project(&target.archetype, &target_answers, builtins)?;
+    let (base_files, _) = update::by_path(base_render);
+    let (their_files, their_record) = update::by_path(their_render);
     let Some(their_record) = their_record else {
         bail!("internal: the target version rendered no record");
     };
-    let plan = update::plan(
-        project,
+    update::plan(
+        &args.project,
         base_files,
         their_files,
         their_record,
         &migrations,
         notes,
-    )?;
+    )
+}
+
+fn print_plan(plan: &update::Plan) {
     for note in &plan.notes {
         output::status(format!("  note        {note}"));
     }
@@ -182,6 +168,34 @@ pub(crate) fn execute(args: UpdateArgs) -> anyhow::Result<()> {
         };
         output::status(format!("  {:<11} {path}{extra}", change.label()));
     }
+}
+
+/// Run `stepstone update`.
+pub(crate) fn execute(args: UpdateArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let project = &args.project;
+    let record = ProjectRecord::read(project)?;
+    let catalogs = Catalogs::open(&record.catalog_specs(&args.catalogs.catalogs)?)?;
+    let base = recorded_version(&catalogs, &record)?;
+    let target = target_version(&catalogs, &record, &args)?;
+    let (from, to) = (&base.entry.version, &target.entry.version);
+    if to < from {
+        bail!(
+            "{} {to} is older than the project's {from}: `update` only moves forward (restore an older state from version control)",
+            record.name
+        );
+    }
+    if from == to {
+        output::status(format!(
+            "{} is already at {} {to} ({}); nothing to do",
+            project.display(),
+            record.name,
+            target.catalog
+        ));
+        return Ok(());
+    }
+    let plan = plan(&args, &record, &base, &target)?;
+    print_plan(&plan);
     let conflicts = plan.conflicts();
     let what = format!("{} {from} -> {to}", record.name);
     if args.dry_run {
