@@ -33,8 +33,41 @@ struct Report {
 /// Run `stepstone check`.
 pub(crate) fn execute(args: CheckArgs) -> anyhow::Result<()> {
     let record = ProjectRecord::read(&args.project)?;
+    let report = report(&args, &record)?;
+    if args.json {
+        output::json(&report)?;
+    } else {
+        print_table(&report);
+    }
+    if !report.conflicts.is_empty() {
+        bail!(
+            "unresolved conflicts in {}: resolve the markers (<<<<<<< / ======= / >>>>>>>), and for FILE.theirs keep one version and delete the other",
+            report.conflicts.join(", ")
+        );
+    }
+    if report.drift && !args.conflicts_only {
+        let outdated = if report.current {
+            String::new()
+        } else {
+            format!(
+                " (not current: latest approved is {})",
+                report.latest_approved.as_deref().unwrap_or("none")
+            )
+        };
+        bail!(
+            "{} drifts from {} {}{outdated}",
+            args.project.display(),
+            report.archetype,
+            report.version,
+        );
+    }
+    Ok(())
+}
+
+/// Compare the project with its recorded version, and that version with the catalog.
+fn report(args: &CheckArgs, record: &ProjectRecord) -> anyhow::Result<Report> {
     let catalogs = Catalogs::open(&record.catalog_specs(&args.catalogs.catalogs)?)?;
-    let base = super::update::recorded_version(&catalogs, &record)?;
+    let base = super::update::recorded_version(&catalogs, record)?;
     let answers = super::update::answers_for(
         &base.archetype,
         &record.answers,
@@ -66,7 +99,7 @@ pub(crate) fn execute(args: CheckArgs) -> anyhow::Result<()> {
     let changed = files
         .iter()
         .any(|f| matches!(f.state, State::Modified | State::Missing));
-    let report = Report {
+    Ok(Report {
         archetype: record.name.clone(),
         version: record.version.to_string(),
         catalog: base.catalog.clone(),
@@ -76,35 +109,7 @@ pub(crate) fn execute(args: CheckArgs) -> anyhow::Result<()> {
         drift: changed || !current || !conflicts.is_empty(),
         conflicts,
         files,
-    };
-    if args.json {
-        output::json(&report)?;
-    } else {
-        print_table(&report);
-    }
-    if !report.conflicts.is_empty() {
-        bail!(
-            "unresolved conflicts in {}: resolve the markers (<<<<<<< / ======= / >>>>>>>), and for FILE.theirs keep one version and delete the other",
-            report.conflicts.join(", ")
-        );
-    }
-    if report.drift && !args.conflicts_only {
-        bail!(
-            "{} drifts from {} {}{}",
-            args.project.display(),
-            report.archetype,
-            report.version,
-            if current {
-                String::new()
-            } else {
-                format!(
-                    " (not current: latest approved is {})",
-                    report.latest_approved.as_deref().unwrap_or("none")
-                )
-            }
-        );
-    }
-    Ok(())
+    })
 }
 
 fn print_table(report: &Report) {
