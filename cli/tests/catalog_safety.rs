@@ -144,6 +144,26 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+fn git_stdin(dir: &Path, args: &[&str], input: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "git {args:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 #[test]
 fn git_catalogs_serve_tags_and_refuse_hostile_ones() {
     let scratch = Scratch::new();
@@ -258,6 +278,28 @@ fn git_catalogs_serve_tags_and_refuse_hostile_ones() {
     .unwrap();
     git(&repo, &["commit", "-q", "-am", "no tag"]);
     refused(&scratch, r, "tiny@4.0.0", "tag is missing");
+    // A tree entry named `..` (git's plumbing accepts it; a checkout would not).
+    let manifest = git(&repo, &["rev-parse", "tiny/v1.1.0:tiny/archetype.toml"]);
+    let blob = git(&repo, &["rev-parse", "tiny/v1.1.0:tiny/a.txt"]);
+    let inner = git_stdin(
+        &repo,
+        &["mktree"],
+        &format!("100644 blob {manifest}\tarchetype.toml\n100644 blob {blob}\t..\n"),
+    );
+    let outer = git_stdin(&repo, &["mktree"], &format!("040000 tree {inner}\ttiny\n"));
+    let commit = git(&repo, &["commit-tree", &outer, "-m", "dotdot"]);
+    git(&repo, &["tag", "tiny/v5.0.0", &commit]);
+    fs::write(
+        repo.join("catalog.toml"),
+        format!(
+            "{}{}",
+            fs::read_to_string(repo.join("catalog.toml")).unwrap(),
+            entry("5.0.0")
+        ),
+    )
+    .unwrap();
+    git(&repo, &["commit", "-q", "-am", "dotdot entry"]);
+    refused(&scratch, r, "tiny@5.0.0", "`..` component");
     // A catalog name that would be a git option never reaches git as one.
     let marker = scratch.root().join("pwned");
     let hostile = format!("--upload-pack=touch {} #://x", marker.display());
