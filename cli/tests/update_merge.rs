@@ -481,3 +481,29 @@ fn a_project_from_an_archetype_folder_is_checked_once_the_folder_is_published() 
     let out = check(&["--catalog", catalog.to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+#[test]
+fn update_refuses_a_tampered_target_or_base_and_writes_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let (catalog, project) = setup(work.path());
+    let before = listing(&project);
+    for version in ["2.0.0", "1.0.0"] {
+        let file = catalog.join(format!("tiny/{version}/notes.txt"));
+        let original = fs::read(&file).unwrap();
+        fs::write(&file, b"changed behind the approver's back\n").unwrap();
+        let out = update(&project, &["--no-input"]);
+        assert_eq!(code(&out), 1);
+        assert!(
+            stderr(&out).contains(&format!("tiny {version}"))
+                && stderr(&out).contains("does not match the approved"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(
+            listing(&project),
+            before,
+            "a refused update wrote something"
+        );
+        fs::write(&file, original).unwrap();
+    }
+}
