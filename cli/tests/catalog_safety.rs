@@ -347,3 +347,45 @@ fn several_catalogs_from_the_environment_first_wins() {
         fs::remove_dir_all(&dest).unwrap();
     }
 }
+
+#[test]
+fn a_git_catalog_version_with_thousands_of_files_is_read_whole() {
+    // 2,000 object ids are more than a pipe holds: reading must not deadlock with git.
+    let scratch = Scratch::new();
+    let files: Vec<(String, Vec<u8>)> = (0..2000)
+        .map(|i| (format!("data/f{i}.txt"), format!("{i}\n").into_bytes()))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let src = archetype(
+        &scratch.root().join("big"),
+        &header("big", "approved"),
+        &refs,
+    );
+    let repo = scratch.root().join("repo");
+    fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q"]);
+    assert_eq!(code(&publish(&src, repo.to_str().unwrap(), &[])), 0);
+    let dest = scratch.root().join("out/big");
+    let out = stepstone()
+        .args([
+            "new",
+            "big",
+            "--no-input",
+            "--archetype",
+            "big@0.1.0",
+            "--catalog",
+        ])
+        .arg(&repo)
+        .arg("--dest")
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        fs::read_to_string(dest.join("data/f1999.txt")).unwrap(),
+        "1999\n"
+    );
+}

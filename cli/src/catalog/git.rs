@@ -244,15 +244,23 @@ impl GitCatalog {
             input.push_str(oid);
             input.push('\n');
         }
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(input.as_bytes())?;
-        }
+        // Written from a thread: git answers while it reads, and a large archetype's answers
+        // would fill the pipe while we were still writing.
+        let writer = child
+            .stdin
+            .take()
+            .map(|mut stdin| std::thread::spawn(move || stdin.write_all(input.as_bytes())));
         let out = child.wait_with_output()?;
         if !out.status.success() {
             bail!(
                 "{at}: git cat-file failed: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             );
+        }
+        if let Some(writer) = writer {
+            writer
+                .join()
+                .map_err(|_| anyhow::anyhow!("{at}: writing to git cat-file failed"))??;
         }
         let mut rest = out.stdout.as_slice();
         let mut blobs = Vec::new();
