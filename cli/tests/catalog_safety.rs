@@ -88,10 +88,28 @@ fn folder_catalog_tampering_symlinks_and_bad_indexes_are_refused() {
     assert!(stderr(&out).contains("tiny 1.0.0"), "{}", stderr(&out));
     fs::remove_dir_all(scratch.root().join("ok")).unwrap();
 
-    // Content changed after publishing: digest mismatch.
+    // Content changed after publishing: digest mismatch (and `list` says so).
     let published = catalog.join("tiny/1.0.0/sub/b.txt");
     fs::write(&published, "B\n").unwrap();
     refused(&scratch, c, "tiny@1.0.0", "does not match the approved");
+    let out = stepstone()
+        .args(["archetypes", "list", "--catalog", c])
+        .output()
+        .unwrap();
+    let listed = stdout(&out);
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with("tiny") && l.contains("1.0.0"))
+        .unwrap();
+    assert!(line.contains("(content refused"), "{listed}");
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with("tiny") && l.contains("1.1.0"))
+        .unwrap();
+    assert!(
+        line.contains("test"),
+        "the description of an intact version: {listed}"
+    );
     fs::write(&published, "b\n").unwrap();
 
     // A file added beside the approved ones also changes the digest.

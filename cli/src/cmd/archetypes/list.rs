@@ -1,5 +1,6 @@
-//! `stepstone archetypes list`: every version of every catalog with its status, approver and
-//! date, then the `--archetype-path` folders; the built-in catalog last.
+//! `stepstone archetypes list`: every version of every catalog with its status, approver, date
+//! and description (read from the verified content, so a tampered version shows as refused),
+//! then the `--archetype-path` folders; the built-in catalog last.
 
 use serde::Serialize;
 
@@ -22,6 +23,18 @@ struct Row {
     description: Option<String>,
 }
 
+/// A version's description, read from its verified content; a version whose content is
+/// refused says so.
+fn describe(catalog: &Catalog, entry: &crate::catalog::index::Entry) -> String {
+    match catalog.load(entry) {
+        Ok(archetype) => archetype.manifest.description,
+        Err(_) => format!(
+            "(content refused: see `stepstone archetypes show {}@{} --catalog {}`)",
+            entry.name, entry.version, catalog.label
+        ),
+    }
+}
+
 fn catalog_rows(catalog: &Catalog, descriptions: &[source::Archetype]) -> Vec<Row> {
     let mut entries: Vec<_> = catalog.index.entries.iter().collect();
     entries.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
@@ -35,10 +48,12 @@ fn catalog_rows(catalog: &Catalog, descriptions: &[source::Archetype]) -> Vec<Ro
             approver: e.approver.clone(),
             date: e.date.clone(),
             digest: e.digest.clone(),
-            description: descriptions
-                .iter()
-                .find(|a| a.manifest.name == e.name)
-                .map(|a| a.manifest.description.clone()),
+            description: Some(
+                descriptions
+                    .iter()
+                    .find(|a| a.manifest.name == e.name)
+                    .map_or_else(|| describe(catalog, e), |a| a.manifest.description.clone()),
+            ),
         })
         .collect()
 }
