@@ -30,7 +30,7 @@ answers, ours = the project as it is, theirs = the target version rendered with 
 overlapping changes are written with conflict markers (<<<<<<< ours / ======= / >>>>>>> theirs)
 and listed; files you deleted stay deleted; binary files are never merged (yours is kept, the
 new one is written beside it as FILE.theirs). Every file the update changes is first copied to
-.stepstone/backup/FROM-VERSION/. The record .stepstone/archetype.toml then names the new
+.stepstone/backup/FROM-TO/. The record .stepstone/archetype.toml then names the new
 version, also when there are conflicts.
 
 Exit codes: 0 updated cleanly (or already current), 1 conflicts or an error, 2 usage.
@@ -50,7 +50,7 @@ pub(crate) struct UpdateArgs {
     pub(crate) dry_run: bool,
     #[command(flatten)]
     pub(crate) catalogs: CatalogArgs,
-    /// The generated project [default: the current folder].
+    /// The generated project's folder.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub(crate) project: PathBuf,
     /// Update to an `experimental` version.
@@ -81,7 +81,7 @@ pub(crate) struct CheckArgs {
     pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) catalogs: CatalogArgs,
-    /// The generated project [default: the current folder].
+    /// The generated project's folder.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub(crate) project: PathBuf,
     /// Exit 1 only for conflict markers (drift is reported, not failed).
