@@ -262,7 +262,7 @@ fn a_checkpoint_corrupted_after_its_lineage_was_cut_is_rebuilt_for_a_lazy_input(
 #[test]
 fn a_corrupt_object_nothing_can_rebuild_fails_the_run_saying_so() {
     let dir = tempfile::tempdir().unwrap();
-    // `first` is checkpointed, then forgotten behind far more than 16,384 retired steps; its object
+    // `first` is checkpointed, then forgotten behind far more than 4,096 retired steps; its object
     // is corrupted when committed, so the final read cannot be served by anything.
     let config = config(dir.path(), "1600KiB")
         .checkpoint_every(Some(100))
@@ -274,7 +274,7 @@ fn a_corrupt_object_nothing_can_rebuild_fails_the_run_saying_so() {
             .policy(Policy::Checkpoint)
             .run(|_| Ok(Block::new(100_000, 1)));
         let mut cur = p.step("tiny").code("1").param(&0u32).run(|_| Ok(0u64));
-        for i in 1..40_000u32 {
+        for i in 1..12_000u32 {
             cur = p
                 .step("tiny")
                 .code("1")

@@ -128,9 +128,7 @@ impl Lineage {
     /// A durable checkpoint: the node no longer needs its parents (its recipe is retired).
     pub(crate) fn cut(&mut self, id: NodeId) {
         if let Some(n) = self.nodes.get_mut(&id) {
-            self.retired.keep(n);
-            n.compute = None;
-            n.parents.clear();
+            self.retired.cut(n);
         }
     }
 
@@ -201,8 +199,9 @@ impl Lineage {
 
     /// Truncate: remove every node that no root can reach through nodes that need lineage, and
     /// cut the parent edges (and compute closures) of kept nodes whose parents were removed.
-    /// Returns the removed nodes (their values must be released from accounting by the caller).
-    pub(crate) fn truncate(&mut self, extra_roots: &[NodeId]) -> Vec<Node> {
+    /// `release` sees each removed node first (to release its value from accounting); then its
+    /// recipe is retired.
+    pub(crate) fn truncate(&mut self, extra_roots: &[NodeId], mut release: impl FnMut(&Node)) {
         let mut keep: HashSet<NodeId> = HashSet::new();
         let mut stack: Vec<NodeId> = Vec::new();
         for n in self.nodes.values() {
@@ -239,14 +238,9 @@ impl Lineage {
             }
         }
         if !removed.is_empty() {
-            for n in &removed {
-                self.retired.keep(n);
-            }
             for n in self.nodes.values_mut() {
                 if n.parents.iter().any(|p| !keep.contains(p)) {
-                    self.retired.keep(n);
-                    n.parents.clear();
-                    n.compute = None;
+                    self.retired.cut(n);
                 }
             }
             // Removed nodes that never produced output no longer hold their parents back.
@@ -260,6 +254,9 @@ impl Lineage {
                 }
             }
         }
-        removed
+        for node in removed {
+            release(&node);
+            self.retired.removed(node);
+        }
     }
 }
