@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Weak;
 
-use super::retired::Retired;
+use super::retired::{Recipe, Retired};
 use super::value::{Compute, Value, ValueOps};
 use super::{Fingerprint, NodeId, Policy};
 use crate::memory::Footprint;
@@ -53,6 +53,33 @@ pub(crate) struct Node {
 }
 
 impl Node {
+    /// A node made from `recipe`, with no value, stored object or run state yet.
+    pub(crate) fn fresh(id: NodeId, recipe: Recipe, live: Weak<()>, sink: bool) -> Node {
+        Node {
+            id,
+            name: recipe.name,
+            fingerprint: recipe.fingerprint,
+            policy: recipe.policy,
+            since_checkpoint: recipe.since_checkpoint,
+            ops: recipe.ops,
+            parents: recipe.parents,
+            lazy_from: recipe.lazy_from,
+            compute: recipe.compute,
+            live,
+            pending_children: 0,
+            sink,
+            value: None,
+            charged: 0,
+            footprint: None,
+            pins: 0,
+            stored: None,
+            probed: false,
+            stored_by_earlier_run: false,
+            object_was_corrupt: false,
+            done: false,
+        }
+    }
+
     pub(crate) fn is_live(&self) -> bool {
         self.live.strong_count() > 0
     }
@@ -163,29 +190,15 @@ impl Lineage {
             let Some(r) = self.retired.get(*p) else {
                 continue;
             };
-            let node = Node {
-                id: *p,
+            // Parents come back lazily: restored themselves when they must be computed.
+            let recipe = Recipe {
                 name: r.name.clone(),
-                fingerprint: r.fingerprint,
-                policy: r.policy,
-                since_checkpoint: r.since_checkpoint,
-                ops: r.ops,
                 parents: Vec::new(),
                 lazy_from: 0,
                 compute: None,
-                live: Weak::new(),
-                pending_children: 0,
-                sink: false,
-                value: None,
-                charged: 0,
-                footprint: None,
-                pins: 0,
-                stored: None,
-                probed: false,
-                stored_by_earlier_run: false,
-                object_was_corrupt: false,
-                done: false,
+                ..*r
             };
+            let node = Node::fresh(*p, recipe, Weak::new(), false);
             self.nodes.insert(*p, node);
         }
         let lazy_from = self.retired.get(id).map_or(0, |r| r.lazy_from);
