@@ -86,15 +86,5 @@ fn main() -> ExitCode {
             .lazy_inputs(&kept)
             .run(move |a| Ok(common::sum_per_key(a.parts::<Vec<Row>>(0, n))?)))
     });
-    match outcome {
-        Ok(outcome) => {
-            let line = common::summary_line(&outcome, started);
-            println!("{line}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {}", stepstone::error_chain(&e));
-            ExitCode::from(e.interrupted_by().map_or(1, stepstone::exec::exit_code))
-        }
-    }
+    common::finish(outcome, started)
 }

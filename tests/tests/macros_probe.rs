@@ -267,11 +267,17 @@ fn help_lists_every_flag(bin: &Path) {
         help.contains("[default: none]") && help.contains("[default: 1_000_000]"),
         "{help}"
     );
-    assert!(help.contains("second paragraph"), "--help has the whole doc comment: {help}");
+    assert!(
+        help.contains("second paragraph"),
+        "--help has the whole doc comment: {help}"
+    );
     let short = run(bin, &["-h"]);
     let short = String::from_utf8(short.stdout).unwrap();
     assert!(short.starts_with("probe: Sums doubled numbers."), "{short}");
-    assert!(!short.contains("second paragraph"), "-h has the first paragraph: {short}");
+    assert!(
+        !short.contains("second paragraph"),
+        "-h has the first paragraph: {short}"
+    );
 }
 
 fn usage_errors_exit_2(bin: &Path, ckpt: &str) {

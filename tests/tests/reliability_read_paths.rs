@@ -6,15 +6,13 @@
 
 mod reliability_util;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use reliability_util::Rng;
+use reliability_util::{Rng, SEED, reports, seed_checksum as checksum_of};
 use stepstone::report::RunReport;
 use stepstone::{Event, Handle, Pipeline, Policy};
 use stepstone_tests::{Block, Counter, config, files_under};
-
-const SEED: &str = env!("CARGO_BIN_EXE_seed");
 
 fn seed_run(dir: &Path, extra: &[&str]) -> Output {
     Command::new(SEED)
@@ -27,29 +25,9 @@ fn seed_run(dir: &Path, extra: &[&str]) -> Output {
         .expect("spawn the seed binary")
 }
 
-fn checksum_of(out: &Output) -> f64 {
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().last().unwrap_or("");
-    let value: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| {
-        panic!(
-            "seed did not print its JSON line ({e}); status {:?}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    value["checksum"].as_f64().expect("checksum is a number")
-}
-
 /// The newest run report of `dir`.
 fn latest_report(dir: &Path) -> RunReport {
-    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.join("runs"))
-        .expect("runs/")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    runs.sort();
-    let path = runs.last().expect("a run").join("report.json");
-    serde_json::from_slice(&std::fs::read(&path).expect("report.json")).expect("a valid report")
+    reports(dir).pop().flatten().expect("a run report")
 }
 
 /// Flip one byte at a random position of every object file; returns their fingerprints.
@@ -262,7 +240,7 @@ fn a_checkpoint_corrupted_after_its_lineage_was_cut_is_rebuilt_for_a_lazy_input(
 #[test]
 fn a_corrupt_object_nothing_can_rebuild_fails_the_run_saying_so() {
     let dir = tempfile::tempdir().unwrap();
-    // `first` is checkpointed, then forgotten behind far more than 16,384 retired steps; its object
+    // `first` is checkpointed, then forgotten behind far more than 4,096 retired steps; its object
     // is corrupted when committed, so the final read cannot be served by anything.
     let config = config(dir.path(), "1600KiB")
         .checkpoint_every(Some(100))
@@ -274,7 +252,7 @@ fn a_corrupt_object_nothing_can_rebuild_fails_the_run_saying_so() {
             .policy(Policy::Checkpoint)
             .run(|_| Ok(Block::new(100_000, 1)));
         let mut cur = p.step("tiny").code("1").param(&0u32).run(|_| Ok(0u64));
-        for i in 1..40_000u32 {
+        for i in 1..12_000u32 {
             cur = p
                 .step("tiny")
                 .code("1")

@@ -6,17 +6,18 @@
 mod reliability_util;
 
 use std::path::Path;
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use reliability_util::{Rng, chain_cmd, chain_expected, sum_of, tmp_files, verify_all};
+use reliability_util::{
+    Rng, SEED, chain_cmd, chain_expected, reports, seed_checksum as checksum_of, sum_of, tmp_files,
+    verify_all,
+};
 use serde::{Deserialize, Serialize};
 use stepstone::report::RunStatus;
-use stepstone::{Footprint, MemSize, Policy, RunReport};
+use stepstone::{Footprint, MemSize, Policy};
 use stepstone_tests::{config, files_under};
-
-const SEED: &str = env!("CARGO_BIN_EXE_seed");
 
 fn seed_cmd(dir: &Path) -> Command {
     let mut cmd = Command::new(SEED);
@@ -27,17 +28,14 @@ fn seed_cmd(dir: &Path) -> Command {
     cmd
 }
 
-fn checksum_of(out: &Output) -> f64 {
-    let text = String::from_utf8_lossy(&out.stdout);
-    let value: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or(""))
-        .unwrap_or_else(|e| {
-            panic!(
-                "no JSON line ({e}); status {:?}; stderr: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-    value["checksum"].as_f64().expect("checksum")
+/// `chain` with `flags`, handling signals, its output captured.
+fn spawn_chain(dir: &Path, flags: &[&str]) -> Child {
+    chain_cmd(dir, flags)
+        .arg("--signals")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn chain")
 }
 
 fn signal(child: &Child, signal: i32) {
@@ -47,20 +45,6 @@ fn signal(child: &Child, signal: i32) {
     #[allow(unsafe_code)]
     let rc = unsafe { libc::kill(pid, signal) };
     assert_eq!(rc, 0, "kill({pid}, {signal})");
-}
-
-/// Every report of `dir`, oldest first.
-fn reports(dir: &Path) -> Vec<Option<RunReport>> {
-    let store = stepstone::store::Store::open_read_only(dir).expect("open store");
-    store
-        .list_runs()
-        .expect("runs")
-        .iter()
-        .map(|run| {
-            let bytes = store.read_run_file(run, "report.json").ok().flatten()?;
-            serde_json::from_slice(&bytes).ok()
-        })
-        .collect()
 }
 
 #[test]
@@ -80,8 +64,8 @@ fn sigterm_and_sigint_at_random_moments_of_the_seed_stop_cleanly_and_resume() {
         };
         let dir = tempfile::tempdir().unwrap();
         let child = seed_cmd(dir.path())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(rng.range(20, full.max(40))));
@@ -141,12 +125,7 @@ fn a_signal_during_a_long_step_stops_after_it_and_the_rerun_resumes() {
         "--sleep-ms",
         "300",
     ];
-    let child = chain_cmd(dir.path(), &flags)
-        .arg("--signals")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_chain(dir.path(), &flags);
     std::thread::sleep(Duration::from_millis(800));
     signal(&child, libc::SIGTERM);
     let out = child.wait_with_output().unwrap();
@@ -194,12 +173,7 @@ fn a_second_sigint_exits_at_once_and_the_rerun_resumes() {
         "--sleep-ms",
         "2000",
     ];
-    let child = chain_cmd(dir.path(), &flags)
-        .arg("--signals")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_chain(dir.path(), &flags);
     std::thread::sleep(Duration::from_millis(500));
     signal(&child, libc::SIGINT);
     std::thread::sleep(Duration::from_millis(200));

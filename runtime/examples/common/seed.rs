@@ -71,6 +71,24 @@ pub(crate) fn crash_after(config: RunConfig, step: Option<usize>) -> RunConfig {
     })
 }
 
+/// The end of an example's `main`: the JSON line and exit 0, or the error and exit 1 (130 / 143
+/// when SIGINT / SIGTERM stopped the run).
+pub(crate) fn finish(
+    outcome: stepstone::Result<Outcome<Vec<(u32, f64)>>>,
+    started: Instant,
+) -> std::process::ExitCode {
+    match outcome {
+        Ok(outcome) => {
+            println!("{}", summary_line(&outcome, started));
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}", stepstone::error_chain(&e));
+            std::process::ExitCode::from(e.interrupted_by().map_or(1, stepstone::exec::exit_code))
+        }
+    }
+}
+
 /// The last line of stdout: one JSON object with the checksum and the run's figures.
 pub(crate) fn summary_line(outcome: &Outcome<Vec<(u32, f64)>>, started: Instant) -> String {
     let checksum: f64 = outcome.value.iter().map(|(_, v)| v).sum();

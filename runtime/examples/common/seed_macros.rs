@@ -78,15 +78,5 @@ pub(crate) fn main() -> ExitCode {
     }
     config = common::crash_after(config, cli.crash_after_step);
     let started = Instant::now();
-    match seed::run(&config, cli.rows) {
-        Ok(outcome) => {
-            let line = common::summary_line(&outcome, started);
-            println!("{line}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {}", stepstone::error_chain(&e));
-            ExitCode::from(e.interrupted_by().map_or(1, stepstone::exec::exit_code))
-        }
-    }
+    common::finish(seed::run(&config, cli.rows), started)
 }

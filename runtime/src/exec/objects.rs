@@ -24,8 +24,7 @@ impl Pipeline {
             return false;
         };
         let key = key_of(n.fingerprint);
-        let ours = self.objects.contains_key(&key);
-        if n.probed || (self.config.fresh && !ours) {
+        if n.probed || (self.config.fresh && !self.objects.contains_key(&key)) {
             n.probed = true;
             return false;
         }
@@ -33,7 +32,7 @@ impl Pipeline {
         let (type_name, name) = (n.ops.type_name, n.name.clone());
         match self.store.probe(key) {
             Ok(Some(info)) if info.kind != ObjectKind::Persist && info.type_name == type_name => {
-                self.objects.insert(key, info.kind);
+                let ours = self.objects.insert(key, info.kind).is_some();
                 if let Some(n) = self.lineage.get_mut(id) {
                     n.stored = Some(info);
                     n.stored_by_earlier_run = !ours;

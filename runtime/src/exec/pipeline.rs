@@ -11,7 +11,7 @@ use crate::config::RunConfig;
 use crate::memory::Accountant;
 use crate::plan::{
     Args, BoxError, Data, FingerprintInputs, Handle, Lineage, Node, NodeId, PlanError, Policy,
-    StepSpec, Value, ValueOps,
+    Recipe, StepSpec, Value, ValueOps,
 };
 use crate::report::{MemoryEvent, StepReport, StepRows, StepStatus, Totals};
 use crate::store::{BlockKey, ObjectKind, Store};
@@ -243,8 +243,7 @@ impl Pipeline {
             params_hash: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&spec.params)),
             parents: parent_fps,
         });
-        self.lineage.insert(Node {
-            id,
+        let recipe = Recipe {
             name: spec.name,
             fingerprint,
             policy,
@@ -253,19 +252,9 @@ impl Pipeline {
             parents: spec.inputs,
             lazy_from,
             compute: Some(compute),
-            live: Arc::downgrade(&live),
-            pending_children: 0,
-            sink: ops.is_unit,
-            value: None,
-            charged: 0,
-            footprint: None,
-            pins: 0,
-            stored: None,
-            probed: false,
-            stored_by_earlier_run: false,
-            object_was_corrupt: false,
-            done: false,
-        });
+        };
+        self.lineage
+            .insert(Node::fresh(id, recipe, Arc::downgrade(&live), ops.is_unit));
         self.recorded_since_flush += 1;
         if self.recorded_since_flush >= self.config.lookahead.max(1) {
             self.recorded_since_flush = 0;

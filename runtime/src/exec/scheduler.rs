@@ -302,14 +302,14 @@ impl Pipeline {
 
     /// Truncate lineage after a materialization.
     fn truncate(&mut self, keep: &[NodeId]) {
-        for node in self.lineage.truncate(keep) {
+        self.lineage.truncate(keep, |node| {
             self.rows.finish(node.id.0);
             if node.value.is_some() {
                 self.memory.release(node.charged);
                 self.freed_since_trim += small_part(node.charged, node.footprint);
             }
             self.resident.remove(&node.id);
-        }
+        });
     }
 }
 

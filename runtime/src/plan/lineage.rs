@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Weak;
 
-use super::retired::Retired;
+use super::retired::{Recipe, Retired};
 use super::value::{Compute, Value, ValueOps};
 use super::{Fingerprint, NodeId, Policy};
 use crate::memory::Footprint;
@@ -53,6 +53,33 @@ pub(crate) struct Node {
 }
 
 impl Node {
+    /// A node made from `recipe`, with no value, stored object or run state yet.
+    pub(crate) fn fresh(id: NodeId, recipe: Recipe, live: Weak<()>, sink: bool) -> Node {
+        Node {
+            id,
+            name: recipe.name,
+            fingerprint: recipe.fingerprint,
+            policy: recipe.policy,
+            since_checkpoint: recipe.since_checkpoint,
+            ops: recipe.ops,
+            parents: recipe.parents,
+            lazy_from: recipe.lazy_from,
+            compute: recipe.compute,
+            live,
+            pending_children: 0,
+            sink,
+            value: None,
+            charged: 0,
+            footprint: None,
+            pins: 0,
+            stored: None,
+            probed: false,
+            stored_by_earlier_run: false,
+            object_was_corrupt: false,
+            done: false,
+        }
+    }
+
     pub(crate) fn is_live(&self) -> bool {
         self.live.strong_count() > 0
     }
@@ -128,9 +155,7 @@ impl Lineage {
     /// A durable checkpoint: the node no longer needs its parents (its recipe is retired).
     pub(crate) fn cut(&mut self, id: NodeId) {
         if let Some(n) = self.nodes.get_mut(&id) {
-            self.retired.keep(n);
-            n.compute = None;
-            n.parents.clear();
+            self.retired.cut(n);
         }
     }
 
@@ -165,29 +190,15 @@ impl Lineage {
             let Some(r) = self.retired.get(*p) else {
                 continue;
             };
-            let node = Node {
-                id: *p,
+            // Parents come back lazily: restored themselves when they must be computed.
+            let recipe = Recipe {
                 name: r.name.clone(),
-                fingerprint: r.fingerprint,
-                policy: r.policy,
-                since_checkpoint: r.since_checkpoint,
-                ops: r.ops,
                 parents: Vec::new(),
                 lazy_from: 0,
                 compute: None,
-                live: Weak::new(),
-                pending_children: 0,
-                sink: false,
-                value: None,
-                charged: 0,
-                footprint: None,
-                pins: 0,
-                stored: None,
-                probed: false,
-                stored_by_earlier_run: false,
-                object_was_corrupt: false,
-                done: false,
+                ..*r
             };
+            let node = Node::fresh(*p, recipe, Weak::new(), false);
             self.nodes.insert(*p, node);
         }
         let lazy_from = self.retired.get(id).map_or(0, |r| r.lazy_from);
@@ -201,8 +212,9 @@ impl Lineage {
 
     /// Truncate: remove every node that no root can reach through nodes that need lineage, and
     /// cut the parent edges (and compute closures) of kept nodes whose parents were removed.
-    /// Returns the removed nodes (their values must be released from accounting by the caller).
-    pub(crate) fn truncate(&mut self, extra_roots: &[NodeId]) -> Vec<Node> {
+    /// `release` sees each removed node first (to release its value from accounting); then its
+    /// recipe is retired.
+    pub(crate) fn truncate(&mut self, extra_roots: &[NodeId], mut release: impl FnMut(&Node)) {
         let mut keep: HashSet<NodeId> = HashSet::new();
         let mut stack: Vec<NodeId> = Vec::new();
         for n in self.nodes.values() {
@@ -239,14 +251,9 @@ impl Lineage {
             }
         }
         if !removed.is_empty() {
-            for n in &removed {
-                self.retired.keep(n);
-            }
             for n in self.nodes.values_mut() {
                 if n.parents.iter().any(|p| !keep.contains(p)) {
-                    self.retired.keep(n);
-                    n.parents.clear();
-                    n.compute = None;
+                    self.retired.cut(n);
                 }
             }
             // Removed nodes that never produced output no longer hold their parents back.
@@ -260,6 +267,9 @@ impl Lineage {
                 }
             }
         }
-        removed
+        for node in removed {
+            release(&node);
+            self.retired.removed(node);
+        }
     }
 }

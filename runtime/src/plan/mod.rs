@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 pub use fingerprint::{FORMAT_VERSION, Fingerprint, FingerprintInputs, ParseFingerprintError};
 pub(crate) use lineage::{Lineage, Node};
+pub(crate) use retired::Recipe;
 pub use value::{ArgError, Args, BoxError, Data, Part, Parts, with_parts};
 pub(crate) use value::{Compute, LazySlot, LazySource, Value, ValueOps};
 

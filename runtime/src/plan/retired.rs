@@ -15,7 +15,7 @@ use super::{Fingerprint, NodeId, Policy};
 
 /// Retired nodes kept at most; beyond it the oldest recipes are forgotten, and a corrupt
 /// checkpoint that needs one of them fails the run with a clear "nothing can rebuild it".
-pub(crate) const RETIRED_CAP: usize = 16_384;
+pub(crate) const RETIRED_CAP: usize = 4_096;
 
 /// Everything needed to put a node back into the DAG (no value, no stored object).
 pub(crate) struct Recipe {
@@ -30,40 +30,72 @@ pub(crate) struct Recipe {
 }
 
 impl Recipe {
-    fn of(node: &Node) -> Recipe {
+    /// The recipe of a node leaving the DAG: its fields move, nothing is copied.
+    fn from_removed(node: Node) -> Recipe {
+        Recipe {
+            name: node.name,
+            fingerprint: node.fingerprint,
+            policy: node.policy,
+            since_checkpoint: node.since_checkpoint,
+            ops: node.ops,
+            parents: node.parents,
+            lazy_from: node.lazy_from,
+            compute: node.compute,
+        }
+    }
+
+    /// The recipe of a node staying in the DAG whose lineage is cut: its parents and closure
+    /// move here (the node loses them anyway), its name is copied.
+    fn from_cut(node: &mut Node) -> Recipe {
         Recipe {
             name: node.name.clone(),
             fingerprint: node.fingerprint,
             policy: node.policy,
             since_checkpoint: node.since_checkpoint,
             ops: node.ops,
-            parents: node.parents.clone(),
+            parents: std::mem::take(&mut node.parents),
             lazy_from: node.lazy_from,
-            compute: node.compute.clone(),
+            compute: node.compute.take(),
         }
     }
 }
 
-/// The retired recipes, by node.
+/// The retired recipes, by node (boxed: the map moves entries as it grows, a recipe is large).
 #[derive(Default)]
 pub(crate) struct Retired {
-    recipes: BTreeMap<NodeId, Recipe>,
+    recipes: BTreeMap<NodeId, Box<Recipe>>,
 }
 
 impl Retired {
-    /// Keep `node`'s recipe before its parents or compute closure are dropped. A node already
-    /// retired with its closure keeps that entry (a cut checkpoint later removed from the DAG).
-    pub(crate) fn keep(&mut self, node: &Node) {
+    /// Cut `node`'s lineage (its parents and compute closure are dropped from the DAG), keeping
+    /// them here. A node already cut keeps its first entry, which has the closure.
+    pub(crate) fn cut(&mut self, node: &mut Node) {
+        if node.compute.is_none() && self.recipes.contains_key(&node.id) {
+            node.parents.clear();
+            return;
+        }
+        let id = node.id;
+        self.insert(id, Recipe::from_cut(node));
+    }
+
+    /// Keep the recipe of a node truncation removed from the DAG (its value is released by the
+    /// caller first). A node cut earlier keeps that entry, which has the closure.
+    pub(crate) fn removed(&mut self, node: Node) {
         if node.compute.is_none() && self.recipes.contains_key(&node.id) {
             return;
         }
-        self.recipes.insert(node.id, Recipe::of(node));
+        let id = node.id;
+        self.insert(id, Recipe::from_removed(node));
+    }
+
+    fn insert(&mut self, id: NodeId, recipe: Recipe) {
+        self.recipes.insert(id, Box::new(recipe));
         while self.recipes.len() > RETIRED_CAP {
             self.recipes.pop_first();
         }
     }
 
     pub(crate) fn get(&self, id: NodeId) -> Option<&Recipe> {
-        self.recipes.get(&id)
+        self.recipes.get(&id).map(|r| &**r)
     }
 }

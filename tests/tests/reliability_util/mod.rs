@@ -14,6 +14,8 @@ use stepstone_tests::Block;
 
 /// The `chain` test binary (see `tests/src/bin/chain.rs`).
 pub(crate) const CHAIN: &str = env!("CARGO_BIN_EXE_chain");
+/// The `seed` test binary: the seed example's source (see `tests/src/bin/seed.rs`).
+pub(crate) const SEED: &str = env!("CARGO_BIN_EXE_seed");
 /// The `hostile` test binary (see `tests/src/bin/hostile.rs`).
 pub(crate) const HOSTILE: &str = env!("CARGO_BIN_EXE_hostile");
 
@@ -41,6 +43,34 @@ pub(crate) fn sum_of(out: &Output) -> u64 {
         )
     });
     value["sum"].as_u64().expect("sum is a number")
+}
+
+/// The `checksum` of the JSON line a successful `seed` printed; panics with its output otherwise.
+pub(crate) fn seed_checksum(out: &Output) -> f64 {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or("");
+    let value: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| {
+        panic!(
+            "seed did not print its JSON line ({e}); status {:?}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    value["checksum"].as_f64().expect("checksum is a number")
+}
+
+/// Every run report of `dir`, oldest first (`None` for a run that wrote none).
+pub(crate) fn reports(dir: &Path) -> Vec<Option<stepstone::RunReport>> {
+    let store = Store::open_read_only(dir).expect("open the checkpoint directory");
+    store
+        .list_runs()
+        .expect("list runs")
+        .iter()
+        .map(|run| {
+            let bytes = store.read_run_file(run, "report.json").ok().flatten()?;
+            serde_json::from_slice(&bytes).ok()
+        })
+        .collect()
 }
 
 /// A tiny xorshift64* generator: deterministic, seeded, printed by the tests that use it.
