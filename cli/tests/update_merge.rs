@@ -311,6 +311,8 @@ fn check_reports_each_file_and_exits_by_drift() {
         common::stdout(&out)
     );
 
+    // An archetype file the project ignores is still checked.
+    fs::write(current.join(".gitignore"), "/notes.txt\n").unwrap();
     fs::write(current.join("notes.txt"), "changed\n").unwrap();
     fs::remove_file(current.join("new.txt")).unwrap();
     let out = in_current(&["--json"]);

@@ -49,7 +49,12 @@ pub(crate) fn compare(
     walk(project, "", &ignore, &mut found)?;
     let mut report = Vec::new();
     for (path, bytes) in expected {
-        let state = match found.remove(path) {
+        // Read directly: an archetype file the project's .gitignore ignores is still checked.
+        let on_disk = match found.remove(path) {
+            Some(ours) => Some(ours),
+            None => super::update::read_project_file(project, path)?,
+        };
+        let state = match on_disk {
             None => State::Missing,
             Some(ours) if &ours == bytes => State::Pristine,
             Some(ours) => {
