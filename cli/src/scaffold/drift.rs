@@ -3,7 +3,8 @@
 //!
 //! Responsible for comparing the project on disk with the recorded version rendered in memory,
 //! and for the walk that finds added files (skipping `.git/`, `target/`, `.stepstone/` and what
-//! the project's root `.gitignore` ignores; symlinks are reported, never followed). Not
+//! the project's root `.gitignore` ignores; symlinks are reported, never followed; added files
+//! over 8 MiB are listed but not scanned for markers). Not
 //! responsible for versions or catalogs (`cmd/check.rs`).
 
 use std::collections::BTreeMap;
@@ -39,6 +40,24 @@ pub(crate) struct FileDrift {
     pub(crate) conflict_markers: bool,
 }
 
+/// Added files larger than this are not scanned for conflict markers (data, not code).
+const SCAN_LIMIT: u64 = 8 << 20;
+
+/// What the walk found at a path.
+enum Found {
+    /// A regular file of this many bytes.
+    File(u64),
+    /// A symlink (never followed) or a special file.
+    Other,
+}
+
+fn read(project: &Path, path: &str) -> anyhow::Result<Vec<u8>> {
+    let full = path
+        .split('/')
+        .fold(project.to_path_buf(), |p, c| p.join(c));
+    std::fs::read(&full).with_context(|| format!("reading {}", full.display()))
+}
+
 /// Compare `project` with the `expected` files (path → bytes, without the record).
 pub(crate) fn compare(
     project: &Path,
@@ -51,30 +70,28 @@ pub(crate) fn compare(
     for (path, bytes) in expected {
         // Read directly: an archetype file the project's .gitignore ignores is still checked.
         let on_disk = match found.remove(path) {
-            Some(ours) => Some(ours),
+            Some(Found::File(_)) => Some(read(project, path)?),
+            Some(Found::Other) => Some(Vec::new()),
             None => super::update::read_project_file(project, path)?,
         };
-        let state = match on_disk {
-            None => State::Missing,
-            Some(ours) if &ours == bytes => State::Pristine,
-            Some(ours) => {
-                report.push(FileDrift {
-                    path: path.clone(),
-                    state: State::Modified,
-                    conflict_markers: has_conflict_markers(&ours),
-                });
-                continue;
-            }
+        let (state, conflict_markers) = match on_disk {
+            None => (State::Missing, false),
+            Some(ours) if &ours == bytes => (State::Pristine, false),
+            Some(ours) => (State::Modified, has_conflict_markers(&ours)),
         };
         report.push(FileDrift {
             path: path.clone(),
             state,
-            conflict_markers: false,
+            conflict_markers,
         });
     }
-    for (path, bytes) in found {
+    for (path, what) in found {
+        let conflict_markers = match what {
+            Found::File(size) if size <= SCAN_LIMIT => has_conflict_markers(&read(project, &path)?),
+            _ => false,
+        };
         report.push(FileDrift {
-            conflict_markers: has_conflict_markers(&bytes),
+            conflict_markers,
             path,
             state: State::Added,
         });
@@ -87,7 +104,7 @@ fn walk(
     dir: &Path,
     prefix: &str,
     ignore: &Ignore,
-    out: &mut BTreeMap<String, Vec<u8>>,
+    out: &mut BTreeMap<String, Found>,
 ) -> anyhow::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
@@ -111,12 +128,10 @@ fn walk(
         if kind.is_dir() {
             walk(&entry.path(), &rel, ignore, out)?;
         } else if kind.is_file() {
-            let bytes = std::fs::read(entry.path())
-                .with_context(|| format!("reading {}", entry.path().display()))?;
-            out.insert(rel, bytes);
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            out.insert(rel, Found::File(size));
         } else {
-            // A symlink (never followed) or a special file: reported as added, contents empty.
-            out.insert(rel, Vec::new());
+            out.insert(rel, Found::Other);
         }
     }
     Ok(())
