@@ -4,8 +4,8 @@
 //! Responsible for comparing the project on disk with the recorded version rendered in memory,
 //! and for the walk that finds added files (skipping `.git/`, `target/`, `.stepstone/` and what
 //! the project's root `.gitignore` ignores; symlinks are reported, never followed; added files
-//! over 8 MiB are listed but not scanned for markers). Not
-//! responsible for versions or catalogs (`cmd/check.rs`).
+//! over 8 MiB are listed but not scanned for markers). Not responsible for versions or
+//! catalogs (`cmd/check.rs`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
