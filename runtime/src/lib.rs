@@ -36,6 +36,7 @@
 pub mod config;
 mod error;
 pub mod exec;
+pub mod input;
 mod logging;
 pub mod memory;
 pub mod plan;
@@ -48,6 +49,7 @@ pub mod __private;
 pub use config::{Event, PipelineDefaults, Progress, RunArgs, RunConfig};
 pub use error::{Error, Result, error_chain};
 pub use exec::{Outcome, Pipeline, StepBuilder, run};
+pub use input::{InputFile, InputGlob};
 pub use logging::init_logging;
 pub use memory::{Budget, Footprint, MemSize};
 pub use plan::{Args, BoxError, Data, Fingerprint, Handle, Policy, StepSpec};
@@ -61,7 +63,8 @@ pub use stepstone_macros::{MemSize, pipeline, step};
 pub mod prelude {
     pub use crate::plan::{ArgError, Part, Parts, with_parts};
     pub use crate::{
-        Args, Budget, Data, Error, Handle, MemSize, Pipeline, Policy, Result, RunConfig,
+        Args, Budget, Data, Error, Handle, InputFile, InputGlob, MemSize, Pipeline, Policy, Result,
+        RunConfig,
     };
     pub use serde::{Deserialize, Serialize};
     #[cfg(feature = "macros")]

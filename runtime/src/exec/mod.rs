@@ -7,6 +7,7 @@
 //! ([`crate::memory`]), or fingerprints ([`crate::plan`]).
 
 mod finish;
+mod inputs;
 mod lazy;
 mod measure;
 mod objects;

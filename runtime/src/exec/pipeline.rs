@@ -48,6 +48,8 @@ pub struct Pipeline {
     pub(crate) has_estimates: bool,
     /// The process's RSS when the run started (what the run's own memory is measured from).
     pub(crate) rss_at_start: u64,
+    /// Input files, volatile steps and content identities (see `inputs.rs`).
+    pub(crate) inputs: crate::input::RunInputs,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -170,6 +172,7 @@ impl Pipeline {
         compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     ) -> Handle<T> {
         let id = self.lineage.next_id();
+        let content = self.inputs.pending.take();
         let mut error = error;
         let lazy_from = spec.inputs.len();
         let mut spec = spec;
@@ -209,6 +212,7 @@ impl Pipeline {
             params: &spec.params,
             output_type: ops.type_name,
             parents: &parent_fps,
+            inputs: content.as_ref().and_then(|c| c.inputs_hash),
         }
         .fingerprint();
         if let Some(e) = error
@@ -242,6 +246,7 @@ impl Pipeline {
                 .unwrap_or_else(|| spec.code.clone()),
             params_hash: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&spec.params)),
             parents: parent_fps,
+            content: content.as_ref().map(|c| c.report()).unwrap_or_default(),
         });
         self.lineage.insert(Node {
             id,
@@ -266,6 +271,7 @@ impl Pipeline {
             object_was_corrupt: false,
             done: false,
         });
+        self.resolve_content(id, content);
         self.recorded_since_flush += 1;
         if self.recorded_since_flush >= self.config.lookahead.max(1) {
             self.recorded_since_flush = 0;
