@@ -3,12 +3,12 @@
 //! A `#[step]` macro sees only its own function, so editing a helper it calls would otherwise
 //! reuse a stale result. Call [`emit`] from the pipeline crate's `build.rs`:
 //!
-//! ```no_run
-//! // build.rs
-//! fn main() {
-//!     stepstone_build::emit();
-//! }
+//! ```toml
+//! [build-dependencies]
+//! stepstone-build = "0.1"
 //! ```
+//!
+//! and `build.rs` holds `fn main() { stepstone_build::emit(); }`.
 //!
 //! It parses every `.rs` file under `src/`, finds the functions marked `#[step]`, and for each
 //! the same-crate functions, methods, types, constants, statics, traits and `macro_rules!` its
