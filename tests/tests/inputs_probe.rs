@@ -7,7 +7,8 @@
 //! - a volatile step always runs; when its output is unchanged its descendants are reused, when
 //!   it changed they recompute;
 //! - editing a helper function recomputes the step that calls it, not its sibling;
-//! - a missing input exits 1 naming the path, and no step ran.
+//! - a missing input exits 1 naming the path, and no step ran (not even a step whose input
+//!   changed and that was recorded before the missing one).
 //!
 //! The crate is built in `target/tests/inputs-probe` (dependencies compiled once; at most two
 //! builds per test run).
@@ -323,17 +324,30 @@ fn changed_inputs_helpers_and_volatile_steps_recompute_exactly_what_they_reach()
         steps.reason("labelled")
     );
 
-    // A missing input: exit 1 naming step, parameter and path; no step ran.
-    let (out, json) = probe.run(&bin, 7, &["--input", "data/missing.txt"]);
+    // A missing input: exit 1 naming step, parameter and path.
+    let (out, _) = probe.run(&bin, 7, &["--input", "data/missing.txt"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     for needle in ["read_numbers", "`input`", "data/missing.txt"] {
         assert!(stderr.contains(needle), "{needle} not in: {stderr}");
     }
-    if let Some(json) = json {
-        let steps = Steps(json);
-        for step in ["read_numbers", "query", "read_parts", "summary"] {
-            assert!(!steps.executed(step), "{step} ran");
-        }
+
+    // A glob matching nothing, recorded after an input that changed: no step ran at all (the
+    // changed input's step is not run while the pipeline is still being recorded).
+    write_old(&probe.path("data/in.txt"), "7 8 9");
+    let (out, json) = probe.run(&bin, 8, &["--parts", "data/none/*.txt"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "read_parts",
+        "`parts`",
+        "data/none/*.txt",
+        "no file matches",
+    ] {
+        assert!(stderr.contains(needle), "{needle} not in: {stderr}");
+    }
+    let steps = Steps(json.expect("a failed run writes its report"));
+    for step in ["read_numbers", "total", "query", "read_parts", "summary"] {
+        assert!(!steps.executed(step), "{step} ran: {:?}", steps.get(step));
     }
 }

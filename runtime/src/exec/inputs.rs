@@ -4,16 +4,21 @@
 //!
 //! Such a node's fingerprint at record time (its *static* fingerprint) covers code, parameters,
 //! parents and the content hash of its input files. Its children, however, see its
-//! [`content_identity`]: the hash of its output's content. That identity is resolved when the
-//! node is recorded — from the record of an earlier run (static fingerprint → output hash) when
-//! there is one and the step is not volatile, else by running the step right away. So a
-//! volatile step always runs, an input step runs when its files changed, and in both cases its
-//! descendants are reused exactly when its output came out the same (early cutoff).
+//! [`content_identity`]: the hash of its output's content. The fingerprints of such nodes and of
+//! everything recorded below them are therefore not final when recorded: they are resolved, in
+//! record order, when execution starts ([`Pipeline::resolve_pending`], before any planning).
+//! A content-addressed node's identity comes from the record of an earlier run (static
+//! fingerprint → output hash) when there is one and the step is not volatile, else from running
+//! it then. So a volatile step always runs, an input step runs when its files changed, and in
+//! both cases its descendants are reused exactly when its output came out the same (early
+//! cutoff). Since nothing runs while the pipeline is being recorded, a missing input recorded
+//! anywhere before the first materialization fails the run before any step runs.
 //!
 //! Hooks elsewhere: `Pipeline::record_node` (take the pending content, mix the input hash into
-//! the fingerprint, call [`Pipeline::resolve_content`]) and `Pipeline::finish` (call
-//! [`Pipeline::check_content`] before the output is admitted). Not responsible for hashing files
-//! ([`crate::input`]) or for the report's wording ([`crate::report`]).
+//! the fingerprint, [`RunInputs::note_record`](crate::input::RunInputs)), `Pipeline::materialize`
+//! ([`Pipeline::resolve_pending`]) and `Pipeline::finish` ([`Pipeline::check_content`] before
+//! the output is admitted). Not responsible for hashing files ([`crate::input`]) or for the
+//! report's wording ([`crate::report`]).
 
 use std::io::Write;
 
@@ -30,7 +35,7 @@ impl Pipeline {
     /// Record a step whose parameters include input files: `files` are `(parameter name,
     /// source)` for each `InputFile` / `InputGlob` parameter (what `#[step]` passes). The
     /// files are hashed now; a missing one makes the run fail, naming step, parameter and path,
-    /// before this step or any step recorded after it runs.
+    /// before any step runs (unless an earlier `get` or the lookahead window already ran some).
     pub fn record_with_inputs<T: Data, P: Serialize + ?Sized>(
         &mut self,
         spec: &StepSpec,
@@ -67,38 +72,63 @@ impl Pipeline {
         self.record_lazy(spec, params, inputs, lazy, compute)
     }
 
-    /// Right after `id` was recorded with static fingerprint `fp`: resolve the identity of a
-    /// content-addressed node (from an earlier run's record, or by running it now).
-    pub(crate) fn resolve_content(&mut self, id: NodeId, content: Option<NodeContent>) {
-        let Some(mut content) = content.filter(NodeContent::is_content_addressed) else {
-            return;
-        };
-        let Some(node) = self.lineage.get_mut(id) else {
-            return;
-        };
-        let fp = node.fingerprint;
-        content.static_fp = Some(fp);
-        if content.volatile {
-            node.probed = true; // never reuse an object: it always executes
+    /// Before anything is planned: give every node recorded since the last resolution its final
+    /// fingerprint, in record order. A content-addressed node's static fingerprint is computed
+    /// from its parents' final ones; its identity then comes from an earlier run's record (not
+    /// volatile, not `--fresh`) or from running it now; its descendants' fingerprints follow.
+    pub(crate) fn resolve_pending(&mut self) -> crate::Result<()> {
+        if self.inputs.resolving || self.inputs.unresolved.is_empty() {
+            return Ok(());
         }
-        let dir = self.config.checkpoint_dir.clone();
-        let recorded = (!content.volatile && !self.config.fresh && self.deferred.is_none())
-            .then(|| self.inputs.recorded_output(&dir, fp))
-            .flatten();
-        if let Some(output) = recorded {
-            let identity = self.identity_of(id, &content, output);
-            self.set_fingerprint(id, identity);
-            content.resolved = true;
-            self.inputs.nodes.insert(id, content);
-            return;
+        self.inputs.resolving = true;
+        let result = self.resolve_in_order();
+        self.inputs.resolving = false;
+        result
+    }
+
+    fn resolve_in_order(&mut self) -> crate::Result<()> {
+        while let Some((id, pending)) = self.inputs.unresolved.pop_first() {
+            let Some(node) = self.lineage.get(id) else {
+                continue;
+            };
+            let parents: Vec<Fingerprint> = node
+                .parents
+                .iter()
+                .filter_map(|p| self.lineage.get(*p).map(|n| n.fingerprint))
+                .collect();
+            let fp = pending.fingerprint(&parents);
+            self.set_fingerprint(id, fp);
+            if let Some(row) = self.rows.get_mut(id.0) {
+                row.parents = parents;
+            }
+            let Some(content) = self.inputs.nodes.get_mut(&id) else {
+                continue;
+            };
+            content.static_fp = Some(fp);
+            let (volatile, name, module) = (
+                content.volatile,
+                content.name.clone(),
+                content.module.clone(),
+            );
+            if volatile {
+                if let Some(n) = self.lineage.get_mut(id) {
+                    n.probed = true; // never reuse an object: it always executes
+                }
+            } else if !self.config.fresh {
+                let dir = self.config.checkpoint_dir.clone();
+                if let Some(output) = self.inputs.recorded_output(&dir, fp) {
+                    let identity = self.identity(id, &name, &module, output);
+                    self.set_fingerprint(id, identity);
+                    if let Some(c) = self.inputs.nodes.get_mut(&id) {
+                        c.resolved = true;
+                    }
+                    continue;
+                }
+            }
+            // Run it now: its output decides its identity (set by `check_content`).
+            self.materialize(&[id])?;
         }
-        self.inputs.nodes.insert(id, content);
-        if self.deferred.is_some() {
-            return;
-        }
-        if let Err(e) = self.materialize(&[id]) {
-            self.deferred = Some(e);
-        }
+        Ok(())
     }
 
     /// Before `id`'s freshly computed output is admitted: its input files must be as they were
@@ -118,7 +148,7 @@ impl Pipeline {
         (node.ops.encode)(&**value, &mut hasher)
             .map_err(|e| format!("cannot encode the output to hash its content: {e}"))?;
         let output = hasher.0.digest128();
-        let identity = self.identity_of(id, content, output);
+        let identity = self.identity(id, &content.name, &content.module, output);
         let (resolved, static_fp, current) =
             (content.resolved, content.static_fp, node.fingerprint);
         if let Some(row) = self.rows.get_mut(id.0) {
@@ -144,9 +174,9 @@ impl Pipeline {
         Ok(())
     }
 
-    fn identity_of(&self, id: NodeId, content: &NodeContent, output: u128) -> Fingerprint {
+    fn identity(&self, id: NodeId, name: &str, module: &str, output: u128) -> Fingerprint {
         let type_name = self.lineage.get(id).map_or("", |n| n.ops.type_name);
-        content_identity(&content.name, &content.module, type_name, output)
+        content_identity(name, module, type_name, output)
     }
 
     fn set_fingerprint(&mut self, id: NodeId, fp: Fingerprint) {

@@ -204,7 +204,7 @@ impl Pipeline {
         if policy == Policy::Checkpoint {
             since = 0;
         }
-        let fingerprint = FingerprintInputs {
+        let fingerprint_inputs = FingerprintInputs {
             code: &spec.code,
             name: &spec.name,
             module: &spec.module,
@@ -213,8 +213,12 @@ impl Pipeline {
             output_type: ops.type_name,
             parents: &parent_fps,
             inputs: content.as_ref().and_then(|c| c.inputs_hash),
-        }
-        .fingerprint();
+        };
+        let fingerprint = fingerprint_inputs.fingerprint();
+        let content_row = content.as_ref().map(|c| c.report()).unwrap_or_default();
+        let type_name = ops.type_name;
+        self.inputs
+            .note_record(id, &fingerprint_inputs, type_name, &spec.inputs, content);
         if let Some(e) = error
             && self.deferred.is_none()
         {
@@ -246,7 +250,7 @@ impl Pipeline {
                 .unwrap_or_else(|| spec.code.clone()),
             params_hash: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&spec.params)),
             parents: parent_fps,
-            content: content.as_ref().map(|c| c.report()).unwrap_or_default(),
+            content: content_row,
         });
         self.lineage.insert(Node {
             id,
@@ -271,7 +275,6 @@ impl Pipeline {
             object_was_corrupt: false,
             done: false,
         });
-        self.resolve_content(id, content);
         self.recorded_since_flush += 1;
         if self.recorded_since_flush >= self.config.lookahead.max(1) {
             self.recorded_since_flush = 0;

@@ -5,8 +5,8 @@
 //!
 //! A step parameter of one of these types is fingerprinted by the **content** of its files (and
 //! for a glob the sorted names), hashed with xxh3-128 when the step is recorded. A missing or
-//! unreadable file is an error naming the step, the parameter and the path, raised before the
-//! step (or any step recorded after it) runs. Not responsible for scheduling: the executor
+//! unreadable file is an error naming the step, the parameter and the path, raised before any
+//! step runs. Not responsible for scheduling: the executor
 //! decides when a content-addressed step runs (`exec/inputs.rs`).
 
 mod content;

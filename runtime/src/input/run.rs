@@ -2,9 +2,12 @@
 //! when hashed, to re-check after the step ran), the per-run hash memo (each file hashed at most
 //! once per run), the persistent stat cache, and the record of output content hashes by static
 //! fingerprint (`inputs/outputs.json`) that lets a later run resolve an input-reading node's
-//! identity without running it. Not responsible for scheduling (see `exec/inputs.rs`).
+//! identity without running it, and the fingerprint inputs of nodes whose fingerprint waits for
+//! that resolution. Not responsible for scheduling (see `exec/inputs.rs`).
 
 use std::collections::{BTreeMap, HashMap};
+
+use crate::plan::FingerprintInputs;
 use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::Xxh3;
@@ -73,6 +76,48 @@ impl NodeContent {
     }
 }
 
+/// The fingerprint inputs of a node whose fingerprint waits for a content-addressed ancestor
+/// (or itself) to be resolved, owned, without the parents' fingerprints.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingFingerprint {
+    code: String,
+    name: String,
+    module: String,
+    version: Option<String>,
+    params: Vec<u8>,
+    output_type: &'static str,
+    inputs: Option<u128>,
+}
+
+impl PendingFingerprint {
+    fn of(f: &FingerprintInputs<'_>, output_type: &'static str) -> Self {
+        PendingFingerprint {
+            code: f.code.to_string(),
+            name: f.name.to_string(),
+            module: f.module.to_string(),
+            version: f.version.map(str::to_string),
+            params: f.params.to_vec(),
+            output_type,
+            inputs: f.inputs,
+        }
+    }
+
+    /// The fingerprint with the parents' (now final) fingerprints.
+    pub(crate) fn fingerprint(&self, parents: &[Fingerprint]) -> Fingerprint {
+        FingerprintInputs {
+            code: &self.code,
+            name: &self.name,
+            module: &self.module,
+            version: self.version.as_deref(),
+            params: &self.params,
+            output_type: self.output_type,
+            parents,
+            inputs: self.inputs,
+        }
+        .fingerprint()
+    }
+}
+
 /// Per-run input state, owned by the pipeline.
 #[derive(Debug, Default)]
 pub(crate) struct RunInputs {
@@ -82,9 +127,34 @@ pub(crate) struct RunInputs {
     outputs: Option<BTreeMap<String, String>>,
     /// Set by the step wrapper just before it records the node.
     pub(crate) pending: Option<NodeContent>,
+    /// Nodes whose fingerprint is not final yet, in record (= topological) order.
+    pub(crate) unresolved: BTreeMap<NodeId, PendingFingerprint>,
+    /// A resolution is running (the materializations it starts do not start another).
+    pub(crate) resolving: bool,
 }
 
 impl RunInputs {
+    /// A node was recorded with fingerprint inputs `f`: keep what its identity needs when it is
+    /// content-addressed or has a parent whose fingerprint is not final.
+    pub(crate) fn note_record(
+        &mut self,
+        id: NodeId,
+        f: &FingerprintInputs<'_>,
+        output_type: &'static str,
+        parents: &[NodeId],
+        content: Option<NodeContent>,
+    ) {
+        let content = content.filter(NodeContent::is_content_addressed);
+        let waits = parents.iter().any(|p| self.unresolved.contains_key(p));
+        if content.is_some() || waits {
+            self.unresolved
+                .insert(id, PendingFingerprint::of(f, output_type));
+        }
+        if let Some(content) = content {
+            self.nodes.insert(id, content);
+        }
+    }
+
     /// Hash the files of `params` (`(name, source)`), for step `step`.
     pub(crate) fn hash_params(
         &mut self,
