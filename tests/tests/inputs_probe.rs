@@ -3,7 +3,7 @@
 //!
 //! - an input rewritten with other content of the *same size* and its old mtime (`touch -d`)
 //!   recomputes the step that reads it and its descendants, with the new answer;
-//! - a file added to a glob recomputes the step reading the glob;
+//! - a file added to (or removed from) a glob recomputes the step reading the glob;
 //! - a volatile step always runs; when its output is unchanged its descendants are reused, when
 //!   it changed they recompute;
 //! - editing a helper function recomputes the step that calls it, not its sibling;
@@ -323,6 +323,14 @@ fn changed_inputs_helpers_and_volatile_steps_recompute_exactly_what_they_reach()
         "{}",
         steps.reason("labelled")
     );
+
+    // A file removed from the glob: back to the file set of run 1, whose output the checkpoint
+    // directory knows, so the glob step is not even run; the summary follows the new answer.
+    std::fs::remove_file(probe.path("data/parts/b.txt")).unwrap();
+    let (value, steps) = probe.run_ok(&bin, 9);
+    assert_eq!(value, "\"scaled=150 labelled=17 parts=100 query=42\"");
+    assert!(steps.executed("summary"));
+    assert!(!steps.executed("read_parts") && !steps.executed("labelled"));
 
     // A missing input: exit 1 naming step, parameter and path.
     let (out, _) = probe.run(&bin, 7, &["--input", "data/missing.txt"]);

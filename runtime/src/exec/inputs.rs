@@ -96,6 +96,15 @@ impl Pipeline {
                 .iter()
                 .filter_map(|p| self.lineage.get(*p).map(|n| n.fingerprint))
                 .collect();
+            if parents.len() != node.parents.len() {
+                // A parent is gone (cannot happen to a node that has not run, which keeps its
+                // lineage): keep the record-time fingerprint rather than guess.
+                tracing::warn!(
+                    seq = id.0,
+                    "a parent of a node awaiting its fingerprint is gone"
+                );
+                continue;
+            }
             let fp = pending.fingerprint(&parents);
             self.set_fingerprint(id, fp);
             if let Some(row) = self.rows.get_mut(id.0) {
