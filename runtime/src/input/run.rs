@@ -145,7 +145,8 @@ impl RunInputs {
         content: Option<NodeContent>,
     ) {
         let content = content.filter(NodeContent::is_content_addressed);
-        let waits = parents.iter().any(|p| self.unresolved.contains_key(p));
+        let waits =
+            !self.unresolved.is_empty() && parents.iter().any(|p| self.unresolved.contains_key(p));
         if content.is_some() || waits {
             self.unresolved
                 .insert(id, PendingFingerprint::of(f, output_type));
