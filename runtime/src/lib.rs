@@ -28,7 +28,8 @@
 //!
 //! Modules follow the architecture: [`plan`] (DAG, fingerprints, policies), [`memory`] (budget,
 //! sizes, eviction choice), [`store`] (backend, object format, commit protocol), [`exec`]
-//! (scheduler and the [`Pipeline`] handle), [`report`] (run reports).
+//! (scheduler and the [`Pipeline`] handle), [`report`] (run reports), [`input`] (input files
+//! fingerprinted by content: [`InputFile`], [`InputGlob`]).
 
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]

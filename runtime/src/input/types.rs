@@ -13,8 +13,17 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// One input file, fingerprinted by its content.
 ///
 /// Use it as a step (or pipeline) parameter instead of a `String` path: the step is recomputed
-/// whenever the bytes of the file change, even when its size and modification time were kept.
-/// It dereferences to the [`Path`], so the body reads it as usual:
+/// whenever the bytes of the file change, even when its size and modification time were kept,
+/// and its descendants recompute only when its output changed. A relative path is relative to
+/// the directory the pipeline runs in. The file is hashed (xxh3-128) when the step is recorded,
+/// at most once per run, and not re-read on later runs while its device, inode, size, mtime and
+/// ctime are unchanged (a stat cache in the checkpoint directory). A missing or unreadable file
+/// fails the run before any step runs, naming the step, the parameter and the path; a file that
+/// changes while the step reads it fails that step, and nothing is stored for it.
+///
+/// In a pipeline: `#[default(InputFile::from("data/in.csv"))] input: InputFile` gives the flag
+/// `--input <INPUT>` with that default. It dereferences to the [`Path`], so the body reads it as
+/// usual:
 ///
 /// ```
 /// use stepstone::InputFile;
