@@ -40,6 +40,8 @@ pub(crate) struct Step {
 pub(crate) struct Crate {
     pub(crate) helpers: Vec<Helper>,
     pub(crate) steps: Vec<Step>,
+    /// `use … as alias` renames: alias → the names it may stand for.
+    pub(crate) aliases: HashMap<String, BTreeSet<String>>,
 }
 
 impl Crate {
@@ -66,6 +68,7 @@ impl Crate {
                 self.push(name.clone(), vec![name], item.to_token_stream());
             }
             Item::Impl(imp) => self.add_impl(imp),
+            Item::Use(u) => self.add_renames(&u.tree),
             Item::Mod(m) => {
                 for inner in m.content.iter().flat_map(|(_, items)| items) {
                     self.add_item(inner);
@@ -84,6 +87,21 @@ impl Crate {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// `use a::b as c;` (also inside groups): a body mentioning `c` reaches the items named `b`.
+    fn add_renames(&mut self, tree: &syn::UseTree) {
+        match tree {
+            syn::UseTree::Path(p) => self.add_renames(&p.tree),
+            syn::UseTree::Group(g) => g.items.iter().for_each(|t| self.add_renames(t)),
+            syn::UseTree::Rename(r) => {
+                self.aliases
+                    .entry(r.rename.to_string())
+                    .or_default()
+                    .insert(r.ident.to_string());
+            }
+            syn::UseTree::Name(_) | syn::UseTree::Glob(_) => {}
         }
     }
 
@@ -156,6 +174,7 @@ impl Crate {
                 if !visited_idents.insert(ident) {
                     continue;
                 }
+                queue.extend(self.aliases.get(ident.as_str()).into_iter().flatten());
                 for &i in by_key.get(ident.as_str()).into_iter().flatten() {
                     if seen.insert(i) {
                         queue.extend(self.helpers[i].mentions.iter());
@@ -273,6 +292,16 @@ mod tests {
         assert_eq!(a, ["FACTOR", "offset", "scale"]);
         let b: Vec<&String> = c["b"].keys().collect();
         assert_eq!(b, ["Row", "Row::doubled", "deep", "impl Row"]);
+    }
+
+    #[test]
+    fn a_renamed_import_still_reaches_the_helper() {
+        let c = closure_of(
+            "mod util { pub fn scale(x: u64) -> u64 { x } }\n\
+             use util::{scale as s, other};\n\
+             #[step] fn a(x: u64) -> u64 { s(x) }",
+        );
+        assert!(c["a"].contains_key("scale"), "{:?}", c["a"]);
     }
 
     #[test]
