@@ -184,7 +184,11 @@ impl Probe {
 
     /// Run; return the printed value and each step's `(status, reason)`.
     fn run_ok(&self, bin: &Path, n: usize) -> (String, Steps) {
-        let (out, json) = self.run(bin, n, &[]);
+        self.run_ok_with(bin, n, &[])
+    }
+
+    fn run_ok_with(&self, bin: &Path, n: usize, extra: &[&str]) -> (String, Steps) {
+        let (out, json) = self.run(bin, n, extra);
         assert!(
             out.status.success(),
             "run {n} failed:\n{}",
@@ -273,7 +277,8 @@ fn changed_inputs_helpers_and_volatile_steps_recompute_exactly_what_they_reach()
         (before.len(), before.modified().unwrap()),
         (after.len(), after.modified().unwrap())
     );
-    let (value, steps) = probe.run_ok(&bin, 3);
+    // (With two workers: the checks after a step also hold on the parallel path.)
+    let (value, steps) = probe.run_ok_with(&bin, 3, &["--jobs", "2"]);
     assert_eq!(value, "\"scaled=150 labelled=16 parts=100 query=8\"");
     for step in ["read_numbers", "total", "scaled", "labelled", "summary"] {
         assert!(steps.executed(step), "{step}: {:?}", steps.get(step));
