@@ -266,7 +266,7 @@ impl Pipeline {
             }
         };
         if let Err(source) = self.check_content(id, &value) {
-            self.fail_row(id, "an input file changed while the step read it");
+            self.fail_row(id, &source.to_string());
             return Err(ExecError::StepFailed {
                 step: name,
                 seq,

@@ -117,7 +117,8 @@ impl<'de> Deserialize<'de> for InputFile {
 /// or editing a file recomputes the steps that read it.
 ///
 /// The pattern is expanded when the value is built (and again when it is deserialized); it
-/// dereferences to the sorted list of matching paths:
+/// dereferences to the sorted list of matching files (directories are left out). A pattern that
+/// matches no file fails the run before any step runs, like a missing [`InputFile`]:
 ///
 /// ```
 /// use stepstone::InputGlob;
