@@ -105,6 +105,10 @@ struct CacheEntry {
     hashed_at_ns: i128,
 }
 
+/// Entries kept in the stat cache; beyond it the ones hashed longest ago are dropped (they only
+/// cost a re-read if their file is used again).
+const MAX_ENTRIES: usize = 100_000;
+
 /// A file changed less than this before it was hashed may change again within the same
 /// timestamp tick without its stat changing (the "racy git" problem): its entry is not trusted.
 const RACY_NS: i128 = 2_000_000_000;
@@ -122,6 +126,7 @@ pub struct StatCache {
     file: Option<PathBuf>,
     entries: BTreeMap<String, CacheEntry>,
     dirty: bool,
+    max_entries: usize,
 }
 
 impl StatCache {
@@ -136,6 +141,7 @@ impl StatCache {
             file: Some(file),
             entries,
             dirty: false,
+            max_entries: MAX_ENTRIES,
         }
     }
 
@@ -175,6 +181,12 @@ impl StatCache {
         let Some(file) = &self.file else { return };
         if !self.dirty {
             return;
+        }
+        if self.entries.len() > self.max_entries {
+            let mut ages: Vec<i128> = self.entries.values().map(|e| e.hashed_at_ns).collect();
+            ages.sort_unstable();
+            let cutoff = ages[self.entries.len() - self.max_entries];
+            self.entries.retain(|_, e| e.hashed_at_ns >= cutoff);
         }
         match serde_json::to_vec(&self.entries) {
             Ok(bytes) => match write_atomic(file, &bytes) {
@@ -239,6 +251,24 @@ mod tests {
             ..key
         };
         assert_ne!(reopened.hash(&file, other).unwrap(), first);
+    }
+
+    #[test]
+    fn the_cache_keeps_the_most_recently_hashed_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = StatCache::open(dir.path());
+        cache.max_entries = 2;
+        for (i, name) in ["a", "b", "c"].iter().enumerate() {
+            let file = dir.path().join(name);
+            std::fs::write(&file, name).unwrap();
+            cache
+                .hash_at(&file, StatKey::of(&file).unwrap(), i as i128)
+                .unwrap();
+        }
+        cache.save();
+        let reopened = StatCache::open(dir.path());
+        let kept: Vec<&str> = reopened.entries.keys().map(|k| &k[k.len() - 1..]).collect();
+        assert_eq!(kept, ["b", "c"]);
     }
 
     #[test]
