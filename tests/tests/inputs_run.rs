@@ -1,14 +1,15 @@
 //! Input files inside one process (RELIABILITY row 23 and the early cutoff of an input step):
 //! a file that changes while its step reads it fails that step with a clear error and nothing is
 //! stored for it; an input whose new content gives the same output leaves the descendants
-//! reused, and one that gives another output recomputes them.
+//! reused, and one that gives another output recomputes them; hand-written steps
+//! (`StepBuilder::volatile`, `StepBuilder::input_file`) behave the same.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use stepstone::prelude::*;
 use stepstone::report::StepStatus;
-use stepstone::{InputFile, Outcome};
+use stepstone::{InputFile, Outcome, Policy};
 
 static APPEND_WHILE_READING: AtomicBool = AtomicBool::new(false);
 static DOUBLE_RUNS: AtomicUsize = AtomicUsize::new(0);
@@ -95,4 +96,66 @@ fn input_steps_fail_on_a_file_changed_while_read_and_cut_off_unchanged_outputs()
     assert_eq!(again.value, 6);
     assert_ne!(row(&again, "line_count").status, StepStatus::Executed);
     assert_eq!(DOUBLE_RUNS.load(Ordering::SeqCst), 2);
+}
+
+static SOURCE: AtomicU64 = AtomicU64::new(1);
+static CHILD_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Hand-written steps: a volatile source (reads `SOURCE`) and an input step, each with a child.
+fn hand_written(dir: &Path, input: &Path) -> stepstone::Result<Outcome<u64>> {
+    let config = RunConfig::new("hand").checkpoint_dir(dir.join("ckpt"));
+    let input = InputFile::from(input);
+    stepstone::run(&config, move |p| {
+        let source = p
+            .step("source")
+            .code("1")
+            .policy(Policy::Checkpoint)
+            .volatile()
+            .run(|_| Ok(SOURCE.load(Ordering::SeqCst)));
+        let read = p
+            .step("read")
+            .code("1")
+            .input_file("input", &input)
+            .param(&input)
+            .run({
+                let input = input.clone();
+                move |_| Ok(std::fs::read(&*input)?.len() as u64)
+            });
+        let child = p
+            .step("child")
+            .code("1")
+            .policy(Policy::Checkpoint)
+            .input(&source)
+            .input(&read)
+            .run(|a| {
+                CHILD_RUNS.fetch_add(1, Ordering::SeqCst);
+                Ok(a.get::<u64>(0)? * 100 + a.get::<u64>(1)?)
+            });
+        Ok(child)
+    })
+}
+
+#[test]
+fn hand_written_volatile_and_input_steps_cut_off_like_macro_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "abc").unwrap();
+    assert_eq!(hand_written(dir.path(), &input).unwrap().value, 103);
+    assert_eq!(CHILD_RUNS.load(Ordering::SeqCst), 1);
+
+    // The volatile source ran again with the same output: the child is reused.
+    let again = hand_written(dir.path(), &input).unwrap();
+    assert_eq!(again.value, 103);
+    assert_eq!(row(&again, "source").status, StepStatus::Executed);
+    assert_eq!(CHILD_RUNS.load(Ordering::SeqCst), 1);
+
+    // Its output changed: the child recomputes.
+    SOURCE.store(2, Ordering::SeqCst);
+    assert_eq!(hand_written(dir.path(), &input).unwrap().value, 203);
+    assert_eq!(CHILD_RUNS.load(Ordering::SeqCst), 2);
+
+    // The input file changed: the child recomputes with the new answer.
+    std::fs::write(&input, "abcd").unwrap();
+    assert_eq!(hand_written(dir.path(), &input).unwrap().value, 204);
+    assert_eq!(CHILD_RUNS.load(Ordering::SeqCst), 3);
 }

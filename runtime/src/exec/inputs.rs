@@ -48,8 +48,6 @@ impl Pipeline {
         let mut content = NodeContent {
             volatile: spec.volatile,
             helpers: spec.helpers,
-            name: spec.name.to_string(),
-            module: spec.module.to_string(),
             ..NodeContent::default()
         };
         if !files.is_empty() {
@@ -70,6 +68,38 @@ impl Pipeline {
         }
         self.inputs.pending = Some(content);
         self.record_lazy(spec, params, inputs, lazy, compute)
+    }
+
+    /// `StepBuilder::volatile`: the next recorded node is volatile.
+    pub(crate) fn pending_volatile(&mut self) {
+        self.inputs
+            .pending
+            .get_or_insert_with(NodeContent::default)
+            .volatile = true;
+    }
+
+    /// `StepBuilder::input_file`: the next recorded node (step `step`) reads `source`.
+    pub(crate) fn pending_input(&mut self, step: &str, param: &str, source: &dyn InputSource) {
+        let dir = self.config.checkpoint_dir.clone();
+        let hashed = self.inputs.hash_params(&dir, step, &[(param, source)]);
+        let content = self.inputs.pending.get_or_insert_with(NodeContent::default);
+        let (hash, reads) = match hashed {
+            Ok(ok) => ok,
+            Err(e) => {
+                content.inputs_hash = Some(0);
+                if self.deferred.is_none() {
+                    self.deferred = Some(e.into());
+                }
+                return;
+            }
+        };
+        content.inputs_hash = Some(match content.inputs_hash {
+            Some(before) => {
+                xxhash_rust::xxh3::xxh3_128(&[before.to_le_bytes(), hash.to_le_bytes()].concat())
+            }
+            None => hash,
+        });
+        content.reads.extend(reads);
     }
 
     /// Before anything is planned: give every node recorded since the last resolution its final

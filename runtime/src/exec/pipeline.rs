@@ -361,6 +361,18 @@ impl StepBuilder<'_> {
         self.spec.lazy.extend(handles.iter().map(|h| h.id));
         self
     }
+    /// Always execute this step, like `#[step(volatile)]`: its children see its output's content
+    /// hash, so they are reused when it came out the same.
+    pub fn volatile(self) -> Self {
+        self.pipeline.pending_volatile();
+        self
+    }
+    /// An input-file parameter called `name`, fingerprinted by the content of its files (see
+    /// [`crate::InputFile`]); pass the value with [`StepBuilder::param`] too if the body needs it.
+    pub fn input_file(self, name: &str, source: &dyn crate::input::InputSource) -> Self {
+        self.pipeline.pending_input(&self.spec.name, name, source);
+        self
+    }
     /// Record the step with its body; returns the output handle. Nothing runs yet.
     pub fn run<T: Data>(
         self,

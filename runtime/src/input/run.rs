@@ -144,7 +144,12 @@ impl RunInputs {
         parents: &[NodeId],
         content: Option<NodeContent>,
     ) {
-        let content = content.filter(NodeContent::is_content_addressed);
+        let content = content
+            .filter(NodeContent::is_content_addressed)
+            .map(|mut c| {
+                (c.name, c.module) = (f.name.to_string(), f.module.to_string());
+                c
+            });
         let waits =
             !self.unresolved.is_empty() && parents.iter().any(|p| self.unresolved.contains_key(p));
         if content.is_some() || waits {
