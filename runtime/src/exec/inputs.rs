@@ -48,6 +48,7 @@ impl Pipeline {
         let mut content = NodeContent {
             volatile: spec.volatile,
             helpers: spec.helpers,
+            name: spec.name.to_string(),
             ..NodeContent::default()
         };
         if !files.is_empty() {
@@ -70,26 +71,33 @@ impl Pipeline {
         self.record_lazy(spec, params, inputs, lazy, compute)
     }
 
-    /// `StepBuilder::volatile`: the next recorded node is volatile.
-    pub(crate) fn pending_volatile(&mut self) {
-        self.inputs
-            .pending
-            .get_or_insert_with(NodeContent::default)
-            .volatile = true;
+    /// `StepBuilder::volatile`: the next recorded node (step `step`) is volatile.
+    pub(crate) fn pending_volatile(&mut self, step: &str) {
+        self.pending_for(step).volatile = true;
+    }
+
+    /// The content for the next recorded node, which must be step `step` (content left by a
+    /// builder that was dropped without `run` is discarded).
+    fn pending_for(&mut self, step: &str) -> &mut NodeContent {
+        if self.inputs.pending.as_ref().is_some_and(|c| c.name != step) {
+            self.inputs.pending = None;
+        }
+        self.inputs.pending.get_or_insert_with(|| NodeContent {
+            name: step.to_string(),
+            ..NodeContent::default()
+        })
     }
 
     /// `StepBuilder::input_file`: the next recorded node (step `step`) reads `source`.
     pub(crate) fn pending_input(&mut self, step: &str, param: &str, source: &dyn InputSource) {
         let dir = self.config.checkpoint_dir.clone();
         let hashed = self.inputs.hash_params(&dir, step, &[(param, source)]);
-        let content = self.inputs.pending.get_or_insert_with(NodeContent::default);
+        let content = self.pending_for(step);
         let (hash, reads) = match hashed {
             Ok(ok) => ok,
             Err(e) => {
                 content.inputs_hash = Some(0);
-                if self.deferred.is_none() {
-                    self.deferred = Some(e.into());
-                }
+                self.deferred.get_or_insert(e.into());
                 return;
             }
         };

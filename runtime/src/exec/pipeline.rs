@@ -172,7 +172,7 @@ impl Pipeline {
         compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     ) -> Handle<T> {
         let id = self.lineage.next_id();
-        let content = self.inputs.pending.take();
+        let content = self.inputs.take_pending(&spec.name);
         let mut error = error;
         let lazy_from = spec.inputs.len();
         let mut spec = spec;
@@ -364,7 +364,7 @@ impl StepBuilder<'_> {
     /// Always execute this step, like `#[step(volatile)]`: its children see its output's content
     /// hash, so they are reused when it came out the same.
     pub fn volatile(self) -> Self {
-        self.pipeline.pending_volatile();
+        self.pipeline.pending_volatile(&self.spec.name);
         self
     }
     /// An input-file parameter called `name`, fingerprinted by the content of its files (see

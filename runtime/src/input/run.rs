@@ -134,6 +134,12 @@ pub(crate) struct RunInputs {
 }
 
 impl RunInputs {
+    /// What the step wrapper left for step `step`, the one being recorded now (content left by a
+    /// builder of another step that was dropped without `run` is discarded).
+    pub(crate) fn take_pending(&mut self, step: &str) -> Option<NodeContent> {
+        self.pending.take().filter(|c| c.name == step)
+    }
+
     /// A node was recorded with fingerprint inputs `f`: keep what its identity needs when it is
     /// content-addressed or has a parent whose fingerprint is not final.
     pub(crate) fn note_record(
