@@ -3,15 +3,16 @@
 //!
 //! - an input rewritten with other content of the *same size* and its old mtime (`touch -d`)
 //!   recomputes the step that reads it and its descendants, with the new answer;
-//! - a file added to (or removed from) a glob recomputes the step reading the glob;
+//! - a file added to a glob recomputes the step reading the glob; removing it again gives the
+//!   earlier answer;
 //! - a volatile step always runs; when its output is unchanged its descendants are reused, when
 //!   it changed they recompute;
 //! - editing a helper function recomputes the step that calls it, not its sibling;
 //! - a missing input exits 1 naming the path, and no step ran (not even a step whose input
 //!   changed and that was recorded before the missing one).
 //!
-//! The crate is built in `target/tests/inputs-probe` (dependencies compiled once; at most two
-//! builds per test run).
+//! The crate is built in `target/tests/macros-probe`, shared with the macros probe (dependencies
+//! compiled once for both; two builds of this crate per test run).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -139,7 +140,8 @@ impl Probe {
         std::fs::create_dir_all(dir.path().join("data/parts")).unwrap();
         Probe {
             dir,
-            target: ws.join("target/tests/inputs-probe"),
+            // The macros probe's target dir: the runtime and its dependencies compile once for both.
+            target: ws.join("target/tests/macros-probe"),
         }
     }
 
