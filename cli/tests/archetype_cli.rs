@@ -66,7 +66,7 @@ fn show_describes_variables_and_files() {
     let output = run(&["archetypes", "show", "batch-etl"]);
     let text = stdout(&output);
     assert!(
-        text.contains("batch-etl 1.0.0 (approved)")
+        text.contains("batch-etl 1.1.0 (approved)")
             && text.contains("checkpoint_every")
             && text.contains("crate_name"),
         "{text}"
@@ -82,7 +82,7 @@ fn check_accepts_the_builtin_archetypes() {
         let output = run(&["archetypes", "check", &templates(name)]);
         assert_eq!(code(&output), 0, "{}", stderr(&output));
         assert!(
-            stderr(&output).contains(&format!("{name} 1.0.0: ok")),
+            stderr(&output).contains(&format!("{name} 1.1.0: ok")),
             "{}",
             stderr(&output)
         );

@@ -30,12 +30,14 @@ fn files(dir: &Path) -> Vec<String> {
     out
 }
 
-const COMMON_FILES: [&str; 11] = [
+const COMMON_FILES: [&str; 13] = [
     ".ci/run",
     ".gitignore",
     ".stepstone/archetype.toml",
     "Cargo.toml",
     "README.md",
+    "build.rs",
+    "data/sample.csv",
     "src/lib.rs",
     "src/main.rs",
     "src/pipeline.rs",

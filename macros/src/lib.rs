@@ -54,6 +54,9 @@ use crate::errors::Errors;
 ///
 /// * `checkpoint` | `persist` | `cache` (at most one; default: memory-and-disk, subject to
 ///   `#[pipeline(checkpoint_every = N)]`).
+/// * `volatile`: the step always executes (it reads a database, a URL, the clock). Its children
+///   see the content hash of its output, so they are reused when it came out the same and
+///   recompute when it changed.
 /// * `name = "…"`: the step name in fingerprints and reports (default: the function name).
 /// * `version = "…"`: replaces the code fingerprint (below) — bump it when something the hash
 ///   cannot see changes.
@@ -65,9 +68,14 @@ use crate::errors::Errors;
 /// The macro hashes (xxh3-128) the function's signature and body *tokens*, so whitespace,
 /// comments and doc comments do not matter, and passes the hash as `StepSpec::code`. Editing the
 /// body recomputes the step and everything downstream on the next run; everything upstream is
-/// reused. **Not hashed**: functions the body calls, type definitions, constants, dependencies,
-/// and the function's attributes. When one of those changes the result, set or bump
-/// `version = "…"` (which replaces the hash). Trailing commas that cannot change the meaning
+/// reused. When the crate's `build.rs` calls `stepstone_build::emit()` (both archetypes do), the
+/// hash also covers the same-crate functions, methods, types, constants and statics the step
+/// uses, transitively, and the crate's `Cargo.lock`; without it they are **not hashed**. Never
+/// hashed: the function's attributes, code generated outside `src/`, the compiler version. When
+/// one of those changes the result, set or bump `version = "…"` (which replaces the hash).
+///
+/// Parameters of type `stepstone::InputFile` / `stepstone::InputGlob` are fingerprinted by the
+/// content of the files they name (see their docs). Trailing commas that cannot change the meaning
 /// are ignored (rustfmt adds them when it wraps a list); other formatting that changes tokens
 /// (e.g. rustfmt wrapping a long match arm in braces) counts as an edit. Renaming the step or
 /// moving it to another module also recomputes it: its name and module path are part of the

@@ -37,6 +37,8 @@ pub(crate) struct StepOptions {
     pub(crate) version: Option<LitStr>,
     /// `crate = "…"`.
     pub(crate) krate: Option<Path>,
+    /// `volatile`: the step always executes.
+    pub(crate) volatile: bool,
 }
 
 /// Options of `#[pipeline(...)]`.

@@ -10,6 +10,7 @@ use std::str::FromStr;
 pub use crate::config::{PipelineDefaults, RunArgs, RunConfig};
 pub use crate::error::{Error, Result};
 pub use crate::exec::{Outcome, Pipeline, run};
+pub use crate::input::InputSource;
 pub use crate::memory::{Footprint, MemSize};
 pub use crate::plan::{Args, BoxError, Data, Handle, NodeId, Parts, Policy, StepSpec};
 pub use clap;
@@ -149,7 +150,9 @@ impl<T: ?Sized> ProbeUnfit<T> for &Probe<T> {
 pub struct Input<T>(PhantomData<fn() -> T>);
 
 impl<T: Data, P: Clone + serde::Serialize + Send + Sync + 'static> Recorder<(T, P)> {
-    /// `Pipeline::record`.
+    /// `Pipeline::record_with_inputs`; `files` holds, per parameter, its name and the input
+    /// files it names (`None` for a parameter that is not an input type).
+    #[allow(clippy::too_many_arguments)]
     pub fn record(
         self,
         pipeline: &mut Pipeline,
@@ -157,9 +160,14 @@ impl<T: Data, P: Clone + serde::Serialize + Send + Sync + 'static> Recorder<(T, 
         params: &P,
         inputs: &[NodeId],
         lazy: &[NodeId],
+        files: &[(&str, Option<&dyn InputSource>)],
         compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     ) -> Handle<T> {
-        pipeline.record_lazy(spec, params, inputs, lazy, compute)
+        let files: Vec<(&str, &dyn InputSource)> = files
+            .iter()
+            .filter_map(|(n, s)| Some((*n, (*s)?)))
+            .collect();
+        pipeline.record_with_inputs(spec, params, inputs, lazy, &files, compute)
     }
 }
 
@@ -194,6 +202,7 @@ impl<T> Recorder<Input<T>> {
 
 #[allow(clippy::unimplemented, unused_variables, missing_docs)]
 impl<T, P> Unfit<(T, P)> {
+    #[allow(clippy::too_many_arguments)]
     pub fn record(
         self,
         pipeline: &mut Pipeline,
@@ -201,6 +210,7 @@ impl<T, P> Unfit<(T, P)> {
         params: &P,
         inputs: &[NodeId],
         lazy: &[NodeId],
+        files: &[(&str, Option<&dyn InputSource>)],
         compute: impl Fn(&Args<'_>) -> Result<T, BoxError>,
     ) -> Handle<T> {
         unimplemented!("unreachable: a step with unfit types does not compile")
@@ -222,6 +232,35 @@ impl<T> Unfit<Input<T>> {
     }
     pub fn parts<'s, 'a>(&self, args: &'s Args<'a>, start: usize, len: usize) -> Parts<'s, 'a, T> {
         unimplemented!("unreachable: a step with unfit types does not compile")
+    }
+}
+
+/// A step parameter, asked whether it names input files (autoref specialization):
+/// `(&InputParam(&value)).input_source()` is `Some` for [`InputFile`](crate::InputFile) and
+/// [`InputGlob`](crate::InputGlob), `None` for any other type.
+pub struct InputParam<'a, T>(pub &'a T);
+
+/// Selected for input types.
+pub trait IsInput {
+    /// The input.
+    fn input_source(&self) -> Option<&dyn InputSource>;
+}
+
+/// Selected for every other type.
+pub trait NotInput {
+    /// `None`.
+    fn input_source(&self) -> Option<&dyn InputSource>;
+}
+
+impl<T: InputSource> IsInput for InputParam<'_, T> {
+    fn input_source(&self) -> Option<&dyn InputSource> {
+        Some(self.0)
+    }
+}
+
+impl<T> NotInput for &InputParam<'_, T> {
+    fn input_source(&self) -> Option<&dyn InputSource> {
+        None
     }
 }
 

@@ -28,7 +28,8 @@
 //!
 //! Modules follow the architecture: [`plan`] (DAG, fingerprints, policies), [`memory`] (budget,
 //! sizes, eviction choice), [`store`] (backend, object format, commit protocol), [`exec`]
-//! (scheduler and the [`Pipeline`] handle), [`report`] (run reports).
+//! (scheduler and the [`Pipeline`] handle), [`report`] (run reports), [`input`] (input files
+//! fingerprinted by content: [`InputFile`], [`InputGlob`]).
 
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -36,6 +37,7 @@
 pub mod config;
 mod error;
 pub mod exec;
+pub mod input;
 mod logging;
 pub mod memory;
 pub mod plan;
@@ -48,6 +50,7 @@ pub mod __private;
 pub use config::{Event, PipelineDefaults, Progress, RunArgs, RunConfig};
 pub use error::{Error, Result, error_chain};
 pub use exec::{Outcome, Pipeline, StepBuilder, run};
+pub use input::{InputFile, InputGlob};
 pub use logging::init_logging;
 pub use memory::{Budget, Footprint, MemSize};
 pub use plan::{Args, BoxError, Data, Fingerprint, Handle, Policy, StepSpec};
@@ -61,7 +64,8 @@ pub use stepstone_macros::{MemSize, pipeline, step};
 pub mod prelude {
     pub use crate::plan::{ArgError, Part, Parts, with_parts};
     pub use crate::{
-        Args, Budget, Data, Error, Handle, MemSize, Pipeline, Policy, Result, RunConfig,
+        Args, Budget, Data, Error, Handle, InputFile, InputGlob, MemSize, Pipeline, Policy, Result,
+        RunConfig,
     };
     pub use serde::{Deserialize, Serialize};
     #[cfg(feature = "macros")]

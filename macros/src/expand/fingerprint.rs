@@ -4,7 +4,8 @@
 //! token. Not hashed: whitespace, comments and doc comments (they are not tokens, or are
 //! skipped), the function's attributes and visibility, the `#[step(...)]` options (the runtime
 //! adds name, module and version itself), and anything outside the function: callees, type
-//! definitions, constants, other crates. Change one of those and you must bump `version = "…"`.
+//! definitions, constants, other crates — those enter through the `stepstone-build` table
+//! (`helpers.rs`) when the crate has one; otherwise bump `version = "…"`.
 
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 use quote::ToTokens;

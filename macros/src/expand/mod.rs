@@ -3,6 +3,7 @@
 //! normal expansion; errors in signatures go to `fallback`).
 
 pub(crate) mod fingerprint;
+pub(crate) mod helpers;
 pub(crate) mod mem_size;
 pub(crate) mod paths;
 pub(crate) mod pipeline;

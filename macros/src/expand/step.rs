@@ -5,7 +5,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Attribute, Ident, LitStr};
 
-use crate::expand::{fingerprint, paths};
+use crate::expand::{fingerprint, helpers, paths};
 use crate::model::{ArgKind, Policy, StepFn, StepOptions};
 
 /// Everything `#[step]` emits for a valid function.
@@ -204,13 +204,18 @@ fn pipeline_form(
         )
     };
     let (input_ids, lazy_ids) = (chain(input_ids), chain(lazy_ids));
+    let files = params.iter().enumerate().map(|(i, ident)| {
+        let index = syn::Index::from(i);
+        let shown = ident.unraw_string();
+        quote!((#shown, (&#rt::__private::InputParam(&#values.#index)).input_source()))
+    });
     let body_call = quote!(#body_ident(#(#call),*));
     let result = body_result(step, rt, &body_call);
     quote! {
         #[allow(clippy::too_many_arguments)]
         #vis fn #name(#pipeline: &mut #rt::__private::Pipeline, #(#signature),*) -> #rt::__private::Handle<#data> {
             #[allow(unused_imports)]
-            use #rt::__private::{ProbeFit as _, ProbeUnfit as _, ReturnLocal as _, ReturnSendable as _};
+            use #rt::__private::{IsInput as _, NotInput as _, ProbeFit as _, ProbeUnfit as _, ReturnLocal as _, ReturnSendable as _};
             const _: () = { #(#checks)* };
             const #spec_const: #rt::__private::StepSpec = #spec;
             let #values = (#(#params,)*);
@@ -225,6 +230,7 @@ fn pipeline_form(
                 &#values,
                 &#inputs,
                 &#lazy,
+                &[#(#files),*],
                 move |#args: &#rt::__private::Args<'_>| -> ::core::result::Result<#data, #rt::__private::BoxError> {
                     let (#(#param_locals,)*) = ::core::clone::Clone::clone(&#owned);
                     #result
@@ -255,7 +261,27 @@ fn spec(step: &StepFn, options: &StepOptions, rt: &TokenStream) -> TokenStream {
         .name
         .clone()
         .unwrap_or_else(|| LitStr::new(&ident.unraw_string(), ident.span()));
-    let code = fingerprint::code_hash(&step.item);
+    let own = fingerprint::code_hash(&step.item);
+    let table = helpers::lookup(&ident.unraw_string());
+    let (code, helper_list, track) = match &table {
+        Some(t) => {
+            let code = format!(
+                "{:032x}",
+                xxhash_rust::xxh3::xxh3_128(format!("{own}+{}", t.combined).as_bytes())
+            );
+            let list = t.helpers.iter().map(|(n, h)| quote!((#n, #h)));
+            let path = &t.table;
+            (
+                code,
+                quote!(&[#(#list),*]),
+                quote!(
+                    const _: &[u8] = ::core::include_bytes!(#path);
+                ),
+            )
+        }
+        None => (own, quote!(&[]), quote!()),
+    };
+    let volatile = options.volatile;
     let version = match &options.version {
         Some(v) => quote!(::core::option::Option::Some(#v)),
         None => quote!(::core::option::Option::None),
@@ -272,12 +298,17 @@ fn spec(step: &StepFn, options: &StepOptions, rt: &TokenStream) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     quote! {
-        #rt::__private::StepSpec {
-            name: #name,
-            module: ::core::module_path!(),
-            code: #code,
-            version: #version,
-            policy: #policy,
+        {
+            #track
+            #rt::__private::StepSpec {
+                name: #name,
+                module: ::core::module_path!(),
+                code: #code,
+                version: #version,
+                policy: #policy,
+                volatile: #volatile,
+                helpers: #helper_list,
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::errors::Errors;
 use crate::model::{PipelineOptions, Policy, StepOptions};
 
 const STEP_OPTIONS: &str =
-    "checkpoint, persist, cache, name = \"…\", version = \"…\", crate = \"…\"";
+    "checkpoint, persist, cache, volatile, name = \"…\", version = \"…\", crate = \"…\"";
 const PIPELINE_OPTIONS: &str =
     "budget = \"…\", checkpoint_every = N, name = \"…\", checkpoint_dir = \"…\", crate = \"…\"";
 
@@ -29,6 +29,7 @@ pub(crate) fn step(args: TokenStream, errors: &mut Errors) -> StepOptions {
             "checkpoint" => set_policy(&mut options, Policy::Checkpoint, &meta, key, errors),
             "persist" => set_policy(&mut options, Policy::Persist, &meta, key, errors),
             "cache" => set_policy(&mut options, Policy::Cache, &meta, key, errors),
+            "volatile" => options.volatile = true,
             "name" => options.name = string(&meta, "name = \"load\"", errors)?,
             "version" => options.version = string(&meta, "version = \"2\"", errors)?,
             "crate" => options.krate = crate_path(&meta, errors)?,

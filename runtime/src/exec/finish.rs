@@ -102,6 +102,7 @@ impl Pipeline {
             rss_at_start: crate::memory::current_rss(),
             previous: None,
             progress: crate::report::ProgressView::new(progress),
+            inputs: crate::input::RunInputs::default(),
         })
     }
 

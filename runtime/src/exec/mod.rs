@@ -7,6 +7,7 @@
 //! ([`crate::memory`]), or fingerprints ([`crate::plan`]).
 
 mod finish;
+mod inputs;
 mod interrupt;
 mod lazy;
 mod measure;

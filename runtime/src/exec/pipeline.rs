@@ -48,6 +48,8 @@ pub struct Pipeline {
     pub(crate) has_estimates: bool,
     /// The process's RSS when the run started (what the run's own memory is measured from).
     pub(crate) rss_at_start: u64,
+    /// Input files, volatile steps and content identities (see `inputs.rs`).
+    pub(crate) inputs: crate::input::RunInputs,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -170,6 +172,7 @@ impl Pipeline {
         compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     ) -> Handle<T> {
         let id = self.lineage.next_id();
+        let content = self.inputs.take_pending(&spec.name);
         let mut error = error;
         let lazy_from = spec.inputs.len();
         let mut spec = spec;
@@ -201,7 +204,7 @@ impl Pipeline {
         if policy == Policy::Checkpoint {
             since = 0;
         }
-        let fingerprint = FingerprintInputs {
+        let fingerprint_inputs = FingerprintInputs {
             code: &spec.code,
             name: &spec.name,
             module: &spec.module,
@@ -209,8 +212,13 @@ impl Pipeline {
             params: &spec.params,
             output_type: ops.type_name,
             parents: &parent_fps,
-        }
-        .fingerprint();
+            inputs: content.as_ref().and_then(|c| c.inputs_hash),
+        };
+        let fingerprint = fingerprint_inputs.fingerprint();
+        let content_row = content.as_ref().map(|c| c.report()).unwrap_or_default();
+        let type_name = ops.type_name;
+        self.inputs
+            .note_record(id, &fingerprint_inputs, type_name, &spec.inputs, content);
         if let Some(e) = error
             && self.deferred.is_none()
         {
@@ -242,6 +250,7 @@ impl Pipeline {
                 .unwrap_or_else(|| spec.code.clone()),
             params_hash: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&spec.params)),
             parents: parent_fps,
+            content: content_row,
         });
         let recipe = Recipe {
             name: spec.name,
@@ -339,6 +348,18 @@ impl StepBuilder<'_> {
     /// the one being read needs to be in memory.
     pub fn lazy_inputs<T: Data>(mut self, handles: &[Handle<T>]) -> Self {
         self.spec.lazy.extend(handles.iter().map(|h| h.id));
+        self
+    }
+    /// Always execute this step, like `#[step(volatile)]`: its children see its output's content
+    /// hash, so they are reused when it came out the same.
+    pub fn volatile(self) -> Self {
+        self.pipeline.pending_volatile(&self.spec.name);
+        self
+    }
+    /// An input-file parameter called `name`, fingerprinted by the content of its files (see
+    /// [`crate::InputFile`]); pass the value with [`StepBuilder::param`] too if the body needs it.
+    pub fn input_file(self, name: &str, source: &dyn crate::input::InputSource) -> Self {
+        self.pipeline.pending_input(&self.spec.name, name, source);
         self
     }
     /// Record the step with its body; returns the output handle. Nothing runs yet.

@@ -18,6 +18,7 @@ impl Pipeline {
         if let Some(e) = self.deferred.take() {
             return Err(e);
         }
+        self.resolve_pending()?;
         let schedule = self.plan(targets)?;
         self.progress.planned(schedule.len() as u64);
         self.uses = planned_uses(self, &schedule, targets);

@@ -340,6 +340,15 @@ impl Pipeline {
                 .into());
             }
         };
+        if let Err(source) = self.check_content(id, &value) {
+            self.fail_row(id, &source.to_string());
+            return Err(ExecError::StepFailed {
+                step: name,
+                seq,
+                source,
+            }
+            .into());
+        }
         let Some(node) = self.lineage.get_mut(id) else {
             return Err(ExecError::UnknownOutput(id.0).into());
         };
@@ -375,7 +384,8 @@ impl Pipeline {
                         .and_then(|(run, steps)| Some((run, steps.get(&seq)?)))
                     {
                         Some((run, before)) => why_changed(run, before, row),
-                        None => "no stored object".into(),
+                        None => crate::report::content_reason(None, row)
+                            .unwrap_or_else(|| "no stored object".into()),
                     }
                 };
             }
@@ -421,6 +431,9 @@ fn why_changed(
 ) -> String {
     if before.name != now.name {
         return "no stored object".into();
+    }
+    if let Some(why) = crate::report::content_reason(Some(before), now) {
+        return why;
     }
     if before.fingerprint == now.fingerprint {
         return format!("no stored object (run {run} computed it but did not keep it)");

@@ -4,8 +4,15 @@
 //! code hash (supplied by `#[step]`, or by hand), its name and module path, an optional
 //! `version` override, the serialized parameters, the output type name, the storage format
 //! version and the parents' fingerprints, in that order, each length-prefixed so that no two
-//! different inputs hash the same bytes. Functions *called* by a step are not part of its code
-//! hash; `version = "…"` is the override for that case.
+//! different inputs hash the same bytes. The code hash covers the step's body and, when the
+//! crate runs the `stepstone-build` pass, the same-crate helpers it uses (see `docs/design.md`);
+//! `version = "…"` is the override. A step with `InputFile` / `InputGlob` parameters adds the
+//! content hash of those files.
+//!
+//! A *content-addressed* node (volatile, or reading input files) is known to its children by
+//! [`content_identity`]: a hash of its name, module, output type and the content hash of its
+//! output, resolved when it has run. Its children's fingerprints therefore change exactly when
+//! its output changes (early cutoff), never merely because it ran again.
 
 use std::fmt;
 use std::str::FromStr;
@@ -86,6 +93,8 @@ pub struct FingerprintInputs<'a> {
     pub output_type: &'a str,
     /// Parents' fingerprints, in argument order.
     pub parents: &'a [Fingerprint],
+    /// Content hash of the files named by the step's `InputFile` / `InputGlob` parameters.
+    pub inputs: Option<u128>,
 }
 
 impl FingerprintInputs<'_> {
@@ -110,8 +119,29 @@ impl FingerprintInputs<'_> {
         for parent in self.parents {
             field(b'P', &parent.0.to_le_bytes());
         }
+        if let Some(inputs) = self.inputs {
+            field(b'i', &inputs.to_le_bytes());
+        }
         Fingerprint(h.digest128())
     }
+}
+
+/// The identity of a content-addressed node whose output (encoded as stored) hashes to
+/// `output`: what its stored object is keyed by and what its children's fingerprints use.
+pub fn content_identity(name: &str, module: &str, output_type: &str, output: u128) -> Fingerprint {
+    let mut h = Xxh3::new();
+    for (tag, bytes) in [
+        (b'N', name.as_bytes()),
+        (b'M', module.as_bytes()),
+        (b'T', output_type.as_bytes()),
+        (b'F', &FORMAT_VERSION.to_le_bytes()[..]),
+        (b'O', &output.to_le_bytes()[..]),
+    ] {
+        h.update(&[tag]);
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
+    Fingerprint(h.digest128())
 }
 
 #[cfg(test)]
@@ -127,6 +157,7 @@ mod tests {
             params: &[1, 2],
             output_type: "Vec<Row>",
             parents: &[],
+            inputs: None,
         }
     }
 
@@ -182,7 +213,23 @@ mod tests {
             }
             .fingerprint()
         );
+        assert_ne!(
+            b,
+            FingerprintInputs {
+                inputs: Some(1),
+                ..base()
+            }
+            .fingerprint()
+        );
         assert_eq!(b, base().fingerprint());
+    }
+
+    #[test]
+    fn content_identity_depends_on_the_output_only_besides_the_step() {
+        let a = content_identity("read", "m", "u64", 7);
+        assert_eq!(a, content_identity("read", "m", "u64", 7));
+        assert_ne!(a, content_identity("read", "m", "u64", 8));
+        assert_ne!(a, content_identity("other", "m", "u64", 7));
     }
 
     #[test]

@@ -12,7 +12,9 @@ mod value;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-pub use fingerprint::{FORMAT_VERSION, Fingerprint, FingerprintInputs, ParseFingerprintError};
+pub use fingerprint::{
+    FORMAT_VERSION, Fingerprint, FingerprintInputs, ParseFingerprintError, content_identity,
+};
 pub(crate) use lineage::{Lineage, Node};
 pub(crate) use retired::Recipe;
 pub use value::{ArgError, Args, BoxError, Data, Part, Parts, with_parts};
@@ -103,6 +105,11 @@ pub struct StepSpec {
     pub version: Option<&'static str>,
     /// Explicit policy; `None` means memory-and-disk, subject to `checkpoint_every`.
     pub policy: Option<Policy>,
+    /// `#[step(volatile)]`: always executes; its children see its output's content hash.
+    pub volatile: bool,
+    /// Same-crate helpers the body uses (name, token hash), from the `stepstone-build` table;
+    /// already mixed into `code`, listed so the report can say which one changed.
+    pub helpers: &'static [(&'static str, &'static str)],
 }
 
 /// Errors found while recording the plan (reported when the run executes).
@@ -118,6 +125,20 @@ pub enum PlanError {
         step: String,
         /// Serializer message.
         message: String,
+    },
+    /// An `InputFile` / `InputGlob` parameter names something that cannot be read.
+    #[error(
+        "step `{step}`, parameter `{param}`: cannot read input {path}: {problem}. Create it, or pass another path"
+    )]
+    Input {
+        /// Step name.
+        step: String,
+        /// Parameter name.
+        param: String,
+        /// The path or pattern.
+        path: String,
+        /// What went wrong.
+        problem: String,
     },
     /// A handle from another pipeline (or a removed node) was passed to a step.
     #[error(

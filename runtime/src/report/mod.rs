@@ -2,6 +2,7 @@
 //! budget, spill/reload/checkpoint totals, and a memory timeline. Written as
 //! `runs/<run-id>/report.json` (schema [`REPORT_SCHEMA_VERSION`]) and summarized as a table.
 
+mod content;
 mod progress;
 mod rows;
 mod table;
@@ -11,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::memory::MemorySample;
 use crate::plan::{Fingerprint, Policy};
 
+pub(crate) use content::content_reason;
+pub use content::{ContentRecord, InputRecord};
 pub(crate) use progress::{ProgressView, StepProgress};
 pub(crate) use rows::StepRows;
 pub use rows::{FoldedSteps, STEP_ROWS_CAP};
@@ -96,6 +99,9 @@ pub struct StepReport {
     pub params_hash: String,
     /// Parents' fingerprints (part of the fingerprint).
     pub parents: Vec<Fingerprint>,
+    /// Input files, helpers, volatility and output content hash (left out when empty).
+    #[serde(default, skip_serializing_if = "ContentRecord::is_empty")]
+    pub content: ContentRecord,
 }
 
 /// A memory event on the timeline.

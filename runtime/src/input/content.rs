@@ -1,0 +1,285 @@
+//! Content hashes of input files and the stat cache that avoids re-reading unchanged ones.
+//!
+//! A file's content hash is xxh3-128 over its bytes, read in 128 KiB blocks (never whole into
+//! memory). The stat cache,
+//! `inputs/stat-cache.json` in the checkpoint directory, maps a path to the [`StatKey`] it had when it was hashed and the hash: a file whose key is unchanged is not
+//! read again. The key holds device, inode, size, and modification *and* status-change times in
+//! nanoseconds; the status-change time cannot be set back by `touch -d`, so rewriting a file with
+//! the same size and restoring its modification time still re-hashes. Not responsible for which
+//! files a step reads (see [`super::run`]).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Bytes read per block while hashing: small enough that a block is still in the CPU's L2
+/// cache when it is hashed right after the read.
+const BLOCK: usize = 128 << 10;
+
+/// What identifies one version of a file without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatKey {
+    /// Device id.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i128,
+    /// Status-change time, nanoseconds since the epoch.
+    pub ctime_ns: i128,
+}
+
+impl StatKey {
+    /// Stat `path` (following symlinks).
+    pub fn of(path: &Path) -> std::io::Result<StatKey> {
+        let meta = std::fs::metadata(path)?;
+        if meta.is_dir() {
+            return Err(std::io::Error::other("it is a directory, not a file"));
+        }
+        Ok(StatKey::from_metadata(&meta))
+    }
+
+    #[cfg(unix)]
+    fn from_metadata(meta: &std::fs::Metadata) -> StatKey {
+        use std::os::unix::fs::MetadataExt;
+        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        StatKey {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn from_metadata(meta: &std::fs::Metadata) -> StatKey {
+        let ns = |t: std::io::Result<std::time::SystemTime>| {
+            t.ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128)
+        };
+        StatKey {
+            dev: 0,
+            ino: 0,
+            size: meta.len(),
+            mtime_ns: ns(meta.modified()),
+            ctime_ns: ns(meta.created()),
+        }
+    }
+}
+
+/// xxh3-128 of everything `reader` yields, read in 128 KiB blocks. (The `twox-hash`
+/// implementation: it picks AVX2 at run time where the CPU has it; the digest is the standard
+/// xxh3-128.)
+pub fn hash_reader(mut reader: impl Read) -> std::io::Result<u128> {
+    let mut hasher = twox_hash::XxHash3_128::new();
+    let mut buf = vec![0u8; BLOCK];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.write(&buf[..n]);
+    }
+    Ok(hasher.finish_128())
+}
+
+/// xxh3-128 of the file at `path`, streamed.
+pub fn hash_file(path: &Path) -> std::io::Result<u128> {
+    hash_reader(std::fs::File::open(path)?)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CacheEntry {
+    key: StatKey,
+    /// 32 hex digits.
+    hash: String,
+    /// When the file was hashed, nanoseconds since the epoch.
+    hashed_at_ns: i128,
+}
+
+/// Entries kept in the stat cache; beyond it the ones hashed longest ago are dropped (they only
+/// cost a re-read if their file is used again).
+const MAX_ENTRIES: usize = 100_000;
+
+/// A file changed less than this before it was hashed may change again within the same
+/// timestamp tick without its stat changing (the "racy git" problem): its entry is not trusted.
+const RACY_NS: i128 = 2_000_000_000;
+
+fn now_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+/// The persistent stat cache of one checkpoint directory (best effort: an unreadable or
+/// unwritable cache only costs re-reading the inputs).
+#[derive(Debug, Default)]
+pub struct StatCache {
+    file: Option<PathBuf>,
+    entries: BTreeMap<String, CacheEntry>,
+    dirty: bool,
+    max_entries: usize,
+}
+
+impl StatCache {
+    /// The cache kept in `checkpoint_dir` (empty when there is none yet or it is unreadable).
+    pub fn open(checkpoint_dir: &Path) -> StatCache {
+        let file = checkpoint_dir.join("inputs").join("stat-cache.json");
+        let entries = std::fs::read(&file)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        StatCache {
+            file: Some(file),
+            entries,
+            dirty: false,
+            max_entries: MAX_ENTRIES,
+        }
+    }
+
+    /// The content hash of `path`, whose stat is `key`: from the cache when the key matches,
+    /// else read and hashed (and remembered).
+    ///
+    /// An entry is trusted only when the file's last change was clearly (two seconds) before it
+    /// was hashed, so a write within the same timestamp tick as the hashing is never missed.
+    pub fn hash(&mut self, path: &Path, key: StatKey) -> std::io::Result<u128> {
+        self.hash_at(path, key, now_ns())
+    }
+
+    fn hash_at(&mut self, path: &Path, key: StatKey, now: i128) -> std::io::Result<u128> {
+        let name = cache_name(path);
+        if let Some(e) = self.entries.get(&name)
+            && e.key == key
+            && key.mtime_ns.max(key.ctime_ns) + RACY_NS <= e.hashed_at_ns
+            && let Ok(hash) = u128::from_str_radix(&e.hash, 16)
+        {
+            return Ok(hash);
+        }
+        let hash = hash_file(path)?;
+        self.entries.insert(
+            name,
+            CacheEntry {
+                key,
+                hash: format!("{hash:032x}"),
+                hashed_at_ns: now,
+            },
+        );
+        self.dirty = true;
+        Ok(hash)
+    }
+
+    /// Write the cache back if it changed (atomically: a temporary file renamed over it).
+    pub fn save(&mut self) {
+        let Some(file) = &self.file else { return };
+        if !self.dirty {
+            return;
+        }
+        if self.entries.len() > self.max_entries {
+            let mut ages: Vec<i128> = self.entries.values().map(|e| e.hashed_at_ns).collect();
+            ages.sort_unstable();
+            let cutoff = ages[self.entries.len() - self.max_entries];
+            self.entries.retain(|_, e| e.hashed_at_ns >= cutoff);
+        }
+        match serde_json::to_vec(&self.entries) {
+            Ok(bytes) => match write_atomic(file, &bytes) {
+                Ok(()) => self.dirty = false,
+                Err(e) => {
+                    tracing::warn!(file = %file.display(), error = %e, "cannot write the input stat cache; unchanged inputs will be read again next run")
+                }
+            },
+            Err(e) => tracing::warn!(error = %e, "cannot encode the input stat cache"),
+        }
+    }
+}
+
+/// The absolute form of `path` (lexical: no file-system calls), so that the same relative path
+/// run from two folders does not share an entry. Two names of one file (a symlink) get two
+/// entries, each with the file's own stat key: harmless.
+fn cache_name(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Write `bytes` to `file` through a temporary file in the same directory and a rename.
+pub(crate) fn write_atomic(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_streamed_and_matches_one_shot() {
+        let data: Vec<u8> = (0..3 * BLOCK + 17).map(|i| (i % 251) as u8).collect();
+        let streamed = hash_reader(&data[..]).unwrap();
+        assert_eq!(streamed, xxhash_rust::xxh3::xxh3_128(&data));
+    }
+
+    #[test]
+    fn cache_hit_skips_reading_and_a_changed_key_rehashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("in.txt");
+        std::fs::write(&file, "1 2 3").unwrap();
+        let key = StatKey::of(&file).unwrap();
+        let later = key.ctime_ns.max(key.mtime_ns) + RACY_NS;
+        let mut cache = StatCache::open(dir.path());
+        let first = cache.hash_at(&file, key, later).unwrap();
+        cache.save();
+        // Same key, different bytes: the cache answers without reading (what the key is for).
+        std::fs::write(&file, "4 5 6").unwrap();
+        let mut reopened = StatCache::open(dir.path());
+        assert_eq!(reopened.hash(&file, key).unwrap(), first);
+        // Another key (here: another ctime) re-hashes.
+        let other = StatKey {
+            ctime_ns: key.ctime_ns + 1,
+            ..key
+        };
+        assert_ne!(reopened.hash(&file, other).unwrap(), first);
+    }
+
+    #[test]
+    fn the_cache_keeps_the_most_recently_hashed_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = StatCache::open(dir.path());
+        cache.max_entries = 2;
+        for (i, name) in ["a", "b", "c"].iter().enumerate() {
+            let file = dir.path().join(name);
+            std::fs::write(&file, name).unwrap();
+            cache
+                .hash_at(&file, StatKey::of(&file).unwrap(), i as i128)
+                .unwrap();
+        }
+        cache.save();
+        let reopened = StatCache::open(dir.path());
+        let kept: Vec<&str> = reopened.entries.keys().map(|k| &k[k.len() - 1..]).collect();
+        assert_eq!(kept, ["b", "c"]);
+    }
+
+    #[test]
+    fn an_entry_hashed_in_the_same_tick_as_the_last_change_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("in.txt");
+        std::fs::write(&file, "1 2 3").unwrap();
+        let key = StatKey::of(&file).unwrap();
+        let mut cache = StatCache::open(dir.path());
+        let first = cache.hash_at(&file, key, key.ctime_ns).unwrap();
+        std::fs::write(&file, "4 5 6").unwrap();
+        assert_ne!(cache.hash(&file, key).unwrap(), first);
+    }
+}

@@ -1,0 +1,298 @@
+//! One run's view of its inputs: which files each content-addressed node read (and their stat
+//! when hashed, to re-check after the step ran), the per-run hash memo (each file hashed at most
+//! once per run), the persistent stat cache, and the record of output content hashes by static
+//! fingerprint (`inputs/outputs.json`) that lets a later run resolve an input-reading node's
+//! identity without running it, and the fingerprint inputs of nodes whose fingerprint waits for
+//! that resolution. Not responsible for scheduling (see `exec/inputs.rs`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::plan::FingerprintInputs;
+use std::path::{Path, PathBuf};
+
+use xxhash_rust::xxh3::Xxh3;
+
+use super::content::{StatCache, StatKey, write_atomic};
+use super::types::InputSource;
+use crate::plan::{Fingerprint, NodeId, PlanError};
+use crate::report::InputRecord;
+
+/// One file a node read, as it was when hashed.
+#[derive(Debug, Clone)]
+pub(crate) struct FileRead {
+    pub(crate) param: String,
+    pub(crate) path: PathBuf,
+    pub(crate) key: StatKey,
+    pub(crate) hash: u128,
+}
+
+impl FileRead {
+    pub(crate) fn record(&self) -> InputRecord {
+        InputRecord {
+            param: self.param.clone(),
+            path: self.path.display().to_string(),
+            size: self.key.size,
+            hash: format!("{:032x}", self.hash),
+        }
+    }
+}
+
+/// What a node recorded with content in its identity carries until it has run.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NodeContent {
+    pub(crate) volatile: bool,
+    pub(crate) reads: Vec<FileRead>,
+    /// Hash over the reads (names for globs, contents), part of the static fingerprint.
+    pub(crate) inputs_hash: Option<u128>,
+    /// The fingerprint computed at record time (before the output was known).
+    pub(crate) static_fp: Option<Fingerprint>,
+    /// The identity has been set from the output content hash (or its record).
+    pub(crate) resolved: bool,
+    /// Step name and module (part of the identity).
+    pub(crate) name: String,
+    pub(crate) module: String,
+    /// Same-crate helpers in the code hash (for the report).
+    pub(crate) helpers: &'static [(&'static str, &'static str)],
+}
+
+impl NodeContent {
+    /// Whether the node's identity is its output's content (volatile or reading inputs).
+    pub(crate) fn is_content_addressed(&self) -> bool {
+        self.volatile || self.inputs_hash.is_some()
+    }
+
+    /// The report's content record as known when the step is recorded.
+    pub(crate) fn report(&self) -> crate::report::ContentRecord {
+        crate::report::ContentRecord {
+            inputs: self.reads.iter().map(FileRead::record).collect(),
+            helpers: self
+                .helpers
+                .iter()
+                .map(|(n, h)| ((*n).to_string(), (*h).to_string()))
+                .collect(),
+            volatile: self.volatile,
+            output_hash: None,
+        }
+    }
+}
+
+/// The fingerprint inputs of a node whose fingerprint waits for a content-addressed ancestor
+/// (or itself) to be resolved, owned, without the parents' fingerprints.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingFingerprint {
+    code: String,
+    name: String,
+    module: String,
+    version: Option<String>,
+    params: Vec<u8>,
+    output_type: &'static str,
+    inputs: Option<u128>,
+}
+
+impl PendingFingerprint {
+    fn of(f: &FingerprintInputs<'_>, output_type: &'static str) -> Self {
+        PendingFingerprint {
+            code: f.code.to_string(),
+            name: f.name.to_string(),
+            module: f.module.to_string(),
+            version: f.version.map(str::to_string),
+            params: f.params.to_vec(),
+            output_type,
+            inputs: f.inputs,
+        }
+    }
+
+    /// The fingerprint with the parents' (now final) fingerprints.
+    pub(crate) fn fingerprint(&self, parents: &[Fingerprint]) -> Fingerprint {
+        FingerprintInputs {
+            code: &self.code,
+            name: &self.name,
+            module: &self.module,
+            version: self.version.as_deref(),
+            params: &self.params,
+            output_type: self.output_type,
+            parents,
+            inputs: self.inputs,
+        }
+        .fingerprint()
+    }
+}
+
+/// Per-run input state, owned by the pipeline.
+#[derive(Debug, Default)]
+pub(crate) struct RunInputs {
+    cache: Option<StatCache>,
+    memo: HashMap<PathBuf, (StatKey, u128)>,
+    pub(crate) nodes: HashMap<NodeId, NodeContent>,
+    outputs: Option<BTreeMap<String, String>>,
+    /// Set by the step wrapper just before it records the node.
+    pub(crate) pending: Option<NodeContent>,
+    /// Nodes whose fingerprint is not final yet, in record (= topological) order.
+    pub(crate) unresolved: BTreeMap<NodeId, PendingFingerprint>,
+    /// A resolution is running (the materializations it starts do not start another).
+    pub(crate) resolving: bool,
+}
+
+impl RunInputs {
+    /// What the step wrapper left for step `step`, the one being recorded now (content left by a
+    /// builder of another step that was dropped without `run` is discarded).
+    pub(crate) fn take_pending(&mut self, step: &str) -> Option<NodeContent> {
+        self.pending.take().filter(|c| c.name == step)
+    }
+
+    /// A node was recorded with fingerprint inputs `f`: keep what its identity needs when it is
+    /// content-addressed or has a parent whose fingerprint is not final.
+    pub(crate) fn note_record(
+        &mut self,
+        id: NodeId,
+        f: &FingerprintInputs<'_>,
+        output_type: &'static str,
+        parents: &[NodeId],
+        content: Option<NodeContent>,
+    ) {
+        let content = content
+            .filter(NodeContent::is_content_addressed)
+            .map(|mut c| {
+                (c.name, c.module) = (f.name.to_string(), f.module.to_string());
+                c
+            });
+        let waits =
+            !self.unresolved.is_empty() && parents.iter().any(|p| self.unresolved.contains_key(p));
+        if content.is_some() || waits {
+            self.unresolved
+                .insert(id, PendingFingerprint::of(f, output_type));
+        }
+        if let Some(content) = content {
+            self.nodes.insert(id, content);
+        }
+    }
+
+    /// Hash the files of `params` (`(name, source)`), for step `step`.
+    pub(crate) fn hash_params(
+        &mut self,
+        checkpoint_dir: &Path,
+        step: &str,
+        params: &[(&str, &dyn InputSource)],
+    ) -> Result<(u128, Vec<FileRead>), PlanError> {
+        let mut all = Xxh3::new();
+        let mut reads = Vec::new();
+        for (param, source) in params {
+            let error = |path: &str, problem: String| PlanError::Input {
+                step: step.to_string(),
+                param: (*param).to_string(),
+                path: path.to_string(),
+                problem,
+            };
+            let files = source
+                .input_files()
+                .map_err(|p| error(&source.describe(), p))?;
+            if source.names_count() && files.is_empty() {
+                return Err(error(
+                    &source.describe(),
+                    "no file matches the pattern".into(),
+                ));
+            }
+            all.update(param.as_bytes());
+            all.update(&(files.len() as u64).to_le_bytes());
+            for path in files {
+                let shown = path.display().to_string();
+                let (key, hash) = self
+                    .hash_file(checkpoint_dir, &path)
+                    .map_err(|e| error(&shown, e.to_string()))?;
+                if source.names_count() {
+                    all.update(&(shown.len() as u64).to_le_bytes());
+                    all.update(shown.as_bytes());
+                }
+                all.update(&hash.to_le_bytes());
+                reads.push(FileRead {
+                    param: (*param).to_string(),
+                    path,
+                    key,
+                    hash,
+                });
+            }
+        }
+        if let Some(cache) = &mut self.cache {
+            cache.save();
+        }
+        Ok((all.digest128(), reads))
+    }
+
+    fn hash_file(&mut self, dir: &Path, path: &Path) -> std::io::Result<(StatKey, u128)> {
+        let key = StatKey::of(path)?;
+        if let Some((k, h)) = self.memo.get(path)
+            && *k == key
+        {
+            return Ok((key, *h));
+        }
+        let cache = self.cache.get_or_insert_with(|| StatCache::open(dir));
+        let hash = cache.hash(path, key)?;
+        // Re-stat: a file written while it was hashed is not cached as this content.
+        if StatKey::of(path)? != key {
+            return Err(std::io::Error::other(
+                "it changed while it was being hashed; run again once it is no longer written",
+            ));
+        }
+        self.memo.insert(path.to_path_buf(), (key, hash));
+        Ok((key, hash))
+    }
+
+    /// The output content hash recorded for a node whose static fingerprint is `fp`.
+    pub(crate) fn recorded_output(&mut self, dir: &Path, fp: Fingerprint) -> Option<u128> {
+        let outputs = self.outputs.get_or_insert_with(|| load_outputs(dir));
+        outputs
+            .get(&fp.to_hex())
+            .and_then(|h| u128::from_str_radix(h, 16).ok())
+    }
+
+    /// Remember that the node with static fingerprint `fp` produced output hash `output`.
+    pub(crate) fn record_output(&mut self, dir: &Path, fp: Fingerprint, output: u128) {
+        let outputs = self.outputs.get_or_insert_with(|| load_outputs(dir));
+        let hex = format!("{output:032x}");
+        if outputs.get(&fp.to_hex()) == Some(&hex) {
+            return;
+        }
+        outputs.insert(fp.to_hex(), hex);
+        let file = outputs_file(dir);
+        let written = serde_json::to_vec(outputs)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| write_atomic(&file, &bytes));
+        if let Err(e) = written {
+            tracing::warn!(file = %file.display(), error = %e, "cannot record an output hash; the step will run again next time");
+        }
+    }
+}
+
+/// Why the files a step read are not what they were when it was recorded, if they are not.
+pub(crate) fn changed_since_hashed(reads: &[FileRead]) -> Option<String> {
+    for read in reads {
+        let shown = read.path.display();
+        match StatKey::of(&read.path) {
+            Ok(now) if now == read.key => {}
+            Ok(now) => {
+                return Some(format!(
+                    "input {shown} (parameter `{}`) changed while the step read it (size {} → {} bytes); nothing was stored for it. Run again once the file is no longer being written",
+                    read.param, read.key.size, now.size
+                ));
+            }
+            Err(e) => {
+                return Some(format!(
+                    "input {shown} (parameter `{}`) disappeared while the step read it ({e}); nothing was stored for it",
+                    read.param
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn outputs_file(dir: &Path) -> PathBuf {
+    dir.join("inputs").join("outputs.json")
+}
+
+fn load_outputs(dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read(outputs_file(dir))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}

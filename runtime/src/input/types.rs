@@ -1,0 +1,270 @@
+//! The two input parameter types, [`InputFile`] and [`InputGlob`]: how they are built (from a
+//! string or a path), what they give back to a step body (the path, or the sorted list of
+//! paths), and how they serialize (as the path or pattern; the *content* enters the fingerprint
+//! separately, see [`crate::input`]). Not responsible for hashing or caching.
+
+use std::fmt;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// One input file, fingerprinted by its content.
+///
+/// Use it as a step (or pipeline) parameter instead of a `String` path: the step is recomputed
+/// whenever the bytes of the file change, even when its size and modification time were kept,
+/// and its descendants recompute only when its output changed. A relative path is relative to
+/// the directory the pipeline runs in. The file is hashed (xxh3-128) when the step is recorded,
+/// at most once per run, and not re-read on later runs while its device, inode, size, mtime and
+/// ctime are unchanged (a stat cache in the checkpoint directory). A missing or unreadable file
+/// fails the run before any step runs, naming the step, the parameter and the path; a file that
+/// changes while the step reads it fails that step, and nothing is stored for it.
+///
+/// In a pipeline: `#[default(InputFile::from("data/in.csv"))] input: InputFile` gives the flag
+/// `--input <INPUT>` with that default. It dereferences to the [`Path`], so the body reads it as
+/// usual:
+///
+/// ```
+/// use stepstone::InputFile;
+///
+/// let input = InputFile::from("data/in.csv");
+/// assert_eq!(input.path(), std::path::Path::new("data/in.csv"));
+/// assert_eq!(input.to_string(), "data/in.csv");
+/// let also: InputFile = "data/in.csv".parse().unwrap();
+/// assert_eq!(also, input);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InputFile {
+    path: PathBuf,
+}
+
+impl InputFile {
+    /// An input naming `path` (nothing is read until the pipeline records the step).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        InputFile { path: path.into() }
+    }
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Deref for InputFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<Path> for InputFile {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl fmt::Display for InputFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())
+    }
+}
+
+impl From<&str> for InputFile {
+    fn from(s: &str) -> Self {
+        InputFile::new(s)
+    }
+}
+
+impl From<String> for InputFile {
+    fn from(s: String) -> Self {
+        InputFile::new(s)
+    }
+}
+
+impl From<PathBuf> for InputFile {
+    fn from(p: PathBuf) -> Self {
+        InputFile::new(p)
+    }
+}
+
+impl From<&Path> for InputFile {
+    fn from(p: &Path) -> Self {
+        InputFile::new(p)
+    }
+}
+
+impl FromStr for InputFile {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(InputFile::from(s))
+    }
+}
+
+impl Serialize for InputFile {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.path.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for InputFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        PathBuf::deserialize(d).map(InputFile::new)
+    }
+}
+
+/// Every file matching a glob pattern (`data/*.csv`, `logs/**/*.json`), in sorted order,
+/// fingerprinted by the sorted names and the content of each file: adding, removing, renaming
+/// or editing a file recomputes the steps that read it.
+///
+/// The pattern is expanded when the value is built (and again when it is deserialized); it
+/// dereferences to the sorted list of matching files (directories are left out). A pattern that
+/// matches no file fails the run before any step runs, like a missing [`InputFile`]:
+///
+/// ```
+/// use stepstone::InputGlob;
+///
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("b.csv"), "2")?;
+/// std::fs::write(dir.path().join("a.csv"), "1")?;
+/// let pattern = format!("{}/*.csv", dir.path().display());
+/// let files = InputGlob::from(pattern.as_str());
+/// let names: Vec<_> = files.iter().map(|p| p.file_name().unwrap().to_owned()).collect();
+/// assert_eq!(names, ["a.csv", "b.csv"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputGlob {
+    pattern: String,
+    files: Vec<PathBuf>,
+    /// Why the pattern could not be expanded (reported when the step is recorded).
+    problem: Option<String>,
+}
+
+impl InputGlob {
+    /// Expand `pattern` now. An invalid pattern or an unreadable directory is not an error
+    /// here: it is reported, naming the step and parameter, when the pipeline records the step.
+    pub fn new(pattern: impl Into<String>) -> Self {
+        let pattern = pattern.into();
+        let (files, problem) = expand(&pattern);
+        InputGlob {
+            pattern,
+            files,
+            problem,
+        }
+    }
+    /// The pattern as given.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+    /// The matching files, sorted.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+    pub(crate) fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
+    }
+}
+
+fn expand(pattern: &str) -> (Vec<PathBuf>, Option<String>) {
+    let paths = match glob::glob(pattern) {
+        Ok(paths) => paths,
+        Err(e) => return (Vec::new(), Some(format!("invalid glob pattern: {e}"))),
+    };
+    let mut files = Vec::new();
+    for entry in paths {
+        match entry {
+            Ok(path) if path.is_dir() => {}
+            Ok(path) => files.push(path),
+            Err(e) => return (files, Some(format!("cannot list {}", e))),
+        }
+    }
+    files.sort();
+    (files, None)
+}
+
+impl Deref for InputGlob {
+    type Target = [PathBuf];
+    fn deref(&self) -> &[PathBuf] {
+        &self.files
+    }
+}
+
+impl fmt::Display for InputGlob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.pattern)
+    }
+}
+
+impl From<&str> for InputGlob {
+    fn from(s: &str) -> Self {
+        InputGlob::new(s)
+    }
+}
+
+impl From<String> for InputGlob {
+    fn from(s: String) -> Self {
+        InputGlob::new(s)
+    }
+}
+
+impl From<PathBuf> for InputGlob {
+    fn from(p: PathBuf) -> Self {
+        InputGlob::new(p.to_string_lossy().into_owned())
+    }
+}
+
+impl FromStr for InputGlob {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(InputGlob::from(s))
+    }
+}
+
+impl Serialize for InputGlob {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.pattern.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for InputGlob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(InputGlob::new)
+    }
+}
+
+/// What the fingerprint needs from an input parameter: the files it names.
+pub trait InputSource {
+    /// The files, sorted (for a glob: the matches), or why they cannot be listed.
+    fn input_files(&self) -> Result<Vec<PathBuf>, String>;
+    /// Whether the names of the files count too (a glob: adding a file changes the set).
+    fn names_count(&self) -> bool;
+    /// The path or pattern, for messages.
+    fn describe(&self) -> String;
+}
+
+impl InputSource for InputFile {
+    fn input_files(&self) -> Result<Vec<PathBuf>, String> {
+        Ok(vec![self.path.clone()])
+    }
+    fn names_count(&self) -> bool {
+        false
+    }
+    fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl InputSource for InputGlob {
+    fn input_files(&self) -> Result<Vec<PathBuf>, String> {
+        match self.problem() {
+            Some(p) => Err(p.to_string()),
+            None => Ok(self.files.clone()),
+        }
+    }
+    fn names_count(&self) -> bool {
+        true
+    }
+    fn describe(&self) -> String {
+        self.pattern.clone()
+    }
+}

@@ -1,0 +1,202 @@
+//! The content part of a step's report row: the input files it read (with size and content
+//! hash), the same-crate helpers in its code hash, whether it is volatile, and its output's
+//! content hash. The next run compares them to say *why* a step recomputed ("input data/in.csv
+//! changed: size 1.2 MB → 1.3 MB", "helper `scale` changed", "volatile"). Not responsible for
+//! computing any of them (see [`crate::input`] and `stepstone-build`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::StepReport;
+use crate::memory::human_bytes;
+
+/// One input file a step read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputRecord {
+    /// The parameter that named it.
+    pub param: String,
+    /// The path.
+    pub path: String,
+    /// Size in bytes when it was hashed.
+    pub size: u64,
+    /// xxh3-128 of its content (32 hex digits).
+    pub hash: String,
+}
+
+/// What a step's fingerprint owes to content rather than code and parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentRecord {
+    /// Input files read through `InputFile` / `InputGlob` parameters, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<InputRecord>,
+    /// Same-crate helpers in the code hash: name → token hash.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub helpers: BTreeMap<String, String>,
+    /// `#[step(volatile)]`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub volatile: bool,
+    /// xxh3-128 of the encoded output of a content-addressed step (volatile or reading
+    /// inputs), when it ran in this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_hash: Option<String>,
+}
+
+impl ContentRecord {
+    /// Nothing recorded (the field is left out of the JSON).
+    pub fn is_empty(&self) -> bool {
+        *self == ContentRecord::default()
+    }
+}
+
+/// Why `now` ran, when its content record tells (`before` is the same step in the previous
+/// run, if any): a volatile step, a changed input file, a changed helper.
+pub(crate) fn content_reason(before: Option<&StepReport>, now: &StepReport) -> Option<String> {
+    let (c, b) = (&now.content, before.map(|b| &b.content));
+    if c.volatile {
+        let cutoff = match (b.and_then(|b| b.output_hash.as_ref()), &c.output_hash) {
+            (Some(old), Some(new)) if old == new => "; output unchanged: descendants reused",
+            (Some(_), Some(_)) => "; output changed: descendants recompute",
+            _ => "",
+        };
+        return Some(format!("volatile (always executes){cutoff}"));
+    }
+    let b = b?;
+    let mut what = Vec::new();
+    for input in &c.inputs {
+        match b
+            .inputs
+            .iter()
+            .find(|o| o.param == input.param && o.path == input.path)
+        {
+            Some(old) if old.hash == input.hash => {}
+            Some(old) if old.size != input.size => what.push(format!(
+                "input {} changed: size {} → {}",
+                input.path,
+                human_bytes(old.size),
+                human_bytes(input.size)
+            )),
+            Some(_) => what.push(format!(
+                "input {} changed: same size, other content",
+                input.path
+            )),
+            None => what.push(format!("input {} added", input.path)),
+        }
+    }
+    for old in &b.inputs {
+        if old.param_in(c) {
+            continue;
+        }
+        what.push(format!("input {} removed", old.path));
+    }
+    for (name, hash) in &c.helpers {
+        match b.helpers.get(name) {
+            Some(old) if old == hash => {}
+            Some(_) => what.push(format!("helper `{name}` changed")),
+            None => what.push(format!("helper `{name}` now used")),
+        }
+    }
+    for name in b.helpers.keys().filter(|n| !c.helpers.contains_key(*n)) {
+        what.push(format!("helper `{name}` no longer used"));
+    }
+    let cutoff = match (&b.output_hash, &c.output_hash) {
+        (Some(old), Some(new)) if old == new && !what.is_empty() => {
+            "; output unchanged: descendants reused"
+        }
+        _ => "",
+    };
+    (!what.is_empty()).then(|| format!("{}{cutoff}", what.join(", ")))
+}
+
+impl InputRecord {
+    fn param_in(&self, c: &ContentRecord) -> bool {
+        c.inputs
+            .iter()
+            .any(|i| i.param == self.param && i.path == self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(path: &str, size: u64, hash: &str) -> InputRecord {
+        InputRecord {
+            param: "path".into(),
+            path: path.into(),
+            size,
+            hash: hash.into(),
+        }
+    }
+
+    #[test]
+    fn reasons_name_the_input_and_the_helper() {
+        let mut before = ContentRecord {
+            inputs: vec![input("in.csv", 1_200_000, "a"), input("old.csv", 1, "c")],
+            ..ContentRecord::default()
+        };
+        before.helpers.insert("scale".into(), "1".into());
+        let mut now = ContentRecord {
+            inputs: vec![input("in.csv", 1_300_000, "b"), input("new.csv", 1, "d")],
+            ..ContentRecord::default()
+        };
+        now.helpers.insert("scale".into(), "2".into());
+        let reason = reason_of(before, now).unwrap();
+        assert!(
+            reason.contains("input in.csv changed: size 1.1 MiB → 1.2 MiB"),
+            "{reason}"
+        );
+        assert!(reason.contains("input new.csv added"), "{reason}");
+        assert!(reason.contains("input old.csv removed"), "{reason}");
+        assert!(reason.contains("helper `scale` changed"), "{reason}");
+    }
+
+    #[test]
+    fn volatile_says_whether_descendants_were_reused() {
+        let before = ContentRecord {
+            volatile: true,
+            output_hash: Some("x".into()),
+            ..ContentRecord::default()
+        };
+        let now = before.clone();
+        let reason = reason_of(before.clone(), now).unwrap();
+        assert!(
+            reason.ends_with("output unchanged: descendants reused"),
+            "{reason}"
+        );
+        let changed = ContentRecord {
+            output_hash: Some("y".into()),
+            ..before.clone()
+        };
+        let reason = reason_of(before, changed).unwrap();
+        assert!(
+            reason.ends_with("output changed: descendants recompute"),
+            "{reason}"
+        );
+    }
+
+    fn reason_of(before: ContentRecord, now: ContentRecord) -> Option<String> {
+        let row = |content| StepReport {
+            seq: 0,
+            name: "s".into(),
+            module: "m".into(),
+            fingerprint: crate::Fingerprint(1),
+            policy: crate::Policy::Checkpoint,
+            status: super::super::StepStatus::Executed,
+            reason: String::new(),
+            seconds: 0.0,
+            executions: 1,
+            output_bytes: 0,
+            output_resident_bytes: 0,
+            spilled_bytes: 0,
+            reloaded_bytes: 0,
+            checkpoint: None,
+            output_type: "u64".into(),
+            code: "c".into(),
+            params_hash: "p".into(),
+            parents: Vec::new(),
+            content,
+        };
+        content_reason(Some(&row(before)), &row(now))
+    }
+}
