@@ -129,15 +129,18 @@ pub fn step(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// * `seed::defaults() -> PipelineDefaults`: the attribute's values.
 /// * `seed::run(&config, rows) -> stepstone::Result<Outcome<T>>`: run with an explicit
 ///   `RunConfig` (for tests).
-/// * `seed::main() -> ExitCode`: the standard command line of every pipeline binary (the
-///   first paragraph of the function's doc comment is its description) —
+/// * `seed::main() -> ExitCode`: the standard command line of every pipeline binary (`--help`
+///   starts with `seed: ` and the function's doc comment, `-h` with its first paragraph) —
 ///   `--budget SIZE`, `--checkpoint-dir DIR`, `--fresh`, `--jobs N`, `--report FILE`,
 ///   `--progress`/`--no-progress`, `--wait` — plus one `--kebab-name VALUE` flag per parameter
-///   (parsed with `FromStr`; required unless the parameter has `#[default(expr)]`; a doc comment
-///   on the parameter is its help). It resolves the configuration (flag > environment >
-///   `stepstone.toml` > attribute > default), runs, prints the output with `Debug` (or its type
-///   name if it has no `Debug`), and exits 0 on success, 1 if the run fails (the error and its
-///   source chain on stderr), 2 on a usage or configuration error.
+///   (parsed with `FromStr`; required unless the parameter has `#[default(expr)]` — a bare
+///   string literal is converted with `From`, so `#[default("data/in.csv")]` fits a `String`,
+///   `PathBuf`, `InputFile` or `InputGlob`; a doc comment on the parameter is its help). It
+///   resolves the configuration (flag > environment > `stepstone.toml` > attribute > default),
+///   handles SIGINT / SIGTERM (stop at the next safe point), runs, prints the output with
+///   `Debug` (or its type name if it has no `Debug`), and exits 0 on success, 1 if the run fails
+///   (the error and its source chain on stderr; a panicking step included), 2 on a usage or
+///   configuration error, 130 / 143 when SIGINT / SIGTERM stopped the run.
 ///
 /// # Options
 ///

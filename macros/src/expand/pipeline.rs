@@ -210,12 +210,24 @@ fn param_flag(
     let flag =
         quote!(#rt::__private::param_arg::<#ty>(#id, #long, #value_name, #help, #default_text));
     let extract = match &param.default {
-        Some(expr) => quote! {
-            let #ident: #ty = match #rt::__private::param_value::<#ty>(#matches, #id) {
-                ::core::option::Option::Some(#value) => #value,
-                ::core::option::Option::None => #expr,
+        Some(expr) => {
+            // A bare string literal converts into the parameter's type (`String`, `PathBuf`,
+            // `InputFile`, `InputGlob`: `#[default("data/in.csv")]`); anything else is used as
+            // written.
+            let expr = match expr {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(_),
+                    ..
+                }) => quote!(::core::convert::From::from(#expr)),
+                _ => quote!(#expr),
             };
-        },
+            quote! {
+                let #ident: #ty = match #rt::__private::param_value::<#ty>(#matches, #id) {
+                    ::core::option::Option::Some(#value) => #value,
+                    ::core::option::Option::None => #expr,
+                };
+            }
+        }
         None => quote! {
             let #ident: #ty = #rt::__private::required_param::<#ty>(#matches, #id)?;
         },

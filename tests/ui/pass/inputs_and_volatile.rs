@@ -1,5 +1,6 @@
 //! `InputFile` / `InputGlob` parameters of steps and pipelines (with `#[default]` and their
-//! `--flag`), and `#[step(volatile)]`, expand and compile, also without the prelude.
+//! `--flag`), and `#[step(volatile)]`, expand and compile, also without the prelude; a bare string
+//! `#[default("…")]` converts into the parameter's type.
 #![deny(warnings)]
 
 mod strict {
@@ -42,6 +43,26 @@ mod strict {
     }
 }
 
+/// Bare string defaults convert into the parameter's type (`#[default("data/in.csv")]`).
+mod bare_defaults {
+    use stepstone::prelude::*;
+
+    #[step]
+    fn size(input: InputFile, label: String) -> u64 {
+        std::fs::metadata(&*input).map(|m| m.len()).unwrap_or(0) + label.len() as u64
+    }
+
+    #[pipeline]
+    pub(crate) fn bare(
+        p: &mut Pipeline,
+        #[default("data/in.csv")] input: InputFile,
+        #[default("x")] label: String,
+    ) -> Result<Handle<u64>> {
+        Ok(size(p, input, label))
+    }
+}
+
 fn main() {
     let _ = strict::inputs::main;
+    let _ = bare_defaults::bare::main;
 }
