@@ -61,7 +61,10 @@ pub(crate) fn content_reason(before: Option<&StepReport>, now: &StepReport) -> O
         };
         return Some(format!("volatile (always executes){cutoff}"));
     }
-    let b = b?;
+    // A previous row with no content record (that run failed before hashing, say) tells
+    // nothing: the ordinary reason applies.
+    let b =
+        b.filter(|b| !b.inputs.is_empty() || !b.helpers.is_empty() || b.output_hash.is_some())?;
     let mut what = Vec::new();
     for input in &c.inputs {
         match b
