@@ -2,9 +2,11 @@
 //!
 //! Responsible for: the small set of file-system primitives the commit protocol needs (create a
 //! file for writing, open for reading, rename, remove, fsync a directory, list a directory, an
-//! advisory lock). Not responsible for: the object format or the protocol itself (see
-//! `format.rs` and `object.rs`). The trait is object-safe so a fault-injecting backend can wrap
-//! [`LocalFs`](super::LocalFs) in tests and an object-store backend can come later.
+//! advisory lock) plus one object-store-shaped call, [`Backend::publish`] (the conditional
+//! commit an S3 store needs, a rename on a file system). Not responsible for: the object format
+//! or the protocol itself (see `format.rs` and `object.rs`). The trait is object-safe so a
+//! fault-injecting backend can wrap [`LocalFs`](super::LocalFs) in tests, and
+//! [`S3Backend`](super::S3Backend) maps the same calls onto objects.
 
 use std::fmt::Debug;
 use std::io::{self, Read, Seek, Write};
@@ -50,6 +52,15 @@ pub trait Backend: Send + Sync + Debug {
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadFile>>;
     /// Atomically rename `from` to `to`, replacing `to`.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Make the finished temp file `from` visible at `to` as a committed checkpoint. With
+    /// `exclusive`, an object store makes it visible only if nothing is at `to` yet and returns
+    /// `Ok(false)` when another writer's object is (first writer wins; the caller verifies and
+    /// uses it). A file system needs no such check (the directory lock excludes other writers):
+    /// the default renames, replacing `to`.
+    fn publish(&self, from: &Path, to: &Path, exclusive: bool) -> io::Result<bool> {
+        let _ = exclusive;
+        self.rename(from, to).map(|()| true)
+    }
     /// Remove a file (`NotFound` when missing).
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Remove a directory and everything under it (`NotFound` when missing).

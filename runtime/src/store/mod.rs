@@ -22,6 +22,7 @@ mod maintenance;
 mod object;
 mod open;
 mod runs;
+pub mod s3;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -42,6 +43,7 @@ use std::sync::{Arc, Mutex};
 pub use backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
 pub use local::LocalFs;
 pub use object::{PayloadReader, decode_object};
+pub use s3::S3Backend;
 
 use crate::memory::Footprint;
 use crate::plan::Fingerprint;
@@ -60,6 +62,20 @@ pub enum StoreError {
         dir: PathBuf,
         /// The pid recorded by the holder (0 when unknown).
         pid: u32,
+    },
+    /// Another live run holds the lease of an S3 checkpoint store.
+    #[error(
+        "checkpoint store {store} is locked by host {host} pid {pid} until {until}: another run is using it; wait for it to finish, pass --wait, or use another --checkpoint-dir"
+    )]
+    Leased {
+        /// The store's URL.
+        store: String,
+        /// The holder's host name.
+        host: String,
+        /// The holder's process id.
+        pid: u32,
+        /// When the lease expires unless its holder renews it (RFC 3339, UTC).
+        until: String,
     },
     /// An I/O operation failed.
     #[error("{op} {path}: {source}")]
@@ -211,8 +227,24 @@ impl Store {
     /// Open (creating if needed) the checkpoint directory `dir` for run `run_id`: take the lock,
     /// remove orphan temp files and the persist folders of earlier runs, create
     /// `runs/<run_id>/`. `run_id` must be a plain name (letters, digits, `-`, `_`, `.`).
+    ///
+    /// `dir` may be an `s3://bucket/prefix` URL: the store then lives on S3 ([`S3Backend`]),
+    /// with spills in a fresh temp folder (see [`Store::open_with_spill_dir`]).
     pub fn open(dir: &Path, run_id: &str, options: StoreOptions) -> Result<Store, StoreError> {
-        Store::open_with_backend(Arc::new(LocalFs), dir, run_id, options)
+        Store::open_with_spill_dir(dir, None, run_id, options)
+    }
+
+    /// [`Store::open`] with the local directory an `s3://` store keeps spills, persist copies
+    /// and temp files in (`None`: a fresh temp folder, removed when the store closes). A local
+    /// store ignores `spill_dir`: its spills live beside its checkpoints.
+    pub fn open_with_spill_dir(
+        dir: &Path,
+        spill_dir: Option<&Path>,
+        run_id: &str,
+        options: StoreOptions,
+    ) -> Result<Store, StoreError> {
+        let (backend, root) = backend_for(dir, spill_dir)?;
+        Store::open_with_backend(backend, &root, run_id, options)
     }
 
     /// The directory.
@@ -365,6 +397,25 @@ impl Store {
         StoreError::ReadOnly {
             dir: self.root.clone(),
         }
+    }
+}
+
+/// The backend and root for `dir`: [`S3Backend`] for an `s3://` URL, [`LocalFs`] otherwise.
+pub(crate) fn backend_for(
+    dir: &Path,
+    spill_dir: Option<&Path>,
+) -> Result<(Arc<dyn Backend>, PathBuf), StoreError> {
+    match s3::s3_url(dir) {
+        Some(url) => {
+            let backend = S3Backend::open(&url, spill_dir).map_err(|source| StoreError::Io {
+                op: "open checkpoint store",
+                path: PathBuf::from(&url),
+                source,
+            })?;
+            let root = backend.root();
+            Ok((Arc::new(backend), root))
+        }
+        None => Ok((Arc::new(LocalFs), dir.to_path_buf())),
     }
 }
 

@@ -68,8 +68,10 @@ impl Store {
 
     /// Open an existing checkpoint directory for inspection: no lock, no cleanup, no run
     /// folder; every write fails with [`StoreError::ReadOnly`].
+    /// `dir` may be an `s3://bucket/prefix` URL.
     pub fn open_read_only(dir: &Path) -> Result<Store, StoreError> {
-        Store::open_read_only_with_backend(Arc::new(super::LocalFs), dir)
+        let (backend, root) = super::backend_for(dir, None)?;
+        Store::open_read_only_with_backend(backend, &root)
     }
 
     /// [`Store::open_read_only`] over any backend.
@@ -210,7 +212,7 @@ fn acquire_lock(
     wait: bool,
 ) -> Result<Box<dyn LockHandle>, StoreError> {
     let path = dir.join("LOCK");
-    match backend.lock(&path, wait).map_err(io_error("lock", &path))? {
+    match backend.lock(&path, wait).map_err(lock_error(dir, &path))? {
         Some(mut handle) => {
             let pid = format!("{}\n", std::process::id());
             handle
@@ -226,6 +228,26 @@ fn acquire_lock(
                 pid,
             })
         }
+    }
+}
+
+/// Map a failed lock to [`StoreError::Leased`] when an S3 lease is held by another run, to
+/// [`StoreError::Io`] otherwise.
+pub(crate) fn lock_error<'p>(
+    dir: &'p Path,
+    path: &'p Path,
+) -> impl FnOnce(io::Error) -> StoreError + 'p {
+    move |e| match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<super::s3::LeaseHeld>())
+    {
+        Some(held) => StoreError::Leased {
+            store: dir.display().to_string(),
+            host: held.host.clone(),
+            pid: held.pid,
+            until: held.until.clone(),
+        },
+        None => io_error("lock", path)(e),
     }
 }
 

@@ -1,0 +1,462 @@
+//! [`S3Backend`]: the checkpoint store on S3 (any S3-compatible server), behind the same
+//! [`Backend`] seam as the local directory.
+//!
+//! Responsible for: opening a store from an `s3://bucket/prefix` URL (endpoint, region and
+//! credentials from the standard `AWS_*` environment, never printed or logged), routing every
+//! path of the store's layout to its tier (checkpoints, run reports and the lease on S3; spills,
+//! persist copies and temp files in a local spill directory), mapping each primitive onto object
+//! operations, and turning `object_store` errors into `io::Error`s that name the object. The
+//! upload (single conditional `PUT` or multipart) lives in `upload.rs`, the streamed read in
+//! `read.rs`, the lease lock in `lease.rs`. Not responsible for: the object format or the commit
+//! protocol (the [`Store`](super::Store) drives both, exactly as on a local directory).
+//!
+//! Async stays inside this module: a private current-thread tokio runtime runs every request
+//! with `block_on`, so the executor stays synchronous.
+
+mod lease;
+mod read;
+mod route;
+mod upload;
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, RetryConfig};
+
+use super::backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
+use super::local::LocalFs;
+pub use lease::LeaseHeld;
+use route::Route;
+
+/// Environment variable: seconds a lease lasts before another run may take it over (default
+/// 30; renewed every third of it while the run lives).
+pub const ENV_LEASE_SECS: &str = "STEPSTONE_S3_LEASE_SECS";
+/// Environment variable: seconds the S3 client keeps retrying a failed request (default 30).
+pub const ENV_RETRY_SECS: &str = "STEPSTONE_S3_RETRY_SECS";
+
+const DEFAULT_LEASE_SECS: u64 = 30;
+const DEFAULT_RETRY_SECS: u64 = 30;
+
+/// The `s3://bucket/prefix` URL `dir` names, normalized (no trailing slash), if it names one.
+pub fn s3_url(dir: &Path) -> Option<String> {
+    let text = dir.to_str()?;
+    let rest = text.strip_prefix("s3://")?;
+    Some(format!("s3://{}", rest.trim_end_matches('/')))
+}
+
+/// What the backend shares with its lease-renewal thread.
+pub(crate) struct Client {
+    pub(crate) store: AmazonS3,
+    pub(crate) rt: tokio::runtime::Runtime,
+    /// `s3://bucket` (for messages).
+    pub(crate) bucket_url: String,
+}
+
+impl Client {
+    /// Run one request to completion on the private runtime.
+    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.rt.block_on(future)
+    }
+
+    /// The full URL of `key` (for messages).
+    pub(crate) fn url(&self, key: &ObjectPath) -> String {
+        format!("{}/{key}", self.bucket_url)
+    }
+}
+
+/// The S3 backend. Paths are the store's root URL (`s3://bucket/prefix`, as a `Path`) joined
+/// with the layout's relative paths; see `route.rs` for which tier each one lives on.
+pub struct S3Backend {
+    client: Arc<Client>,
+    /// `s3://bucket/prefix`, no trailing slash.
+    url: String,
+    /// The prefix inside the bucket (may be empty).
+    prefix: ObjectPath,
+    /// The local tier: spills, persist copies, temp files.
+    local: PathBuf,
+    /// Remove `local` when the backend is dropped (it was a temp folder made for this store).
+    remove_local: bool,
+    lease_ttl: Duration,
+}
+
+impl fmt::Debug for S3Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the client: its configuration holds the credentials.
+        f.debug_struct("S3Backend")
+            .field("url", &self.url)
+            .field("spill_dir", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for S3Backend {
+    fn drop(&mut self) {
+        if self.remove_local {
+            let _ = std::fs::remove_dir_all(&self.local);
+        }
+    }
+}
+
+impl S3Backend {
+    /// Open the store at `url` (`s3://bucket/prefix`). Endpoint, region and credentials come
+    /// from the `AWS_*` environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ALLOW_HTTP`, …). Spills and temp files
+    /// go to `spill_dir`, or to a fresh temp folder (removed when the backend is dropped).
+    pub fn open(url: &str, spill_dir: Option<&Path>) -> io::Result<S3Backend> {
+        let rest = url.strip_prefix("s3://").ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "not an s3://bucket/prefix URL")
+        })?;
+        let rest = rest.trim_end_matches('/');
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no bucket name: write the checkpoint store as s3://bucket/prefix",
+            ));
+        }
+        let prefix = ObjectPath::parse(prefix)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("bad prefix: {e}")))?;
+        let mut builder = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_retry(RetryConfig {
+                max_retries: 10,
+                retry_timeout: Duration::from_secs(env_secs(ENV_RETRY_SECS, DEFAULT_RETRY_SECS)),
+                ..RetryConfig::default()
+            });
+        // `AWS_ENDPOINT_URL` is the standard variable; the builder reads `AWS_ENDPOINT`.
+        if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+            builder = builder.with_endpoint(endpoint);
+        }
+        if std::env::var_os("AWS_REGION").is_none()
+            && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+        {
+            builder = builder.with_region("us-east-1");
+        }
+        let store = builder.build().map_err(|e| {
+            io::Error::other(format!(
+                "cannot configure the S3 client for {url}: {e}; set AWS_ENDPOINT_URL, AWS_REGION \
+                 and the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+            ))
+        })?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (local, remove_local) = match spill_dir {
+            Some(dir) => (dir.to_path_buf(), false),
+            None => (fresh_temp_dir()?, true),
+        };
+        std::fs::create_dir_all(&local)?;
+        Ok(S3Backend {
+            client: Arc::new(Client {
+                store,
+                rt,
+                bucket_url: format!("s3://{bucket}"),
+            }),
+            url: format!("s3://{rest}"),
+            prefix,
+            local,
+            remove_local,
+            lease_ttl: Duration::from_secs(env_secs(ENV_LEASE_SECS, DEFAULT_LEASE_SECS).max(1)),
+        })
+    }
+
+    /// The store's root, as the `Path` the [`Store`](super::Store) joins onto.
+    pub fn root(&self) -> PathBuf {
+        PathBuf::from(&self.url)
+    }
+
+    /// The local spill directory.
+    pub fn spill_dir(&self) -> &Path {
+        &self.local
+    }
+
+    /// Upload `bytes` to `key` (relative to the prefix) as one plain `PUT` (benchmarks compare
+    /// the store against this).
+    pub fn raw_put(&self, key: &str, bytes: Vec<u8>) -> io::Result<()> {
+        let key = self.key(key);
+        self.client
+            .block_on(self.client.store.put(&key, bytes.into()))
+            .map(drop)
+            .map_err(|e| self.error("put", &key, e))
+    }
+
+    /// Download `key` (relative to the prefix) with one plain `GET` (benchmarks).
+    pub fn raw_get(&self, key: &str) -> io::Result<Vec<u8>> {
+        let key = self.key(key);
+        let store = &self.client.store;
+        self.client
+            .block_on(async { store.get(&key).await?.bytes().await })
+            .map(|b| b.to_vec())
+            .map_err(|e| self.error("get", &key, e))
+    }
+
+    fn key(&self, rel: &str) -> ObjectPath {
+        rel.split('/')
+            .filter(|p| !p.is_empty())
+            .fold(self.prefix.clone(), |k, part| k.clone().join(part))
+    }
+
+    fn error(&self, op: &str, key: &ObjectPath, e: object_store::Error) -> io::Error {
+        map_error(op, &self.client.url(key), e)
+    }
+
+    fn list(&self, key: &ObjectPath) -> io::Result<Vec<DirEntry>> {
+        let store = &self.client.store;
+        let listed = self
+            .client
+            .block_on(store.list_with_delimiter(Some(key)))
+            .map_err(|e| self.error("list", key, e))?;
+        let mut out: Vec<DirEntry> = listed
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename())
+            .map(|name| DirEntry {
+                name: name.to_string(),
+                is_dir: true,
+            })
+            .collect();
+        out.extend(listed.objects.iter().filter_map(|m| {
+            m.location.filename().map(|name| DirEntry {
+                name: name.to_string(),
+                is_dir: false,
+            })
+        }));
+        Ok(out)
+    }
+
+    fn remote_exists(&self, key: &ObjectPath) -> io::Result<bool> {
+        let store = &self.client.store;
+        match self.client.block_on(store.head(key)) {
+            Ok(_) => return Ok(true),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(self.error("stat", key, e)),
+        }
+        Ok(!self.list(key)?.is_empty())
+    }
+
+    fn remove_remote(&self, key: &ObjectPath) -> io::Result<()> {
+        let store = &self.client.store;
+        match self.client.block_on(store.delete(key)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.error("delete", key, e)),
+        }
+    }
+
+    fn remove_remote_tree(&self, key: &ObjectPath) -> io::Result<()> {
+        use futures_util::TryStreamExt;
+        let store = &self.client.store;
+        let keys: Vec<ObjectPath> = self
+            .client
+            .block_on(store.list(Some(key)).map_ok(|m| m.location).try_collect())
+            .map_err(|e| self.error("list", key, e))?;
+        for k in keys {
+            self.remove_remote(&k)?;
+        }
+        Ok(())
+    }
+}
+
+impl Backend for S3Backend {
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WriteFile>> {
+        match self.route(path)? {
+            Route::Local(local) => LocalFs.create(&local),
+            Route::Objects { local, .. } => LocalFs.create(&local),
+            Route::Remote(key) => Err(unsupported("create a file directly at", &key)),
+        }
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadFile>> {
+        match self.route(path)? {
+            Route::Local(local) => LocalFs.open_read(&local),
+            Route::Objects { local, remote } => match LocalFs.open_read(&local) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => self.open_remote(&remote),
+                other => other,
+            },
+            Route::Remote(key) => self.open_remote(&key),
+        }
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let Route::Local(source) = self.route(from)? else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the S3 store renames only its local temp files",
+            ));
+        };
+        match self.route(to)? {
+            // Spills (and other local files) stay in the local tier.
+            Route::Local(dest) | Route::Objects { local: dest, .. } => {
+                if let Some(parent) = dest.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::rename(source, dest)
+            }
+            Route::Remote(key) => {
+                self.upload(&source, &key, false)?;
+                std::fs::remove_file(&source)
+            }
+        }
+    }
+
+    fn publish(&self, from: &Path, to: &Path, exclusive: bool) -> io::Result<bool> {
+        let Route::Local(source) = self.route(from)? else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the S3 store publishes only its local temp files",
+            ));
+        };
+        let (key, local_copy) = match self.route(to)? {
+            Route::Objects { local, remote } => (remote, Some(local)),
+            Route::Remote(key) => (key, None),
+            Route::Local(dest) => {
+                std::fs::rename(source, dest)?;
+                return Ok(true);
+            }
+        };
+        if !self.upload(&source, &key, exclusive)? {
+            return Ok(false);
+        }
+        std::fs::remove_file(&source)?;
+        // The checkpoint replaces a spill of the same block: drop the local copy.
+        if let Some(local) = local_copy {
+            match std::fs::remove_file(local) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(true)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        match self.route(path)? {
+            Route::Local(local) => std::fs::remove_file(local),
+            Route::Objects { local, remote } => match std::fs::remove_file(local) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => self.remove_remote(&remote),
+                other => other,
+            },
+            Route::Remote(key) => self.remove_remote(&key),
+        }
+    }
+
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        match self.route(path)? {
+            Route::Local(local) => std::fs::remove_dir_all(local),
+            Route::Objects { local, remote } => {
+                match std::fs::remove_dir_all(local) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+                self.remove_remote_tree(&remote)
+            }
+            Route::Remote(key) => self.remove_remote_tree(&key),
+        }
+    }
+
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        match self.route(path)? {
+            Route::Local(local) => LocalFs.sync_dir(&local),
+            // An acknowledged PUT is durable; S3 has no directories to sync.
+            Route::Objects { .. } | Route::Remote(_) => Ok(()),
+        }
+    }
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        match self.route(path)? {
+            Route::Local(local) | Route::Objects { local, .. } => std::fs::create_dir_all(local),
+            Route::Remote(_) => Ok(()),
+        }
+    }
+
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
+        match self.route(path)? {
+            Route::Local(local) => LocalFs.list_dir(&local),
+            Route::Objects { local, remote } => {
+                let mut entries = match LocalFs.list_dir(&local) {
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+                    other => other?,
+                };
+                for entry in self.list(&remote)? {
+                    if !entries.contains(&entry) {
+                        entries.push(entry);
+                    }
+                }
+                Ok(entries)
+            }
+            Route::Remote(key) => self.list(&key),
+        }
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        match self.route(path)? {
+            Route::Local(local) => LocalFs.exists(&local),
+            Route::Objects { local, remote } => {
+                // `objects/` itself has no marker on S3: the store exists once anything of it
+                // (an object, a run report, the lease) is there.
+                let remote = if remote == self.key("objects") {
+                    self.prefix.clone()
+                } else {
+                    remote
+                };
+                Ok(LocalFs.exists(&local)? || self.remote_exists(&remote)?)
+            }
+            Route::Remote(key) => self.remote_exists(&key),
+        }
+    }
+
+    fn lock(&self, path: &Path, wait: bool) -> io::Result<Option<Box<dyn LockHandle>>> {
+        let Route::Remote(key) = self.route(path)? else {
+            return Err(unsupported("lock", &self.key("LOCK")));
+        };
+        let lease = lease::Lease::acquire(self.client.clone(), key, self.lease_ttl, wait)?;
+        Ok(Some(Box::new(lease)))
+    }
+}
+
+/// Map an `object_store` error to an `io::Error` whose message names the object.
+pub(crate) fn map_error(op: &str, url: &str, e: object_store::Error) -> io::Error {
+    let kind = match &e {
+        object_store::Error::NotFound { .. } => io::ErrorKind::NotFound,
+        object_store::Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
+        object_store::Error::Precondition { .. } => io::ErrorKind::AlreadyExists,
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => io::ErrorKind::PermissionDenied,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, format!("S3 {op} of {url} failed: {e}"))
+}
+
+fn unsupported(op: &str, key: &ObjectPath) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("the S3 store cannot {op} {key}"),
+    )
+}
+
+fn env_secs(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// A new, empty folder under the system temp directory.
+fn fresh_temp_dir() -> io::Result<PathBuf> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "stepstone-spill-{}-{nanos:08x}-{seq}",
+        std::process::id()
+    ));
+    std::fs::create_dir(&dir)?;
+    Ok(dir)
+}
