@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, RetryConfig};
 
@@ -108,6 +108,29 @@ impl S3Backend {
     /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ALLOW_HTTP`, …). Spills and temp files
     /// go to `spill_dir`, or to a fresh temp folder (removed when the backend is dropped).
     pub fn open(url: &str, spill_dir: Option<&Path>) -> io::Result<S3Backend> {
+        S3Backend::open_with_settings(url, spill_dir, &[])
+    }
+
+    /// [`S3Backend::open`] with settings that override the environment, named like the
+    /// environment variables (`("AWS_ENDPOINT_URL", "http://127.0.0.1:8333")`, …). Tests and
+    /// embedders use it where setting process-wide variables is not an option.
+    pub fn open_with_settings(
+        url: &str,
+        spill_dir: Option<&Path>,
+        settings: &[(&str, &str)],
+    ) -> io::Result<S3Backend> {
+        let setting = |name: &str| {
+            settings
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+                .or_else(|| std::env::var(name).ok())
+        };
+        let secs = |name: &str, default: u64| {
+            setting(name)
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(default)
+        };
         let rest = url.strip_prefix("s3://").ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "not an s3://bucket/prefix URL")
         })?;
@@ -121,20 +144,24 @@ impl S3Backend {
         }
         let prefix = ObjectPath::parse(prefix)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("bad prefix: {e}")))?;
-        let mut builder = AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
-            .with_retry(RetryConfig {
-                max_retries: 10,
-                retry_timeout: Duration::from_secs(env_secs(ENV_RETRY_SECS, DEFAULT_RETRY_SECS)),
-                ..RetryConfig::default()
-            });
+        let mut builder = AmazonS3Builder::from_env();
+        for (name, value) in settings {
+            if let Ok(key) = name.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+                builder = builder.with_config(key, *value);
+            }
+        }
+        let mut builder = builder.with_bucket_name(bucket).with_retry(RetryConfig {
+            max_retries: 10,
+            retry_timeout: Duration::from_secs(secs(ENV_RETRY_SECS, DEFAULT_RETRY_SECS)),
+            ..RetryConfig::default()
+        });
         // `AWS_ENDPOINT_URL` is the standard variable; the builder reads `AWS_ENDPOINT`.
-        if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+        if let Some(endpoint) = setting("AWS_ENDPOINT_URL") {
             builder = builder.with_endpoint(endpoint);
         }
-        if std::env::var_os("AWS_REGION").is_none()
-            && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-        {
+        if let Some(region) = setting("AWS_REGION").or_else(|| setting("AWS_DEFAULT_REGION")) {
+            builder = builder.with_region(region);
+        } else {
             builder = builder.with_region("us-east-1");
         }
         let store = builder.build().map_err(|e| {
@@ -161,7 +188,7 @@ impl S3Backend {
             prefix,
             local,
             remove_local,
-            lease_ttl: Duration::from_secs(env_secs(ENV_LEASE_SECS, DEFAULT_LEASE_SECS).max(1)),
+            lease_ttl: Duration::from_secs(secs(ENV_LEASE_SECS, DEFAULT_LEASE_SECS).max(1)),
         })
     }
 
@@ -435,13 +462,6 @@ fn unsupported(op: &str, key: &ObjectPath) -> io::Error {
         io::ErrorKind::Unsupported,
         format!("the S3 store cannot {op} {key}"),
     )
-}
-
-fn env_secs(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
 }
 
 /// A new, empty folder under the system temp directory.
