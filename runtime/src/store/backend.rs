@@ -73,6 +73,10 @@ pub trait Backend: Send + Sync + Debug {
     fn list_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>>;
     /// Whether a file or directory exists at `path`.
     fn exists(&self, path: &Path) -> io::Result<bool>;
+    /// When the file at `path` was last written (`Ok(None)` when the backend cannot tell).
+    fn modified(&self, path: &Path) -> io::Result<Option<std::time::SystemTime>> {
+        Ok(std::fs::metadata(path)?.modified().ok())
+    }
     /// Take the advisory lock on `path` (created if missing). `Ok(None)` when another process
     /// holds it and `wait` is false; with `wait`, block until it is free.
     fn lock(&self, path: &Path, wait: bool) -> io::Result<Option<Box<dyn LockHandle>>>;

@@ -104,6 +104,12 @@ impl Store {
         }
     }
 
+    /// When the file at `rel` (relative to the root) was last written, from the backend (file
+    /// mtime locally, `Last-Modified` on S3); `None` when it cannot tell.
+    pub fn modified(&self, rel: &Path) -> Option<std::time::SystemTime> {
+        self.backend.modified(&self.root.join(rel)).ok().flatten()
+    }
+
     /// The absolute path of a file given relative to the root (for tools that stat objects).
     pub fn path_of(&self, rel: &Path) -> PathBuf {
         self.root.join(rel)

@@ -435,6 +435,24 @@ impl Backend for S3Backend {
         }
     }
 
+    fn modified(&self, path: &Path) -> io::Result<Option<std::time::SystemTime>> {
+        let key = match self.route(path)? {
+            Route::Local(local) => return LocalFs.modified(&local),
+            Route::Objects { local, remote } => match LocalFs.modified(&local) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => remote,
+                other => return other,
+            },
+            Route::Remote(key) => key,
+        };
+        let store = &self.client.store;
+        let meta = self
+            .client
+            .block_on(store.head(&key))
+            .map_err(|e| self.error("stat", &key, e))?;
+        let millis = u64::try_from(meta.last_modified.timestamp_millis()).unwrap_or(0);
+        Ok(Some(std::time::UNIX_EPOCH + Duration::from_millis(millis)))
+    }
+
     fn lock(&self, path: &Path, wait: bool) -> io::Result<Option<Box<dyn LockHandle>>> {
         let Route::Remote(key) = self.route(path)? else {
             return Err(unsupported("lock", &self.key("LOCK")));
