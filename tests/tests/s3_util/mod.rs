@@ -43,18 +43,26 @@ impl Drop for Server {
 static PREFIX_SEQ: AtomicU32 = AtomicU32::new(0);
 
 impl Server {
-    /// Start (or find) a server; `None` (after a loud message) when none can be had outside CI.
+    /// The server `.ci/run` started (`STEPSTONE_TEST_S3_ENDPOINT`), else one of our own; `None`
+    /// (after a loud message) when none can be had outside CI.
     pub fn start() -> Option<Server> {
         if let Ok(endpoint) = std::env::var("STEPSTONE_TEST_S3_ENDPOINT") {
-            return Some(Server {
+            let server = Server {
                 child: None,
                 endpoint,
                 dir: None,
                 access_key: std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_default(),
                 secret_key: std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
                 args: Vec::new(),
-            });
+            };
+            server.wait_ready(None);
+            return Some(server);
         }
+        Server::start_owned()
+    }
+
+    /// Always a server of our own (tests that stop and restart it).
+    pub fn start_owned() -> Option<Server> {
         let ci = std::env::var("CI").is_ok_and(|v| v == "true");
         let found = Command::new("weed")
             .arg("version")
@@ -122,6 +130,12 @@ impl Server {
             .spawn()
             .expect("start weed mini");
         self.child = Some(child);
+        let log = dir.path().join("weed.log");
+        self.wait_ready(Some(&log));
+    }
+
+    /// Wait (at most 60 s) until the server takes a PUT.
+    fn wait_ready(&self, log: Option<&Path>) {
         let probe = self.backend("readiness", None);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -130,8 +144,10 @@ impl Server {
             }
             assert!(
                 Instant::now() < deadline,
-                "weed mini did not answer within 60 s; its log: {}",
-                std::fs::read_to_string(dir.path().join("weed.log")).unwrap_or_default()
+                "the S3 server at {} did not answer within 60 s; its log: {}",
+                self.endpoint,
+                log.and_then(|l| std::fs::read_to_string(l).ok())
+                    .unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(200));
         }
