@@ -20,7 +20,7 @@ impl Store {
     /// [`Store::remove_run`] work only on a store opened this way.
     /// `dir` may be an `s3://bucket/prefix` URL.
     pub fn open_maintenance(dir: &Path, wait: bool) -> Result<Store, StoreError> {
-        let (backend, root) = super::backend_for(dir, None)?;
+        let (backend, root) = super::open::backend_for(dir, None)?;
         Store::open_maintenance_with_backend(backend, &root, wait)
     }
 

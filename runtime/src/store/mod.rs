@@ -9,8 +9,9 @@
 //!
 //! Files: `backend.rs` (the trait), `local.rs` ([`LocalFs`]), `format.rs` (header bytes),
 //! `object.rs` (streaming write/read of one object), `commit.rs` (write protocol), `open.rs`
-//! (lock, cleanup, inspection), `fault.rs` (fault injection, feature `fault-injection`). The
-//! format and protocol are documented in `docs/design.md` ("Storage").
+//! (lock, cleanup, inspection), `fault.rs` (fault injection, feature `fault-injection`), `s3/`
+//! ([`S3Backend`]: the store on S3, spills tiered to a local directory, the lease lock). The
+//! format and protocol are documented in `docs/design.md` ("Storage", "Checkpoints on S3").
 
 mod backend;
 mod commit;
@@ -224,29 +225,6 @@ pub struct Store {
 }
 
 impl Store {
-    /// Open (creating if needed) the checkpoint directory `dir` for run `run_id`: take the lock,
-    /// remove orphan temp files and the persist folders of earlier runs, create
-    /// `runs/<run_id>/`. `run_id` must be a plain name (letters, digits, `-`, `_`, `.`).
-    ///
-    /// `dir` may be an `s3://bucket/prefix` URL: the store then lives on S3 ([`S3Backend`]),
-    /// with spills in a fresh temp folder (see [`Store::open_with_spill_dir`]).
-    pub fn open(dir: &Path, run_id: &str, options: StoreOptions) -> Result<Store, StoreError> {
-        Store::open_with_spill_dir(dir, None, run_id, options)
-    }
-
-    /// [`Store::open`] with the local directory an `s3://` store keeps spills, persist copies
-    /// and temp files in (`None`: a fresh temp folder, removed when the store closes). A local
-    /// store ignores `spill_dir`: its spills live beside its checkpoints.
-    pub fn open_with_spill_dir(
-        dir: &Path,
-        spill_dir: Option<&Path>,
-        run_id: &str,
-        options: StoreOptions,
-    ) -> Result<Store, StoreError> {
-        let (backend, root) = backend_for(dir, spill_dir)?;
-        Store::open_with_backend(backend, &root, run_id, options)
-    }
-
     /// The directory.
     pub fn root(&self) -> &Path {
         &self.root
@@ -397,25 +375,6 @@ impl Store {
         StoreError::ReadOnly {
             dir: self.root.clone(),
         }
-    }
-}
-
-/// The backend and root for `dir`: [`S3Backend`] for an `s3://` URL, [`LocalFs`] otherwise.
-pub(crate) fn backend_for(
-    dir: &Path,
-    spill_dir: Option<&Path>,
-) -> Result<(Arc<dyn Backend>, PathBuf), StoreError> {
-    match s3::s3_url(dir) {
-        Some(url) => {
-            let backend = S3Backend::open(&url, spill_dir).map_err(|source| StoreError::Io {
-                op: "open checkpoint store",
-                path: PathBuf::from(&url),
-                source,
-            })?;
-            let root = backend.root();
-            Ok((Arc::new(backend), root))
-        }
-        None => Ok((Arc::new(LocalFs), dir.to_path_buf())),
     }
 }
 

@@ -1,0 +1,249 @@
+//! The [`Backend`] primitives of [`S3Backend`]: each call routed to its tier (see `route.rs`)
+//! and mapped onto `std::fs` (local tier) or object requests (S3 tier).
+//!
+//! Responsible for: create / open / rename / publish / remove / list / exists / modified / lock
+//! on the store's layout, and the listing and deletion helpers they share. Not responsible for:
+//! the upload (`upload.rs`), the streamed read (`read.rs`) or the lease (`lease.rs`).
+
+use std::io;
+use std::path::Path;
+use std::time::Duration;
+
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
+
+use super::route::Route;
+use super::{S3Backend, lease, unsupported};
+use crate::store::backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
+use crate::store::local::LocalFs;
+
+impl S3Backend {
+    fn list(&self, key: &ObjectPath) -> io::Result<Vec<DirEntry>> {
+        let store = &self.client.store;
+        let listed = self
+            .client
+            .block_on(store.list_with_delimiter(Some(key)))
+            .map_err(|e| self.error("list", key, e))?;
+        let mut out: Vec<DirEntry> = listed
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename())
+            .map(|name| DirEntry {
+                name: name.to_string(),
+                is_dir: true,
+            })
+            .collect();
+        out.extend(listed.objects.iter().filter_map(|m| {
+            m.location.filename().map(|name| DirEntry {
+                name: name.to_string(),
+                is_dir: false,
+            })
+        }));
+        Ok(out)
+    }
+
+    fn remote_exists(&self, key: &ObjectPath) -> io::Result<bool> {
+        let store = &self.client.store;
+        match self.client.block_on(store.head(key)) {
+            Ok(_) => return Ok(true),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(self.error("stat", key, e)),
+        }
+        Ok(!self.list(key)?.is_empty())
+    }
+
+    fn remove_remote(&self, key: &ObjectPath) -> io::Result<()> {
+        let store = &self.client.store;
+        match self.client.block_on(store.delete(key)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.error("delete", key, e)),
+        }
+    }
+
+    fn remove_remote_tree(&self, key: &ObjectPath) -> io::Result<()> {
+        use futures_util::TryStreamExt;
+        let store = &self.client.store;
+        let keys: Vec<ObjectPath> = self
+            .client
+            .block_on(store.list(Some(key)).map_ok(|m| m.location).try_collect())
+            .map_err(|e| self.error("list", key, e))?;
+        for k in keys {
+            self.remove_remote(&k)?;
+        }
+        Ok(())
+    }
+}
+
+impl Backend for S3Backend {
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WriteFile>> {
+        match self.route(path)? {
+            Route::Local(local) => LocalFs.create(&local),
+            Route::Objects { local, .. } => LocalFs.create(&local),
+            Route::Remote(key) => Err(unsupported("create a file directly at", &key)),
+        }
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadFile>> {
+        match self.route(path)? {
+            Route::Local(local) => LocalFs.open_read(&local),
+            Route::Objects { local, remote } => match LocalFs.open_read(&local) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => self.open_remote(&remote),
+                other => other,
+            },
+            Route::Remote(key) => self.open_remote(&key),
+        }
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let Route::Local(source) = self.route(from)? else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the S3 store renames only its local temp files",
+            ));
+        };
+        match self.route(to)? {
+            // Spills (and other local files) stay in the local tier.
+            Route::Local(dest) | Route::Objects { local: dest, .. } => {
+                if let Some(parent) = dest.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::rename(source, dest)
+            }
+            Route::Remote(key) => {
+                self.upload(&source, &key, false)?;
+                std::fs::remove_file(&source)
+            }
+        }
+    }
+
+    fn publish(&self, from: &Path, to: &Path, exclusive: bool) -> io::Result<bool> {
+        let Route::Local(source) = self.route(from)? else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the S3 store publishes only its local temp files",
+            ));
+        };
+        let (key, local_copy) = match self.route(to)? {
+            Route::Objects { local, remote } => (remote, Some(local)),
+            Route::Remote(key) => (key, None),
+            Route::Local(dest) => {
+                std::fs::rename(source, dest)?;
+                return Ok(true);
+            }
+        };
+        if !self.upload(&source, &key, exclusive)? {
+            return Ok(false);
+        }
+        std::fs::remove_file(&source)?;
+        // The checkpoint replaces a spill of the same block: drop the local copy.
+        if let Some(local) = local_copy {
+            match std::fs::remove_file(local) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(true)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        match self.route(path)? {
+            Route::Local(local) => std::fs::remove_file(local),
+            Route::Objects { local, remote } => match std::fs::remove_file(local) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => self.remove_remote(&remote),
+                other => other,
+            },
+            Route::Remote(key) => self.remove_remote(&key),
+        }
+    }
+
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        match self.route(path)? {
+            Route::Local(local) => std::fs::remove_dir_all(local),
+            Route::Objects { local, remote } => {
+                match std::fs::remove_dir_all(local) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+                self.remove_remote_tree(&remote)
+            }
+            Route::Remote(key) => self.remove_remote_tree(&key),
+        }
+    }
+
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        match self.route(path)? {
+            Route::Local(local) => LocalFs.sync_dir(&local),
+            // An acknowledged PUT is durable; S3 has no directories to sync.
+            Route::Objects { .. } | Route::Remote(_) => Ok(()),
+        }
+    }
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        match self.route(path)? {
+            Route::Local(local) | Route::Objects { local, .. } => std::fs::create_dir_all(local),
+            Route::Remote(_) => Ok(()),
+        }
+    }
+
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
+        match self.route(path)? {
+            Route::Local(local) => LocalFs.list_dir(&local),
+            Route::Objects { local, remote } => {
+                let mut entries = match LocalFs.list_dir(&local) {
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+                    other => other?,
+                };
+                for entry in self.list(&remote)? {
+                    if !entries.contains(&entry) {
+                        entries.push(entry);
+                    }
+                }
+                Ok(entries)
+            }
+            Route::Remote(key) => self.list(&key),
+        }
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        match self.route(path)? {
+            Route::Local(local) => LocalFs.exists(&local),
+            Route::Objects { local, remote } => {
+                // `objects/` itself has no marker on S3: the store exists once anything of it
+                // (an object, a run report, the lease) is there.
+                let remote = if remote == self.key("objects") {
+                    self.prefix.clone()
+                } else {
+                    remote
+                };
+                Ok(LocalFs.exists(&local)? || self.remote_exists(&remote)?)
+            }
+            Route::Remote(key) => self.remote_exists(&key),
+        }
+    }
+
+    fn modified(&self, path: &Path) -> io::Result<Option<std::time::SystemTime>> {
+        let key = match self.route(path)? {
+            Route::Local(local) => return LocalFs.modified(&local),
+            Route::Objects { local, remote } => match LocalFs.modified(&local) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => remote,
+                other => return other,
+            },
+            Route::Remote(key) => key,
+        };
+        let store = &self.client.store;
+        let meta = self
+            .client
+            .block_on(store.head(&key))
+            .map_err(|e| self.error("stat", &key, e))?;
+        let millis = u64::try_from(meta.last_modified.timestamp_millis()).unwrap_or(0);
+        Ok(Some(std::time::UNIX_EPOCH + Duration::from_millis(millis)))
+    }
+
+    fn lock(&self, path: &Path, wait: bool) -> io::Result<Option<Box<dyn LockHandle>>> {
+        let Route::Remote(key) = self.route(path)? else {
+            return Err(unsupported("lock", &self.key("LOCK")));
+        };
+        let lease = lease::Lease::acquire(self.client.clone(), key, self.lease_ttl, wait)?;
+        Ok(Some(Box::new(lease)))
+    }
+}
