@@ -107,10 +107,26 @@ fn checkpoints_and_reports_go_to_s3_spills_stay_local_and_reload_verified() {
         Some(b"{}".to_vec())
     );
 
+    // An empty object and a truncated one at well-formed names are reported corrupt in their
+    // listing slots, not as I/O errors.
+    let raw = server.backend_at(&url, None);
+    let (empty, short) = (key(4), key(5));
+    for (k, bytes) in [(empty, Vec::new()), (short, b"STEP".to_vec())] {
+        let hex = k.fingerprint.to_hex();
+        raw.raw_put(&format!("objects/{}/{hex}.0", &hex[..2]), bytes)
+            .expect("raw put");
+    }
+    let slots = store.list_objects().expect("list");
+    assert_eq!(slots.len(), 4);
+    let corrupt = slots
+        .iter()
+        .filter(|s| matches!(s, Err(StoreError::Corrupt { .. })))
+        .count();
+    assert_eq!(corrupt, 2, "{slots:?}");
+
     // A flipped byte in the remote object is caught on read, exactly as on a local directory.
     let hex = key(1).fingerprint.to_hex();
     let rel = format!("objects/{}/{hex}.0", &hex[..2]);
-    let raw = server.backend_at(&url, None);
     let mut object = raw.raw_get(&rel).expect("raw get");
     let last = object.len() - 1;
     object[last] ^= 0xff;
