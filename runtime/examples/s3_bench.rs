@@ -75,12 +75,12 @@ fn run(url: &str, mib: usize, rounds: usize) -> Result<(), Box<dyn std::error::E
         )?;
         let store_write = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let got = backend.raw_get(&format!("raw/{round}"))?;
+        let got = backend.raw_get_bytes(&format!("raw/{round}"))?;
         let raw_get = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let (_, back) = store.read(key, ObjectKind::Checkpoint, type_name)?;
         let store_read = t.elapsed().as_secs_f64();
-        if back != bytes || got != bytes {
+        if back != bytes || got[..] != bytes[..] {
             return Err("a round trip returned other bytes".into());
         }
         eprintln!(

@@ -73,6 +73,12 @@ pub trait Backend: Send + Sync + Debug {
     fn list_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>>;
     /// Whether a file or directory exists at `path`.
     fn exists(&self, path: &Path) -> io::Result<bool>;
+    /// Whether [`Backend::publish`] with `exclusive` itself refuses to replace an existing object
+    /// (an object store's conditional put). The store then skips its own look before writing a
+    /// checkpoint (one request saved) and relies on the refusal instead.
+    fn publish_is_conditional(&self) -> bool {
+        false
+    }
     /// When the file at `path` was last written (`Ok(None)` when the backend cannot tell).
     fn modified(&self, path: &Path) -> io::Result<Option<std::time::SystemTime>> {
         Ok(std::fs::metadata(path)?.modified().ok())

@@ -73,7 +73,9 @@ impl Store {
                 message: format!("type name longer than {MAX_TYPE_NAME} bytes"),
             });
         }
-        if let Some(existing) = self.existing_to_keep(key, kind, type_name) {
+        // On an object store the conditional publish below makes the same decision.
+        let conditional = kind == ObjectKind::Checkpoint && self.backend.publish_is_conditional();
+        if !conditional && let Some(existing) = self.existing_to_keep(key, kind, type_name) {
             return Ok(existing);
         }
         let compression = match kind {

@@ -210,13 +210,17 @@ impl S3Backend {
             .map_err(|e| self.error("put", &key, e))
     }
 
-    /// Download `key` (relative to the prefix) with one plain `GET` (benchmarks).
+    /// Download `key` (relative to the prefix) with one plain `GET` (benchmarks, tests).
     pub fn raw_get(&self, key: &str) -> io::Result<Vec<u8>> {
+        self.raw_get_bytes(key).map(|b| b.to_vec())
+    }
+
+    /// [`S3Backend::raw_get`] without the copy into a `Vec` (what benchmarks compare against).
+    pub fn raw_get_bytes(&self, key: &str) -> io::Result<bytes::Bytes> {
         let key = self.key(key);
         let store = &self.client.store;
         self.client
             .block_on(async { store.get(&key).await?.bytes().await })
-            .map(|b| b.to_vec())
             .map_err(|e| self.error("get", &key, e))
     }
 

@@ -17,6 +17,31 @@ use super::{S3Backend, lease, unsupported};
 use crate::store::backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
 use crate::store::local::LocalFs;
 
+/// A local file of an S3 store: a temp file to be uploaded (its durable copy is the
+/// acknowledged upload) or a spill (never fsync'd anyway), so `sync` has nothing to do.
+struct Staging(std::fs::File);
+
+impl io::Write for Staging {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl io::Seek for Staging {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
+impl WriteFile for Staging {
+    fn sync(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 impl S3Backend {
     fn list(&self, key: &ObjectPath) -> io::Result<Vec<DirEntry>> {
         let store = &self.client.store;
@@ -77,8 +102,10 @@ impl S3Backend {
 impl Backend for S3Backend {
     fn create(&self, path: &Path) -> io::Result<Box<dyn WriteFile>> {
         match self.route(path)? {
-            Route::Local(local) => LocalFs.create(&local),
-            Route::Objects { local, .. } => LocalFs.create(&local),
+            Route::Local(local) | Route::Objects { local, .. } => {
+                let file = std::fs::File::create(local)?;
+                Ok(Box::new(Staging(file)))
+            }
             Route::Remote(key) => Err(unsupported("create a file directly at", &key)),
         }
     }
@@ -219,6 +246,10 @@ impl Backend for S3Backend {
             }
             Route::Remote(key) => self.remote_exists(&key),
         }
+    }
+
+    fn publish_is_conditional(&self) -> bool {
+        true
     }
 
     fn modified(&self, path: &Path) -> io::Result<Option<std::time::SystemTime>> {

@@ -1,25 +1,29 @@
-//! Reading an object from S3 as a [`ReadFile`]: the header from one small ranged `GET`, the rest
-//! streamed once into an unnamed local file when a reader goes past it.
+//! Reading an object from S3 as a [`ReadFile`]: one streamed `GET`, consumed as the reader asks.
 //!
-//! Responsible for: serving `Read + Seek` over a remote object with one ranged request for a
-//! probe (`checkpoints ls`, the executor's "is it there?") and one streamed request for a full
-//! read (the store verifies the payload checksum in one pass and decodes in a second: both read
-//! the local copy, so the object crosses the network once, in bounded memory). Not
-//! responsible for: any check of the bytes (the store's object reader does them all).
+//! Responsible for: serving `Read + Seek` over a remote object in bounded memory. Opening
+//! starts a `GET` of the whole object and keeps its first 64 KiB (every header) in memory; a
+//! probe (`checkpoints ls`, the executor's "is it there?") reads the header and drops the rest
+//! of the response; a sequential read (an uncompressed object: the checksum is computed while
+//! reading) goes on with the same response, so the object crosses the network once; a seek back
+//! into bytes already streamed (a zstd object: checksum pass, then decode pass) starts a ranged
+//! request at the target. Not responsible for: any check of the bytes (the store's object
+//! reader does them all).
 
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use object_store::path::Path as ObjectPath;
-use object_store::{GetOptions, GetRange, ObjectStore};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
 use super::{Client, S3Backend};
 use crate::store::backend::ReadFile;
 
 /// Bytes fetched by the first request (covers every header).
 const HEAD_LEN: u64 = 64 << 10;
+/// A forward seek up to this far reads and drops bytes instead of starting a new request.
+const SKIP_MAX: u64 = 1 << 20;
 
 /// A remote object opened for reading.
 struct RemoteFile {
@@ -29,110 +33,110 @@ struct RemoteFile {
     pos: u64,
     /// The first `head.len()` bytes.
     head: Vec<u8>,
-    /// The bytes after `head`, once fetched (an unlinked file in the spill directory).
-    rest: Option<File>,
-    spool_dir: std::path::PathBuf,
+    /// The open streamed request, if any.
+    body: Option<Body>,
+}
+
+/// A streamed ranged `GET`: `chunk` holds the bytes from offset `at` on.
+struct Body {
+    stream: BoxStream<'static, object_store::Result<bytes::Bytes>>,
+    at: u64,
+    chunk: bytes::Bytes,
 }
 
 impl S3Backend {
     pub(super) fn open_remote(&self, key: &ObjectPath) -> io::Result<Box<dyn ReadFile>> {
         let store = &self.client.store;
-        let options = GetOptions {
-            range: Some(GetRange::Bounded(0..HEAD_LEN)),
-            ..GetOptions::default()
+        let result = self
+            .client
+            .block_on(store.get(key))
+            .map_err(|e| self.error("get", key, e))?;
+        let size = result.meta.size;
+        let mut body = Body {
+            stream: result.into_stream(),
+            at: 0,
+            chunk: bytes::Bytes::new(),
         };
-        let fetched = self.client.block_on(async {
-            let result = store.get_opts(key, options).await?;
-            let size = result.meta.size;
-            let bytes = result.bytes().await?;
-            Ok::<_, object_store::Error>((size, bytes))
-        });
-        let (size, head) = match fetched {
-            Ok(found) => found,
-            // An empty object cannot satisfy a range: fetch it plainly.
-            Err(object_store::Error::Generic { .. })
-            | Err(object_store::Error::NotModified { .. }) => {
-                let bytes = self
-                    .client
-                    .block_on(async {
-                        store
-                            .get_opts(key, GetOptions::default())
-                            .await?
-                            .bytes()
-                            .await
-                    })
-                    .map_err(|e| self.error("get", key, e))?;
-                (bytes.len() as u64, bytes)
-            }
-            Err(e) => return Err(self.error("get", key, e)),
-        };
+        // The first chunks up to HEAD_LEN become the head; the stream stays open for the rest.
+        let mut head = Vec::new();
+        while (head.len() as u64) < HEAD_LEN.min(size) {
+            next_chunk(&self.client, key, &mut body)?;
+            head.extend_from_slice(&body.chunk);
+            body.at += body.chunk.len() as u64;
+            body.chunk = bytes::Bytes::new();
+        }
         Ok(Box::new(RemoteFile {
             client: self.client.clone(),
             key: key.clone(),
             size,
             pos: 0,
-            head: head.to_vec(),
-            rest: None,
-            spool_dir: self.local.join("tmp"),
+            head,
+            body: Some(body),
         }))
     }
 }
 
 impl RemoteFile {
-    /// Stream everything after the head into an unnamed local file.
-    fn fetch_rest(&mut self) -> io::Result<&mut File> {
-        if self.rest.is_none() {
-            std::fs::create_dir_all(&self.spool_dir)?;
-            let path = self.spool_dir.join(format!(
-                "read-{}-{:p}.tmp",
-                std::process::id(),
-                self as *const Self
-            ));
-            let mut file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(&path)?;
-            // Unlinked at once: the copy lives exactly as long as this reader.
-            std::fs::remove_file(&path)?;
-            let start = self.head.len() as u64;
+    /// A body positioned at `self.pos` (reusing the open one when it is at or just before it).
+    fn body_at_pos(&mut self) -> io::Result<&mut Body> {
+        let reusable = self
+            .body
+            .as_ref()
+            .is_some_and(|b| b.at <= self.pos && self.pos - b.at <= SKIP_MAX);
+        if !reusable {
             let url = self.client.url(&self.key);
+            let options = GetOptions {
+                range: Some(GetRange::Offset(self.pos)),
+                ..GetOptions::default()
+            };
             let store = &self.client.store;
             let key = &self.key;
-            let written: io::Result<u64> = self.client.block_on(async {
-                let options = GetOptions {
-                    range: Some(GetRange::Offset(start)),
-                    ..GetOptions::default()
-                };
-                let result = store
-                    .get_opts(key, options)
-                    .await
-                    .map_err(|e| super::map_error("get", &url, e))?;
-                let mut stream = result.into_stream();
-                let mut n = 0u64;
-                while let Some(chunk) = stream.next().await {
-                    let chunk = chunk.map_err(|e| super::map_error("get", &url, e))?;
-                    file.write_all(&chunk)?;
-                    n += chunk.len() as u64;
-                }
-                Ok(n)
+            let result = self
+                .client
+                .block_on(store.get_opts(key, options))
+                .map_err(|e| super::map_error("get", &url, e))?;
+            self.body = Some(Body {
+                stream: result.into_stream(),
+                at: self.pos,
+                chunk: bytes::Bytes::new(),
             });
-            let written = written?;
-            if start + written != self.size {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!(
-                        "{url} changed while it was read: {} bytes instead of {}",
-                        start + written,
-                        self.size
-                    ),
-                ));
-            }
-            self.rest = Some(file);
         }
-        self.rest
+        let pos = self.pos;
+        let client = &self.client;
+        let key = &self.key;
+        let body = self
+            .body
             .as_mut()
-            .ok_or_else(|| io::Error::other("the remote object's local copy is missing"))
+            .ok_or_else(|| io::Error::other("no open request"))?;
+        // Drop bytes up to `pos` (a short forward seek).
+        while body.at < pos {
+            if body.chunk.is_empty() {
+                next_chunk(client, key, body)?;
+            }
+            let skip = (pos - body.at).min(body.chunk.len() as u64) as usize;
+            let _ = body.chunk.split_to(skip);
+            body.at += skip as u64;
+        }
+        Ok(body)
+    }
+}
+
+/// Pull the next chunk of `body`'s stream; the object ending early is an error.
+fn next_chunk(client: &Client, key: &ObjectPath, body: &mut Body) -> io::Result<()> {
+    match client.block_on(body.stream.next()) {
+        Some(Ok(chunk)) => {
+            body.chunk = chunk;
+            Ok(())
+        }
+        Some(Err(e)) => Err(super::map_error("get", &client.url(key), e)),
+        None => Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!(
+                "{} ended at byte {} (shorter than it was when opened, or the connection closed)",
+                client.url(key),
+                body.at
+            ),
+        )),
     }
 }
 
@@ -149,10 +153,15 @@ impl Read for RemoteFile {
             self.pos += n as u64;
             return Ok(n);
         }
-        let offset = self.pos - head_len;
-        let file = self.fetch_rest()?;
-        file.seek(SeekFrom::Start(offset))?;
-        let n = file.read(buf)?;
+        let client = self.client.clone();
+        let key = self.key.clone();
+        let body = self.body_at_pos()?;
+        if body.chunk.is_empty() {
+            next_chunk(&client, &key, body)?;
+        }
+        let n = buf.len().min(body.chunk.len());
+        buf[..n].copy_from_slice(&body.chunk.split_to(n));
+        body.at += n as u64;
         self.pos += n as u64;
         Ok(n)
     }

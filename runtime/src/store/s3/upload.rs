@@ -20,7 +20,7 @@ pub(crate) const SINGLE_PUT_MAX: u64 = 8 << 20;
 /// Part size of a multipart upload.
 pub(crate) const PART_LEN: usize = 8 << 20;
 /// Parts buffered or in flight at once (bounds the upload's memory to about this many parts).
-const MAX_PARTS_IN_FLIGHT: usize = 2;
+const MAX_PARTS_IN_FLIGHT: usize = 4;
 /// Read size from the local file.
 const READ_LEN: usize = 1 << 20;
 
