@@ -80,6 +80,9 @@ pub struct S3Backend {
     /// Remove `local` when the backend is dropped (it was a temp folder made for this store).
     remove_local: bool,
     lease_ttl: Duration,
+    /// Keys under `objects/` on S3, listed when the lease was taken and kept up to date by this
+    /// backend's own commits and deletions (`None`: no lease, every probe asks S3).
+    known: std::sync::Mutex<Option<std::collections::HashSet<String>>>,
 }
 
 impl fmt::Debug for S3Backend {
@@ -187,6 +190,7 @@ impl S3Backend {
             local,
             remove_local,
             lease_ttl: Duration::from_secs(secs(ENV_LEASE_SECS, DEFAULT_LEASE_SECS).max(1)),
+            known: std::sync::Mutex::new(None),
         })
     }
 

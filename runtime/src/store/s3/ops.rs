@@ -43,28 +43,75 @@ impl WriteFile for Staging {
 }
 
 impl S3Backend {
-    fn list(&self, key: &ObjectPath) -> io::Result<Vec<DirEntry>> {
+    /// With the lease held no other run adds objects: list `objects/` once, so a probe for a
+    /// block that is not there costs no request. (A run that took over an expired lease from a
+    /// stalled holder may miss that holder's late objects: it recomputes them, and the
+    /// conditional commit then uses the holder's.)
+    fn take_listing(&self) -> io::Result<()> {
+        use futures_util::TryStreamExt;
+        let objects = self.key("objects");
         let store = &self.client.store;
-        let listed = self
+        let keys: std::collections::HashSet<String> = self
             .client
-            .block_on(store.list_with_delimiter(Some(key)))
+            .block_on(
+                store
+                    .list(Some(&objects))
+                    .map_ok(|m| m.location.to_string())
+                    .try_collect(),
+            )
+            .map_err(|e| self.error("list", &objects, e))?;
+        *self.known.lock().unwrap_or_else(|p| p.into_inner()) = Some(keys);
+        Ok(())
+    }
+
+    /// Whether the listing says `key` is not on S3 (false without a listing).
+    fn known_absent(&self, key: &ObjectPath) -> bool {
+        let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        known.as_ref().is_some_and(|k| !k.contains(key.as_ref()))
+    }
+
+    fn note_present(&self, key: &ObjectPath) {
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = known.as_mut() {
+            k.insert(key.to_string());
+        }
+    }
+
+    fn note_absent(&self, key: &ObjectPath) {
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = known.as_mut() {
+            k.remove(key.as_ref());
+        }
+    }
+
+    /// The immediate children of `key`, from a recursive listing: a child is a folder when any
+    /// object lies below it. Zero-byte objects are folder markers (S3 consoles and SeaweedFS
+    /// leave them behind, e.g. for a folder whose objects were all deleted) and are skipped: no
+    /// stored object or run file is ever empty, and a marker must not make a deleted run's
+    /// folder look like an incomplete run.
+    fn list(&self, key: &ObjectPath) -> io::Result<Vec<DirEntry>> {
+        use futures_util::TryStreamExt;
+        let store = &self.client.store;
+        let metas: Vec<object_store::ObjectMeta> = self
+            .client
+            .block_on(store.list(Some(key)).try_collect())
             .map_err(|e| self.error("list", key, e))?;
-        let mut out: Vec<DirEntry> = listed
-            .common_prefixes
-            .iter()
-            .filter_map(|p| p.filename())
-            .map(|name| DirEntry {
-                name: name.to_string(),
-                is_dir: true,
-            })
-            .collect();
-        out.extend(listed.objects.iter().filter_map(|m| {
-            m.location.filename().map(|name| DirEntry {
-                name: name.to_string(),
-                is_dir: false,
-            })
-        }));
-        Ok(out)
+        let mut children: std::collections::BTreeMap<String, bool> = Default::default();
+        for meta in metas.iter().filter(|m| m.size > 0) {
+            let Some(parts) = meta.location.prefix_match(key) else {
+                continue;
+            };
+            let parts: Vec<_> = parts.collect();
+            let Some(first) = parts.first() else {
+                continue;
+            };
+            let is_dir = children.entry(first.as_ref().to_string()).or_default();
+            *is_dir |= parts.len() > 1;
+        }
+        Ok(children
+            .into_iter()
+            .map(|(name, is_dir)| DirEntry { name, is_dir })
+            .collect())
     }
 
     fn remote_exists(&self, key: &ObjectPath) -> io::Result<bool> {
@@ -78,6 +125,7 @@ impl S3Backend {
     }
 
     fn remove_remote(&self, key: &ObjectPath) -> io::Result<()> {
+        self.note_absent(key);
         let store = &self.client.store;
         match self.client.block_on(store.delete(key)) {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -114,7 +162,15 @@ impl Backend for S3Backend {
         match self.route(path)? {
             Route::Local(local) => LocalFs.open_read(&local),
             Route::Objects { local, remote } => match LocalFs.open_read(&local) {
-                Err(e) if e.kind() == io::ErrorKind::NotFound => self.open_remote(&remote),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    if self.known_absent(&remote) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::NotFound,
+                            format!("{} does not exist", self.client.url(&remote)),
+                        ));
+                    }
+                    self.open_remote(&remote)
+                }
                 other => other,
             },
             Route::Remote(key) => self.open_remote(&key),
@@ -158,7 +214,10 @@ impl Backend for S3Backend {
                 return Ok(true);
             }
         };
-        if !self.upload(&source, &key, exclusive)? {
+        let placed = self.upload(&source, &key, exclusive)?;
+        // Either way an object is there now (ours, or the winner's the caller will verify).
+        self.note_present(&key);
+        if !placed {
             return Ok(false);
         }
         std::fs::remove_file(&source)?;
@@ -239,6 +298,9 @@ impl Backend for S3Backend {
                 // (an object, a run report, the lease) is there.
                 let remote = if remote == self.key("objects") {
                     self.prefix.clone()
+                } else if remote.parts().count() == self.prefix.parts().count() + 2 {
+                    // `objects/xx`: S3 has no folders; the caller only needs the local one.
+                    return LocalFs.exists(&local);
                 } else {
                     remote
                 };
@@ -275,6 +337,7 @@ impl Backend for S3Backend {
             return Err(unsupported("lock", &self.key("LOCK")));
         };
         let lease = lease::Lease::acquire(self.client.clone(), key, self.lease_ttl, wait)?;
+        self.take_listing()?;
         Ok(Some(Box::new(lease)))
     }
 }
