@@ -275,3 +275,57 @@ fn fresh_temp_dir() -> io::Result<PathBuf> {
     std::fs::create_dir(&dir)?;
     Ok(dir)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_store_errors_keep_their_kind_and_name_the_object() {
+        let url = "s3://b/p/objects/ab/abcd.0";
+        let not_found = object_store::Error::NotFound {
+            path: "p/objects/ab/abcd.0".into(),
+            source: "404".into(),
+        };
+        let e = map_error("get", url, not_found);
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(e.to_string().contains(url), "{e}");
+        let exists = object_store::Error::AlreadyExists {
+            path: "x".into(),
+            source: "412".into(),
+        };
+        assert_eq!(
+            map_error("put", url, exists).kind(),
+            io::ErrorKind::AlreadyExists
+        );
+        let other = object_store::Error::Generic {
+            store: "S3",
+            source: "connection refused".into(),
+        };
+        let e = map_error("put", url, other);
+        assert_eq!(e.kind(), io::ErrorKind::Other);
+        assert!(e.to_string().contains("connection refused"), "{e}");
+    }
+
+    #[test]
+    fn the_backend_debug_output_shows_no_credentials() {
+        let spill = std::env::temp_dir().join(format!("s3-debug-test-{}", std::process::id()));
+        let secret = "do-not-show-this-secret";
+        let backend = S3Backend::open_with_settings(
+            "s3://bucket/prefix",
+            Some(&spill),
+            &[
+                ("AWS_ACCESS_KEY_ID", "key"),
+                ("AWS_SECRET_ACCESS_KEY", secret),
+            ],
+        )
+        .unwrap();
+        let shown = format!("{backend:?}");
+        assert!(
+            shown.contains("s3://bucket/prefix") && !shown.contains(secret),
+            "{shown}"
+        );
+        drop(backend);
+        let _ = std::fs::remove_dir_all(&spill);
+    }
+}
