@@ -382,3 +382,44 @@ fn a_held_lease_refuses_a_second_store_naming_host_pid_and_expiry() {
     drop(holder);
     open(server.backend_at(&url, None), &root, "second").expect("free once released");
 }
+
+#[test]
+fn an_expired_lease_is_taken_over_by_exactly_one_of_several_takers() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let url = server.url("takers");
+    let raw = server.backend_at(&url, None);
+    let expired = br#"{"host":"gone-host","pid":4242,"expires_unix_ms":1}"#;
+    raw.raw_put("LOCK", expired.to_vec())
+        .expect("an expired lease");
+    let root = raw.root();
+    let barrier = std::sync::Barrier::new(4);
+    let results: Vec<Result<Store, StoreError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let (server, root, barrier, url) = (&server, &root, &barrier, &url);
+                scope.spawn(move || {
+                    let backend = server.backend_at(url, None);
+                    barrier.wait();
+                    open(backend, root, &format!("taker-{i}"))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(won, 1, "exactly one taker wins: {results:?}");
+    for r in &results {
+        if let Err(e) = r {
+            assert!(matches!(e, StoreError::Leased { .. }), "{e:?}");
+            assert!(
+                !e.to_string().contains("gone-host"),
+                "the losers see the winner: {e}"
+            );
+        }
+    }
+}
