@@ -140,8 +140,8 @@ fn checkpoints_and_reports_go_to_s3_spills_stay_local_and_reload_verified() {
     assert!(err.to_string().contains(&url), "names the object: {err}");
 }
 
-/// Delegates to an [`S3Backend`]; before the first publish it runs `hook` (another writer, a
-/// server crash, …).
+/// Delegates to an [`S3Backend`]; when a checkpoint write starts (its streamed upload is
+/// created) it runs `hook` once (another writer's commit, a server crash, …).
 struct Hooked {
     inner: Arc<S3Backend>,
     hook: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
@@ -165,11 +165,12 @@ impl Backend for Hooked {
     fn rename(&self, a: &Path, b: &Path) -> std::io::Result<()> {
         self.inner.rename(a, b)
     }
+    fn create_for_publish(&self, a: &Path, b: &Path) -> std::io::Result<Box<dyn WriteFile>> {
+        self.run_hook();
+        self.inner.create_for_publish(a, b)
+    }
     fn publish(&self, a: &Path, b: &Path, exclusive: bool) -> std::io::Result<bool> {
-        let hook = self.hook.lock().map(|mut h| h.take()).unwrap_or(None);
-        if let Some(hook) = hook {
-            hook();
-        }
+        self.run_hook();
         self.inner.publish(a, b, exclusive)
     }
     fn remove_file(&self, p: &Path) -> std::io::Result<()> {
@@ -192,6 +193,15 @@ impl Backend for Hooked {
     }
     fn lock(&self, p: &Path, wait: bool) -> std::io::Result<Option<Box<dyn LockHandle>>> {
         self.inner.lock(p, wait)
+    }
+}
+
+impl Hooked {
+    fn run_hook(&self) {
+        let hook = self.hook.lock().map(|mut h| h.take()).unwrap_or(None);
+        if let Some(hook) = hook {
+            hook();
+        }
     }
 }
 
@@ -320,7 +330,7 @@ fn server_gone_mid_upload_names_the_object_commits_nothing_and_the_next_run_resu
     let inner = server.backend_at(&url, None);
     let root = inner.root();
     let backend = hooked(inner, move || {
-        // Kill the server shortly after the multipart upload has started.
+        // Kill the server shortly after the streamed multipart upload has started.
         std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(150));
             let _ = std::process::Command::new("kill")

@@ -48,6 +48,12 @@ pub struct DirEntry {
 pub trait Backend: Send + Sync + Debug {
     /// Create (or truncate) a file for writing.
     fn create(&self, path: &Path) -> io::Result<Box<dyn WriteFile>>;
+    /// Create the temp file of a checkpoint that will be [`Backend::publish`]ed at `to`. The
+    /// default is [`Backend::create`]; an object store streams it to `to` as it is written.
+    fn create_for_publish(&self, tmp: &Path, to: &Path) -> io::Result<Box<dyn WriteFile>> {
+        let _ = to;
+        self.create(tmp)
+    }
     /// Open an existing file for reading (`NotFound` when missing).
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadFile>>;
     /// Atomically rename `from` to `to`, replacing `to`.

@@ -206,10 +206,12 @@ impl Store {
         };
         let header_len = header.len();
         let placeholder = header.encode();
-        let mut file = self
-            .backend
-            .create(tmp)
-            .map_err(io_error("create temp file", tmp))?;
+        let created = if job.kind == ObjectKind::Checkpoint {
+            self.backend.create_for_publish(tmp, final_path)
+        } else {
+            self.backend.create(tmp)
+        };
+        let mut file = created.map_err(io_error("create temp file", tmp))?;
         file.write_all(&placeholder)
             .map_err(|e| write_error(tmp, final_path, header_len, e))?;
         let stored = StoredWriter::new(file, header_len);

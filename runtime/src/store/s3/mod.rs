@@ -17,6 +17,7 @@ mod lease;
 mod ops;
 mod read;
 mod route;
+mod stream;
 mod upload;
 
 use std::fmt;
@@ -83,6 +84,8 @@ pub struct S3Backend {
     /// Keys under `objects/` on S3, listed when the lease was taken and kept up to date by this
     /// backend's own commits and deletions (`None`: no lease, every probe asks S3).
     known: std::sync::Mutex<Option<std::collections::HashSet<String>>>,
+    /// Checkpoints streamed up and waiting for their publish, by temp path.
+    pending: stream::Registry,
 }
 
 impl fmt::Debug for S3Backend {
@@ -191,6 +194,7 @@ impl S3Backend {
             remove_local,
             lease_ttl: Duration::from_secs(secs(ENV_LEASE_SECS, DEFAULT_LEASE_SECS).max(1)),
             known: std::sync::Mutex::new(None),
+            pending: stream::Registry::default(),
         })
     }
 

@@ -13,6 +13,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 
 use super::route::Route;
+use super::stream::StreamingUpload;
 use super::{S3Backend, lease, unsupported};
 use crate::store::backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
 use crate::store::local::LocalFs;
@@ -158,6 +159,23 @@ impl Backend for S3Backend {
         }
     }
 
+    fn create_for_publish(&self, tmp: &Path, to: &Path) -> io::Result<Box<dyn WriteFile>> {
+        let key = match self.route(to)? {
+            Route::Objects { remote, .. } | Route::Remote(remote) => remote,
+            Route::Local(_) => return self.create(tmp),
+        };
+        let Route::Local(_) = self.route(tmp)? else {
+            return Err(unsupported("stage a temp file at", &key));
+        };
+        let upload = StreamingUpload::new(
+            self.client.clone(),
+            tmp.to_path_buf(),
+            key,
+            self.pending.clone(),
+        );
+        Ok(Box::new(upload))
+    }
+
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadFile>> {
         match self.route(path)? {
             Route::Local(local) => LocalFs.open_read(&local),
@@ -200,6 +218,24 @@ impl Backend for S3Backend {
     }
 
     fn publish(&self, from: &Path, to: &Path, exclusive: bool) -> io::Result<bool> {
+        let streamed = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(from);
+        if let Some(pending) = streamed {
+            let key = pending.key.clone();
+            let placed = self.complete(from, pending, exclusive)?;
+            self.note_present(&key);
+            if placed && let Route::Objects { local, .. } = self.route(to)? {
+                // The checkpoint replaces a spill of the same block: drop the local copy.
+                match std::fs::remove_file(local) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+            return Ok(placed);
+        }
         let Route::Local(source) = self.route(from)? else {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -232,6 +268,16 @@ impl Backend for S3Backend {
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
+        let streamed = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(path);
+        if let Some(pending) = streamed {
+            // A streamed checkpoint that will not be published: abort its upload.
+            super::stream::abort(&self.client, &pending);
+            return Ok(());
+        }
         match self.route(path)? {
             Route::Local(local) => std::fs::remove_file(local),
             Route::Objects { local, remote } => match std::fs::remove_file(local) {
