@@ -66,7 +66,7 @@ pub enum StoreError {
     },
     /// Another live run holds the lease of an S3 checkpoint store.
     #[error(
-        "checkpoint store {store} is locked by host {host} pid {pid} until {until}: another run is using it; wait for it to finish, pass --wait, or use another --checkpoint-dir"
+        "checkpoint store {store} is locked by host {host} pid {pid} until {until}: another run is using it (if that run died, its lease frees itself then); wait for it, pass --wait, or use another --checkpoint-dir"
     )]
     Leased {
         /// The store's URL.
