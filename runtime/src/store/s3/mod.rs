@@ -1,5 +1,5 @@
 //! [`S3Backend`]: the checkpoint store on S3 (any S3-compatible server), behind the same
-//! [`Backend`] seam as the local directory.
+//! [`Backend`](super::Backend) seam as the local directory.
 //!
 //! Responsible for: opening a store from an `s3://bucket/prefix` URL (endpoint, region and
 //! credentials from the standard `AWS_*` environment, never printed or logged), routing every
