@@ -70,6 +70,7 @@ impl Lease {
     ) -> io::Result<Lease> {
         let url = client.url(&key);
         let err = |op: &str, e: object_store::Error| super::map_error(op, &url, e);
+        let mut announced = false;
         loop {
             let body = encode(&fresh_body(ttl));
             let create =
@@ -127,6 +128,16 @@ impl Lease {
                         until: rfc3339(expires),
                     },
                 ));
+            }
+            if !announced {
+                announced = true;
+                tracing::warn!(
+                    "waiting for the checkpoint store {}: locked by host {} pid {} until {} (--wait)",
+                    url.trim_end_matches("/LOCK"),
+                    holder.host,
+                    holder.pid,
+                    rfc3339(expires)
+                );
             }
             let left = Duration::from_millis(expires.saturating_sub(now));
             std::thread::sleep(left.clamp(Duration::from_millis(100), Duration::from_secs(1)));
