@@ -1,6 +1,6 @@
 //! The checkpoint store on a real S3 server (SeaweedFS): commit and verified reload (single PUT
 //! and multipart), tiering (spills local, checkpoints and reports remote), first writer wins
-//! (RELIABILITY row 25), the server gone mid-upload (row 24), and the lease (row 26, in-process).
+//! (RELIABILITY row 25), the server gone mid-upload (row 24). The lease: `s3_lease.rs`.
 
 mod s3_util;
 
@@ -364,72 +364,4 @@ fn server_gone_mid_upload_names_the_object_commits_nothing_and_the_next_run_resu
 
 fn server_pid(server: &Server) -> u32 {
     server.pid().expect("an owned server has a pid")
-}
-
-#[test]
-fn a_held_lease_refuses_a_second_store_naming_host_pid_and_expiry() {
-    let Some(server) = Server::start() else {
-        return;
-    };
-    let url = server.url("lease");
-    let first = server.backend_at(&url, None);
-    let root = first.root();
-    let holder = open(first, &root, "holder").expect("first run");
-    let err = open(server.backend_at(&url, None), &root, "second").unwrap_err();
-    let text = err.to_string();
-    assert!(matches!(err, StoreError::Leased { .. }), "{err:?}");
-    assert!(
-        text.contains(&format!("checkpoint store {url} is locked by host "))
-            && text.contains(&format!(" pid {} until ", std::process::id())),
-        "{text}"
-    );
-    let err = Store::open_maintenance_with_backend(server.backend_at(&url, None), &root, false)
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Leased { .. }),
-        "gc is refused too: {err:?}"
-    );
-    drop(holder);
-    open(server.backend_at(&url, None), &root, "second").expect("free once released");
-}
-
-#[test]
-fn an_expired_lease_is_taken_over_by_exactly_one_of_several_takers() {
-    let Some(server) = Server::start() else {
-        return;
-    };
-    let url = server.url("takers");
-    let raw = server.backend_at(&url, None);
-    let expired = br#"{"host":"gone-host","pid":4242,"expires_unix_ms":1}"#;
-    raw.raw_put("LOCK", expired.to_vec())
-        .expect("an expired lease");
-    let root = raw.root();
-    let barrier = std::sync::Barrier::new(4);
-    let results: Vec<Result<Store, StoreError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..4)
-            .map(|i| {
-                let (server, root, barrier, url) = (&server, &root, &barrier, &url);
-                scope.spawn(move || {
-                    let backend = server.backend_at(url, None);
-                    barrier.wait();
-                    open(backend, root, &format!("taker-{i}"))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("thread"))
-            .collect()
-    });
-    let won = results.iter().filter(|r| r.is_ok()).count();
-    assert_eq!(won, 1, "exactly one taker wins: {results:?}");
-    for r in &results {
-        if let Err(e) = r {
-            assert!(matches!(e, StoreError::Leased { .. }), "{e:?}");
-            assert!(
-                !e.to_string().contains("gone-host"),
-                "the losers see the winner: {e}"
-            );
-        }
-    }
 }
