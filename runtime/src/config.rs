@@ -1,8 +1,10 @@
 //! Run configuration: budget, checkpoint directory, resume behaviour, parallelism, progress.
 //!
 //! Each setting is resolved from, first wins: the command-line flag ([`RunArgs`]), the
-//! environment (`STEPSTONE_BUDGET`, `STEPSTONE_CHECKPOINT_DIR`), `stepstone.toml` in the current
-//! directory, the `#[pipeline]` attribute ([`PipelineDefaults`]), the built-in default.
+//! environment (`STEPSTONE_BUDGET`, `STEPSTONE_CHECKPOINT_DIR`, `STEPSTONE_SPILL_DIR`),
+//! `stepstone.toml` in the current directory, the `#[pipeline]` attribute ([`PipelineDefaults`]),
+//! the built-in default. The checkpoint directory may be an `s3://bucket/prefix` URL; its spills
+//! then go to the local spill directory.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,8 @@ use crate::plan::Fingerprint;
 pub const ENV_BUDGET: &str = "STEPSTONE_BUDGET";
 /// The environment variable that sets the checkpoint directory.
 pub const ENV_CHECKPOINT_DIR: &str = "STEPSTONE_CHECKPOINT_DIR";
+/// The environment variable that sets the local spill directory of an `s3://` store.
+pub const ENV_SPILL_DIR: &str = "STEPSTONE_SPILL_DIR";
 /// The project configuration file read from the current directory.
 pub const CONFIG_FILE: &str = "stepstone.toml";
 /// The checkpoint directory when nothing sets one.
@@ -81,9 +85,12 @@ pub struct RunArgs {
     /// Memory budget for datasets, e.g. `384MiB`, `2 GiB`, `1.5GB` [env: STEPSTONE_BUDGET]
     #[arg(long, value_name = "SIZE")]
     pub budget: Option<String>,
-    /// Checkpoint directory [env: STEPSTONE_CHECKPOINT_DIR] [default: ./.stepstone]
+    /// Checkpoint directory or `s3://bucket/prefix` [env: STEPSTONE_CHECKPOINT_DIR] [default: ./.stepstone]
     #[arg(long, value_name = "DIR")]
     pub checkpoint_dir: Option<PathBuf>,
+    /// Local directory for spills when checkpoints are on S3 [env: STEPSTONE_SPILL_DIR] [default: a temp folder]
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
     /// Ignore checkpoints and spills of earlier runs (they are overwritten as steps recompute)
     #[arg(long)]
     pub fresh: bool,
@@ -129,8 +136,11 @@ pub struct RunConfig {
     pub pipeline: String,
     /// Memory budget for datasets.
     pub budget: Budget,
-    /// Checkpoint directory.
+    /// Checkpoint directory (or `s3://bucket/prefix`).
     pub checkpoint_dir: PathBuf,
+    /// Local directory for spills, persist copies and temp files of an `s3://` store (`None`: a
+    /// fresh temp folder, removed at run end). Unused by a local checkpoint directory.
+    pub spill_dir: Option<PathBuf>,
     /// Ignore objects of earlier runs.
     pub fresh: bool,
     /// Parallel steps at most (≥ 1).
@@ -169,6 +179,7 @@ impl fmt::Debug for RunConfig {
             .field("pipeline", &self.pipeline)
             .field("budget", &self.budget)
             .field("checkpoint_dir", &self.checkpoint_dir)
+            .field("spill_dir", &self.spill_dir)
             .field("fresh", &self.fresh)
             .field("jobs", &self.jobs)
             .field("checkpoint_every", &self.checkpoint_every)
@@ -186,6 +197,7 @@ impl RunConfig {
             pipeline: pipeline.into(),
             budget: Budget::DEFAULT,
             checkpoint_dir: PathBuf::from(DEFAULT_CHECKPOINT_DIR),
+            spill_dir: None,
             fresh: false,
             jobs: default_jobs(),
             checkpoint_every: None,
@@ -209,6 +221,12 @@ impl RunConfig {
     /// Set the checkpoint directory.
     pub fn checkpoint_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.checkpoint_dir = dir.into();
+        self
+    }
+
+    /// Set the local spill directory of an `s3://` checkpoint store.
+    pub fn spill_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spill_dir = Some(dir.into());
         self
     }
     /// Ignore objects of earlier runs.
@@ -277,8 +295,21 @@ impl RunConfig {
             .or_else(|| file.checkpoint_dir.clone())
             .or_else(|| defaults.checkpoint_dir.map(PathBuf::from))
         {
+            if let Some(rest) = dir.to_str().and_then(|d| d.strip_prefix("s3://"))
+                && rest.split('/').next().is_none_or(str::is_empty)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "checkpoint directory {}: no bucket name; write it as s3://bucket/prefix",
+                    dir.display()
+                )));
+            }
             config.checkpoint_dir = dir;
         }
+        config.spill_dir = args
+            .spill_dir
+            .clone()
+            .or_else(|| env(ENV_SPILL_DIR).map(PathBuf::from))
+            .or_else(|| file.spill_dir.clone());
         config.checkpoint_every = file
             .checkpoint_every
             .or(defaults.checkpoint_every)
@@ -315,8 +346,10 @@ fn default_jobs() -> usize {
 pub struct ProjectFile {
     /// Memory budget, e.g. `"384MiB"`.
     pub budget: Option<String>,
-    /// Checkpoint directory.
+    /// Checkpoint directory (or `s3://bucket/prefix`).
     pub checkpoint_dir: Option<PathBuf>,
+    /// Local spill directory of an `s3://` store.
+    pub spill_dir: Option<PathBuf>,
     /// Checkpoint every N steps along each chain.
     pub checkpoint_every: Option<u32>,
     /// Parallel steps at most.
@@ -439,5 +472,33 @@ mod tests {
         std::fs::write(&path, "budget = \"1MiB\"\nbudgt = 3\n").unwrap();
         let e = ProjectFile::load(&path).unwrap_err().to_string();
         assert!(e.contains("budgt") && e.contains("line 2"), "{e}");
+    }
+    #[test]
+    fn s3_checkpoint_dir_and_spill_dir_resolve_from_flag_env_and_file() {
+        let file = ProjectFile {
+            checkpoint_dir: Some("s3://bucket/from-file".into()),
+            spill_dir: Some("/file/spill".into()),
+            ..Default::default()
+        };
+        let env = |k: &str| (k == ENV_SPILL_DIR).then(|| "/env/spill".to_string());
+        let resolved = RunConfig::resolve_with(&RunArgs::default(), &defaults(), &env, &file);
+        let config = resolved.unwrap();
+        assert_eq!(
+            config.checkpoint_dir,
+            PathBuf::from("s3://bucket/from-file")
+        );
+        assert_eq!(config.spill_dir, Some(PathBuf::from("/env/spill")));
+        let no_env = |_: &str| None;
+        let config = RunConfig::resolve_with(&RunArgs::default(), &defaults(), &no_env, &file);
+        assert_eq!(
+            config.unwrap().spill_dir,
+            Some(PathBuf::from("/file/spill"))
+        );
+        let bad = RunArgs {
+            checkpoint_dir: Some("s3:///prefix".into()),
+            ..Default::default()
+        };
+        let err = RunConfig::resolve_with(&bad, &defaults(), &no_env, &file).unwrap_err();
+        assert!(err.to_string().contains("no bucket name"), "{err}");
     }
 }

@@ -78,7 +78,12 @@ impl Pipeline {
             Some(backend) => {
                 Store::open_with_backend(backend.clone(), &config.checkpoint_dir, &run_id, options)?
             }
-            None => Store::open(&config.checkpoint_dir, &run_id, options)?,
+            None => Store::open_with_spill_dir(
+                &config.checkpoint_dir,
+                config.spill_dir.as_deref(),
+                &run_id,
+                options,
+            )?,
         };
         let progress = config.progress;
         Ok(Pipeline {

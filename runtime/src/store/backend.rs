@@ -2,9 +2,11 @@
 //!
 //! Responsible for: the small set of file-system primitives the commit protocol needs (create a
 //! file for writing, open for reading, rename, remove, fsync a directory, list a directory, an
-//! advisory lock). Not responsible for: the object format or the protocol itself (see
-//! `format.rs` and `object.rs`). The trait is object-safe so a fault-injecting backend can wrap
-//! [`LocalFs`](super::LocalFs) in tests and an object-store backend can come later.
+//! advisory lock) plus one object-store-shaped call, [`Backend::publish`] (the conditional
+//! commit an S3 store needs, a rename on a file system). Not responsible for: the object format
+//! or the protocol itself (see `format.rs` and `object.rs`). The trait is object-safe so a
+//! fault-injecting backend can wrap [`LocalFs`](super::LocalFs) in tests, and
+//! [`S3Backend`](super::S3Backend) maps the same calls onto objects.
 
 use std::fmt::Debug;
 use std::io::{self, Read, Seek, Write};
@@ -46,10 +48,25 @@ pub struct DirEntry {
 pub trait Backend: Send + Sync + Debug {
     /// Create (or truncate) a file for writing.
     fn create(&self, path: &Path) -> io::Result<Box<dyn WriteFile>>;
+    /// Create the temp file of a checkpoint that will be [`Backend::publish`]ed at `to`. The
+    /// default is [`Backend::create`]; an object store streams it to `to` as it is written.
+    fn create_for_publish(&self, tmp: &Path, to: &Path) -> io::Result<Box<dyn WriteFile>> {
+        let _ = to;
+        self.create(tmp)
+    }
     /// Open an existing file for reading (`NotFound` when missing).
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadFile>>;
     /// Atomically rename `from` to `to`, replacing `to`.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Make the finished temp file `from` visible at `to` as a committed checkpoint. With
+    /// `exclusive`, an object store makes it visible only if nothing is at `to` yet and returns
+    /// `Ok(false)` when another writer's object is (first writer wins; the caller verifies and
+    /// uses it). A file system needs no such check (the directory lock excludes other writers):
+    /// the default renames, replacing `to`.
+    fn publish(&self, from: &Path, to: &Path, exclusive: bool) -> io::Result<bool> {
+        let _ = exclusive;
+        self.rename(from, to).map(|()| true)
+    }
     /// Remove a file (`NotFound` when missing).
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Remove a directory and everything under it (`NotFound` when missing).
@@ -62,6 +79,16 @@ pub trait Backend: Send + Sync + Debug {
     fn list_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>>;
     /// Whether a file or directory exists at `path`.
     fn exists(&self, path: &Path) -> io::Result<bool>;
+    /// Whether [`Backend::publish`] with `exclusive` itself refuses to replace an existing object
+    /// (an object store's conditional put). The store then skips its own look before writing a
+    /// checkpoint (one request saved) and relies on the refusal instead.
+    fn publish_is_conditional(&self) -> bool {
+        false
+    }
+    /// When the file at `path` was last written (`Ok(None)` when the backend cannot tell).
+    fn modified(&self, path: &Path) -> io::Result<Option<std::time::SystemTime>> {
+        Ok(std::fs::metadata(path)?.modified().ok())
+    }
     /// Take the advisory lock on `path` (created if missing). `Ok(None)` when another process
     /// holds it and `wait` is false; with `wait`, block until it is free.
     fn lock(&self, path: &Path, wait: bool) -> io::Result<Option<Box<dyn LockHandle>>>;

@@ -1,7 +1,8 @@
 //! The write protocol: stream an object into `tmp/`, fill in its header, and commit it.
 //!
-//! Responsible for: [`Store::write`] (checkpoint: fsync file → rename → fsync directory, first
-//! writer wins; spill: rename only; persist: into the run's folder) and
+//! Responsible for: [`Store::write`] (checkpoint: fsync file → publish (a rename on a file
+//! system, a conditional upload on S3) → fsync directory, first writer wins; spill: rename
+//! only; persist: into the run's folder) and
 //! [`Store::write_run_file`]. Guarantees that nothing partial ever reaches a final path and that
 //! a temp file is removed on every error path. Not responsible for: the byte format (see
 //! `format.rs`) or reading (see `mod.rs`).
@@ -72,7 +73,9 @@ impl Store {
                 message: format!("type name longer than {MAX_TYPE_NAME} bytes"),
             });
         }
-        if let Some(existing) = self.existing_to_keep(key, kind, type_name) {
+        // On an object store the conditional publish below makes the same decision.
+        let conditional = kind == ObjectKind::Checkpoint && self.backend.publish_is_conditional();
+        if !conditional && let Some(existing) = self.existing_to_keep(key, kind, type_name) {
             return Ok(existing);
         }
         let compression = match kind {
@@ -90,16 +93,37 @@ impl Store {
         let mut tmp = self.temp_file(&format!("{}.{}.{kind:?}", key.fingerprint, key.part));
         let (header, file_len) = self.write_temp(&tmp.path, &job, &final_path, encode)?;
         self.ensure_parent(&final_path, kind == ObjectKind::Checkpoint)?;
-        self.backend
-            .rename(&tmp.path, &final_path)
-            .map_err(io_error("rename into place", &final_path))?;
-        tmp.armed = false;
-        if kind == ObjectKind::Checkpoint {
-            let dir = parent(&final_path);
+        if kind != ObjectKind::Checkpoint {
             self.backend
-                .sync_dir(dir)
-                .map_err(io_error("fsync directory", dir))?;
+                .rename(&tmp.path, &final_path)
+                .map_err(io_error("rename into place", &final_path))?;
+            tmp.armed = false;
+            return Ok(ObjectInfo::from_header(header, file_len, rel));
         }
+        let commit = |exclusive| {
+            self.backend
+                .publish(&tmp.path, &final_path, exclusive)
+                .map_err(io_error("commit", &final_path))
+        };
+        if !commit(true)? {
+            // Another writer committed this block first: use its object if it is intact and of
+            // our type (the temp file is dropped); otherwise replace it.
+            match self.verify_rel(&rel) {
+                Ok(winner)
+                    if winner.kind == ObjectKind::Checkpoint && winner.type_name == type_name =>
+                {
+                    return Ok(winner);
+                }
+                _ => {
+                    commit(false)?;
+                }
+            }
+        }
+        tmp.armed = false;
+        let dir = parent(&final_path);
+        self.backend
+            .sync_dir(dir)
+            .map_err(io_error("fsync directory", dir))?;
         Ok(ObjectInfo::from_header(header, file_len, rel))
     }
 
@@ -182,10 +206,12 @@ impl Store {
         };
         let header_len = header.len();
         let placeholder = header.encode();
-        let mut file = self
-            .backend
-            .create(tmp)
-            .map_err(io_error("create temp file", tmp))?;
+        let created = if job.kind == ObjectKind::Checkpoint {
+            self.backend.create_for_publish(tmp, final_path)
+        } else {
+            self.backend.create(tmp)
+        };
+        let mut file = created.map_err(io_error("create temp file", tmp))?;
         file.write_all(&placeholder)
             .map_err(|e| write_error(tmp, final_path, header_len, e))?;
         let stored = StoredWriter::new(file, header_len);

@@ -18,8 +18,10 @@ impl Store {
     /// [`StoreError::Locked`] when a run holds it, or waiting with `wait`), create nothing and
     /// clean nothing. Reads work as on a read-only store; [`Store::remove_object`] and
     /// [`Store::remove_run`] work only on a store opened this way.
+    /// `dir` may be an `s3://bucket/prefix` URL.
     pub fn open_maintenance(dir: &Path, wait: bool) -> Result<Store, StoreError> {
-        Store::open_maintenance_with_backend(Arc::new(super::LocalFs), dir, wait)
+        let (backend, root) = super::open::backend_for(dir, None)?;
+        Store::open_maintenance_with_backend(backend, &root, wait)
     }
 
     /// [`Store::open_maintenance`] over any backend.
@@ -32,7 +34,8 @@ impl Store {
         let probe = Store::open_read_only_with_backend(backend.clone(), dir)?;
         drop(probe);
         let path = dir.join("LOCK");
-        let mut lock = match backend.lock(&path, wait).map_err(io_error("lock", &path))? {
+        let lock_error = super::open::lock_error(dir, &path);
+        let mut lock = match backend.lock(&path, wait).map_err(lock_error)? {
             Some(handle) => handle,
             None => {
                 let text = backend::read_small(&*backend, &path, 64).unwrap_or_default();
@@ -99,6 +102,12 @@ impl Store {
         } else {
             Err(self.read_only())
         }
+    }
+
+    /// When the file at `rel` (relative to the root) was last written, from the backend (file
+    /// mtime locally, `Last-Modified` on S3); `None` when it cannot tell.
+    pub fn modified(&self, rel: &Path) -> Option<std::time::SystemTime> {
+        self.backend.modified(&self.root.join(rel)).ok().flatten()
     }
 
     /// The absolute path of a file given relative to the root (for tools that stat objects).

@@ -9,8 +9,9 @@
 //!
 //! Files: `backend.rs` (the trait), `local.rs` ([`LocalFs`]), `format.rs` (header bytes),
 //! `object.rs` (streaming write/read of one object), `commit.rs` (write protocol), `open.rs`
-//! (lock, cleanup, inspection), `fault.rs` (fault injection, feature `fault-injection`). The
-//! format and protocol are documented in `docs/design.md` ("Storage").
+//! (lock, cleanup, inspection), `fault.rs` (fault injection, feature `fault-injection`), `s3/`
+//! ([`S3Backend`]: the store on S3, spills tiered to a local directory, the lease lock). The
+//! format and protocol are documented in `docs/design.md` ("Storage", "Checkpoints on S3").
 
 mod backend;
 mod commit;
@@ -22,6 +23,7 @@ mod maintenance;
 mod object;
 mod open;
 mod runs;
+pub mod s3;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -42,6 +44,7 @@ use std::sync::{Arc, Mutex};
 pub use backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
 pub use local::LocalFs;
 pub use object::{PayloadReader, decode_object};
+pub use s3::S3Backend;
 
 use crate::memory::Footprint;
 use crate::plan::Fingerprint;
@@ -60,6 +63,20 @@ pub enum StoreError {
         dir: PathBuf,
         /// The pid recorded by the holder (0 when unknown).
         pid: u32,
+    },
+    /// Another live run holds the lease of an S3 checkpoint store.
+    #[error(
+        "checkpoint store {store} is locked by host {host} pid {pid} until {until}: another run is using it (if that run died, its lease frees itself then); wait for it, pass --wait, or use another --checkpoint-dir"
+    )]
+    Leased {
+        /// The store's URL.
+        store: String,
+        /// The holder's host name.
+        host: String,
+        /// The holder's process id.
+        pid: u32,
+        /// When the lease expires unless its holder renews it (RFC 3339, UTC).
+        until: String,
     },
     /// An I/O operation failed.
     #[error("{op} {path}: {source}")]
@@ -208,13 +225,6 @@ pub struct Store {
 }
 
 impl Store {
-    /// Open (creating if needed) the checkpoint directory `dir` for run `run_id`: take the lock,
-    /// remove orphan temp files and the persist folders of earlier runs, create
-    /// `runs/<run_id>/`. `run_id` must be a plain name (letters, digits, `-`, `_`, `.`).
-    pub fn open(dir: &Path, run_id: &str, options: StoreOptions) -> Result<Store, StoreError> {
-        Store::open_with_backend(Arc::new(LocalFs), dir, run_id, options)
-    }
-
     /// The directory.
     pub fn root(&self) -> &Path {
         &self.root

@@ -16,6 +16,29 @@ use super::{BlockKey, ObjectInfo, Store, StoreError, StoreOptions, io_error, obj
 use crate::plan::Fingerprint;
 
 impl Store {
+    /// Open (creating if needed) the checkpoint directory `dir` for run `run_id`: take the lock,
+    /// remove orphan temp files and the persist folders of earlier runs, create
+    /// `runs/<run_id>/`. `run_id` must be a plain name (letters, digits, `-`, `_`, `.`).
+    ///
+    /// `dir` may be an `s3://bucket/prefix` URL: the store then lives on S3 ([`S3Backend`](super::S3Backend)),
+    /// with spills in a fresh temp folder (see [`Store::open_with_spill_dir`]).
+    pub fn open(dir: &Path, run_id: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        Store::open_with_spill_dir(dir, None, run_id, options)
+    }
+
+    /// [`Store::open`] with the local directory an `s3://` store keeps spills, persist copies
+    /// and temp files in (`None`: a fresh temp folder, removed when the store closes). A local
+    /// store ignores `spill_dir`: its spills live beside its checkpoints.
+    pub fn open_with_spill_dir(
+        dir: &Path,
+        spill_dir: Option<&Path>,
+        run_id: &str,
+        options: StoreOptions,
+    ) -> Result<Store, StoreError> {
+        let (backend, root) = backend_for(dir, spill_dir)?;
+        Store::open_with_backend(backend, &root, run_id, options)
+    }
+
     /// [`Store::open`] over any backend (tests wrap [`LocalFs`](super::LocalFs) to inject faults).
     pub fn open_with_backend(
         backend: Arc<dyn Backend>,
@@ -68,8 +91,10 @@ impl Store {
 
     /// Open an existing checkpoint directory for inspection: no lock, no cleanup, no run
     /// folder; every write fails with [`StoreError::ReadOnly`].
+    /// `dir` may be an `s3://bucket/prefix` URL.
     pub fn open_read_only(dir: &Path) -> Result<Store, StoreError> {
-        Store::open_read_only_with_backend(Arc::new(super::LocalFs), dir)
+        let (backend, root) = backend_for(dir, None)?;
+        Store::open_read_only_with_backend(backend, &root)
     }
 
     /// [`Store::open_read_only`] over any backend.
@@ -210,7 +235,7 @@ fn acquire_lock(
     wait: bool,
 ) -> Result<Box<dyn LockHandle>, StoreError> {
     let path = dir.join("LOCK");
-    match backend.lock(&path, wait).map_err(io_error("lock", &path))? {
+    match backend.lock(&path, wait).map_err(lock_error(dir, &path))? {
         Some(mut handle) => {
             let pid = format!("{}\n", std::process::id());
             handle
@@ -226,6 +251,26 @@ fn acquire_lock(
                 pid,
             })
         }
+    }
+}
+
+/// Map a failed lock to [`StoreError::Leased`] when an S3 lease is held by another run, to
+/// [`StoreError::Io`] otherwise.
+pub(crate) fn lock_error<'p>(
+    dir: &'p Path,
+    path: &'p Path,
+) -> impl FnOnce(io::Error) -> StoreError + 'p {
+    move |e| match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<super::s3::LeaseHeld>())
+    {
+        Some(held) => StoreError::Leased {
+            store: dir.display().to_string(),
+            host: held.host.clone(),
+            pid: held.pid,
+            until: held.until.clone(),
+        },
+        None => io_error("lock", path)(e),
     }
 }
 
@@ -260,4 +305,24 @@ fn remove_orphans(backend: &dyn Backend, dir: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// The backend and root for `dir`: [`S3Backend`] for an `s3://` URL, [`LocalFs`] otherwise.
+pub(crate) fn backend_for(
+    dir: &Path,
+    spill_dir: Option<&Path>,
+) -> Result<(Arc<dyn Backend>, PathBuf), StoreError> {
+    match super::s3::s3_url(dir) {
+        Some(url) => {
+            let backend =
+                super::S3Backend::open(&url, spill_dir).map_err(|source| StoreError::Io {
+                    op: "open checkpoint store",
+                    path: PathBuf::from(&url),
+                    source,
+                })?;
+            let root = backend.root();
+            Ok((Arc::new(backend), root))
+        }
+        None => Ok((Arc::new(super::LocalFs), dir.to_path_buf())),
+    }
 }

@@ -114,6 +114,11 @@ fn open(dir: &Path, dry_run: bool) -> anyhow::Result<Store> {
              active; wait for the run to finish and run gc again (`--dry-run` works meanwhile)",
             dir.display()
         ),
+        Err(e @ StoreError::Leased { .. }) => bail!(
+            "cannot gc {}: {e}; gc deletes only while no run is active (`--dry-run` works \
+             meanwhile)",
+            dir.display()
+        ),
         Err(e) => Err(e).with_context(|| {
             format!(
                 "cannot open the checkpoint directory {} for gc; pass --dir with the pipeline's \

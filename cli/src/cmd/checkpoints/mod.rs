@@ -38,12 +38,9 @@ pub(crate) fn kind_name(kind: ObjectKind) -> &'static str {
     }
 }
 
-/// Seconds since the file was last written (`None` if the file system does not say).
+/// Seconds since the file was last written (`None` if the store does not say).
 pub(crate) fn age_seconds(store: &Store, rel: &Path) -> Option<u64> {
-    let modified = std::fs::metadata(store.path_of(rel))
-        .ok()?
-        .modified()
-        .ok()?;
+    let modified = store.modified(rel)?;
     Some(SystemTime::now().duration_since(modified).ok()?.as_secs())
 }
 
