@@ -52,7 +52,10 @@ impl Pipeline {
             ..NodeContent::default()
         };
         if !files.is_empty() {
-            let dir = self.config.checkpoint_dir.clone();
+            let dir = crate::input::local_root(
+                &self.config.checkpoint_dir,
+                self.config.spill_dir.as_deref(),
+            );
             match self.inputs.hash_params(&dir, spec.name, files) {
                 Ok((hash, reads)) => {
                     content.inputs_hash = Some(hash);
@@ -90,7 +93,10 @@ impl Pipeline {
 
     /// `StepBuilder::input_file`: the next recorded node (step `step`) reads `source`.
     pub(crate) fn pending_input(&mut self, step: &str, param: &str, source: &dyn InputSource) {
-        let dir = self.config.checkpoint_dir.clone();
+        let dir = crate::input::local_root(
+            &self.config.checkpoint_dir,
+            self.config.spill_dir.as_deref(),
+        );
         let hashed = self.inputs.hash_params(&dir, step, &[(param, source)]);
         let content = self.pending_for(step);
         let (hash, reads) = match hashed {
@@ -162,7 +168,10 @@ impl Pipeline {
                     n.probed = true; // never reuse an object: it always executes
                 }
             } else if !self.config.fresh {
-                let dir = self.config.checkpoint_dir.clone();
+                let dir = crate::input::local_root(
+                    &self.config.checkpoint_dir,
+                    self.config.spill_dir.as_deref(),
+                );
                 if let Some(output) = self.inputs.recorded_output(&dir, fp) {
                     let identity = self.identity(id, &name, &module, output);
                     self.set_fingerprint(id, identity);
@@ -215,7 +224,10 @@ impl Pipeline {
         }
         self.set_fingerprint(id, identity);
         if let Some(fp) = static_fp {
-            let dir = self.config.checkpoint_dir.clone();
+            let dir = crate::input::local_root(
+                &self.config.checkpoint_dir,
+                self.config.spill_dir.as_deref(),
+            );
             self.inputs.record_output(&dir, fp, output);
         }
         if let Some(c) = self.inputs.nodes.get_mut(&id) {

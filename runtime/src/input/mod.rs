@@ -16,3 +16,59 @@ mod types;
 pub use content::{StatCache, StatKey, hash_file, hash_reader};
 pub(crate) use run::{NodeContent, RunInputs, changed_since_hashed};
 pub use types::{InputFile, InputGlob, InputSource};
+
+use std::path::{Path, PathBuf};
+
+/// Where the stat cache and the record of input-step outputs live: the checkpoint directory
+/// itself when it is local; for an `s3://` store (the cache is about this machine's files:
+/// devices, inodes) the spill directory when one is given, else
+/// `$STEPSTONE_CACHE` / `$XDG_CACHE_HOME/stepstone` / `~/.cache/stepstone` under
+/// `inputs/<xxh3-64 of the URL>`. A run resuming from S3 on another machine therefore re-runs
+/// an input-reading step once (its output hash then lets the stored descendants be reused).
+pub(crate) fn local_root(checkpoint_dir: &Path, spill_dir: Option<&Path>) -> PathBuf {
+    let text = checkpoint_dir.to_string_lossy();
+    if !text.starts_with("s3://") {
+        return checkpoint_dir.to_path_buf();
+    }
+    if let Some(dir) = spill_dir {
+        return dir.to_path_buf();
+    }
+    let env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let cache = env("STEPSTONE_CACHE")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("stepstone")))
+        .or_else(|| env("HOME").map(|d| d.join(".cache").join("stepstone")))
+        .unwrap_or_else(|| std::env::temp_dir().join("stepstone"));
+    let key = xxhash_rust::xxh3::xxh3_64(text.as_bytes());
+    cache.join("inputs").join(format!("{key:016x}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_root;
+    use std::path::Path;
+
+    #[test]
+    fn a_local_store_keeps_its_input_cache_inside() {
+        assert_eq!(local_root(Path::new("ck"), None), Path::new("ck"));
+    }
+
+    #[test]
+    fn an_s3_store_keeps_its_input_cache_on_this_machine() {
+        let url = Path::new("s3://bucket/prefix");
+        assert_eq!(
+            local_root(url, Some(Path::new("/spill"))),
+            Path::new("/spill")
+        );
+        let root = local_root(url, None);
+        assert!(
+            !root.to_string_lossy().contains("s3:"),
+            "{}",
+            root.display()
+        );
+        assert!(root.is_absolute() || root.starts_with(std::env::temp_dir()));
+    }
+}
