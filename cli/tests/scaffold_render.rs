@@ -80,7 +80,16 @@ fn every_builtin_archetype_renders_with_defaults() {
         let record: toml::Table =
             toml::from_str(&read(&dest.join(".stepstone/archetype.toml"))).unwrap();
         assert_eq!(record["archetype"]["name"].as_str(), Some(name));
-        assert_eq!(record["archetype"]["version"].as_str(), Some("1.0.0"));
+        // The version recorded is the built-in manifest's.
+        let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../templates");
+        let manifest: toml::Table = toml::from_str(&read(
+            &Path::new(manifest).join(name).join("archetype.toml"),
+        ))
+        .unwrap();
+        assert_eq!(
+            record["archetype"]["version"].as_str(),
+            manifest["archetype"]["version"].as_str()
+        );
         assert_eq!(record["answers"]["with_ci"].as_bool(), Some(true));
         let ignore = read(&dest.join(".gitignore"));
         assert!(
