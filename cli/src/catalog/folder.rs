@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 
 use super::index::{INDEX, Index};
-use crate::scaffold::source::{Archetype, MANIFEST};
+use crate::scaffold::source::Archetype;
 
 /// A catalog that is a plain folder.
 #[derive(Debug, Clone)]
@@ -100,19 +100,7 @@ impl FolderCatalog {
             .prefix(".stepstone-publish-")
             .tempdir_in(&self.root)
             .with_context(|| format!("creating a staging folder in {}", self.root.display()))?;
-        let mut files: Vec<(&str, &[u8])> = archetype
-            .files
-            .iter()
-            .map(|f| (f.path.as_str(), f.contents.as_slice()))
-            .collect();
-        files.push((MANIFEST, archetype.manifest_text.as_bytes()));
-        for (path, bytes) in files {
-            let target = staging.path().join(path);
-            if let Some(dir) = target.parent() {
-                fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            }
-            fs::write(&target, bytes).with_context(|| format!("writing {}", target.display()))?;
-        }
+        super::write_version(archetype, staging.path())?;
         fs::create_dir_all(&name_dir)
             .with_context(|| format!("creating {}", name_dir.display()))?;
         let staged = staging.keep();

@@ -303,20 +303,7 @@ impl GitCatalog {
             std::fs::remove_dir_all(&folder)
                 .with_context(|| format!("replacing {}", folder.display()))?;
         }
-        let mut files: Vec<(&str, &[u8])> = archetype
-            .files
-            .iter()
-            .map(|f| (f.path.as_str(), f.contents.as_slice()))
-            .collect();
-        files.push((MANIFEST, archetype.manifest_text.as_bytes()));
-        for (path, bytes) in files {
-            let target = folder.join(path);
-            if let Some(dir) = target.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            std::fs::write(&target, bytes)
-                .with_context(|| format!("writing {}", target.display()))?;
-        }
+        super::write_version(archetype, &folder)?;
         let message = format!("publish {} {}", m.name, m.version);
         self.commit_index(index, &[m.name.as_str()], &message)?;
         let mut tag = self.git();

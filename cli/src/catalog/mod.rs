@@ -264,6 +264,24 @@ fn absolute_label(spec: &str) -> String {
 }
 
 /// `1.0.0 (approved), 1.1.0 (experimental)`, or `none`.
+/// Write an archetype version's files (and its manifest) under `folder`, as it is published.
+pub(crate) fn write_version(archetype: &Archetype, folder: &std::path::Path) -> anyhow::Result<()> {
+    let manifest = (source::MANIFEST, archetype.manifest_text.as_bytes());
+    let files = archetype
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.contents.as_slice()))
+        .chain(std::iter::once(manifest));
+    for (path, bytes) in files {
+        let target = folder.join(path);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&target, bytes).with_context(|| format!("writing {}", target.display()))?;
+    }
+    Ok(())
+}
+
 pub(crate) fn versions_text(index: &Index, name: &str) -> String {
     let list: Vec<String> = index
         .versions(name)
