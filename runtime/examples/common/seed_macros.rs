@@ -65,6 +65,7 @@ struct Cli {
 /// The example's `main`: flags, run, the JSON line; exit 0, 1, 2, or 130 / 143 when SIGINT /
 /// SIGTERM stopped the run.
 pub(crate) fn main() -> ExitCode {
+    stepstone::init_logging();
     let cli = Cli::parse();
     let mut config = match RunConfig::resolve(&cli.run, &seed::defaults()) {
         Ok(config) => config,
