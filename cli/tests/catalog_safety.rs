@@ -257,6 +257,16 @@ fn git_catalogs_serve_tags_and_refuse_hostile_ones() {
             "0".repeat(32)
         )
     };
+    // List `version` in the index at HEAD and commit it.
+    let list = |version: &str, message: &str| {
+        let index = fs::read_to_string(repo.join("catalog.toml")).unwrap();
+        fs::write(
+            repo.join("catalog.toml"),
+            format!("{index}{}", entry(version)),
+        )
+        .unwrap();
+        git(&repo, &["commit", "-q", "-am", message]);
+    };
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink("../../sentinel.txt", repo.join("tiny/sub/leak.txt")).unwrap();
@@ -273,28 +283,10 @@ fn git_catalogs_serve_tags_and_refuse_hostile_ones() {
     // A tag pointing at a blob, not a commit.
     let blob = git(&repo, &["hash-object", "-w", "catalog.toml"]);
     git(&repo, &["tag", "tiny/v3.0.0", &blob]);
-    fs::write(
-        repo.join("catalog.toml"),
-        format!(
-            "{}{}",
-            fs::read_to_string(repo.join("catalog.toml")).unwrap(),
-            entry("3.0.0")
-        ),
-    )
-    .unwrap();
-    git(&repo, &["commit", "-q", "-am", "blob tag"]);
+    list("3.0.0", "blob tag");
     refused(&scratch, r, "tiny@3.0.0", "not a commit");
     // Listed in the index, no tag.
-    fs::write(
-        repo.join("catalog.toml"),
-        format!(
-            "{}{}",
-            fs::read_to_string(repo.join("catalog.toml")).unwrap(),
-            entry("4.0.0")
-        ),
-    )
-    .unwrap();
-    git(&repo, &["commit", "-q", "-am", "no tag"]);
+    list("4.0.0", "no tag");
     refused(&scratch, r, "tiny@4.0.0", "tag is missing");
     // A tree entry named `..` (git's plumbing accepts it; a checkout would not).
     let manifest = git(&repo, &["rev-parse", "tiny/v1.1.0:tiny/archetype.toml"]);
@@ -307,16 +299,7 @@ fn git_catalogs_serve_tags_and_refuse_hostile_ones() {
     let outer = git_stdin(&repo, &["mktree"], &format!("040000 tree {inner}\ttiny\n"));
     let commit = git(&repo, &["commit-tree", &outer, "-m", "dotdot"]);
     git(&repo, &["tag", "tiny/v5.0.0", &commit]);
-    fs::write(
-        repo.join("catalog.toml"),
-        format!(
-            "{}{}",
-            fs::read_to_string(repo.join("catalog.toml")).unwrap(),
-            entry("5.0.0")
-        ),
-    )
-    .unwrap();
-    git(&repo, &["commit", "-q", "-am", "dotdot entry"]);
+    list("5.0.0", "dotdot entry");
     refused(&scratch, r, "tiny@5.0.0", "`..` component");
     // A catalog name that would be a git option never reaches git as one.
     let marker = scratch.root().join("pwned");
