@@ -14,6 +14,8 @@
 //! The crate is built in `target/tests/macros-probe`, shared with the macros probe (dependencies
 //! compiled once for both; two builds of this crate per test run).
 
+mod probe_util;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -106,23 +108,15 @@ fn main() -> ExitCode {
 }
 "#;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 /// The crate, its data directory and its build output.
 struct Probe {
     dir: tempfile::TempDir,
-    target: PathBuf,
 }
 
 impl Probe {
     fn new() -> Probe {
         let dir = tempfile::tempdir().unwrap();
-        let ws = workspace();
+        let ws = probe_util::workspace();
         let manifest = format!(
             "[package]\nname = \"inputs_probe\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
              [dependencies]\nstepstone = {{ path = {:?} }}\n\n[build-dependencies]\nstepstone-build = {{ path = {:?} }}\n\n[workspace]\n",
@@ -138,11 +132,7 @@ impl Probe {
         .unwrap();
         std::fs::create_dir_all(dir.path().join("src")).unwrap();
         std::fs::create_dir_all(dir.path().join("data/parts")).unwrap();
-        Probe {
-            dir,
-            // The macros probe's target dir: the runtime and its dependencies compile once for both.
-            target: ws.join("target/tests/macros-probe"),
-        }
+        Probe { dir }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -155,18 +145,7 @@ impl Probe {
             MAIN.replace("{label_body}", label_body),
         )
         .unwrap();
-        let out = Command::new(env!("CARGO"))
-            .args(["build", "--offline", "--quiet", "--manifest-path"])
-            .arg(self.path("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &self.target)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "probe build failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        self.target.join("debug/inputs_probe")
+        probe_util::build(&self.path("Cargo.toml"), "inputs_probe")
     }
 
     fn run(&self, bin: &Path, n: usize, extra: &[&str]) -> (Output, Option<serde_json::Value>) {

@@ -6,6 +6,8 @@
 //! Each test writes a small crate into a temporary directory and builds it with the cargo that
 //! runs the tests, in `target/tests/macros-probe` (dependencies are compiled once and reused).
 
+mod probe_util;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -68,54 +70,31 @@ const DOUBLE_V1: &str = "#[step(checkpoint)]\nfn double(v: &Vec<u64>) -> Vec<u64
 struct Probe {
     name: &'static str,
     src: tempfile::TempDir,
-    target: PathBuf,
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
 }
 
 impl Probe {
     fn new(name: &'static str) -> Probe {
         let src = tempfile::tempdir().unwrap();
-        let runtime = workspace().join("runtime");
+        let runtime = probe_util::workspace().join("runtime");
         let manifest = format!(
             "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
              [dependencies]\nstepstone = {{ path = {runtime:?} }}\n\n[workspace]\n"
         );
         std::fs::write(src.path().join("Cargo.toml"), manifest).unwrap();
         std::fs::copy(
-            workspace().join("Cargo.lock"),
+            probe_util::workspace().join("Cargo.lock"),
             src.path().join("Cargo.lock"),
         )
         .unwrap();
         std::fs::create_dir(src.path().join("src")).unwrap();
-        Probe {
-            name,
-            src,
-            target: workspace().join("target/tests/macros-probe"),
-        }
+        Probe { name, src }
     }
 
     /// Build the crate with `double` as given; returns the binary.
     fn build(&self, double: &str) -> PathBuf {
         let main = TEMPLATE.replace("{double}", double);
         std::fs::write(self.src.path().join("src/main.rs"), main).unwrap();
-        let out = Command::new(env!("CARGO"))
-            .args(["build", "--offline", "--quiet", "--manifest-path"])
-            .arg(self.src.path().join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &self.target)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "probe build failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        self.target.join("debug").join(self.name)
+        probe_util::build(&self.src.path().join("Cargo.toml"), self.name)
     }
 }
 
