@@ -28,7 +28,10 @@
 
 #![deny(missing_docs)]
 
+mod canonical;
 mod scan;
+
+pub use canonical::render_canonical;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::{ImplItem, Item};
 use xxhash_rust::xxh3::xxh3_128;
@@ -145,7 +145,7 @@ impl Crate {
 
     fn push(&mut self, display: String, keys: Vec<String>, tokens: TokenStream) {
         let mut text = String::new();
-        render(tokens.clone(), &mut text);
+        crate::render_canonical(tokens.clone(), &mut text);
         let mut mentions = BTreeSet::new();
         idents(tokens, &mut mentions);
         self.helpers.push(Helper {
@@ -225,38 +225,6 @@ fn idents(tokens: TokenStream, out: &mut BTreeSet<String>) {
             TokenTree::Group(g) => idents(g.stream(), out),
             _ => {}
         }
-    }
-}
-
-/// Tokens rendered one space apart, `#[doc …]` attributes (doc comments) left out.
-fn render(tokens: TokenStream, out: &mut String) {
-    let trees: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut i = 0;
-    while i < trees.len() {
-        if let (TokenTree::Punct(p), Some(TokenTree::Group(g))) = (&trees[i], trees.get(i + 1))
-            && p.as_char() == '#'
-            && g.delimiter() == Delimiter::Bracket
-            && matches!(g.stream().into_iter().next(), Some(TokenTree::Ident(d)) if d == "doc")
-        {
-            i += 2;
-            continue;
-        }
-        match &trees[i] {
-            TokenTree::Group(g) => {
-                let (open, close) = match g.delimiter() {
-                    Delimiter::Parenthesis => ("(", ")"),
-                    Delimiter::Brace => ("{", "}"),
-                    Delimiter::Bracket => ("[", "]"),
-                    Delimiter::None => ("", ""),
-                };
-                out.push_str(open);
-                render(g.stream(), out);
-                out.push_str(close);
-            }
-            other => out.push_str(&other.to_string()),
-        }
-        out.push(' ');
-        i += 1;
     }
 }
 
