@@ -26,10 +26,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Modules follow the architecture: [`plan`] (DAG, fingerprints, policies), [`memory`] (budget,
-//! sizes, eviction choice), [`store`] (backend, object format, commit protocol), [`exec`]
-//! (scheduler and the [`Pipeline`] handle), [`report`] (run reports), [`input`] (input files
-//! fingerprinted by content: [`InputFile`], [`InputGlob`]).
+//! Modules follow the architecture: [`plan`] (DAG, fingerprints, policies, schedules),
+//! [`memory`] (budget, sizes, eviction choice), [`store`] (backend, object format, commit
+//! protocol), [`exec`] (the [`Pipeline`] recording handle and the executor that runs schedules
+//! over the store, memory and report services), [`report`] (run reports), [`input`] (input
+//! files fingerprinted by content: [`InputFile`], [`InputGlob`]).
 
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]

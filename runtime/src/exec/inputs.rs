@@ -6,7 +6,7 @@
 //! parents and the content hash of its input files. Its children, however, see its
 //! [`content_identity`]: the hash of its output's content. The fingerprints of such nodes and of
 //! everything recorded below them are therefore not final when recorded: they are resolved, in
-//! record order, when execution starts ([`Pipeline::resolve_pending`], before any planning).
+//! record order, when execution starts ([`Executor::resolve_pending`], before any planning).
 //! A content-addressed node's identity comes from the record of an earlier run (static
 //! fingerprint → output hash) when there is one and the step is not volatile, else from running
 //! it then. So a volatile step always runs, an input step runs when its files changed, and in
@@ -14,48 +14,39 @@
 //! cutoff). Since nothing runs while the pipeline is being recorded, a missing input recorded
 //! anywhere before the first materialization fails the run before any step runs.
 //!
+//! The executor owns the run's inputs registry ([`RunInputs`](crate::input::RunInputs)).
 //! Hooks elsewhere: `Pipeline::record_node` (take the pending content, mix the input hash into
-//! the fingerprint, [`RunInputs::note_record`](crate::input::RunInputs)), `Pipeline::materialize`
-//! ([`Pipeline::resolve_pending`]) and `Pipeline::finish` ([`Pipeline::check_content`] before
+//! the fingerprint, `RunInputs::note_record`), [`Executor::materialize`]
+//! ([`Executor::resolve_pending`]) and [`Executor::finish`] ([`Executor::check_content`] before
 //! the output is admitted). Not responsible for hashing files ([`crate::input`]) or for the
 //! report's wording ([`crate::report`]).
 
 use std::io::Write;
 
-use serde::Serialize;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::pipeline::Pipeline;
+use super::executor::Executor;
 use crate::input::{InputSource, NodeContent, changed_since_hashed};
-use crate::plan::{
-    Args, BoxError, Data, Fingerprint, Handle, NodeId, StepSpec, Value, content_identity,
-};
+use crate::plan::{BoxError, Fingerprint, Lineage, NodeId, StepSpec, Value, content_identity};
 
-impl Pipeline {
-    /// Record a step whose parameters include input files: `files` are `(parameter name,
-    /// source)` for each `InputFile` / `InputGlob` parameter (what `#[step]` passes). The
-    /// files are hashed now; a missing one makes the run fail, naming step, parameter and path,
-    /// before any step runs (unless an earlier `get` or the lookahead window already ran some).
-    pub fn record_with_inputs<T: Data, P: Serialize + ?Sized>(
+impl Executor {
+    /// The next recorded node is step `spec` with input-file parameters `files` (`(parameter
+    /// name, source)`, what `#[step]` passes) or `#[step(volatile)]`. The files are hashed
+    /// now; a missing one is returned as the error the run fails with before any step runs.
+    pub(crate) fn pend_content(
         &mut self,
         spec: &StepSpec,
-        params: &P,
-        inputs: &[NodeId],
-        lazy: &[NodeId],
         files: &[(&str, &dyn InputSource)],
-        compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
-    ) -> Handle<T> {
+    ) -> crate::Result<()> {
         let mut content = NodeContent {
             volatile: spec.volatile,
             helpers: spec.helpers,
             name: spec.name.to_string(),
             ..NodeContent::default()
         };
+        let mut failed = Ok(());
         if !files.is_empty() {
-            let dir = crate::input::local_root(
-                &self.config.checkpoint_dir,
-                self.config.spill_dir.as_deref(),
-            );
+            let dir = self.input_root();
             match self.inputs.hash_params(&dir, spec.name, files) {
                 Ok((hash, reads)) => {
                     content.inputs_hash = Some(hash);
@@ -64,14 +55,20 @@ impl Pipeline {
                 Err(e) => {
                     // Still content-addressed, so the step is not resolved from a record.
                     content.inputs_hash = Some(0);
-                    if self.deferred.is_none() {
-                        self.deferred = Some(e.into());
-                    }
+                    failed = Err(e.into());
                 }
             }
         }
         self.inputs.pending = Some(content);
-        self.record_lazy(spec, params, inputs, lazy, compute)
+        failed
+    }
+
+    /// Where the input stat cache and output records live (machine-local).
+    fn input_root(&self) -> std::path::PathBuf {
+        crate::input::local_root(
+            &self.config.checkpoint_dir,
+            self.config.spill_dir.as_deref(),
+        )
     }
 
     /// `StepBuilder::volatile`: the next recorded node (step `step`) is volatile.
@@ -91,20 +88,22 @@ impl Pipeline {
         })
     }
 
-    /// `StepBuilder::input_file`: the next recorded node (step `step`) reads `source`.
-    pub(crate) fn pending_input(&mut self, step: &str, param: &str, source: &dyn InputSource) {
-        let dir = crate::input::local_root(
-            &self.config.checkpoint_dir,
-            self.config.spill_dir.as_deref(),
-        );
+    /// `StepBuilder::input_file`: the next recorded node (step `step`) reads `source`. A file
+    /// that cannot be read is returned as the error the run fails with.
+    pub(crate) fn pending_input(
+        &mut self,
+        step: &str,
+        param: &str,
+        source: &dyn InputSource,
+    ) -> crate::Result<()> {
+        let dir = self.input_root();
         let hashed = self.inputs.hash_params(&dir, step, &[(param, source)]);
         let content = self.pending_for(step);
         let (hash, reads) = match hashed {
             Ok(ok) => ok,
             Err(e) => {
                 content.inputs_hash = Some(0);
-                self.deferred.get_or_insert(e.into());
-                return;
+                return Err(e.into());
             }
         };
         content.inputs_hash = Some(match content.inputs_hash {
@@ -114,31 +113,32 @@ impl Pipeline {
             None => hash,
         });
         content.reads.extend(reads);
+        Ok(())
     }
 
     /// Before anything is planned: give every node recorded since the last resolution its final
     /// fingerprint, in record order. A content-addressed node's static fingerprint is computed
     /// from its parents' final ones; its identity then comes from an earlier run's record (not
     /// volatile, not `--fresh`) or from running it now; its descendants' fingerprints follow.
-    pub(crate) fn resolve_pending(&mut self) -> crate::Result<()> {
+    pub(crate) fn resolve_pending(&mut self, lineage: &mut Lineage) -> crate::Result<()> {
         if self.inputs.resolving || self.inputs.unresolved.is_empty() {
             return Ok(());
         }
         self.inputs.resolving = true;
-        let result = self.resolve_in_order();
+        let result = self.resolve_in_order(lineage);
         self.inputs.resolving = false;
         result
     }
 
-    fn resolve_in_order(&mut self) -> crate::Result<()> {
+    fn resolve_in_order(&mut self, lineage: &mut Lineage) -> crate::Result<()> {
         while let Some((id, pending)) = self.inputs.unresolved.pop_first() {
-            let Some(node) = self.lineage.get(id) else {
+            let Some(node) = lineage.get(id) else {
                 continue;
             };
             let parents: Vec<Fingerprint> = node
                 .parents
                 .iter()
-                .filter_map(|p| self.lineage.get(*p).map(|n| n.fingerprint))
+                .filter_map(|p| lineage.get(*p).map(|n| n.fingerprint))
                 .collect();
             if parents.len() != node.parents.len() {
                 // A parent is gone (cannot happen to a node that has not run, which keeps its
@@ -150,8 +150,8 @@ impl Pipeline {
                 continue;
             }
             let fp = pending.fingerprint(&parents);
-            self.set_fingerprint(id, fp);
-            if let Some(row) = self.rows.get_mut(id.0) {
+            self.set_fingerprint(lineage, id, fp);
+            if let Some(row) = self.services.log.row(id.0) {
                 row.parents = parents;
             }
             let Some(content) = self.inputs.nodes.get_mut(&id) else {
@@ -164,17 +164,12 @@ impl Pipeline {
                 content.module.clone(),
             );
             if volatile {
-                if let Some(n) = self.lineage.get_mut(id) {
-                    n.probed = true; // never reuse an object: it always executes
-                }
+                self.blocks.get_mut(id).probed = true; // never reuse an object: it always executes
             } else if !self.config.fresh {
-                let dir = crate::input::local_root(
-                    &self.config.checkpoint_dir,
-                    self.config.spill_dir.as_deref(),
-                );
+                let dir = self.input_root();
                 if let Some(output) = self.inputs.recorded_output(&dir, fp) {
-                    let identity = self.identity(id, &name, &module, output);
-                    self.set_fingerprint(id, identity);
+                    let identity = identity(lineage, id, &name, &module, output);
+                    self.set_fingerprint(lineage, id, identity);
                     if let Some(c) = self.inputs.nodes.get_mut(&id) {
                         c.resolved = true;
                     }
@@ -182,7 +177,7 @@ impl Pipeline {
                 }
             }
             // Run it now: its output decides its identity (set by `check_content`).
-            self.materialize(&[id])?;
+            self.materialize(lineage, &[id])?;
         }
         Ok(())
     }
@@ -190,7 +185,12 @@ impl Pipeline {
     /// Before `id`'s freshly computed output is admitted: its input files must be as they were
     /// when hashed, and a content-addressed node gets its identity from the output's content.
     /// An error means the step fails and nothing is stored for it.
-    pub(crate) fn check_content(&mut self, id: NodeId, value: &Value) -> Result<(), BoxError> {
+    pub(crate) fn check_content(
+        &mut self,
+        lineage: &mut Lineage,
+        id: NodeId,
+        value: &Value,
+    ) -> Result<(), BoxError> {
         if self.inputs.nodes.is_empty() {
             return Ok(()); // no content-addressed node in this run: nothing to hash
         }
@@ -200,17 +200,17 @@ impl Pipeline {
         if let Some(why) = changed_since_hashed(&content.reads) {
             return Err(why.into());
         }
-        let Some(node) = self.lineage.get(id) else {
+        let Some(node) = lineage.get(id) else {
             return Ok(());
         };
         let mut hasher = HashWriter(Xxh3::new());
         (node.ops.encode)(&**value, &mut hasher)
             .map_err(|e| format!("cannot encode the output to hash its content: {e}"))?;
         let output = hasher.0.digest128();
-        let identity = self.identity(id, &content.name, &content.module, output);
+        let identity = identity(lineage, id, &content.name, &content.module, output);
         let (resolved, static_fp, current) =
             (content.resolved, content.static_fp, node.fingerprint);
-        if let Some(row) = self.rows.get_mut(id.0) {
+        if let Some(row) = self.services.log.row(id.0) {
             row.content.output_hash = Some(format!("{output:032x}"));
         }
         if resolved {
@@ -222,12 +222,9 @@ impl Pipeline {
             }
             return Ok(());
         }
-        self.set_fingerprint(id, identity);
+        self.set_fingerprint(lineage, id, identity);
         if let Some(fp) = static_fp {
-            let dir = crate::input::local_root(
-                &self.config.checkpoint_dir,
-                self.config.spill_dir.as_deref(),
-            );
+            let dir = self.input_root();
             self.inputs.record_output(&dir, fp, output);
         }
         if let Some(c) = self.inputs.nodes.get_mut(&id) {
@@ -236,19 +233,19 @@ impl Pipeline {
         Ok(())
     }
 
-    fn identity(&self, id: NodeId, name: &str, module: &str, output: u128) -> Fingerprint {
-        let type_name = self.lineage.get(id).map_or("", |n| n.ops.type_name);
-        content_identity(name, module, type_name, output)
-    }
-
-    fn set_fingerprint(&mut self, id: NodeId, fp: Fingerprint) {
-        if let Some(n) = self.lineage.get_mut(id) {
-            n.fingerprint = fp;
-        }
-        if let Some(row) = self.rows.get_mut(id.0) {
+    /// `id` takes its final fingerprint, in the lineage and in its report row.
+    fn set_fingerprint(&mut self, lineage: &mut Lineage, id: NodeId, fp: Fingerprint) {
+        lineage.set_fingerprint(id, fp);
+        if let Some(row) = self.services.log.row(id.0) {
             row.fingerprint = fp;
         }
     }
+}
+
+/// The identity of content-addressed node `id` whose output hashed to `output`.
+fn identity(lineage: &Lineage, id: NodeId, name: &str, module: &str, output: u128) -> Fingerprint {
+    let type_name = lineage.get(id).map_or("", |n| n.ops.type_name);
+    content_identity(name, module, type_name, output)
 }
 
 /// Feeds encoded bytes into a hasher.

@@ -3,7 +3,7 @@
 //! and stops there, so no half-written object ever reaches a final path.
 //!
 //! Owns: the process-wide "a stop was asked for" flag and the signal handlers that raise it.
-//! Not responsible for: what a stopped run keeps or reports (`finish.rs` writes the report with
+//! Not responsible for: what a stopped run keeps or reports (`executor.rs` writes the report with
 //! status `interrupted`; the generated `main` exits 130 / 143).
 //!
 //! The handlers are installed once per process, by runs whose [`RunConfig::handle_signals`]

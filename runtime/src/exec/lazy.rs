@@ -3,9 +3,9 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use super::pipeline::Pipeline;
+use super::executor::Executor;
 use crate::memory::Accountant;
-use crate::plan::{LazySlot, LazySource, NodeId, Policy, Value, ValueOps};
+use crate::plan::{LazySlot, LazySource, Lineage, NodeId, Policy, Value, ValueOps};
 use crate::store::{ObjectInfo, Store};
 
 /// One lazy load that happened during a step: input index, payload bytes read, or the failure.
@@ -74,36 +74,31 @@ impl LazySource for StoreSource<'_> {
     }
 }
 
-impl Pipeline {
+impl Executor {
     /// Make every lazy input resident or stored (computing those that are neither); `cache`
     /// inputs are pinned resident since they have no object to load from. Returns the largest
     /// charge one lazy load will take.
     pub(crate) fn prepare_lazy(
         &mut self,
+        lineage: &mut Lineage,
         lazy: &[NodeId],
         pinned: &mut Vec<NodeId>,
     ) -> crate::Result<u64> {
         let mut largest = 0u64;
         for &p in lazy {
-            let (resident, stored, cache) = match self.lineage.get(p) {
-                Some(n) => (
-                    n.value.is_some(),
-                    n.stored.is_some(),
-                    n.policy == Policy::Cache,
-                ),
-                None => (false, false, false),
-            };
-            let available = resident || stored || self.probe_earlier(p);
+            let cache = lineage.get(p).is_some_and(|n| n.policy == Policy::Cache);
+            let available = self.blocks.get(p).is_present() || self.probe_earlier(lineage, p);
             if !available || cache {
-                self.ensure_resident(p)?;
+                self.ensure_resident(lineage, p)?;
             }
-            if cache && let Some(n) = self.lineage.get_mut(p) {
-                n.pins += 1;
+            if cache && lineage.get(p).is_some() {
+                self.blocks.get_mut(p).pins += 1;
                 pinned.push(p);
             }
-            if let Some(n) = self.lineage.get(p) {
-                let load = n.stored.as_ref().map_or(n.charged, |s| {
-                    s.footprint.resident.max(n.charged) + s.raw_len
+            if lineage.get(p).is_some() {
+                let b = self.blocks.get(p);
+                let load = b.stored.as_ref().map_or(b.charged, |s| {
+                    s.footprint.resident.max(b.charged) + s.raw_len
                 });
                 largest = largest.max(load);
             }
@@ -115,20 +110,22 @@ impl Pipeline {
     #[allow(clippy::type_complexity)]
     pub(crate) fn lazy_slots(
         &self,
+        lineage: &Lineage,
         lazy: &[NodeId],
     ) -> (Vec<LazySlot>, Vec<Option<(ObjectInfo, ValueOps)>>) {
         let mut slots = Vec::with_capacity(lazy.len());
         let mut objects = Vec::with_capacity(lazy.len());
         for p in lazy {
-            let node = self.lineage.get(*p);
-            match node.and_then(|n| n.value.clone()) {
+            let b = self.blocks.get(*p);
+            match &b.value {
                 Some(value) => {
-                    slots.push(LazySlot::Resident(value));
+                    slots.push(LazySlot::Resident(value.clone()));
                     objects.push(None);
                 }
                 None => {
                     slots.push(LazySlot::Stored);
-                    objects.push(node.and_then(|n| n.stored.clone().map(|info| (info, n.ops))));
+                    let ops = lineage.get(*p).map(|n| n.ops);
+                    objects.push(b.stored.clone().zip(ops));
                 }
             }
         }
@@ -139,6 +136,7 @@ impl Pipeline {
     /// first reason a load failed, if one did.
     pub(crate) fn record_lazy_loads(
         &mut self,
+        lineage: &mut Lineage,
         lazy: &[NodeId],
         loads: Vec<LazyLoad>,
     ) -> Option<String> {
@@ -147,20 +145,17 @@ impl Pipeline {
             let Some(&id) = lazy.get(index) else { continue };
             match result {
                 Ok(bytes) => {
-                    self.totals.reloaded_bytes += bytes;
-                    let name = self
-                        .lineage
-                        .get(id)
-                        .map(|n| n.name.clone())
-                        .unwrap_or_default();
-                    if let Some(row) = self.rows.get_mut(id.0) {
+                    let log = &mut self.services.log;
+                    log.totals.reloaded_bytes += bytes;
+                    if let Some(row) = log.row(id.0) {
                         row.reloaded_bytes += bytes;
                     }
-                    self.mark_loaded(id);
-                    self.event("reload", &name, id.0, bytes);
+                    self.mark_loaded(lineage, id);
+                    let name = lineage.get(id).map(|n| n.name.as_str()).unwrap_or_default();
+                    self.services.log.event("reload", name, id.0, bytes);
                 }
                 Err(why) => {
-                    self.forget_object(id, &why);
+                    self.forget_object(lineage, id, &why);
                     unreadable.get_or_insert(why);
                 }
             }

@@ -1,12 +1,29 @@
-//! Execution: the [`Pipeline`] handle that records steps, and the scheduler that runs them
+//! Execution: the [`Pipeline`] handle that records steps, and the executor that runs them
 //! under the memory budget (spill, reload, checkpoint, truncate, resume).
 //!
 //! Responsible for *acting*: deciding what to compute, load or skip for the requested outputs,
-//! keeping the charged bytes within the budget, writing objects per policy, and assembling the
-//! run report. Not responsible for file formats ([`crate::store`]), sizes and the victim choice
-//! ([`crate::memory`]), or fingerprints ([`crate::plan`]).
+//! keeping the charged bytes within the budget, writing objects per policy. The pieces, each
+//! the one owner of its state:
+//! - `pipeline.rs` — [`Pipeline`], the recording handle: owns the lineage it records into;
+//!   `builder.rs` — [`StepBuilder`] for hand-written steps.
+//! - `executor.rs` — the executor: runs a [`Schedule`](crate::plan::Schedule) of tasks over the
+//!   services; owns the block table (`blocks.rs`), the schedule being run and the heap
+//!   bookkeeping (`residency.rs`). A task is prepared and run (`step.rs`, on a worker with
+//!   `--jobs`: `parallel.rs`), its output admitted (`admit.rs`), values moved to and from the
+//!   store (`objects.rs`), lazy inputs served (`lazy.rs`), charges measured (`measure.rs`),
+//!   content-addressed identities resolved (`inputs.rs`).
+//! - `services.rs` — the store, the memory accountant and the run log, which never see the
+//!   lineage.
+//! - `run.rs` — a run from start to end; `interrupt.rs` and `panics.rs` — stops and panics.
+//!
+//! Not responsible for file formats ([`crate::store`]), sizes and the victim choice
+//! ([`crate::memory`]), fingerprints and schedules ([`crate::plan`]) or the report's shape
+//! ([`crate::report`]).
 
-mod finish;
+mod admit;
+mod blocks;
+mod builder;
+mod executor;
 mod inputs;
 mod interrupt;
 mod lazy;
@@ -15,12 +32,15 @@ mod objects;
 mod panics;
 mod parallel;
 mod pipeline;
-mod scheduler;
+mod residency;
+mod run;
+mod services;
 mod step;
 
-pub use finish::run;
+pub use builder::StepBuilder;
 pub use interrupt::{exit_code, request_stop};
-pub use pipeline::{Pipeline, StepBuilder};
+pub use pipeline::Pipeline;
+pub use run::run;
 
 use crate::memory::human_bytes;
 use crate::plan::BoxError;

@@ -4,7 +4,7 @@
 //!
 //! Owns: the process-wide panic hook (installed once, chaining to the hook that was there) and
 //! the per-thread "inside a step body" marker with the last panic seen there. Not responsible
-//! for: what the failed run keeps (`finish.rs`).
+//! for: what the failed run keeps (`run.rs`, `executor.rs`).
 //!
 //! Outside step bodies the previous hook runs unchanged. Inside one, the panic is not printed
 //! (the run's error and report carry it) unless `RUST_BACKTRACE` is set, in which case the

@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, mpsc};
 
-use super::pipeline::Pipeline;
-use super::step::{Finished, Prepared, Ran};
-use crate::plan::NodeId;
+use super::admit::Finished;
+use super::executor::Executor;
+use super::step::{Prepared, Ran};
+use crate::plan::{Lineage, NodeId};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -17,10 +18,15 @@ enum State {
     Done,
 }
 
-impl Pipeline {
-    pub(crate) fn run_parallel(&mut self, schedule: &[NodeId]) -> crate::Result<()> {
-        let store = Arc::clone(&self.store);
-        let memory = Arc::clone(&self.memory);
+impl Executor {
+    /// Run `schedule` with up to `--jobs` steps at once.
+    pub(crate) fn run_parallel(
+        &mut self,
+        lineage: &mut Lineage,
+        schedule: &[NodeId],
+    ) -> crate::Result<()> {
+        let store = Arc::clone(&self.services.store);
+        let memory = Arc::clone(&self.services.memory);
         let position: HashMap<NodeId, usize> = schedule
             .iter()
             .enumerate()
@@ -46,39 +52,38 @@ impl Pipeline {
                     }
                     let ready = (first_pending..schedule.len()).find(|&pos| {
                         state[pos] == State::Pending
-                            && self.parents_done(schedule[pos], &position, &state)
+                            && parents_done(lineage, schedule[pos], &position, &state)
                     });
                     let Some(pos) = ready else { break };
                     let id = schedule[pos];
-                    let parents = self
-                        .lineage
+                    let parents = lineage
                         .get(id)
                         .map(|n| n.parents.clone())
                         .unwrap_or_default();
-                    if self.is_present(id) {
+                    if self.blocks.get(id).is_present() {
                         state[pos] = State::Done;
-                        self.after_step(pos, id, &parents);
+                        self.after_step(lineage, pos, id, &parents);
                         continue;
                     }
                     // Nothing running: this step must go ahead (and fail clearly if it cannot fit).
-                    let Some(prepared) = self.prepare(id, running == 0)? else {
+                    let Some(prepared) = self.prepare(lineage, id, running == 0)? else {
                         break;
                     };
                     let alone = running == 0
                         && !(pos + 1..schedule.len()).any(|other| {
                             state[other] == State::Pending
-                                && self.parents_done(schedule[other], &position, &state)
+                                && parents_done(lineage, schedule[other], &position, &state)
                         });
                     if alone {
                         // Nothing could run beside it: run it here, so a linear chain never
                         // starts a thread (glibc's malloc is slower in a threaded process).
                         let ran = prepared.run(&store, &memory);
                         let tries = retries.entry(pos).or_default();
-                        if let Finished::Retry = self.finish(prepared, ran, tries)? {
+                        if let Finished::Retry = self.finish(lineage, prepared, ran, tries)? {
                             continue;
                         }
                         state[pos] = State::Done;
-                        self.after_step(pos, id, &parents);
+                        self.after_step(lineage, pos, id, &parents);
                         continue;
                     }
                     state[pos] = State::Running;
@@ -96,11 +101,7 @@ impl Pipeline {
                     if let Some(pos) = state.iter().position(|s| *s == State::Pending) {
                         let id = schedule[pos];
                         return Err(super::ExecError::Lost {
-                            step: self
-                                .lineage
-                                .get(id)
-                                .map(|n| n.name.clone())
-                                .unwrap_or_default(),
+                            step: lineage.get(id).map(|n| n.name.clone()).unwrap_or_default(),
                             seq: id.0,
                             why: "the scheduler found no runnable step (a bug: please report it)"
                                 .into(),
@@ -117,21 +118,27 @@ impl Pipeline {
                 let id = prepared.id;
                 let tries = retries.entry(pos).or_default();
                 let parents = parents_of.remove(&pos).unwrap_or_default();
-                if let Finished::Retry = self.finish(prepared, ran, tries)? {
+                if let Finished::Retry = self.finish(lineage, prepared, ran, tries)? {
                     state[pos] = State::Pending;
                     continue;
                 }
                 state[pos] = State::Done;
-                self.after_step(pos, id, &parents);
+                self.after_step(lineage, pos, id, &parents);
             }
         })
     }
+}
 
-    fn parents_done(&self, id: NodeId, position: &HashMap<NodeId, usize>, state: &[State]) -> bool {
-        self.lineage.get(id).is_none_or(|n| {
-            n.parents
-                .iter()
-                .all(|p| position.get(p).is_none_or(|&pos| state[pos] == State::Done))
-        })
-    }
+/// Whether every parent of `id` that the schedule holds is done.
+fn parents_done(
+    lineage: &Lineage,
+    id: NodeId,
+    position: &HashMap<NodeId, usize>,
+    state: &[State],
+) -> bool {
+    lineage.get(id).is_none_or(|n| {
+        n.parents
+            .iter()
+            .all(|p| position.get(p).is_none_or(|&pos| state[pos] == State::Done))
+    })
 }

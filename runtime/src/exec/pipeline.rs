@@ -1,85 +1,66 @@
-//! The [`Pipeline`] handle: records steps into the lineage DAG (nothing runs) and answers
-//! explicit `get`s.
+//! The [`Pipeline`] handle: the user's recording API (DataFusion's `SessionContext`).
+//!
+//! Owns the lineage DAG it records into (nodes and their recipes; nothing runs while
+//! recording), the first error found while recording (reported when the run executes), and the
+//! lookahead counter that materializes pending checkpoints in very long loops. Everything that
+//! runs — planning a schedule, memory, the store, the report — is the [`Executor`]'s: the
+//! pipeline hands it the lineage and asks for values (an output, a sink, [`Pipeline::get`]).
 
-use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::ExecError;
+use super::builder::{NodeSpec, StepBuilder};
+use super::executor::Executor;
 use crate::Error;
 use crate::config::RunConfig;
-use crate::memory::Accountant;
+use crate::input::InputSource;
 use crate::plan::{
     Args, BoxError, Data, FingerprintInputs, Handle, Lineage, Node, NodeId, PlanError, Policy,
     Recipe, StepSpec, Value, ValueOps,
 };
-use crate::report::{MemoryEvent, StepReport, StepRows, StepStatus, Totals};
-use crate::store::{BlockKey, ObjectKind, Store};
+use crate::report::{StepReport, StepStatus};
 
 /// A running pipeline: records steps lazily and executes them when a value is needed (an
 /// output, a sink, or [`Pipeline::get`]).
 pub struct Pipeline {
-    pub(crate) config: RunConfig,
-    pub(crate) run_id: String,
-    pub(crate) started_at: String,
-    pub(crate) lineage: Lineage,
-    pub(crate) store: Arc<Store>,
-    pub(crate) memory: Arc<Accountant>,
-    pub(crate) deferred: Option<Error>,
-    pub(crate) rows: StepRows,
-    pub(crate) events: Vec<MemoryEvent>,
-    pub(crate) totals: Totals,
-    pub(crate) recorded_since_flush: usize,
-    pub(crate) resident: BTreeSet<NodeId>,
-    /// Objects this run wrote or used, by key, with their current kind (spills are deleted when
-    /// the run completes).
-    pub(crate) objects: HashMap<BlockKey, ObjectKind>,
-    /// Planned uses of values in the current materialization: schedule positions, ascending
-    /// (the targets' last use is at the end of the schedule).
-    pub(crate) uses: HashMap<NodeId, std::collections::VecDeque<u64>>,
-    pub(crate) freed_since_trim: u64,
-    /// Live progress display.
-    pub(crate) progress: crate::report::ProgressView,
-    /// The previous run's steps by record order, to say why a step runs again.
-    pub(crate) previous: Option<(String, HashMap<usize, StepReport>)>,
-    /// Last output footprint per step name: the estimate for a step not yet seen.
-    pub(crate) output_history: HashMap<String, crate::memory::Footprint>,
-    /// Some resident value may be charged a sampled estimate (see `measure.rs`).
-    pub(crate) has_estimates: bool,
-    /// The process's RSS when the run started (what the run's own memory is measured from).
-    pub(crate) rss_at_start: u64,
-    /// Input files, volatile steps and content identities (see `inputs.rs`).
-    pub(crate) inputs: crate::input::RunInputs,
+    lineage: Lineage,
+    executor: Executor,
+    /// The first error found while recording; the run fails with it when it executes.
+    deferred: Option<Error>,
+    recorded_since_flush: usize,
 }
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline")
-            .field("pipeline", &self.config.pipeline)
-            .field("run_id", &self.run_id)
+            .field("pipeline", &self.executor.config.pipeline)
+            .field("run_id", &self.executor.services.log.run_id)
             .field("nodes", &self.lineage.len())
-            .field("tracked", &self.memory.tracked())
+            .field("tracked", &self.executor.services.memory.tracked())
             .finish_non_exhaustive()
     }
 }
 
 impl Pipeline {
+    /// Open a run under `config`: the store (its lock), the accountant and the run log.
+    pub(crate) fn open(
+        config: RunConfig,
+        run_id: String,
+        started_at: String,
+    ) -> crate::Result<Self> {
+        Ok(Pipeline {
+            lineage: Lineage::default(),
+            executor: Executor::open(config, run_id, started_at)?,
+            deferred: None,
+            recorded_since_flush: 0,
+        })
+    }
+
     /// Start recording a hand-written step called `name`; finish with [`StepBuilder::run`].
     pub fn step(&mut self, name: &str) -> StepBuilder<'_> {
-        StepBuilder {
-            spec: NodeSpec {
-                name: name.to_string(),
-                module: String::new(),
-                code: String::new(),
-                version: None,
-                policy: None,
-                params: Vec::new(),
-                inputs: Vec::new(),
-                lazy: Vec::new(),
-            },
-            error: None,
-            pipeline: self,
-        }
+        StepBuilder::new(self, name)
     }
 
     /// Record a step described by `spec` (what `#[step]` expands to). `inputs` are the upstream
@@ -135,7 +116,7 @@ impl Pipeline {
         let value = self.value_of(handle.id)?;
         value
             .downcast::<T>()
-            .map_err(|_| crate::exec::ExecError::UnknownOutput(handle.id.0).into())
+            .map_err(|_| ExecError::UnknownOutput(handle.id.0).into())
     }
 
     /// Number of nodes currently held in the lineage DAG (shrinks when lineage is truncated).
@@ -145,34 +126,131 @@ impl Pipeline {
 
     /// Bytes currently charged against the budget.
     pub fn tracked_bytes(&self) -> u64 {
-        self.memory.tracked()
+        self.executor.services.memory.tracked()
     }
 
     /// The run's configuration.
     pub fn config(&self) -> &RunConfig {
-        &self.config
+        &self.executor.config
     }
 
-    pub(crate) fn value_of(&mut self, id: NodeId) -> crate::Result<Value> {
-        self.materialize(&[id])?;
-        self.ensure_resident(id)?;
-        let node = self
+    /// Record a step whose parameters include input files: `files` are `(parameter name,
+    /// source)` for each `InputFile` / `InputGlob` parameter (what `#[step]` passes). The
+    /// files are hashed now; a missing one makes the run fail, naming step, parameter and path,
+    /// before any step runs (unless an earlier `get` or the lookahead window already ran some).
+    pub fn record_with_inputs<T: Data, P: Serialize + ?Sized>(
+        &mut self,
+        spec: &StepSpec,
+        params: &P,
+        inputs: &[NodeId],
+        lazy: &[NodeId],
+        files: &[(&str, &dyn InputSource)],
+        compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
+    ) -> Handle<T> {
+        let pended = self.executor.pend_content(spec, files);
+        self.defer(pended);
+        self.record_lazy(spec, params, inputs, lazy, compute)
+    }
+
+    /// `StepBuilder::volatile`: the next recorded node (step `step`) is volatile.
+    pub(super) fn pend_volatile(&mut self, step: &str) {
+        self.executor.pending_volatile(step);
+    }
+
+    /// `StepBuilder::input_file`: the next recorded node (step `step`) reads `source`.
+    pub(super) fn pend_input(&mut self, step: &str, param: &str, source: &dyn InputSource) {
+        let pended = self.executor.pending_input(step, param, source);
+        self.defer(pended);
+    }
+
+    /// Keep the first recording error: the run fails with it when it executes.
+    fn defer(&mut self, result: crate::Result<()>) {
+        if let Err(e) = result {
+            self.deferred.get_or_insert(e);
+        }
+    }
+
+    /// Make the values of `targets` exist (resident or stored): the executor runs what they
+    /// need.
+    fn materialize(&mut self, targets: &[NodeId]) -> crate::Result<()> {
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
+        }
+        self.executor.materialize(&mut self.lineage, targets)
+    }
+
+    /// Materialize pending checkpoints (keeps the DAG bounded in very long loops).
+    fn flush_checkpoints(&mut self) -> crate::Result<()> {
+        let mut targets: Vec<NodeId> = self
             .lineage
-            .get(id)
-            .ok_or(crate::exec::ExecError::UnknownOutput(id.0))?;
-        node.value
-            .clone()
-            .ok_or_else(|| crate::exec::ExecError::UnknownOutput(id.0).into())
+            .nodes()
+            .filter(|n| {
+                n.policy == Policy::Checkpoint && !n.done && (n.is_live() || n.pending_children > 0)
+            })
+            .map(|n| n.id)
+            .collect();
+        if targets.is_empty() {
+            return Ok(());
+        }
+        targets.sort();
+        self.materialize(&targets)
     }
 
-    fn record_node<T: Data>(
+    fn value_of(&mut self, id: NodeId) -> crate::Result<Value> {
+        self.materialize(&[id])?;
+        self.executor.ensure_resident(&mut self.lineage, id)?;
+        self.executor
+            .blocks
+            .get(id)
+            .value
+            .clone()
+            .ok_or_else(|| ExecError::UnknownOutput(id.0).into())
+    }
+
+    /// Compute the output and every sink not yet run, and hand the output over.
+    pub(crate) fn finish_output<T: Data>(&mut self, output: &Handle<T>) -> crate::Result<T> {
+        let mut targets: Vec<NodeId> = self
+            .lineage
+            .nodes()
+            .filter(|n| n.sink && !n.done && n.id != output.id)
+            .map(|n| n.id)
+            .collect();
+        targets.sort();
+        let value = self.value_of(output.id)?;
+        if !targets.is_empty() {
+            self.materialize(&targets)?;
+        }
+        self.executor.drop_value(output.id);
+        let typed = value
+            .downcast::<T>()
+            .map_err(|_| ExecError::UnknownOutput(output.id.0))?;
+        match Arc::try_unwrap(typed) {
+            Ok(v) => Ok(v),
+            // Someone (an earlier `get`) still shares it: hand over a copy made through serde.
+            Err(shared) => {
+                let bytes = postcard::to_stdvec(&*shared)
+                    .map_err(|e| crate::Error::pipeline(e.to_string()))?;
+                postcard::from_bytes(&bytes).map_err(|e| crate::Error::pipeline(e.to_string()))
+            }
+        }
+    }
+
+    /// End the run (see [`Executor::complete`]) and return its report.
+    pub(crate) fn complete(
+        &mut self,
+        error: Option<&crate::Error>,
+    ) -> crate::Result<crate::report::RunReport> {
+        self.executor.complete(error)
+    }
+
+    pub(super) fn record_node<T: Data>(
         &mut self,
         spec: NodeSpec,
         error: Option<PlanError>,
         compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     ) -> Handle<T> {
         let id = self.lineage.next_id();
-        let content = self.inputs.take_pending(&spec.name);
+        let content = self.executor.inputs.take_pending(&spec.name);
         let mut error = error;
         let lazy_from = spec.inputs.len();
         let mut spec = spec;
@@ -196,7 +274,7 @@ impl Pipeline {
             }
         }
         let ops = ValueOps::of::<T>();
-        let policy = match (spec.policy, self.config.checkpoint_every) {
+        let policy = match (spec.policy, self.executor.config.checkpoint_every) {
             (Some(p), _) => p,
             (None, Some(every)) if since >= every => Policy::Checkpoint,
             (None, _) => Policy::MemoryAndDisk,
@@ -217,17 +295,14 @@ impl Pipeline {
         let fingerprint = fingerprint_inputs.fingerprint();
         let content_row = content.as_ref().map(|c| c.report()).unwrap_or_default();
         let type_name = ops.type_name;
-        self.inputs
+        self.executor
+            .inputs
             .note_record(id, &fingerprint_inputs, type_name, &spec.inputs, content);
-        if let Some(e) = error
-            && self.deferred.is_none()
-        {
-            self.deferred = Some(e.into());
-        }
+        self.defer(error.map_or(Ok(()), |e| Err(e.into())));
         let live = Arc::new(());
         let compute: crate::plan::Compute =
             Arc::new(move |args: &Args<'_>| compute(args).map(|v| Arc::new(v) as Value));
-        self.rows.insert(StepReport {
+        self.executor.services.log.insert(StepReport {
             seq: id.0,
             name: spec.name.clone(),
             module: spec.module.clone(),
@@ -265,108 +340,13 @@ impl Pipeline {
         self.lineage
             .insert(Node::fresh(id, recipe, Arc::downgrade(&live), ops.is_unit));
         self.recorded_since_flush += 1;
-        if self.recorded_since_flush >= self.config.lookahead.max(1) {
+        if self.recorded_since_flush >= self.executor.config.lookahead.max(1) {
             self.recorded_since_flush = 0;
-            if self.deferred.is_none()
-                && let Err(e) = self.flush_checkpoints()
-            {
-                self.deferred = Some(e);
+            if self.deferred.is_none() {
+                let flushed = self.flush_checkpoints();
+                self.defer(flushed);
             }
         }
         Handle::new(id, live)
-    }
-}
-
-struct NodeSpec {
-    name: String,
-    module: String,
-    code: String,
-    version: Option<String>,
-    policy: Option<Policy>,
-    params: Vec<u8>,
-    inputs: Vec<NodeId>,
-    lazy: Vec<NodeId>,
-}
-
-/// Records one hand-written step; finish with [`StepBuilder::run`].
-pub struct StepBuilder<'p> {
-    pipeline: &'p mut Pipeline,
-    spec: NodeSpec,
-    error: Option<PlanError>,
-}
-
-impl std::fmt::Debug for StepBuilder<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StepBuilder")
-            .field("name", &self.spec.name)
-            .finish_non_exhaustive()
-    }
-}
-
-impl StepBuilder<'_> {
-    /// Module path (part of the fingerprint; `#[step]` passes `module_path!()`).
-    pub fn module(mut self, module: &str) -> Self {
-        self.spec.module = module.to_string();
-        self
-    }
-    /// Code hash: change it when the step's code changes (part of the fingerprint).
-    pub fn code(mut self, code: &str) -> Self {
-        self.spec.code = code.to_string();
-        self
-    }
-    /// A version that replaces the code hash in the fingerprint.
-    pub fn version(mut self, version: &str) -> Self {
-        self.spec.version = Some(version.to_string());
-        self
-    }
-    /// The output's policy (default: memory-and-disk, subject to `checkpoint_every`).
-    pub fn policy(mut self, policy: Policy) -> Self {
-        self.spec.policy = Some(policy);
-        self
-    }
-    /// A parameter (serialized into the fingerprint; call once per parameter, in order).
-    pub fn param<P: Serialize + ?Sized>(mut self, param: &P) -> Self {
-        if let Err(e) = postcard::to_io(param, &mut self.spec.params) {
-            self.error.get_or_insert(PlanError::Param {
-                step: self.spec.name.clone(),
-                message: e.to_string(),
-            });
-        }
-        self
-    }
-    /// An upstream dataset (the closure reads it with `args.get::<T>(index)`, in call order).
-    pub fn input<T: Data>(mut self, handle: &Handle<T>) -> Self {
-        self.spec.inputs.push(handle.id);
-        self
-    }
-    /// Several upstream datasets (read them with `args.slice::<T>(start, len)`).
-    pub fn inputs<T: Data>(mut self, handles: &[Handle<T>]) -> Self {
-        self.spec.inputs.extend(handles.iter().map(|h| h.id));
-        self
-    }
-    /// Lazy upstream datasets: read them one at a time with `args.parts::<T>(start, len)`; only
-    /// the one being read needs to be in memory.
-    pub fn lazy_inputs<T: Data>(mut self, handles: &[Handle<T>]) -> Self {
-        self.spec.lazy.extend(handles.iter().map(|h| h.id));
-        self
-    }
-    /// Always execute this step, like `#[step(volatile)]`: its children see its output's content
-    /// hash, so they are reused when it came out the same.
-    pub fn volatile(self) -> Self {
-        self.pipeline.pending_volatile(&self.spec.name);
-        self
-    }
-    /// An input-file parameter called `name`, fingerprinted by the content of its files (see
-    /// [`crate::InputFile`]); pass the value with [`StepBuilder::param`] too if the body needs it.
-    pub fn input_file(self, name: &str, source: &dyn crate::input::InputSource) -> Self {
-        self.pipeline.pending_input(&self.spec.name, name, source);
-        self
-    }
-    /// Record the step with its body; returns the output handle. Nothing runs yet.
-    pub fn run<T: Data>(
-        self,
-        compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
-    ) -> Handle<T> {
-        self.pipeline.record_node(self.spec, self.error, compute)
     }
 }

@@ -1,18 +1,22 @@
 //! The lineage DAG: recorded nodes, their parents, and truncation.
 //!
+//! Owns the recorded nodes: each one's recipe (name, fingerprint, policy, parents, compute
+//! closure) and its graph state (live handles, pending children, sink, done). Not the run state
+//! of a node's value — resident or stored, charged bytes, pins: that is the executor's block
+//! table (`exec/blocks.rs`).
+//!
 //! Nodes live in a map keyed by [`NodeId`] so truncated ones are really freed (a 100,000-step
 //! loop keeps only the nodes still reachable). A node is kept while a handle to it is alive, it
-//! is an unfinished sink, or a kept node still needs it as lineage (a node needs its lineage
-//! while it has neither a stored object nor a resident value that eviction would spill).
+//! is an unfinished sink, or a kept node still needs it as lineage (which the executor decides:
+//! a node needs its lineage while it has neither a trusted stored object nor a resident value
+//! that eviction would spill).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Weak;
 
 use super::retired::{Recipe, Retired};
-use super::value::{Compute, Value, ValueOps};
+use super::value::{Compute, ValueOps};
 use super::{Fingerprint, NodeId, Policy};
-use crate::memory::Footprint;
-use crate::store::ObjectInfo;
 
 /// One recorded step invocation.
 pub(crate) struct Node {
@@ -32,28 +36,12 @@ pub(crate) struct Node {
     /// Recorded children whose output does not exist yet.
     pub(crate) pending_children: u32,
     pub(crate) sink: bool,
-    /// The value, when resident.
-    pub(crate) value: Option<Value>,
-    /// Charged (resident-estimate) bytes of the value while resident.
-    pub(crate) charged: u64,
-    /// Last measured footprint of the value.
-    pub(crate) footprint: Option<Footprint>,
-    /// Pins by running steps.
-    pub(crate) pins: u32,
-    /// A valid object known to hold this node's value.
-    pub(crate) stored: Option<ObjectInfo>,
-    /// The store has been asked for an object of an earlier run.
-    pub(crate) probed: bool,
-    /// The stored object comes from an earlier run.
-    pub(crate) stored_by_earlier_run: bool,
-    /// An object of this node turned out unreadable in this run (the report says so).
-    pub(crate) object_was_corrupt: bool,
     /// The output has existed (computed or loaded) in this run.
     pub(crate) done: bool,
 }
 
 impl Node {
-    /// A node made from `recipe`, with no value, stored object or run state yet.
+    /// A node made from `recipe`, not run yet.
     pub(crate) fn fresh(id: NodeId, recipe: Recipe, live: Weak<()>, sink: bool) -> Node {
         Node {
             id,
@@ -68,29 +56,12 @@ impl Node {
             live,
             pending_children: 0,
             sink,
-            value: None,
-            charged: 0,
-            footprint: None,
-            pins: 0,
-            stored: None,
-            probed: false,
-            stored_by_earlier_run: false,
-            object_was_corrupt: false,
             done: false,
         }
     }
 
     pub(crate) fn is_live(&self) -> bool {
         self.live.strong_count() > 0
-    }
-
-    /// Whether recomputing this node may still be needed (so its parents must be kept). An
-    /// object of an earlier run is trusted only once it has been read back and verified.
-    pub(crate) fn needs_lineage(&self) -> bool {
-        let verified = self.done || !self.stored_by_earlier_run;
-        let trusted_object = self.stored.is_some() && verified;
-        let spills_on_eviction = self.value.is_some() && self.policy != Policy::Cache;
-        !(trusted_object || spills_on_eviction)
     }
 }
 
@@ -123,16 +94,20 @@ impl Lineage {
         self.nodes.get(&id)
     }
 
-    pub(crate) fn get_mut(&mut self, id: NodeId) -> Option<&mut Node> {
-        self.nodes.get_mut(&id)
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.nodes.len()
     }
 
     pub(crate) fn nodes(&self) -> impl Iterator<Item = &Node> {
         self.nodes.values()
+    }
+
+    /// Give `id` its final fingerprint (content-addressed nodes learn theirs when execution
+    /// starts).
+    pub(crate) fn set_fingerprint(&mut self, id: NodeId, fingerprint: Fingerprint) {
+        if let Some(n) = self.nodes.get_mut(&id) {
+            n.fingerprint = fingerprint;
+        }
     }
 
     /// Mark `id`'s output as existing for the first time: its parents have one pending child
@@ -162,8 +137,8 @@ impl Lineage {
     /// Give `id` (in the DAG, its lineage cut) its compute closure and parents back from the
     /// retired recipes, re-inserting parents that truncation removed (without values; they are
     /// loaded from the store or computed, restoring their own parents the same way, when the
-    /// executor needs them). Returns why not when a recipe is gone.
-    pub(crate) fn restore(&mut self, id: NodeId) -> Result<(), String> {
+    /// executor needs them). Returns the parents put back, or why not when a recipe is gone.
+    pub(crate) fn restore(&mut self, id: NodeId) -> Result<Vec<NodeId>, String> {
         let recipe = self
             .retired
             .get(id)
@@ -183,6 +158,7 @@ impl Lineage {
                 super::retired::RETIRED_CAP
             ));
         }
+        let mut returned = Vec::new();
         for p in &parents {
             if self.nodes.contains_key(p) {
                 continue;
@@ -200,6 +176,7 @@ impl Lineage {
             };
             let node = Node::fresh(*p, recipe, Weak::new(), false);
             self.nodes.insert(*p, node);
+            returned.push(*p);
         }
         let lazy_from = self.retired.get(id).map_or(0, |r| r.lazy_from);
         if let Some(n) = self.nodes.get_mut(&id) {
@@ -207,14 +184,19 @@ impl Lineage {
             n.parents = parents;
             n.lazy_from = lazy_from;
         }
-        Ok(())
+        Ok(returned)
     }
 
-    /// Truncate: remove every node that no root can reach through nodes that need lineage, and
-    /// cut the parent edges (and compute closures) of kept nodes whose parents were removed.
-    /// `release` sees each removed node first (to release its value from accounting); then its
-    /// recipe is retired.
-    pub(crate) fn truncate(&mut self, extra_roots: &[NodeId], mut release: impl FnMut(&Node)) {
+    /// Truncate: remove every node that no root can reach through nodes that need lineage (as
+    /// `needs_lineage` says), and cut the parent edges (and compute closures) of kept nodes whose
+    /// parents were removed. `release` sees each removed node first (to release its value);
+    /// then its recipe is retired.
+    pub(crate) fn truncate(
+        &mut self,
+        extra_roots: &[NodeId],
+        needs_lineage: impl Fn(&Node) -> bool,
+        mut release: impl FnMut(&Node),
+    ) {
         let mut keep: HashSet<NodeId> = HashSet::new();
         let mut stack: Vec<NodeId> = Vec::new();
         for n in self.nodes.values() {
@@ -233,7 +215,7 @@ impl Lineage {
                 continue;
             }
             if let Some(n) = self.nodes.get(&id)
-                && n.needs_lineage()
+                && needs_lineage(n)
             {
                 stack.extend(n.parents.iter().copied().filter(|p| !keep.contains(p)));
             }

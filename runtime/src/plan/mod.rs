@@ -1,12 +1,15 @@
-//! The plan: a lazy lineage DAG of typed handles, node fingerprints and checkpoint policies.
+//! The plan: a lazy lineage DAG of typed handles, node fingerprints, checkpoint policies, and
+//! the schedule of tasks that materializes some targets.
 //!
 //! Calling a step records a node and hands back a [`Handle`]; nothing runs here. The
-//! executor ([`crate::exec`]) decides what to compute, load or skip. Lineage truncation removes
-//! nodes that no live handle and no pending node can reach any more.
+//! executor ([`crate::exec`]) asks for a [`Schedule`] and decides per task what to compute,
+//! load or skip. Lineage truncation removes nodes that no live handle and no pending node can
+//! reach any more.
 
 mod fingerprint;
 mod lineage;
 mod retired;
+mod schedule;
 mod value;
 
 use std::marker::PhantomData;
@@ -17,6 +20,7 @@ pub use fingerprint::{
 };
 pub(crate) use lineage::{Lineage, Node};
 pub(crate) use retired::Recipe;
+pub(crate) use schedule::{Schedule, dedup};
 pub use value::{ArgError, Args, BoxError, Data, Part, Parts, with_parts};
 pub(crate) use value::{Compute, LazySlot, LazySource, Value, ValueOps};
 

@@ -3,6 +3,7 @@
 //! `runs/<run-id>/report.json` (schema [`REPORT_SCHEMA_VERSION`]) and summarized as a table.
 
 mod content;
+mod log;
 mod progress;
 mod rows;
 mod table;
@@ -14,6 +15,7 @@ use crate::plan::{Fingerprint, Policy};
 
 pub(crate) use content::content_reason;
 pub use content::{ContentRecord, InputRecord};
+pub(crate) use log::{RunFigures, RunLog};
 pub(crate) use progress::{ProgressView, StepProgress};
 pub(crate) use rows::StepRows;
 pub use rows::{FoldedSteps, STEP_ROWS_CAP};

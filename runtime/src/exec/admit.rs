@@ -1,0 +1,145 @@
+//! Admitting what a task produced: release its reservation and pins, account its lazy loads,
+//! turn a failure or panic into the step's error, check its inputs did not change, charge and
+//! record the output, check the budget, then store it per policy and notify.
+
+use super::ExecError;
+use super::executor::Executor;
+use super::step::{Prepared, Ran};
+use crate::plan::Lineage;
+use crate::report::StepStatus;
+
+/// How [`Executor::finish`] left a step.
+#[must_use]
+pub(crate) enum Finished {
+    /// The output is admitted (and written per its policy).
+    Done,
+    /// A lazy input was unreadable and has been forgotten: prepare and run the step again.
+    Retry,
+}
+
+impl Executor {
+    /// Admit what a step produced (or record its failure). `retries` counts the runs of this
+    /// step that were discarded because a lazy input could not be read.
+    pub(crate) fn finish(
+        &mut self,
+        lineage: &mut Lineage,
+        prepared: Prepared,
+        ran: Ran,
+        retries: &mut usize,
+    ) -> crate::Result<Finished> {
+        let Prepared {
+            id,
+            name,
+            seq,
+            values,
+            slots,
+            lazy,
+            pinned,
+            inputs_bytes,
+            reserved,
+            ..
+        } = prepared;
+        drop(values);
+        drop(slots);
+        self.services.memory.release(reserved);
+        let unreadable = self.record_lazy_loads(lineage, &lazy, ran.loads);
+        self.unpin(&pinned);
+        // A lazy input that failed verification was forgotten: whatever the body made of the
+        // error, its result is discarded and the step runs again once that input is rebuilt.
+        // Each retry forgets at least one object, so the count is bounded by the lazy inputs.
+        if let Some(why) = unreadable {
+            *retries += 1;
+            if *retries <= lazy.len() + 1 {
+                return Ok(Finished::Retry);
+            }
+            self.services.log.fail(
+                seq,
+                "a lazy input could not be read back, even after rebuilding it",
+            );
+            return Err(ExecError::Lost {
+                step: name,
+                seq,
+                why,
+            }
+            .into());
+        }
+        let value = match ran.result {
+            Ok(Ok(v)) => v,
+            Ok(Err(source)) => {
+                self.services.log.fail(seq, "the step returned an error");
+                return Err(ExecError::StepFailed {
+                    step: name,
+                    seq,
+                    source,
+                }
+                .into());
+            }
+            Err(caught) => {
+                self.services.log.fail(seq, "the step panicked");
+                return Err(ExecError::StepPanicked {
+                    step: name,
+                    seq,
+                    location: caught.location,
+                    message: caught.message,
+                }
+                .into());
+            }
+        };
+        if let Err(source) = self.check_content(lineage, id, &value) {
+            self.services.log.fail(seq, &source.to_string());
+            return Err(ExecError::StepFailed {
+                step: name,
+                seq,
+                source,
+            }
+            .into());
+        }
+        let Some(ops) = lineage.get(id).map(|n| n.ops) else {
+            return Err(ExecError::UnknownOutput(id.0).into());
+        };
+        let footprint = self.measure(&ops, &*value);
+        let b = self.blocks.get_mut(id);
+        let corrupt = b.object_was_corrupt;
+        b.value = Some(value);
+        b.charged = footprint.resident;
+        b.footprint = Some(footprint);
+        self.blocks.mark_resident(id);
+        self.services.memory.charge(footprint.resident);
+        self.heap.allocated(footprint);
+        self.output_history.insert(name.clone(), footprint);
+        let fresh = self.config.fresh;
+        let log = &mut self.services.log;
+        if let Some(row) = log.row(seq) {
+            row.status = StepStatus::Executed;
+            row.executions += 1;
+            row.seconds += ran.seconds;
+            row.output_bytes = footprint.requested;
+            row.output_resident_bytes = footprint.resident;
+            let executions = row.executions;
+            if executions > 1 {
+                row.reason = format!("recomputed from lineage ({executions} times)");
+            } else if !corrupt {
+                log.explain_execution(seq, fresh);
+            }
+        }
+        self.refine_estimates(|id| lineage.get(id).map(|n| n.ops));
+        let footprint = self.blocks.get(id).footprint.unwrap_or(footprint);
+        let budget = self.services.memory.budget().bytes();
+        if inputs_bytes + footprint.resident > budget {
+            self.services
+                .log
+                .fail(seq, "inputs plus output exceed the budget");
+            return Err(ExecError::StepTooLarge {
+                step: name,
+                inputs_bytes,
+                output_bytes: Some(footprint.resident),
+                budget_bytes: budget,
+            }
+            .into());
+        }
+        lineage.mark_done(id);
+        self.apply_policy(lineage, id)?;
+        self.notify_stored(lineage, id);
+        Ok(Finished::Done)
+    }
+}

@@ -1,0 +1,121 @@
+//! [`StepBuilder`]: records one hand-written step (what `#[step]` does for annotated functions)
+//! into a [`Pipeline`]: name, module, code hash or version, policy, parameters, inputs.
+
+use serde::Serialize;
+
+use super::pipeline::Pipeline;
+use crate::input::InputSource;
+use crate::plan::{Args, BoxError, Data, Handle, NodeId, PlanError, Policy};
+
+/// What a recorded step is, before the pipeline turns it into a node.
+pub(super) struct NodeSpec {
+    pub(super) name: String,
+    pub(super) module: String,
+    pub(super) code: String,
+    pub(super) version: Option<String>,
+    pub(super) policy: Option<Policy>,
+    pub(super) params: Vec<u8>,
+    pub(super) inputs: Vec<NodeId>,
+    pub(super) lazy: Vec<NodeId>,
+}
+
+/// Records one hand-written step; finish with [`StepBuilder::run`].
+pub struct StepBuilder<'p> {
+    pipeline: &'p mut Pipeline,
+    spec: NodeSpec,
+    error: Option<PlanError>,
+}
+
+impl std::fmt::Debug for StepBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepBuilder")
+            .field("name", &self.spec.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'p> StepBuilder<'p> {
+    /// A builder for step `name` of `pipeline`, with nothing set yet.
+    pub(super) fn new(pipeline: &'p mut Pipeline, name: &str) -> Self {
+        StepBuilder {
+            spec: NodeSpec {
+                name: name.to_string(),
+                module: String::new(),
+                code: String::new(),
+                version: None,
+                policy: None,
+                params: Vec::new(),
+                inputs: Vec::new(),
+                lazy: Vec::new(),
+            },
+            error: None,
+            pipeline,
+        }
+    }
+
+    /// Module path (part of the fingerprint; `#[step]` passes `module_path!()`).
+    pub fn module(mut self, module: &str) -> Self {
+        self.spec.module = module.to_string();
+        self
+    }
+    /// Code hash: change it when the step's code changes (part of the fingerprint).
+    pub fn code(mut self, code: &str) -> Self {
+        self.spec.code = code.to_string();
+        self
+    }
+    /// A version that replaces the code hash in the fingerprint.
+    pub fn version(mut self, version: &str) -> Self {
+        self.spec.version = Some(version.to_string());
+        self
+    }
+    /// The output's policy (default: memory-and-disk, subject to `checkpoint_every`).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.spec.policy = Some(policy);
+        self
+    }
+    /// A parameter (serialized into the fingerprint; call once per parameter, in order).
+    pub fn param<P: Serialize + ?Sized>(mut self, param: &P) -> Self {
+        if let Err(e) = postcard::to_io(param, &mut self.spec.params) {
+            self.error.get_or_insert(PlanError::Param {
+                step: self.spec.name.clone(),
+                message: e.to_string(),
+            });
+        }
+        self
+    }
+    /// An upstream dataset (the closure reads it with `args.get::<T>(index)`, in call order).
+    pub fn input<T: Data>(mut self, handle: &Handle<T>) -> Self {
+        self.spec.inputs.push(handle.id);
+        self
+    }
+    /// Several upstream datasets (read them with `args.slice::<T>(start, len)`).
+    pub fn inputs<T: Data>(mut self, handles: &[Handle<T>]) -> Self {
+        self.spec.inputs.extend(handles.iter().map(|h| h.id));
+        self
+    }
+    /// Lazy upstream datasets: read them one at a time with `args.parts::<T>(start, len)`; only
+    /// the one being read needs to be in memory.
+    pub fn lazy_inputs<T: Data>(mut self, handles: &[Handle<T>]) -> Self {
+        self.spec.lazy.extend(handles.iter().map(|h| h.id));
+        self
+    }
+    /// Always execute this step, like `#[step(volatile)]`: its children see its output's content
+    /// hash, so they are reused when it came out the same.
+    pub fn volatile(self) -> Self {
+        self.pipeline.pend_volatile(&self.spec.name);
+        self
+    }
+    /// An input-file parameter called `name`, fingerprinted by the content of its files (see
+    /// [`crate::InputFile`]); pass the value with [`StepBuilder::param`] too if the body needs it.
+    pub fn input_file(self, name: &str, source: &dyn InputSource) -> Self {
+        self.pipeline.pend_input(&self.spec.name, name, source);
+        self
+    }
+    /// Record the step with its body; returns the output handle. Nothing runs yet.
+    pub fn run<T: Data>(
+        self,
+        compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
+    ) -> Handle<T> {
+        self.pipeline.record_node(self.spec, self.error, compute)
+    }
+}

@@ -1,0 +1,207 @@
+//! The executor: runs the schedule of a materialization over the services, task by task.
+//!
+//! Owns the run state of execution: the block table ([`Blocks`]: each node's value, charge,
+//! pins and stored object), the schedule being run (its planned uses drive eviction), the heap
+//! bookkeeping (`residency.rs`), the last output footprint per step name (the size estimate for
+//! a step not seen yet) and the run's inputs registry (content-addressed nodes, `inputs.rs`).
+//! It reads and updates the lineage it is handed — marks outputs done, cuts lineage behind
+//! durable checkpoints, puts retired recipes back, truncates — but never records nodes: that is
+//! [`Pipeline`](super::Pipeline)'s. The services ([`Services`]) never see the lineage.
+//!
+//! A materialization: resolve content-addressed identities (`inputs.rs`), build the
+//! [`Schedule`], run it — one task at a time here, or on workers with `--jobs` (`parallel.rs`);
+//! each task is prepared, run and admitted (`step.rs`, `admit.rs`) — then truncate the lineage.
+
+use std::collections::HashMap;
+
+use super::ExecError;
+use super::blocks::Blocks;
+use super::residency::Heap;
+use super::services::Services;
+use crate::config::RunConfig;
+use crate::input::RunInputs;
+use crate::memory::Footprint;
+use crate::plan::{Lineage, NodeId, Schedule, dedup};
+use crate::report::{ReportConfig, RunFigures, RunReport, StepProgress, summary_table};
+
+/// Runs schedules of tasks under the memory budget.
+pub(crate) struct Executor {
+    pub(crate) config: RunConfig,
+    pub(crate) services: Services,
+    pub(crate) blocks: Blocks,
+    /// The schedule being run (empty between materializations).
+    pub(crate) schedule: Schedule,
+    pub(crate) heap: Heap,
+    /// Last output footprint per step name: the estimate for a step not yet seen.
+    pub(crate) output_history: HashMap<String, Footprint>,
+    /// Input files, volatile steps and content identities (see `inputs.rs`).
+    pub(crate) inputs: RunInputs,
+}
+
+impl Executor {
+    /// An executor for run `run_id` over freshly opened services.
+    pub(crate) fn open(
+        config: RunConfig,
+        run_id: String,
+        started_at: String,
+    ) -> crate::Result<Executor> {
+        let mut services = Services::open(&config, run_id, started_at)?;
+        if !config.fresh {
+            // With --fresh every step runs again "because of --fresh": no earlier report needed.
+            services.load_previous_report();
+        }
+        Ok(Executor {
+            config,
+            services,
+            blocks: Blocks::default(),
+            schedule: Schedule::default(),
+            heap: Heap::start(),
+            output_history: HashMap::new(),
+            inputs: RunInputs::default(),
+        })
+    }
+
+    /// Make the values of `targets` exist (resident or stored), computing only what is needed.
+    pub(crate) fn materialize(
+        &mut self,
+        lineage: &mut Lineage,
+        targets: &[NodeId],
+    ) -> crate::Result<()> {
+        self.resolve_pending(lineage)?;
+        let mut schedule = Schedule::build(lineage, targets, |id| {
+            self.blocks.get(id).is_present() || self.probe_earlier(lineage, id)
+        })
+        .map_err(|unknown| ExecError::UnknownOutput(unknown.0.0))?;
+        let tasks = std::mem::take(&mut schedule.tasks);
+        self.services.log.progress.planned(tasks.len() as u64);
+        self.schedule = schedule;
+        let result = self.run_schedule(lineage, &tasks);
+        self.schedule = Schedule::default();
+        result?;
+        self.truncate(lineage, targets);
+        Ok(())
+    }
+
+    fn run_schedule(&mut self, lineage: &mut Lineage, tasks: &[NodeId]) -> crate::Result<()> {
+        if self.config.jobs > 1 && tasks.len() > 1 {
+            return self.run_parallel(lineage, tasks);
+        }
+        for (pos, &id) in tasks.iter().enumerate() {
+            self.check_stop()?;
+            // Parents before computing: a checkpoint cuts its lineage as soon as it is durable.
+            let parents = lineage
+                .get(id)
+                .map(|n| n.parents.clone())
+                .unwrap_or_default();
+            if !self.blocks.get(id).is_present() {
+                self.compute_node(lineage, id)?;
+            }
+            self.after_step(lineage, pos, id, &parents);
+        }
+        Ok(())
+    }
+
+    /// A safe point: fail with [`ExecError::Interrupted`] when SIGINT / SIGTERM asked the run to
+    /// stop (nothing is half-done here: no step runs, no object is being written).
+    pub(crate) fn check_stop(&self) -> crate::Result<()> {
+        match super::interrupt::requested() {
+            Some(signal) => Err(ExecError::Interrupted { signal }.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Bookkeeping once the task at schedule position `pos` is done: its parents' uses are
+    /// consumed, dead values freed, the budget restored.
+    pub(crate) fn after_step(
+        &mut self,
+        lineage: &Lineage,
+        pos: usize,
+        id: NodeId,
+        parents: &[NodeId],
+    ) {
+        let parents = dedup(parents);
+        self.schedule.consume(pos, &parents);
+        for p in parents {
+            self.release_if_dead(lineage, p);
+        }
+        self.release_if_dead(lineage, id);
+        self.make_room(lineage, 0);
+        let memory = &self.services.memory;
+        memory.sample();
+        let log = &mut self.services.log;
+        if log.progress.is_shown() {
+            let step = lineage.get(id).map(|n| n.name.as_str()).unwrap_or_default();
+            let spilled = log.totals.spilled_bytes;
+            log.progress.step_done(StepProgress {
+                step,
+                tracked: memory.tracked(),
+                budget: memory.budget().bytes(),
+                spilled,
+            });
+        }
+    }
+
+    /// Truncate lineage after a materialization: nodes no root needs leave the DAG, and their
+    /// blocks (and charges) with them.
+    fn truncate(&mut self, lineage: &mut Lineage, keep: &[NodeId]) {
+        let blocks = &mut self.blocks;
+        let (log, memory, heap) = (
+            &mut self.services.log,
+            &self.services.memory,
+            &mut self.heap,
+        );
+        // The predicate reads blocks while `release` removes them: removal happens after the
+        // reachability walk, so collect first.
+        let mut removed = Vec::new();
+        lineage.truncate(keep, |n| blocks.needs_lineage(n), |n| removed.push(n.id));
+        for id in removed {
+            log.finish_row(id.0);
+            if let Some(block) = blocks.remove(id)
+                && block.value.is_some()
+            {
+                memory.release(block.charged);
+                heap.freed(block.charged, block.footprint);
+            }
+        }
+    }
+
+    /// End the run: on success delete spills and persist copies; always write the report.
+    pub(crate) fn complete(&mut self, error: Option<&crate::Error>) -> crate::Result<RunReport> {
+        let store = &self.services.store;
+        if error.is_none() {
+            for key in self.blocks.spills() {
+                store.remove(key, crate::store::ObjectKind::Spill)?;
+                self.services.log.totals.objects_deleted += 1;
+            }
+            store.finish_run()?;
+        }
+        let config = &self.config;
+        let figures = RunFigures {
+            pipeline: &config.pipeline,
+            config: ReportConfig {
+                budget_bytes: config.budget.bytes(),
+                checkpoint_dir: config.checkpoint_dir.display().to_string(),
+                fresh: config.fresh,
+                jobs: config.jobs,
+                checkpoint_every: config.checkpoint_every,
+            },
+            memory: &self.services.memory,
+        };
+        let report = self.services.log.take_report(figures, error);
+        let json = serde_json::to_vec_pretty(&report)
+            .map_err(|e| crate::Error::pipeline(e.to_string()))?;
+        store.write_run_file("report.json", &json)?;
+        if let Some(path) = &config.report_path {
+            std::fs::write(path, &json).map_err(|source| crate::store::StoreError::Io {
+                op: "write report",
+                path: path.clone(),
+                source,
+            })?;
+        }
+        self.services.log.progress.finish();
+        if config.print_summary {
+            eprint!("{}", summary_table(&report));
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,154 @@
+//! Residency: keeping the charged bytes within the budget. Belady eviction (the resident value
+//! whose next planned use is farthest goes first), spill-or-drop of the victim, freeing values
+//! the moment nothing can use them, and handing freed memory back to the OS when the heap
+//! would otherwise take the process past the budget.
+//!
+//! Owns the heap bookkeeping ([`Heap`]): bytes freed in small allocations since the last trim
+//! (malloc keeps those in RSS until reused or trimmed), whether a resident charge is a sampled
+//! estimate, and the RSS the run started at (`measure.rs` reads them). The victim choice is
+//! [`crate::memory::choose_victim`]'s; the charges are the accountant's.
+
+use super::executor::Executor;
+use crate::memory::{Candidate, Footprint, choose_victim, current_rss, release_free_memory};
+use crate::plan::{Lineage, NodeId, Policy};
+use crate::store::ObjectKind;
+
+/// Freed bytes after which memory is handed back to the OS.
+const TRIM_AFTER: u64 = 8 << 20;
+
+/// What the executor knows of the process heap beyond the charges.
+pub(crate) struct Heap {
+    /// Bytes freed in small allocations since the last trim.
+    pub(crate) freed_since_trim: u64,
+    /// Some resident value may be charged a sampled estimate (see `measure.rs`).
+    pub(crate) has_estimates: bool,
+    /// The process's RSS when the run started (what the run's own memory is measured from).
+    pub(crate) rss_at_start: u64,
+}
+
+impl Heap {
+    /// The heap as the run starts.
+    pub(crate) fn start() -> Heap {
+        Heap {
+            freed_since_trim: 0,
+            has_estimates: false,
+            rss_at_start: current_rss(),
+        }
+    }
+
+    /// A value charged `charged` bytes (of `footprint`) was freed.
+    pub(crate) fn freed(&mut self, charged: u64, footprint: Option<Footprint>) {
+        self.freed_since_trim += small_part(charged, footprint);
+    }
+
+    /// A value of `footprint` was just allocated: its small allocations came out of what malloc
+    /// kept from earlier frees first.
+    pub(crate) fn allocated(&mut self, footprint: Footprint) {
+        let small = small_part(footprint.resident, Some(footprint));
+        self.freed_since_trim = self.freed_since_trim.saturating_sub(small);
+    }
+}
+
+/// Of `charged` bytes, those in small allocations (what malloc keeps in its free lists when
+/// they are freed, and can serve small requests from); large ones are `mmap`ed.
+pub(crate) fn small_part(charged: u64, footprint: Option<Footprint>) -> u64 {
+    charged.saturating_sub(footprint.map_or(0, |f| f.mapped))
+}
+
+impl Executor {
+    /// Evict until `extra` more bytes fit (as far as unpinned values allow).
+    pub(crate) fn make_room(&mut self, lineage: &Lineage, extra: u64) {
+        self.make_room_for(lineage, extra, 0);
+    }
+
+    /// [`Executor::make_room`] for `extra` bytes of which `reusable` are expected as small
+    /// allocations (malloc serves those from chunks freed earlier before the heap grows).
+    pub(crate) fn make_room_for(&mut self, lineage: &Lineage, extra: u64, reusable: u64) {
+        while !self.services.memory.fits(extra) {
+            let candidates: Vec<Candidate> = self
+                .blocks
+                .resident()
+                .filter_map(|id| {
+                    let b = self.blocks.get(id);
+                    (b.pins == 0 && b.value.is_some()).then(|| Candidate {
+                        node: id,
+                        next_use: self.schedule.next_use(id),
+                        bytes: b.charged,
+                    })
+                })
+                .collect();
+            let Some(victim) = choose_victim(candidates) else {
+                break;
+            };
+            self.evict(lineage, victim.node);
+        }
+        // Trimming hands freed chunks back to the OS so RSS follows the tracked bytes, but it
+        // costs a heap walk and fresh page faults when the memory is reused: trim only when
+        // what malloc keeps (small chunks freed and not reused since; large allocations were
+        // unmapped when freed) plus what comes next, less what can reuse it, could take the
+        // process past the budget.
+        let memory = &self.services.memory;
+        let kept = self.heap.freed_since_trim;
+        let predicted = memory
+            .tracked()
+            .saturating_add(kept)
+            .saturating_add(extra)
+            .saturating_sub(kept.min(reusable));
+        if kept >= TRIM_AFTER && predicted > memory.budget().bytes() {
+            self.heap.freed_since_trim = 0;
+            release_free_memory();
+        }
+    }
+
+    /// Free `id`'s value if nothing can use it any more.
+    pub(crate) fn release_if_dead(&mut self, lineage: &Lineage, id: NodeId) {
+        let Some(n) = lineage.get(id) else {
+            return;
+        };
+        let b = self.blocks.get(id);
+        let dead = b.value.is_some()
+            && b.pins == 0
+            && n.pending_children == 0
+            && !n.is_live()
+            // Targets keep a planned use at the end of the schedule.
+            && !self.schedule.is_used(id);
+        if dead {
+            self.drop_value(id);
+        }
+    }
+
+    /// Remove the value from memory (the caller made sure it is stored or not needed).
+    pub(crate) fn drop_value(&mut self, id: NodeId) {
+        let b = self.blocks.get_mut(id);
+        if b.value.take().is_some() {
+            let (bytes, footprint) = (b.charged, b.footprint);
+            b.charged = 0;
+            self.services.memory.release(bytes);
+            self.heap.freed(bytes, footprint);
+        }
+        self.blocks.mark_gone(id);
+    }
+
+    /// Evict a victim: keep it on disk unless it is `cache` (or dead), then drop it.
+    fn evict(&mut self, lineage: &Lineage, id: NodeId) {
+        let Some(n) = lineage.get(id) else {
+            return;
+        };
+        let b = self.blocks.get(id);
+        let needs_copy = b.stored.is_none()
+            && n.policy != Policy::Cache
+            && (n.is_live() || n.pending_children > 0 || self.schedule.next_use(id) != u64::MAX);
+        if needs_copy && let Err(e) = self.write_object(lineage, id, ObjectKind::Spill) {
+            let recomputable = n.compute.is_some();
+            tracing::warn!(error = %e, recomputable, "spill failed; the value will be recomputed from lineage if needed");
+            if !recomputable {
+                // Keep it resident: dropping it would lose data. The budget check at the next
+                // step reports the pressure.
+                return;
+            }
+        }
+        let bytes = self.blocks.get(id).charged;
+        self.services.log.event("drop", &n.name, id.0, bytes);
+        self.drop_value(id);
+    }
+}
