@@ -13,6 +13,9 @@
 #
 #   bench/seed.sh [RUNS] [ROWS]
 #   SEED_EXAMPLE="seed_builder seed" bench/seed.sh      # several Stepstone versions, interleaved
+#   SEED_EXAMPLE="seed_builder before=/tmp/old/seed_builder" bench/seed.sh
+#                                                       # NAME=PATH: a prebuilt binary (an older
+#                                                       # build), measured beside the others
 #   SEED_DIR=/some/disk bench/seed.sh                   # checkpoint dirs there (default: mktemp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +24,15 @@ rows=${2:-2000000}
 read -r -a examples <<< "${SEED_EXAMPLE:-seed_builder}"
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (Debian package: time)" >&2; exit 1; }
 build=(cargo build --release -q -p stepstone --example seed_baseline)
-for e in "${examples[@]}"; do build+=(--example "$e"); done
+declare -A binary
+for e in "${examples[@]}"; do
+  if [[ $e == *=* ]]; then
+    binary[$e]=${e#*=}
+  else
+    build+=(--example "$e")
+    binary[$e]=target/release/examples/$e
+  fi
+done
 "${build[@]}"
 bin=target/release/examples
 dir=$(mktemp -d ${SEED_DIR:+-p "$SEED_DIR"})
@@ -44,15 +55,17 @@ for i in $(seq "$runs"); do
   for e in "${examples[@]}"; do
     measure baseline "$bin/seed_baseline" --rows "$rows"
     rm -rf "$dir/q"
-    measure "$e:quota" "$bin/$e" --rows "$rows" --budget 384MiB --every 10 --checkpoint-dir "$dir/q" --fresh
+    measure "${e%%=*}:quota" "${binary[$e]}" --rows "$rows" --budget 384MiB --every 10 --checkpoint-dir "$dir/q" --fresh
     measure baseline "$bin/seed_baseline" --rows "$rows"
     rm -rf "$dir/n"
-    measure "$e:nopressure" "$bin/$e" --rows "$rows" --budget 64GiB --every 0 --checkpoint-dir "$dir/n" --fresh
+    measure "${e%%=*}:nopressure" "${binary[$e]}" --rows "$rows" --budget 64GiB --every 0 --checkpoint-dir "$dir/n" --fresh
   done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-python3 - "$out" "$runs" "$rows" "$load_before" "$load_after" "$(nproc)" "${examples[@]}" <<'PY'
+names=()
+for e in "${examples[@]}"; do names+=("${e%%=*}"); done
+python3 - "$out" "$runs" "$rows" "$load_before" "$load_after" "$(nproc)" "${names[@]}" <<'PY'
 import json, statistics, sys
 path, runs, rows, load_before, load_after, cores = sys.argv[1:7]
 examples = sys.argv[7:]

@@ -67,6 +67,9 @@ pub(crate) enum ArgKind {
     LazyDatasets(Type),
     /// A by-value parameter, serialized into the fingerprint.
     Param(Type),
+    /// `Partitions`: the call says how many partitions the step makes (a partitioned source,
+    /// run once per partition; the count is in the fingerprint); the body sees which one.
+    Partitions(Type),
 }
 
 /// One argument of a step function.

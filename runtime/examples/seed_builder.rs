@@ -37,6 +37,9 @@ struct Cli {
     /// Abort the process right after step K's output is stored (0 = generate).
     #[arg(long)]
     crash_after_step: Option<usize>,
+    /// Partitions of every dataset (1: unpartitioned); each step runs once per partition.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    partitions: u32,
     /// Parallel steps at most [default: number of cores].
     #[arg(long)]
     jobs: Option<usize>,
@@ -55,7 +58,7 @@ fn main() -> ExitCode {
     }
     config.print_summary = true;
     config = common::crash_after(config, cli.crash_after_step);
-    let rows = cli.rows;
+    let (rows, partitions) = (cli.rows, cli.partitions);
     let started = Instant::now();
     let outcome = stepstone::run(&config, |p| {
         let module = module_path!();
@@ -64,7 +67,8 @@ fn main() -> ExitCode {
             .module(module)
             .code("generate-v1")
             .param(&rows)
-            .run(move |_| Ok(common::generate_rows(rows)));
+            .partitions(partitions)
+            .run(move |a| Ok(common::generate_range(a.partition().range(rows))));
         let mut kept = Vec::new();
         for i in 1..=20u32 {
             current = p

@@ -422,3 +422,15 @@ pub fn pipeline_main<T: Data>(
         }
     }
 }
+
+/// `#[step]` with a [`Partitions`](crate::Partitions) parameter: the next recorded step is a
+/// partitioned source of `declared.count()` partitions.
+pub fn pend_partitions(pipeline: &mut Pipeline, spec: &StepSpec, declared: &crate::Partitions) {
+    pipeline.pend_partitions(spec.name, declared.count());
+}
+
+/// The [`Partitions`](crate::Partitions) a running task's body sees in place of the one the
+/// call passed (which only said how many).
+pub fn task_partitions(args: &Args<'_>, _declared: crate::Partitions) -> crate::Partitions {
+    args.partition()
+}

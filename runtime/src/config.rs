@@ -124,6 +124,18 @@ pub enum Event {
         /// Node fingerprint.
         fingerprint: Fingerprint,
     },
+    /// One partition of a partitioned step was computed, admitted and written (per policy);
+    /// [`Event::StepStored`] follows once every partition of the step is.
+    PartitionStored {
+        /// Record order of the node.
+        seq: usize,
+        /// Step name.
+        step: String,
+        /// The partition, `0..partitions`.
+        partition: u32,
+        /// How many partitions (blocks) the step's output has.
+        partitions: u32,
+    },
 }
 
 /// A callback for [`Event`]s.

@@ -54,7 +54,7 @@ pub use exec::{Outcome, Pipeline, StepBuilder, run};
 pub use input::{InputFile, InputGlob};
 pub use logging::init_logging;
 pub use memory::{Budget, Footprint, MemSize};
-pub use plan::{Args, BoxError, Data, Fingerprint, Handle, Policy, StepSpec};
+pub use plan::{Args, BoxError, Data, Fingerprint, Handle, Partitions, Policy, StepSpec};
 pub use report::RunReport;
 
 #[cfg(feature = "macros")]
@@ -65,8 +65,8 @@ pub use stepstone_macros::{MemSize, pipeline, step};
 pub mod prelude {
     pub use crate::plan::{ArgError, Part, Parts, with_parts};
     pub use crate::{
-        Args, Budget, Data, Error, Handle, InputFile, InputGlob, MemSize, Pipeline, Policy, Result,
-        RunConfig,
+        Args, Budget, Data, Error, Handle, InputFile, InputGlob, MemSize, Partitions, Pipeline,
+        Policy, Result, RunConfig,
     };
     pub use serde::{Deserialize, Serialize};
     #[cfg(feature = "macros")]

@@ -88,6 +88,8 @@ struct Wiring {
     call: Vec<TokenStream>,
     /// Compile-time type checks, spanned on the user's types.
     checks: Vec<TokenStream>,
+    /// `Partitions` parameters (at most one is meaningful: the source's count).
+    partitions: Vec<Ident>,
 }
 
 fn wiring(step: &StepFn, rt: &TokenStream, args: &Ident) -> Wiring {
@@ -151,6 +153,16 @@ fn wiring(step: &StepFn, rt: &TokenStream, args: &Ident) -> Wiring {
                 w.checks
                     .push(quote!(#rt::__private::assert_param::<#ty>();));
             }
+            ArgKind::Partitions(ty) => {
+                let local = format_ident!("__param{}", index, span = mixed);
+                w.signature.push(quote!(#ident: #ty));
+                w.params.push(ident.clone());
+                w.param_types.push(ty.clone());
+                w.call
+                    .push(quote!(#rt::__private::task_partitions(#args, #local)));
+                w.param_locals.push(local);
+                w.partitions.push(ident.clone());
+            }
         }
     }
     w
@@ -196,6 +208,7 @@ fn pipeline_form(
         lazy_ids,
         call,
         checks,
+        partitions,
     } = wiring(step, rt, &args);
     let chain = |ids: Vec<TokenStream>| {
         ids.into_iter().fold(
@@ -220,6 +233,7 @@ fn pipeline_form(
             const #spec_const: #rt::__private::StepSpec = #spec;
             let #values = (#(#params,)*);
             let #owned = ::core::clone::Clone::clone(&#values);
+            #(#rt::__private::pend_partitions(#pipeline, &#spec_const, &#partitions);)*
             #(#setup)*
             let #inputs: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::Iterator::collect(#input_ids);
             let #lazy: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::Iterator::collect(#lazy_ids);

@@ -66,6 +66,7 @@ fn arg_kind(ty: &Type, errors: &mut Errors) -> Option<ArgKind> {
         Type::ImplTrait(_) => impl_trait_error(ty, errors),
         other => match last_generic_arg_of(other, "Parts") {
             Some(data) => Some(ArgKind::LazyDatasets(data.clone())),
+            None if is_partitions(other) => Some(ArgKind::Partitions(other.clone())),
             None => Some(ArgKind::Param(other.clone())),
         },
     }
@@ -131,6 +132,18 @@ fn type_args_of<'a>(ty: &'a Type, name: &str) -> Option<impl DoubleEndedIterator
         GenericArgument::Type(t) => Some(t),
         _ => None,
     }))
+}
+
+/// Whether `ty` is `Partitions` (or a path ending in it, like `stepstone::Partitions`).
+fn is_partitions(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Partitions" && s.arguments.is_empty()),
+        _ => false,
+    }
 }
 
 /// The first type argument of `ty` if its last path segment is `name<…>`.

@@ -22,14 +22,18 @@ pub(crate) struct Row {
 
 /// Step 1: `rows` generated rows.
 pub(crate) fn generate_rows(rows: u64) -> Vec<Row> {
-    (0..rows)
-        .map(|id| Row {
-            id,
-            key: (id % 1000) as u32,
-            value: id as f64 * 0.5,
-            tag: format!("t{}", id % 97),
-        })
-        .collect()
+    generate_range(0..rows)
+}
+
+/// Step 1 for one partition: the rows whose ids are in `ids`.
+pub(crate) fn generate_range(ids: std::ops::Range<u64>) -> Vec<Row> {
+    ids.map(|id| Row {
+        id,
+        key: (id % 1000) as u32,
+        value: id as f64 * 0.5,
+        tag: format!("t{}", id % 97),
+    })
+    .collect()
 }
 
 /// Step `i`: a new dataset, every row kept, value adjusted, tag cloned.
@@ -65,6 +69,24 @@ pub(crate) fn crash_after(config: RunConfig, step: Option<usize>) -> RunConfig {
     config.observer(move |event| {
         if let Event::StepStored { seq, .. } = event
             && *seq == k
+        {
+            std::process::abort();
+        }
+    })
+}
+
+/// `--crash-after-partition K:P`: abort the process right after partition P of step K is
+/// stored (the other partitions of step K are not all done yet).
+pub(crate) fn crash_after_partition(config: RunConfig, at: Option<&str>) -> RunConfig {
+    let Some((k, part)) = at.and_then(|s| {
+        let (k, p) = s.split_once(':')?;
+        Some((k.parse::<usize>().ok()?, p.parse::<u32>().ok()?))
+    }) else {
+        return config;
+    };
+    config.observer(move |event| {
+        if let Event::PartitionStored { seq, partition, .. } = event
+            && (*seq, *partition) == (k, part)
         {
             std::process::abort();
         }

@@ -13,9 +13,10 @@ use stepstone::prelude::*;
 mod common;
 use common::Row;
 
+/// The rows of one partition (of `parts.count()`): ids `parts.range(rows)`.
 #[step]
-fn generate(rows: u64) -> Vec<Row> {
-    common::generate_rows(rows)
+fn generate(rows: u64, parts: Partitions) -> Vec<Row> {
+    common::generate_range(parts.range(rows))
 }
 
 #[step]
@@ -30,10 +31,15 @@ fn aggregate(parts: Parts<'_, '_, Vec<Row>>) -> Result<Vec<(u32, f64)>, ArgError
     common::sum_per_key(parts)
 }
 
-/// generate → 20 adjust steps → aggregate over steps 5, 10, 15 and 20.
+/// generate → 20 adjust steps → aggregate over steps 5, 10, 15 and 20. With `partitions` > 1
+/// every step runs once per partition and the aggregate reads the partitions one at a time.
 #[pipeline(budget = "384MiB", checkpoint_every = 10)]
-fn seed(p: &mut Pipeline, #[default(2_000_000)] rows: u64) -> Result<Handle<Vec<(u32, f64)>>> {
-    let mut current = generate(p, rows);
+fn seed(
+    p: &mut Pipeline,
+    #[default(2_000_000)] rows: u64,
+    #[default(1)] partitions: u32,
+) -> Result<Handle<Vec<(u32, f64)>>> {
+    let mut current = generate(p, rows, Partitions::new(partitions));
     let mut kept = Vec::new();
     for i in 1..=20u32 {
         current = adjust(p, &current, i);
@@ -54,12 +60,18 @@ struct Cli {
     /// Rows generated.
     #[arg(long, default_value_t = 2_000_000)]
     rows: u64,
+    /// Partitions of every dataset (1: unpartitioned); each step runs once per partition.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    partitions: u32,
     /// Checkpoint every N steps along the chain (0: off) [default: the attribute's 10]
     #[arg(long)]
     every: Option<u32>,
     /// Abort the process right after step K's output is stored (0 = generate).
     #[arg(long)]
     crash_after_step: Option<usize>,
+    /// Abort the process right after partition P of step K is stored (`K:P`).
+    #[arg(long, value_name = "K:P")]
+    crash_after_partition: Option<String>,
 }
 
 /// The example's `main`: flags, run, the JSON line; exit 0, 1, 2, or 130 / 143 when SIGINT /
@@ -78,6 +90,7 @@ pub(crate) fn main() -> ExitCode {
         config = config.checkpoint_every(Some(every));
     }
     config = common::crash_after(config, cli.crash_after_step);
+    config = common::crash_after_partition(config, cli.crash_after_partition.as_deref());
     let started = Instant::now();
-    common::finish(seed::run(&config, cli.rows), started)
+    common::finish(seed::run(&config, cli.rows, cli.partitions), started)
 }

@@ -5,7 +5,7 @@
 use super::ExecError;
 use super::executor::Executor;
 use super::step::{Prepared, Ran};
-use crate::plan::Lineage;
+use crate::plan::{BlockId, Buckets, Lineage, Value};
 use crate::report::StepStatus;
 
 /// How [`Executor::finish`] left a step.
@@ -28,7 +28,8 @@ impl Executor {
         retries: &mut usize,
     ) -> crate::Result<Finished> {
         let Prepared {
-            id,
+            task,
+            partition,
             name,
             seq,
             values,
@@ -42,6 +43,7 @@ impl Executor {
         drop(values);
         drop(slots);
         self.services.memory.release(reserved);
+        let id = task.node;
         let unreadable = self.record_lazy_loads(lineage, &lazy, ran.loads);
         self.unpin(&pinned);
         // A lazy input that failed verification was forgotten: whatever the body made of the
@@ -94,18 +96,39 @@ impl Executor {
             }
             .into());
         }
-        let Some(ops) = lineage.get(id).map(|n| n.ops) else {
+        let Some((ops, fanout)) = lineage.get(id).map(|n| (n.ops, n.fanout.max(1))) else {
             return Err(ExecError::UnknownOutput(id.0).into());
         };
-        let footprint = self.measure(&ops, &*value);
-        let b = self.blocks.get_mut(id);
-        let corrupt = b.object_was_corrupt;
-        b.value = Some(value);
-        b.charged = footprint.resident;
-        b.footprint = Some(footprint);
-        self.blocks.mark_resident(id);
-        self.services.memory.charge(footprint.resident);
-        self.heap.allocated(footprint);
+        // A shuffle split makes one block per bucket; every other task makes one.
+        let values: Vec<Value> = if fanout > 1 {
+            match value.downcast::<Buckets>() {
+                Ok(buckets) => match std::sync::Arc::try_unwrap(buckets) {
+                    Ok(Buckets(values)) if values.len() == fanout as usize => values,
+                    _ => return Err(ExecError::UnknownOutput(id.0).into()),
+                },
+                Err(_) => return Err(ExecError::UnknownOutput(id.0).into()),
+            }
+        } else {
+            vec![value]
+        };
+        let mut total = crate::memory::Footprint::default();
+        let mut corrupt = false;
+        let mut recomputed = false;
+        let blocks: Vec<BlockId> = Self::task_blocks(lineage, task).collect();
+        for (block, value) in blocks.iter().zip(values) {
+            let footprint = self.measure(&ops, &*value);
+            let b = self.blocks.get_mut(*block);
+            corrupt |= b.object_was_corrupt;
+            recomputed |= b.done;
+            b.value = Some(value);
+            b.charged = footprint.resident;
+            b.footprint = Some(footprint);
+            self.blocks.mark_resident(*block);
+            self.services.memory.charge(footprint.resident);
+            self.heap.allocated(footprint);
+            total = total.plus(footprint);
+        }
+        let footprint = total;
         self.output_history.insert(name.clone(), footprint);
         let fresh = self.config.fresh;
         let log = &mut self.services.log;
@@ -113,33 +136,42 @@ impl Executor {
             row.status = StepStatus::Executed;
             row.executions += 1;
             row.seconds += ran.seconds;
-            row.output_bytes = footprint.requested;
-            row.output_resident_bytes = footprint.resident;
-            let executions = row.executions;
-            if executions > 1 {
-                row.reason = format!("recomputed from lineage ({executions} times)");
-            } else if !corrupt {
+            if !recomputed {
+                row.partitions_executed += 1;
+                row.output_bytes += footprint.requested;
+                row.output_resident_bytes += footprint.resident;
+            }
+            if recomputed {
+                row.reason = format!("recomputed from lineage ({} times)", row.executions);
+            } else if !corrupt && row.executions == 1 {
                 log.explain_execution(seq, fresh);
             }
         }
-        self.refine_estimates(|id| lineage.get(id).map(|n| n.ops));
-        let footprint = self.blocks.get(id).footprint.unwrap_or(footprint);
+        self.refine_estimates(|b| lineage.get(b.node).map(|n| n.ops));
+        let resident: u64 = blocks
+            .iter()
+            .map(|b| self.blocks.get(*b).footprint.map_or(0, |f| f.resident))
+            .sum();
         let budget = self.services.memory.budget().bytes();
-        if inputs_bytes + footprint.resident > budget {
+        if inputs_bytes + resident > budget {
             self.services
                 .log
                 .fail(seq, "inputs plus output exceed the budget");
+            let partitioned = lineage.get(id).is_some_and(|n| n.is_partitioned());
             return Err(ExecError::StepTooLarge {
                 step: name,
+                partition: partitioned.then_some((partition.index(), partition.count())),
                 inputs_bytes,
-                output_bytes: Some(footprint.resident),
+                output_bytes: Some(resident),
                 budget_bytes: budget,
             }
             .into());
         }
-        lineage.mark_done(id);
-        self.apply_policy(lineage, id)?;
-        self.notify_stored(lineage, id);
+        for block in blocks {
+            self.block_done(lineage, block);
+            self.apply_policy(lineage, block)?;
+            self.notify_stored(lineage, block);
+        }
         Ok(Finished::Done)
     }
 }

@@ -1,10 +1,12 @@
-//! The block table: the executor's run state of every node's value (Spark's BlockManager, here
-//! one block per node; partitioned datasets make it one per node × partition).
+//! The block table: the executor's run state of every block — one partition of one node's
+//! value (Spark's BlockManager; an unpartitioned node has one block).
 //!
-//! Owns, per node in the lineage: the resident value and the bytes charged for it, its last
-//! measured footprint, pins by running steps, the stored object known to hold it (of this run
-//! or an earlier one) and what the run learned about that object; the set of resident nodes;
-//! and the objects this run wrote or used (spills are deleted when the run completes). Not
+//! Owns, per block: the resident value and the bytes charged for it, its last measured
+//! footprint, pins by running tasks, the recorded tasks that still have to read it, whether it
+//! has existed in this run, the stored object known to hold it (of this run or an earlier one)
+//! and what the run learned about that object; per node, how many of its blocks exist; the set
+//! of resident blocks; and the objects this run wrote or used (spills are deleted when the run
+//! completes). Not
 //! responsible for the recipe or graph of a node ([`crate::plan`]), for charging the budget
 //! (the executor does, through [`crate::memory::Accountant`]) or for reading and writing
 //! objects ([`crate::store`]).
@@ -12,12 +14,16 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::memory::Footprint;
-use crate::plan::{Node, NodeId, Policy, Value};
+use crate::plan::{BlockId, Node, NodeId, Policy, Value};
 use crate::store::{BlockKey, ObjectInfo, ObjectKind};
 
-/// The run state of one node's value.
+/// The run state of one block.
 #[derive(Default)]
 pub(crate) struct Block {
+    /// Recorded tasks that read this block and have not run yet (it is kept while any is left).
+    pub(crate) readers: u32,
+    /// The block has existed (computed or loaded) in this run.
+    pub(crate) done: bool,
     /// The value, when resident.
     pub(crate) value: Option<Value>,
     /// Charged (resident-estimate) bytes of the value while resident.
@@ -54,18 +60,22 @@ impl Block {
     }
 }
 
-/// Every node's block, the resident set and the objects of this run.
+/// Every block, the resident set and the objects of this run.
 #[derive(Default)]
 pub(crate) struct Blocks {
-    blocks: HashMap<NodeId, Block>,
-    /// Nodes whose value is resident, in record order.
-    resident: BTreeSet<NodeId>,
+    blocks: HashMap<BlockId, Block>,
+    /// Blocks that exist, per node (a node is done when all its blocks are).
+    done: HashMap<NodeId, u32>,
+    /// Blocks whose value is resident, in record order.
+    resident: BTreeSet<BlockId>,
     /// Objects this run wrote or used, by key, with their current kind.
     objects: HashMap<BlockKey, ObjectKind>,
 }
 
 /// An empty block, for nodes the table does not hold.
 static EMPTY: Block = Block {
+    readers: 0,
+    done: false,
     value: None,
     charged: 0,
     footprint: None,
@@ -77,34 +87,63 @@ static EMPTY: Block = Block {
 };
 
 impl Blocks {
-    /// The block of `id` (an empty one when the node has none yet).
-    pub(crate) fn get(&self, id: NodeId) -> &Block {
+    /// Block `id` (an empty one when the table has none yet).
+    pub(crate) fn get(&self, id: BlockId) -> &Block {
         self.blocks.get(&id).unwrap_or(&EMPTY)
     }
 
-    /// The block of `id`, made when missing.
-    pub(crate) fn get_mut(&mut self, id: NodeId) -> &mut Block {
+    /// Block `id`, made when missing.
+    pub(crate) fn get_mut(&mut self, id: BlockId) -> &mut Block {
         self.blocks.entry(id).or_default()
     }
 
-    /// A node left the DAG: forget its block.
-    pub(crate) fn remove(&mut self, id: NodeId) -> Option<Block> {
-        self.resident.remove(&id);
-        self.blocks.remove(&id)
+    /// A node with `count` blocks left the DAG: forget them; returns those that were resident.
+    pub(crate) fn remove_node(&mut self, node: NodeId, count: u32) -> Vec<Block> {
+        self.done.remove(&node);
+        let mut resident = Vec::new();
+        for part in 0..count {
+            let id = BlockId::new(node, part);
+            self.resident.remove(&id);
+            if let Some(b) = self.blocks.remove(&id)
+                && b.value.is_some()
+            {
+                resident.push(b);
+            }
+        }
+        resident
+    }
+
+    /// Block `id` exists now; returns whether this is the first time and, if so, whether it was
+    /// the last of its node's `count` blocks to exist.
+    pub(crate) fn mark_done(&mut self, id: BlockId, count: u32) -> (bool, bool) {
+        let b = self.get_mut(id);
+        if b.done {
+            return (false, false);
+        }
+        b.done = true;
+        let done = self.done.entry(id.node).or_default();
+        *done += 1;
+        (true, *done >= count)
+    }
+
+    /// One recorded task that reads `id` will (`+1`) or no longer will (`-1`) read it.
+    pub(crate) fn add_reader(&mut self, id: BlockId, delta: i32) {
+        let b = self.get_mut(id);
+        b.readers = b.readers.saturating_add_signed(delta);
     }
 
     /// `id`'s value is resident now.
-    pub(crate) fn mark_resident(&mut self, id: NodeId) {
+    pub(crate) fn mark_resident(&mut self, id: BlockId) {
         self.resident.insert(id);
     }
 
     /// `id`'s value is no longer resident.
-    pub(crate) fn mark_gone(&mut self, id: NodeId) {
+    pub(crate) fn mark_gone(&mut self, id: BlockId) {
         self.resident.remove(&id);
     }
 
-    /// Nodes whose value is resident, in record order.
-    pub(crate) fn resident(&self) -> impl Iterator<Item = NodeId> + '_ {
+    /// Blocks whose value is resident, in record order.
+    pub(crate) fn resident(&self) -> impl Iterator<Item = BlockId> + '_ {
         self.resident.iter().copied()
     }
 
@@ -132,13 +171,16 @@ impl Blocks {
             .collect()
     }
 
-    /// Whether recomputing `node` may still be needed (so its parents must be kept). An object
-    /// of an earlier run is trusted only once it has been read back and verified.
+    /// Whether recomputing some block of `node` may still be needed (so its parents must be
+    /// kept). An object of an earlier run is trusted only once it has been read back and
+    /// verified.
     pub(crate) fn needs_lineage(&self, node: &Node) -> bool {
-        let b = self.get(node.id);
-        let verified = node.done || !b.stored_by_earlier_run;
-        let trusted_object = b.stored.is_some() && verified;
-        let spills_on_eviction = b.value.is_some() && node.policy != Policy::Cache;
-        !(trusted_object || spills_on_eviction)
+        (0..node.blocks()).any(|part| {
+            let b = self.get(BlockId::new(node.id, part));
+            let verified = b.done || !b.stored_by_earlier_run;
+            let trusted_object = b.stored.is_some() && verified;
+            let spills_on_eviction = b.value.is_some() && node.policy != Policy::Cache;
+            !(trusted_object || spills_on_eviction)
+        })
     }
 }

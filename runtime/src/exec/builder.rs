@@ -17,6 +17,25 @@ pub(super) struct NodeSpec {
     pub(super) params: Vec<u8>,
     pub(super) inputs: Vec<NodeId>,
     pub(super) lazy: Vec<NodeId>,
+    /// Partitions a source makes (`None`: as many as its partitioned inputs, or 1).
+    pub(super) partitions: Option<u32>,
+}
+
+impl NodeSpec {
+    /// A spec for step `name` with nothing else set.
+    pub(super) fn named(name: &str) -> NodeSpec {
+        NodeSpec {
+            name: name.to_string(),
+            module: String::new(),
+            code: String::new(),
+            version: None,
+            policy: None,
+            params: Vec::new(),
+            inputs: Vec::new(),
+            lazy: Vec::new(),
+            partitions: None,
+        }
+    }
 }
 
 /// Records one hand-written step; finish with [`StepBuilder::run`].
@@ -38,16 +57,7 @@ impl<'p> StepBuilder<'p> {
     /// A builder for step `name` of `pipeline`, with nothing set yet.
     pub(super) fn new(pipeline: &'p mut Pipeline, name: &str) -> Self {
         StepBuilder {
-            spec: NodeSpec {
-                name: name.to_string(),
-                module: String::new(),
-                code: String::new(),
-                version: None,
-                policy: None,
-                params: Vec::new(),
-                inputs: Vec::new(),
-                lazy: Vec::new(),
-            },
+            spec: NodeSpec::named(name),
             error: None,
             pipeline,
         }
@@ -71,6 +81,14 @@ impl<'p> StepBuilder<'p> {
     /// The output's policy (default: memory-and-disk, subject to `checkpoint_every`).
     pub fn policy(mut self, policy: Policy) -> Self {
         self.spec.policy = Some(policy);
+        self
+    }
+    /// Make this step a partitioned source: it runs once per partition, `0..count`, and its body
+    /// reads which one with [`Args::partition`]. (A step whose inputs are partitioned runs per
+    /// partition without this.) The count is part of the fingerprint.
+    pub fn partitions(mut self, count: u32) -> Self {
+        self.spec.partitions = Some(count);
+        self.spec.params.extend_from_slice(&count.to_le_bytes());
         self
     }
     /// A parameter (serialized into the fingerprint; call once per parameter, in order).
@@ -110,6 +128,27 @@ impl<'p> StepBuilder<'p> {
     pub fn input_file(self, name: &str, source: &dyn InputSource) -> Self {
         self.pipeline.pend_input(&self.spec.name, name, source);
         self
+    }
+    /// Record a hash repartition of this step's one input (`.input(&dataset)`, partitions of
+    /// `Vec<R>`, or one unpartitioned `Vec<R>`) into `partitions` partitions by `key`: every
+    /// row whose key is equal lands in the same output partition, so a per-partition step after
+    /// it sees whole groups (group-by, join). Each input partition is cut into one bucket per
+    /// output partition (buckets are blocks: spilled when the budget needs); output partition
+    /// j concatenates bucket j of every input partition. The step's name, module, code or
+    /// version and parameters identify the key in the fingerprint: change the version when the
+    /// key function changes. Buckets follow xxh3 over the key's `Hash`.
+    pub fn repartition<R, K>(
+        self,
+        partitions: u32,
+        key: impl Fn(&R) -> K + Send + Sync + 'static,
+    ) -> Handle<Vec<R>>
+    where
+        R: Clone + Send + Sync + 'static,
+        Vec<R>: Data,
+        K: std::hash::Hash,
+    {
+        self.pipeline
+            .record_shuffle(self.spec, self.error, partitions, key)
     }
     /// Record the step with its body; returns the output handle. Nothing runs yet.
     pub fn run<T: Data>(

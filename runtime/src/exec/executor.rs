@@ -21,7 +21,7 @@ use super::services::Services;
 use crate::config::RunConfig;
 use crate::input::RunInputs;
 use crate::memory::Footprint;
-use crate::plan::{Lineage, NodeId, Schedule, dedup};
+use crate::plan::{BlockId, Lineage, NodeId, Schedule, Task, dedup, task_reads};
 use crate::report::{ReportConfig, RunFigures, RunReport, StepProgress, summary_table};
 
 /// Runs schedules of tasks under the memory budget.
@@ -36,6 +36,9 @@ pub(crate) struct Executor {
     pub(crate) output_history: HashMap<String, Footprint>,
     /// Input files, volatile steps and content identities (see `inputs.rs`).
     pub(crate) inputs: RunInputs,
+    /// The blocks each recorded task that has not run yet will read (their `readers` counts
+    /// hold them; released when the task first completes or its node leaves the DAG).
+    pub(crate) pending_reads: HashMap<Task, Vec<BlockId>>,
 }
 
 impl Executor {
@@ -58,7 +61,33 @@ impl Executor {
             heap: Heap::start(),
             output_history: HashMap::new(),
             inputs: RunInputs::default(),
+            pending_reads: HashMap::new(),
         })
+    }
+
+    /// Node `id` was just recorded: each of its tasks will read its input blocks, which are
+    /// kept until it has.
+    pub(crate) fn recorded(&mut self, lineage: &Lineage, id: NodeId) {
+        let Some(node) = lineage.get(id) else {
+            return;
+        };
+        for index in 0..node.partitions {
+            let task = Task { node: id, index };
+            let reads = dedup(&task_reads(lineage, task).all().collect::<Vec<_>>());
+            for b in &reads {
+                self.blocks.add_reader(*b, 1);
+            }
+            self.pending_reads.insert(task, reads);
+        }
+    }
+
+    /// `task` ran (or its output was loaded) for the first time: it no longer holds its reads.
+    pub(crate) fn task_done(&mut self, task: Task) {
+        if let Some(reads) = self.pending_reads.remove(&task) {
+            for b in reads {
+                self.blocks.add_reader(b, -1);
+            }
+        }
     }
 
     /// Make the values of `targets` exist (resident or stored), computing only what is needed.
@@ -68,8 +97,8 @@ impl Executor {
         targets: &[NodeId],
     ) -> crate::Result<()> {
         self.resolve_pending(lineage)?;
-        let mut schedule = Schedule::build(lineage, targets, |id| {
-            self.blocks.get(id).is_present() || self.probe_earlier(lineage, id)
+        let mut schedule = Schedule::build(lineage, targets, |block| {
+            self.blocks.get(block).is_present() || self.probe_earlier(lineage, block)
         })
         .map_err(|unknown| ExecError::UnknownOutput(unknown.0.0))?;
         let tasks = std::mem::take(&mut schedule.tasks);
@@ -82,23 +111,31 @@ impl Executor {
         Ok(())
     }
 
-    fn run_schedule(&mut self, lineage: &mut Lineage, tasks: &[NodeId]) -> crate::Result<()> {
+    fn run_schedule(&mut self, lineage: &mut Lineage, tasks: &[Task]) -> crate::Result<()> {
         if self.config.jobs > 1 && tasks.len() > 1 {
             return self.run_parallel(lineage, tasks);
         }
-        for (pos, &id) in tasks.iter().enumerate() {
+        for (pos, &task) in tasks.iter().enumerate() {
             self.check_stop()?;
-            // Parents before computing: a checkpoint cuts its lineage as soon as it is durable.
-            let parents = lineage
-                .get(id)
-                .map(|n| n.parents.clone())
-                .unwrap_or_default();
-            if !self.blocks.get(id).is_present() {
-                self.compute_node(lineage, id)?;
+            // Reads before computing: a checkpoint cuts its lineage as soon as it is durable.
+            let reads: Vec<BlockId> = task_reads(lineage, task).all().collect();
+            if !self.task_present(lineage, task) {
+                self.compute_task(lineage, task)?;
             }
-            self.after_step(lineage, pos, id, &parents);
+            self.after_step(lineage, pos, task, &reads);
         }
         Ok(())
+    }
+
+    /// The blocks `task` makes.
+    pub(crate) fn task_blocks(lineage: &Lineage, task: Task) -> impl Iterator<Item = BlockId> {
+        let fanout = lineage.get(task.node).map_or(1, |n| n.fanout.max(1));
+        (task.index * fanout..(task.index + 1) * fanout).map(move |p| BlockId::new(task.node, p))
+    }
+
+    /// Every block `task` makes exists now (resident or stored).
+    pub(crate) fn task_present(&self, lineage: &Lineage, task: Task) -> bool {
+        Self::task_blocks(lineage, task).all(|b| self.blocks.get(b).is_present())
     }
 
     /// A safe point: fail with [`ExecError::Interrupted`] when SIGINT / SIGTERM asked the run to
@@ -110,22 +147,25 @@ impl Executor {
         }
     }
 
-    /// Bookkeeping once the task at schedule position `pos` is done: its parents' uses are
-    /// consumed, dead values freed, the budget restored.
+    /// Bookkeeping once the task at schedule position `pos` is done: its uses of the blocks it
+    /// read are consumed, dead values freed, the budget restored.
     pub(crate) fn after_step(
         &mut self,
         lineage: &Lineage,
         pos: usize,
-        id: NodeId,
-        parents: &[NodeId],
+        task: Task,
+        reads: &[BlockId],
     ) {
-        let parents = dedup(parents);
-        self.schedule.consume(pos, &parents);
-        for p in parents {
-            self.release_if_dead(lineage, p);
+        let reads = dedup(reads);
+        self.schedule.consume(pos, &reads);
+        for b in reads {
+            self.release_if_dead(lineage, b);
         }
-        self.release_if_dead(lineage, id);
+        for b in Self::task_blocks(lineage, task) {
+            self.release_if_dead(lineage, b);
+        }
         self.make_room(lineage, 0);
+        let id = task.node;
         let memory = &self.services.memory;
         memory.sample();
         let log = &mut self.services.log;
@@ -153,12 +193,22 @@ impl Executor {
         // The predicate reads blocks while `release` removes them: removal happens after the
         // reachability walk, so collect first.
         let mut removed = Vec::new();
-        lineage.truncate(keep, |n| blocks.needs_lineage(n), |n| removed.push(n.id));
-        for id in removed {
+        lineage.truncate(
+            keep,
+            |n| blocks.needs_lineage(n),
+            |n| removed.push((n.id, n.partitions, n.fanout)),
+        );
+        for (id, partitions, fanout) in removed {
             log.finish_row(id.0);
-            if let Some(block) = blocks.remove(id)
-                && block.value.is_some()
-            {
+            for index in 0..partitions {
+                // A task that never ran no longer holds what it would have read.
+                if let Some(reads) = self.pending_reads.remove(&Task { node: id, index }) {
+                    for b in reads {
+                        blocks.add_reader(b, -1);
+                    }
+                }
+            }
+            for block in blocks.remove_node(id, partitions.saturating_mul(fanout)) {
                 memory.release(block.charged);
                 heap.freed(block.charged, block.footprint);
             }

@@ -27,7 +27,9 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::executor::Executor;
 use crate::input::{InputSource, NodeContent, changed_since_hashed};
-use crate::plan::{BoxError, Fingerprint, Lineage, NodeId, StepSpec, Value, content_identity};
+use crate::plan::{
+    BlockId, BoxError, Fingerprint, Lineage, NodeId, StepSpec, Value, content_identity,
+};
 
 impl Executor {
     /// The next recorded node is step `spec` with input-file parameters `files` (`(parameter
@@ -164,7 +166,7 @@ impl Executor {
                 content.module.clone(),
             );
             if volatile {
-                self.blocks.get_mut(id).probed = true; // never reuse an object: it always executes
+                self.blocks.get_mut(BlockId::whole(id)).probed = true; // never reuse an object: it always executes
             } else if !self.config.fresh {
                 let dir = self.input_root();
                 if let Some(output) = self.inputs.recorded_output(&dir, fp) {

@@ -5,7 +5,7 @@ use std::sync::{Mutex, PoisonError};
 
 use super::executor::Executor;
 use crate::memory::Accountant;
-use crate::plan::{LazySlot, LazySource, Lineage, NodeId, Policy, Value, ValueOps};
+use crate::plan::{BlockId, LazySlot, LazySource, Lineage, Policy, Value, ValueOps};
 use crate::store::{ObjectInfo, Store};
 
 /// One lazy load that happened during a step: input index, payload bytes read, or the failure.
@@ -81,21 +81,23 @@ impl Executor {
     pub(crate) fn prepare_lazy(
         &mut self,
         lineage: &mut Lineage,
-        lazy: &[NodeId],
-        pinned: &mut Vec<NodeId>,
+        lazy: &[BlockId],
+        pinned: &mut Vec<BlockId>,
     ) -> crate::Result<u64> {
         let mut largest = 0u64;
         for &p in lazy {
-            let cache = lineage.get(p).is_some_and(|n| n.policy == Policy::Cache);
+            let cache = lineage
+                .get(p.node)
+                .is_some_and(|n| n.policy == Policy::Cache);
             let available = self.blocks.get(p).is_present() || self.probe_earlier(lineage, p);
             if !available || cache {
                 self.ensure_resident(lineage, p)?;
             }
-            if cache && lineage.get(p).is_some() {
+            if cache && lineage.get(p.node).is_some() {
                 self.blocks.get_mut(p).pins += 1;
                 pinned.push(p);
             }
-            if lineage.get(p).is_some() {
+            if lineage.get(p.node).is_some() {
                 let b = self.blocks.get(p);
                 let load = b.stored.as_ref().map_or(b.charged, |s| {
                     s.footprint.resident.max(b.charged) + s.raw_len
@@ -111,7 +113,7 @@ impl Executor {
     pub(crate) fn lazy_slots(
         &self,
         lineage: &Lineage,
-        lazy: &[NodeId],
+        lazy: &[BlockId],
     ) -> (Vec<LazySlot>, Vec<Option<(ObjectInfo, ValueOps)>>) {
         let mut slots = Vec::with_capacity(lazy.len());
         let mut objects = Vec::with_capacity(lazy.len());
@@ -124,7 +126,7 @@ impl Executor {
                 }
                 None => {
                     slots.push(LazySlot::Stored);
-                    let ops = lineage.get(*p).map(|n| n.ops);
+                    let ops = lineage.get(p.node).map(|n| n.ops);
                     objects.push(b.stored.clone().zip(ops));
                 }
             }
@@ -137,7 +139,7 @@ impl Executor {
     pub(crate) fn record_lazy_loads(
         &mut self,
         lineage: &mut Lineage,
-        lazy: &[NodeId],
+        lazy: &[BlockId],
         loads: Vec<LazyLoad>,
     ) -> Option<String> {
         let mut unreadable = None;
@@ -147,12 +149,11 @@ impl Executor {
                 Ok(bytes) => {
                     let log = &mut self.services.log;
                     log.totals.reloaded_bytes += bytes;
-                    if let Some(row) = log.row(id.0) {
+                    if let Some(row) = log.row(id.node.0) {
                         row.reloaded_bytes += bytes;
                     }
                     self.mark_loaded(lineage, id);
-                    let name = lineage.get(id).map(|n| n.name.as_str()).unwrap_or_default();
-                    self.services.log.event("reload", name, id.0, bytes);
+                    self.block_event(lineage, "reload", id, bytes);
                 }
                 Err(why) => {
                     self.forget_object(lineage, id, &why);

@@ -16,7 +16,7 @@ use std::any::Any;
 
 use super::executor::Executor;
 use crate::memory::{Footprint, current_rss};
-use crate::plan::{NodeId, ValueOps};
+use crate::plan::{BlockId, ValueOps};
 
 /// The least RSS the charges may leave unexplained before estimates are walked exactly.
 const MIN_SLACK: u64 = 8 << 20;
@@ -47,12 +47,12 @@ impl Executor {
     /// When RSS shows memory the charges do not explain, replace every resident estimate by its
     /// exact footprint. Called after each admission. `ops_of` gives a resident node's value
     /// operations (from the lineage).
-    pub(crate) fn refine_estimates(&mut self, ops_of: impl Fn(NodeId) -> Option<ValueOps>) {
+    pub(crate) fn refine_estimates(&mut self, ops_of: impl Fn(BlockId) -> Option<ValueOps>) {
         if !self.heap.has_estimates || self.rss_explained() {
             return;
         }
         self.heap.has_estimates = false;
-        let estimated: Vec<NodeId> = self
+        let estimated: Vec<BlockId> = self
             .blocks
             .resident()
             .filter(|id| {
@@ -75,7 +75,7 @@ impl Executor {
 
     /// Walk `id`'s resident value exactly if its footprint is an estimate; the charge and the
     /// report row follow.
-    fn make_exact(&mut self, id: NodeId, ops: &ValueOps) {
+    fn make_exact(&mut self, id: BlockId, ops: &ValueOps) {
         let b = self.blocks.get_mut(id);
         let (Some(footprint), Some(value)) = (b.footprint, b.value.as_ref()) else {
             return;
@@ -93,9 +93,11 @@ impl Executor {
         } else {
             memory.release(before - exact.resident);
         }
-        if let Some(row) = self.services.log.row(id.0) {
-            row.output_bytes = exact.requested;
-            row.output_resident_bytes = exact.resident;
+        if let Some(row) = self.services.log.row(id.node.0) {
+            row.output_bytes =
+                (row.output_bytes + exact.requested).saturating_sub(footprint.requested);
+            row.output_resident_bytes =
+                (row.output_resident_bytes + exact.resident).saturating_sub(footprint.resident);
         }
     }
 }

@@ -82,11 +82,13 @@ pub enum ExecError {
         /// The signal number (2 = SIGINT, 15 = SIGTERM).
         signal: i32,
     },
-    /// A step's inputs plus output cannot fit the budget.
-    #[error("{}", too_large_message(.step, *.inputs_bytes, *.output_bytes, *.budget_bytes))]
+    /// A step's (or one partition's) inputs plus output cannot fit the budget.
+    #[error("{}", too_large_message(.step, *.partition, *.inputs_bytes, *.output_bytes, *.budget_bytes))]
     StepTooLarge {
         /// Step name.
         step: String,
+        /// The partition (index, count) when the step is partitioned.
+        partition: Option<(u32, u32)>,
         /// Charged bytes of its inputs.
         inputs_bytes: u64,
         /// Charged bytes of its output, when it was computed.
@@ -105,6 +107,16 @@ pub enum ExecError {
         seq: usize,
         /// What failed.
         why: String,
+    },
+    /// A partitioned value was asked for whole (the pipeline's output, or `Pipeline::get`).
+    #[error(
+        "step `{step}` makes {partitions} partitions, which are never one value in memory: read them in a step that takes them as `Parts` (one partition at a time) and return that step's result"
+    )]
+    Partitioned {
+        /// Step name.
+        step: String,
+        /// How many partitions.
+        partitions: u32,
     },
     /// The pipeline's output handle does not belong to this run.
     #[error("the output handle refers to node {0}, which this pipeline does not hold")]
@@ -132,7 +144,13 @@ impl ExecError {
     }
 }
 
-fn too_large_message(step: &str, inputs: u64, output: Option<u64>, budget: u64) -> String {
+fn too_large_message(
+    step: &str,
+    partition: Option<(u32, u32)>,
+    inputs: u64,
+    output: Option<u64>,
+    budget: u64,
+) -> String {
     let what = match output {
         Some(o) => format!(
             "its inputs ({}) plus its output ({}) need {}",
@@ -142,10 +160,21 @@ fn too_large_message(step: &str, inputs: u64, output: Option<u64>, budget: u64) 
         ),
         None => format!("its inputs alone need {}", human_bytes(inputs)),
     };
+    if let Some((index, count)) = partition {
+        return format!(
+            "step `{step}`, partition {index} of {count}, cannot run within the memory budget: \
+             {what}, but the budget is {}. Fixes: use more partitions (each then holds less: \
+             --partitions or Partitions::new), raise the budget (--budget, STEPSTONE_BUDGET, \
+             stepstone.toml or #[pipeline(budget = …)]), or spread the rows of this partition \
+             more evenly",
+            human_bytes(budget)
+        );
+    }
     format!(
         "step `{step}` cannot run within the memory budget: {what}, but the budget is {}. \
          Fixes: raise the budget (--budget, STEPSTONE_BUDGET, stepstone.toml or #[pipeline(budget = …)]), \
-         split the step into smaller steps, or add a checkpoint before it so fewer values are held",
+         split the step into smaller steps or partition its data, or add a checkpoint before it \
+         so fewer values are held",
         human_bytes(budget)
     )
 }

@@ -8,25 +8,26 @@
 
 use super::executor::Executor;
 use crate::config::Event;
-use crate::plan::{Fingerprint, Lineage, NodeId, Policy};
+use crate::plan::{BlockId, Lineage, Node, Policy, Task};
 use crate::report::StepStatus;
 use crate::store::{BlockKey, ObjectKind, StoreError};
 
-fn key_of(fingerprint: Fingerprint) -> BlockKey {
+/// The store key of block `id` of `node`.
+fn key_of(node: &Node, id: BlockId) -> BlockKey {
     BlockKey {
-        fingerprint,
-        part: 0,
+        fingerprint: node.fingerprint,
+        part: id.part,
     }
 }
 
 impl Executor {
     /// Ask the store for an object of an earlier run (once per node; with `--fresh`, only for
     /// objects this run wrote — a node put back by [`Lineage::restore`] finds them).
-    pub(crate) fn probe_earlier(&mut self, lineage: &Lineage, id: NodeId) -> bool {
-        let Some(n) = lineage.get(id) else {
+    pub(crate) fn probe_earlier(&mut self, lineage: &Lineage, id: BlockId) -> bool {
+        let Some(n) = lineage.get(id.node) else {
             return false;
         };
-        let key = key_of(n.fingerprint);
+        let key = key_of(n, id);
         let b = self.blocks.get_mut(id);
         if b.probed {
             return false;
@@ -57,8 +58,8 @@ impl Executor {
 
     /// Load `id`'s stored object into memory. Errors are returned as text: the caller treats the
     /// object as absent.
-    pub(crate) fn load(&mut self, lineage: &mut Lineage, id: NodeId) -> Result<(), String> {
-        let Some(n) = lineage.get(id) else {
+    pub(crate) fn load(&mut self, lineage: &mut Lineage, id: BlockId) -> Result<(), String> {
+        let Some(n) = lineage.get(id.node) else {
             return Err("node is gone".into());
         };
         let Some(info) = self.blocks.get(id).stored.clone() else {
@@ -86,59 +87,107 @@ impl Executor {
         self.blocks.mark_resident(id);
         self.services.memory.charge(footprint.resident);
         self.heap.allocated(footprint);
+        let first_time = !self.blocks.get(id).done;
         let log = &mut self.services.log;
         log.totals.reloaded_bytes += info.payload_len;
-        if let Some(row) = log.row(id.0) {
+        if let Some(row) = log.row(id.node.0) {
             row.reloaded_bytes += info.payload_len;
-            row.output_bytes = footprint.requested;
-            row.output_resident_bytes = footprint.resident;
+            if first_time {
+                row.output_bytes += footprint.requested;
+                row.output_resident_bytes += footprint.resident;
+            }
         }
-        self.refine_estimates(|id| lineage.get(id).map(|n| n.ops));
-        let name = lineage.get(id).map(|n| n.name.as_str()).unwrap_or_default();
-        self.services
-            .log
-            .event("reload", name, id.0, info.payload_len);
-        let first_time = lineage.get(id).is_some_and(|n| !n.done);
+        self.refine_estimates(|id| lineage.get(id.node).map(|n| n.ops));
+        self.block_event(lineage, "reload", id, info.payload_len);
         self.mark_loaded(lineage, id);
         // A checkpoint node served by a spill of a failed run becomes a real checkpoint now.
         if policy == Policy::Checkpoint && info.kind != ObjectKind::Checkpoint {
             self.blocks.get_mut(id).stored = None;
             self.apply_policy(lineage, id).map_err(|e| e.to_string())?;
         } else if first_time && info.kind == ObjectKind::Checkpoint {
-            lineage.cut(id);
+            self.cut_if_durable(lineage, id);
         }
         Ok(())
     }
 
+    /// Every block of `id`'s node is a durable checkpoint: the node no longer needs its parents.
+    fn cut_if_durable(&mut self, lineage: &mut Lineage, id: BlockId) {
+        let blocks = lineage.get(id.node).map_or(0, |n| n.blocks());
+        let durable = (0..blocks).all(|part| {
+            self.blocks
+                .get(BlockId::new(id.node, part))
+                .stored
+                .as_ref()
+                .is_some_and(|s| s.kind == ObjectKind::Checkpoint)
+        });
+        if durable {
+            lineage.cut(id.node);
+        }
+    }
+
+    /// Block `id` exists now (computed or loaded): the first time, the task that makes it no
+    /// longer holds its reads, and once every block of the node exists the node is done.
+    pub(crate) fn block_done(&mut self, lineage: &mut Lineage, id: BlockId) {
+        let Some(n) = lineage.get(id.node) else {
+            return;
+        };
+        let (blocks, fanout) = (n.blocks(), n.fanout.max(1));
+        let (first, node_done) = self.blocks.mark_done(id, blocks);
+        if first {
+            self.task_done(Task {
+                node: id.node,
+                index: id.part / fanout,
+            });
+        }
+        if node_done {
+            lineage.mark_done(id.node);
+        }
+    }
+
+    /// A memory event of block `id` (its partition named when the step is partitioned).
+    pub(crate) fn block_event(&mut self, lineage: &Lineage, kind: &str, id: BlockId, bytes: u64) {
+        let (name, part) = match lineage.get(id.node) {
+            Some(n) => (n.name.as_str(), n.is_partitioned().then_some(id.part)),
+            None => ("", None),
+        };
+        self.services.log.event(kind, name, id.node.0, part, bytes);
+    }
+
     /// A value was read back from its object: a first read of an earlier run's object makes the
     /// step "reused"; the output now exists.
-    pub(crate) fn mark_loaded(&mut self, lineage: &mut Lineage, id: NodeId) {
+    pub(crate) fn mark_loaded(&mut self, lineage: &mut Lineage, id: BlockId) {
         let b = self.blocks.get(id);
-        if let (true, Some(info), Some(row)) = (
+        if let (true, false, Some(info), Some(row)) = (
             b.stored_by_earlier_run,
+            b.done,
             b.stored.as_ref(),
-            self.services.log.row(id.0),
-        ) && row.status == StepStatus::Skipped
-        {
-            row.status = StepStatus::Reused;
-            row.reason = match info.kind {
-                ObjectKind::Checkpoint => "checkpoint from an earlier run".into(),
-                _ => "spill left by an earlier (failed) run".into(),
-            };
-            if info.kind == ObjectKind::Checkpoint {
+            self.services.log.row(id.node.0),
+        ) {
+            row.partitions_reused += 1;
+            if row.status == StepStatus::Skipped {
+                row.status = StepStatus::Reused;
+                row.reason = match info.kind {
+                    ObjectKind::Checkpoint => "checkpoint from an earlier run".into(),
+                    _ => "spill left by an earlier (failed) run".into(),
+                };
+            }
+            if info.kind == ObjectKind::Checkpoint && row.checkpoint.is_none() {
                 row.checkpoint = Some(info.path.display().to_string());
             }
         }
-        lineage.mark_done(id);
+        self.block_done(lineage, id);
     }
 
     /// A stored object turned out unreadable: report it, delete it, treat it as absent.
-    pub(crate) fn forget_object(&mut self, lineage: &Lineage, id: NodeId, why: &str) {
+    pub(crate) fn forget_object(&mut self, lineage: &Lineage, id: BlockId, why: &str) {
         let b = self.blocks.get_mut(id);
         let stored = b.stored.take();
         b.stored_by_earlier_run = false;
         if let Some(info) = stored {
-            let name = lineage.get(id).map(|n| n.name.as_str()).unwrap_or_default();
+            let name = lineage
+                .get(id.node)
+                .map(|n| n.name.as_str())
+                .unwrap_or_default();
             tracing::warn!(step = %name, object = %info.path.display(), reason = why, "stored object is corrupt; recomputing");
             let _ = self.services.store.remove(info.key, info.kind);
             self.blocks.forget_object(&info.key);
@@ -147,14 +196,13 @@ impl Executor {
     }
 
     /// Record that `id`'s stored object was unreadable: an event, and the reason its step runs.
-    fn note_corrupt(&mut self, lineage: &Lineage, id: NodeId, why: &str) {
-        let Some(n) = lineage.get(id) else {
+    fn note_corrupt(&mut self, lineage: &Lineage, id: BlockId, why: &str) {
+        if lineage.get(id.node).is_none() {
             return;
-        };
+        }
         self.blocks.get_mut(id).object_was_corrupt = true;
-        let log = &mut self.services.log;
-        log.event("corrupt", &n.name, id.0, 0);
-        if let Some(row) = log.row(id.0) {
+        self.block_event(lineage, "corrupt", id, 0);
+        if let Some(row) = self.services.log.row(id.node.0) {
             row.reason = format!("stored object was corrupt ({why}); recomputed");
         }
     }
@@ -163,17 +211,17 @@ impl Executor {
     pub(crate) fn write_object(
         &mut self,
         lineage: &Lineage,
-        id: NodeId,
+        id: BlockId,
         kind: ObjectKind,
     ) -> Result<(), StoreError> {
-        let Some(n) = lineage.get(id) else {
+        let Some(n) = lineage.get(id.node) else {
             return Ok(());
         };
         let b = self.blocks.get(id);
         let Some(value) = b.value.clone() else {
             return Ok(());
         };
-        let (ops, key, seq) = (n.ops, key_of(n.fingerprint), id.0);
+        let (ops, key, seq) = (n.ops, key_of(n, id), id.node.0);
         // The figures size the reservation when the value is reloaded (then it is measured).
         let footprint = b.footprint.unwrap_or_default();
         // A stop asked for while the object is written abandons it (a temp file, never a final
@@ -194,18 +242,24 @@ impl Executor {
                 if let Some(row) = log.row(seq) {
                     row.spilled_bytes += bytes;
                 }
-                log.event("spill", &n.name, seq, bytes);
             }
             ObjectKind::Checkpoint => {
                 log.totals.checkpoints_written += 1;
                 log.totals.checkpoint_bytes += bytes;
-                if let Some(row) = log.row(seq) {
+                if let Some(row) = log.row(seq)
+                    && (row.checkpoint.is_none() || id.part == 0)
+                {
                     row.checkpoint = Some(info.path.display().to_string());
                 }
-                log.event("checkpoint", &n.name, seq, bytes);
             }
-            ObjectKind::Persist => log.event("persist", &n.name, seq, bytes),
+            ObjectKind::Persist => {}
         }
+        let event = match kind {
+            ObjectKind::Spill => "spill",
+            ObjectKind::Checkpoint => "checkpoint",
+            ObjectKind::Persist => "persist",
+        };
+        self.block_event(lineage, event, id, bytes);
         self.blocks.note_object(key, info.kind);
         self.blocks.get_mut(id).stored = Some(info);
         Ok(())
@@ -213,15 +267,15 @@ impl Executor {
 
     /// After a value is computed (or promoted): checkpoint → durable write once and cut the
     /// lineage; persist → run-local copy.
-    pub(crate) fn apply_policy(&mut self, lineage: &mut Lineage, id: NodeId) -> crate::Result<()> {
-        let Some(n) = lineage.get(id) else {
+    pub(crate) fn apply_policy(&mut self, lineage: &mut Lineage, id: BlockId) -> crate::Result<()> {
+        let Some(policy) = lineage.get(id.node).map(|n| n.policy) else {
             return Ok(());
         };
         let stored = self.blocks.get(id).stored.as_ref();
-        match n.policy {
+        match policy {
             Policy::Checkpoint if stored.is_none_or(|s| s.kind != ObjectKind::Checkpoint) => {
                 self.write_object(lineage, id, ObjectKind::Checkpoint)?;
-                lineage.cut(id);
+                self.cut_if_durable(lineage, id);
             }
             Policy::Persist if stored.is_none() => {
                 self.write_object(lineage, id, ObjectKind::Persist)?
@@ -231,12 +285,24 @@ impl Executor {
         Ok(())
     }
 
-    /// Tell the run's observer (if any) that `id`'s output is stored per its policy.
-    pub(crate) fn notify_stored(&self, lineage: &Lineage, id: NodeId) {
+    /// Tell the run's observer (if any) that block `id` is stored per its policy, and, once
+    /// all of them are, that its step is.
+    pub(crate) fn notify_stored(&self, lineage: &Lineage, id: BlockId) {
         let Some(observer) = self.config.observer.as_ref() else {
             return;
         };
-        if let Some(n) = lineage.get(id) {
+        let Some(n) = lineage.get(id.node) else {
+            return;
+        };
+        if n.is_partitioned() {
+            observer(&Event::PartitionStored {
+                seq: n.id.0,
+                step: n.name.clone(),
+                partition: id.part,
+                partitions: n.blocks(),
+            });
+        }
+        if n.done {
             observer(&Event::StepStored {
                 seq: n.id.0,
                 step: n.name.clone(),

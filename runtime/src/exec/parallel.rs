@@ -9,7 +9,7 @@ use std::sync::{Arc, mpsc};
 use super::admit::Finished;
 use super::executor::Executor;
 use super::step::{Prepared, Ran};
-use crate::plan::{Lineage, NodeId};
+use crate::plan::{BlockId, Lineage, Task, task_reads};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -23,17 +23,17 @@ impl Executor {
     pub(crate) fn run_parallel(
         &mut self,
         lineage: &mut Lineage,
-        schedule: &[NodeId],
+        schedule: &[Task],
     ) -> crate::Result<()> {
         let store = Arc::clone(&self.services.store);
         let memory = Arc::clone(&self.services.memory);
-        let position: HashMap<NodeId, usize> = schedule
+        let position: HashMap<Task, usize> = schedule
             .iter()
             .enumerate()
             .map(|(i, id)| (*id, i))
             .collect();
         let mut state = vec![State::Pending; schedule.len()];
-        let mut parents_of: HashMap<usize, Vec<NodeId>> = HashMap::new();
+        let mut reads_of: HashMap<usize, Vec<BlockId>> = HashMap::new();
         // Runs discarded per position because a lazy input was unreadable (see `Finished`).
         let mut retries: HashMap<usize, usize> = HashMap::new();
         let jobs = self.config.jobs;
@@ -55,18 +55,15 @@ impl Executor {
                             && parents_done(lineage, schedule[pos], &position, &state)
                     });
                     let Some(pos) = ready else { break };
-                    let id = schedule[pos];
-                    let parents = lineage
-                        .get(id)
-                        .map(|n| n.parents.clone())
-                        .unwrap_or_default();
-                    if self.blocks.get(id).is_present() {
+                    let task = schedule[pos];
+                    let reads: Vec<BlockId> = task_reads(lineage, task).all().collect();
+                    if self.task_present(lineage, task) {
                         state[pos] = State::Done;
-                        self.after_step(lineage, pos, id, &parents);
+                        self.after_step(lineage, pos, task, &reads);
                         continue;
                     }
                     // Nothing running: this step must go ahead (and fail clearly if it cannot fit).
-                    let Some(prepared) = self.prepare(lineage, id, running == 0)? else {
+                    let Some(prepared) = self.prepare(lineage, task, running == 0)? else {
                         break;
                     };
                     let alone = running == 0
@@ -83,12 +80,12 @@ impl Executor {
                             continue;
                         }
                         state[pos] = State::Done;
-                        self.after_step(lineage, pos, id, &parents);
+                        self.after_step(lineage, pos, task, &reads);
                         continue;
                     }
                     state[pos] = State::Running;
                     exclusive = prepared.size_unknown;
-                    parents_of.insert(pos, parents);
+                    reads_of.insert(pos, reads);
                     running += 1;
                     let (tx, store, memory) = (done_tx.clone(), &*store, &*memory);
                     scope.spawn(move || {
@@ -99,7 +96,7 @@ impl Executor {
                 if running == 0 {
                     self.check_stop()?;
                     if let Some(pos) = state.iter().position(|s| *s == State::Pending) {
-                        let id = schedule[pos];
+                        let id = schedule[pos].node;
                         return Err(super::ExecError::Lost {
                             step: lineage.get(id).map(|n| n.name.clone()).unwrap_or_default(),
                             seq: id.0,
@@ -115,30 +112,34 @@ impl Executor {
                 };
                 running -= 1;
                 exclusive = false;
-                let id = prepared.id;
+                let task = prepared.task;
                 let tries = retries.entry(pos).or_default();
-                let parents = parents_of.remove(&pos).unwrap_or_default();
+                let reads = reads_of.remove(&pos).unwrap_or_default();
                 if let Finished::Retry = self.finish(lineage, prepared, ran, tries)? {
                     state[pos] = State::Pending;
                     continue;
                 }
                 state[pos] = State::Done;
-                self.after_step(lineage, pos, id, &parents);
+                self.after_step(lineage, pos, task, &reads);
             }
         })
     }
 }
 
-/// Whether every parent of `id` that the schedule holds is done.
+/// Whether every task of the schedule that makes a block `task` reads is done.
 fn parents_done(
     lineage: &Lineage,
-    id: NodeId,
-    position: &HashMap<NodeId, usize>,
+    task: Task,
+    position: &HashMap<Task, usize>,
     state: &[State],
 ) -> bool {
-    lineage.get(id).is_none_or(|n| {
-        n.parents
-            .iter()
-            .all(|p| position.get(p).is_none_or(|&pos| state[pos] == State::Done))
+    task_reads(lineage, task).all().all(|b| {
+        let producer = Task {
+            node: b.node,
+            index: b.part / lineage.get(b.node).map_or(1, |n| n.fanout.max(1)),
+        };
+        position
+            .get(&producer)
+            .is_none_or(|&pos| state[pos] == State::Done)
     })
 }

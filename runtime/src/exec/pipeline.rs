@@ -17,8 +17,8 @@ use crate::Error;
 use crate::config::RunConfig;
 use crate::input::InputSource;
 use crate::plan::{
-    Args, BoxError, Data, FingerprintInputs, Handle, Lineage, Node, NodeId, PlanError, Policy,
-    Recipe, StepSpec, Value, ValueOps,
+    Args, BlockId, BoxError, Compute, Data, FingerprintInputs, Handle, Lineage, Node, NodeId,
+    PlanError, Policy, ReadRule, Recipe, StepSpec, Value, ValueOps,
 };
 use crate::report::{StepReport, StepStatus};
 
@@ -30,6 +30,28 @@ pub struct Pipeline {
     /// The first error found while recording; the run fails with it when it executes.
     deferred: Option<Error>,
     recorded_since_flush: usize,
+    /// A `Partitions` parameter of the next recorded step (its name, the count).
+    pending_partitions: Option<(String, u32)>,
+}
+
+/// How a node's output is laid out in blocks, beyond what its inputs decide.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Layout {
+    /// Blocks per task (a shuffle split's bucket count).
+    pub(super) fanout: u32,
+    pub(super) rule: ReadRule,
+    /// Tasks of a gather (its bucket count).
+    pub(super) partitions: u32,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            fanout: 1,
+            rule: ReadRule::Map,
+            partitions: 1,
+        }
+    }
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -55,6 +77,7 @@ impl Pipeline {
             executor: Executor::open(config, run_id, started_at)?,
             deferred: None,
             recorded_since_flush: 0,
+            pending_partitions: None,
         })
     }
 
@@ -105,6 +128,7 @@ impl Pipeline {
                 params,
                 inputs: inputs.to_vec(),
                 lazy: lazy_inputs.to_vec(),
+                partitions: None,
             },
             error,
             compute,
@@ -197,14 +221,30 @@ impl Pipeline {
     }
 
     fn value_of(&mut self, id: NodeId) -> crate::Result<Value> {
+        if let Some(n) = self.lineage.get(id)
+            && n.is_partitioned()
+        {
+            return Err(ExecError::Partitioned {
+                step: n.name.clone(),
+                partitions: n.blocks(),
+            }
+            .into());
+        }
         self.materialize(&[id])?;
-        self.executor.ensure_resident(&mut self.lineage, id)?;
+        let block = BlockId::whole(id);
+        self.executor.ensure_resident(&mut self.lineage, block)?;
         self.executor
             .blocks
-            .get(id)
+            .get(block)
             .value
             .clone()
             .ok_or_else(|| ExecError::UnknownOutput(id.0).into())
+    }
+
+    /// The next recorded step (`step`) has a `Partitions` parameter of `count` partitions (what
+    /// `#[step]` passes for it).
+    pub(crate) fn pend_partitions(&mut self, step: &str, count: u32) {
+        self.pending_partitions = Some((step.to_string(), count));
     }
 
     /// Compute the output and every sink not yet run, and hand the output over.
@@ -220,7 +260,7 @@ impl Pipeline {
         if !targets.is_empty() {
             self.materialize(&targets)?;
         }
-        self.executor.drop_value(output.id);
+        self.executor.drop_value(BlockId::whole(output.id));
         let typed = value
             .downcast::<T>()
             .map_err(|_| ExecError::UnknownOutput(output.id.0))?;
@@ -249,11 +289,34 @@ impl Pipeline {
         error: Option<PlanError>,
         compute: impl Fn(&Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     ) -> Handle<T> {
+        let compute: Compute =
+            Arc::new(move |args: &Args<'_>| compute(args).map(|v| Arc::new(v) as Value));
+        let (id, live) =
+            self.record_erased(spec, error, ValueOps::of::<T>(), compute, Layout::default());
+        Handle::new(id, live)
+    }
+
+    /// Record a node of any layout (what typed recording and the shuffle both end in).
+    pub(super) fn record_erased(
+        &mut self,
+        spec: NodeSpec,
+        error: Option<PlanError>,
+        ops: ValueOps,
+        compute: Compute,
+        layout: Layout,
+    ) -> (NodeId, Arc<()>) {
         let id = self.lineage.next_id();
         let content = self.executor.inputs.take_pending(&spec.name);
         let mut error = error;
         let lazy_from = spec.inputs.len();
         let mut spec = spec;
+        if spec.partitions.is_none() {
+            spec.partitions = self
+                .pending_partitions
+                .take()
+                .filter(|(step, _)| *step == spec.name)
+                .map(|(_, count)| count);
+        }
         let lazy = std::mem::take(&mut spec.lazy);
         spec.inputs.extend(lazy);
         let mut parent_fps = Vec::with_capacity(spec.inputs.len());
@@ -273,7 +336,14 @@ impl Pipeline {
                 }
             }
         }
-        let ops = ValueOps::of::<T>();
+        let content_addressed = content.as_ref().is_some_and(|c| c.is_content_addressed());
+        let partitions = match self.partitions_of(&spec, lazy_from, &layout, content_addressed) {
+            Ok(n) => n,
+            Err(e) => {
+                error.get_or_insert(e);
+                1
+            }
+        };
         let policy = match (spec.policy, self.executor.config.checkpoint_every) {
             (Some(p), _) => p,
             (None, Some(every)) if since >= every => Policy::Checkpoint,
@@ -300,8 +370,6 @@ impl Pipeline {
             .note_record(id, &fingerprint_inputs, type_name, &spec.inputs, content);
         self.defer(error.map_or(Ok(()), |e| Err(e.into())));
         let live = Arc::new(());
-        let compute: crate::plan::Compute =
-            Arc::new(move |args: &Args<'_>| compute(args).map(|v| Arc::new(v) as Value));
         self.executor.services.log.insert(StepReport {
             seq: id.0,
             name: spec.name.clone(),
@@ -312,6 +380,9 @@ impl Pipeline {
             reason: "not needed by any output".into(),
             seconds: 0.0,
             executions: 0,
+            partitions: partitions.saturating_mul(layout.fanout.max(1)),
+            partitions_executed: 0,
+            partitions_reused: 0,
             output_bytes: 0,
             output_resident_bytes: 0,
             spilled_bytes: 0,
@@ -335,10 +406,14 @@ impl Pipeline {
             ops,
             parents: spec.inputs,
             lazy_from,
+            partitions,
+            fanout: layout.fanout.max(1),
+            rule: layout.rule,
             compute: Some(compute),
         };
         self.lineage
             .insert(Node::fresh(id, recipe, Arc::downgrade(&live), ops.is_unit));
+        self.executor.recorded(&self.lineage, id);
         self.recorded_since_flush += 1;
         if self.recorded_since_flush >= self.executor.config.lookahead.max(1) {
             self.recorded_since_flush = 0;
@@ -347,6 +422,156 @@ impl Pipeline {
                 self.defer(flushed);
             }
         }
+        (id, live)
+    }
+
+    /// How many tasks a node recorded from `spec` runs: the source's count, else its
+    /// partitioned eager inputs' (they must agree), else 1.
+    fn partitions_of(
+        &self,
+        spec: &NodeSpec,
+        lazy_from: usize,
+        layout: &Layout,
+        content_addressed: bool,
+    ) -> Result<u32, PlanError> {
+        let mismatch = |problem: String| PlanError::Partitions {
+            step: spec.name.clone(),
+            problem,
+        };
+        if layout.rule == ReadRule::Gather {
+            return Ok(layout.partitions);
+        }
+        let mut from_inputs: Option<(u32, String)> = None;
+        for input in &spec.inputs[..lazy_from.min(spec.inputs.len())] {
+            let Some(p) = self.lineage.get(*input) else {
+                continue;
+            };
+            if !p.is_partitioned() {
+                continue;
+            }
+            match &from_inputs {
+                Some((n, other)) if *n != p.blocks() => {
+                    return Err(mismatch(format!(
+                        "its inputs `{other}` ({n} partitions) and `{}` ({} partitions) are \
+                         partitioned differently; repartition one of them to the other's count",
+                        p.name,
+                        p.blocks()
+                    )));
+                }
+                Some(_) => {}
+                None => from_inputs = Some((p.blocks(), p.name.clone())),
+            }
+        }
+        let count = match (spec.partitions, from_inputs) {
+            (Some(0), _) => {
+                return Err(mismatch(
+                    "0 partitions were asked for; use at least 1".into(),
+                ));
+            }
+            (Some(n), Some((m, other))) if n != m => {
+                return Err(mismatch(format!(
+                    "it asks for {n} partitions but its input `{other}` has {m}; a step whose \
+                     inputs are partitioned runs once per partition of them"
+                )));
+            }
+            (Some(n), _) => n,
+            (None, Some((m, _))) => m,
+            (None, None) => 1,
+        };
+        if count > 1 && content_addressed {
+            return Err(mismatch(
+                "a step that reads input files or is volatile cannot be partitioned yet; \
+                 read the files in an unpartitioned step and partition its output"
+                    .into(),
+            ));
+        }
+        Ok(count)
+    }
+
+    /// Record a hash shuffle of `spec`'s one input (partitions of `Vec<R>`) into `partitions`
+    /// partitions by `key` (what [`StepBuilder::repartition`] does): a split node whose task i
+    /// cuts input partition i into one bucket block per output partition, and a gather node
+    /// whose task j concatenates bucket j of every split task.
+    pub(super) fn record_shuffle<R, K>(
+        &mut self,
+        spec: NodeSpec,
+        error: Option<PlanError>,
+        partitions: u32,
+        key: impl Fn(&R) -> K + Send + Sync + 'static,
+    ) -> Handle<Vec<R>>
+    where
+        R: Clone + Send + Sync + 'static,
+        Vec<R>: Data,
+        K: std::hash::Hash,
+    {
+        let mut error = error;
+        if spec.inputs.len() != 1 || !spec.lazy.is_empty() {
+            error.get_or_insert(PlanError::Partitions {
+                step: spec.name.clone(),
+                problem: format!(
+                    "a repartition takes exactly one input (`.input(&dataset)`), not {} eager and {} lazy",
+                    spec.inputs.len(),
+                    spec.lazy.len()
+                ),
+            });
+        }
+        if partitions == 0 {
+            error.get_or_insert(PlanError::Partitions {
+                step: spec.name.clone(),
+                problem: "0 partitions were asked for; use at least 1".into(),
+            });
+        }
+        let buckets = partitions.max(1);
+        let gather = NodeSpec {
+            name: spec.name.clone(),
+            module: spec.module.clone(),
+            code: spec.code.clone(),
+            version: spec.version.clone(),
+            policy: spec.policy,
+            params: [spec.params.as_slice(), &buckets.to_le_bytes()].concat(),
+            inputs: Vec::new(),
+            lazy: Vec::new(),
+            partitions: None,
+        };
+        let mut split = spec;
+        split.name = format!("{}/split", gather.name);
+        split.params = gather.params.clone();
+        split.policy = None;
+        let cut: Compute = Arc::new(move |args: &Args<'_>| {
+            let rows = args.get::<Vec<R>>(0)?;
+            let mut out: Vec<Vec<R>> = (0..buckets).map(|_| Vec::new()).collect();
+            for row in rows {
+                let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+                std::hash::Hash::hash(&key(row), &mut hasher);
+                let bucket = std::hash::Hasher::finish(&hasher) % u64::from(buckets);
+                out[bucket as usize].push(row.clone());
+            }
+            let values = out.into_iter().map(|b| Arc::new(b) as Value).collect();
+            Ok(Arc::new(crate::plan::Buckets(values)) as Value)
+        });
+        let split_layout = Layout {
+            fanout: buckets,
+            ..Layout::default()
+        };
+        let (split_id, _split_live) =
+            self.record_erased(split, error, ValueOps::of::<Vec<R>>(), cut, split_layout);
+        let join: Compute = Arc::new(move |args: &Args<'_>| {
+            let parts = args.slice::<Vec<R>>(0, args.len())?;
+            let mut rows = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+            for part in parts {
+                rows.extend_from_slice(part);
+            }
+            Ok(Arc::new(rows) as Value)
+        });
+        let mut gather = gather;
+        gather.inputs = vec![split_id];
+        let gather_layout = Layout {
+            rule: ReadRule::Gather,
+            partitions: buckets,
+            fanout: 1,
+        };
+        let (id, live) =
+            self.record_erased(gather, None, ValueOps::of::<Vec<R>>(), join, gather_layout);
         Handle::new(id, live)
     }
 }

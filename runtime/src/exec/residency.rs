@@ -10,7 +10,7 @@
 
 use super::executor::Executor;
 use crate::memory::{Candidate, Footprint, choose_victim, current_rss, release_free_memory};
-use crate::plan::{Lineage, NodeId, Policy};
+use crate::plan::{BlockId, Lineage, Policy};
 use crate::store::ObjectKind;
 
 /// Freed bytes after which memory is handed back to the OS.
@@ -65,13 +65,13 @@ impl Executor {
     /// allocations (malloc serves those from chunks freed earlier before the heap grows).
     pub(crate) fn make_room_for(&mut self, lineage: &Lineage, extra: u64, reusable: u64) {
         while !self.services.memory.fits(extra) {
-            let candidates: Vec<Candidate> = self
+            let candidates: Vec<Candidate<BlockId>> = self
                 .blocks
                 .resident()
                 .filter_map(|id| {
                     let b = self.blocks.get(id);
                     (b.pins == 0 && b.value.is_some()).then(|| Candidate {
-                        node: id,
+                        block: id,
                         next_use: self.schedule.next_use(id),
                         bytes: b.charged,
                     })
@@ -80,7 +80,7 @@ impl Executor {
             let Some(victim) = choose_victim(candidates) else {
                 break;
             };
-            self.evict(lineage, victim.node);
+            self.evict(lineage, victim.block);
         }
         // Trimming hands freed chunks back to the OS so RSS follows the tracked bytes, but it
         // costs a heap walk and fresh page faults when the memory is reused: trim only when
@@ -100,15 +100,15 @@ impl Executor {
         }
     }
 
-    /// Free `id`'s value if nothing can use it any more.
-    pub(crate) fn release_if_dead(&mut self, lineage: &Lineage, id: NodeId) {
-        let Some(n) = lineage.get(id) else {
+    /// Free block `id`'s value if nothing can use it any more.
+    pub(crate) fn release_if_dead(&mut self, lineage: &Lineage, id: BlockId) {
+        let Some(n) = lineage.get(id.node) else {
             return;
         };
         let b = self.blocks.get(id);
         let dead = b.value.is_some()
             && b.pins == 0
-            && n.pending_children == 0
+            && b.readers == 0
             && !n.is_live()
             // Targets keep a planned use at the end of the schedule.
             && !self.schedule.is_used(id);
@@ -118,7 +118,7 @@ impl Executor {
     }
 
     /// Remove the value from memory (the caller made sure it is stored or not needed).
-    pub(crate) fn drop_value(&mut self, id: NodeId) {
+    pub(crate) fn drop_value(&mut self, id: BlockId) {
         let b = self.blocks.get_mut(id);
         if b.value.take().is_some() {
             let (bytes, footprint) = (b.charged, b.footprint);
@@ -130,14 +130,14 @@ impl Executor {
     }
 
     /// Evict a victim: keep it on disk unless it is `cache` (or dead), then drop it.
-    fn evict(&mut self, lineage: &Lineage, id: NodeId) {
-        let Some(n) = lineage.get(id) else {
+    fn evict(&mut self, lineage: &Lineage, id: BlockId) {
+        let Some(n) = lineage.get(id.node) else {
             return;
         };
         let b = self.blocks.get(id);
         let needs_copy = b.stored.is_none()
             && n.policy != Policy::Cache
-            && (n.is_live() || n.pending_children > 0 || self.schedule.next_use(id) != u64::MAX);
+            && (n.is_live() || b.readers > 0 || self.schedule.next_use(id) != u64::MAX);
         if needs_copy && let Err(e) = self.write_object(lineage, id, ObjectKind::Spill) {
             let recomputable = n.compute.is_some();
             tracing::warn!(error = %e, recomputable, "spill failed; the value will be recomputed from lineage if needed");
@@ -148,7 +148,7 @@ impl Executor {
             }
         }
         let bytes = self.blocks.get(id).charged;
-        self.services.log.event("drop", &n.name, id.0, bytes);
+        self.block_event(lineage, "drop", id, bytes);
         self.drop_value(id);
     }
 }

@@ -14,20 +14,26 @@ use super::lazy::{LazyLoad, StoreSource};
 use super::panics::{Caught, catch_step};
 use super::residency::small_part;
 use crate::memory::Accountant;
-use crate::plan::{Args, BoxError, Compute, LazySlot, Lineage, NodeId, Value, dedup};
+use crate::plan::{
+    Args, BlockId, BoxError, Compute, LazySlot, Lineage, Partitions, Task, Value, dedup, task_reads,
+};
 use crate::store::Store;
 
-/// A step ready to run: everything its body needs, owned, so it can move to a worker.
+/// A task ready to run: everything its body needs, owned, so it can move to a worker.
 pub(crate) struct Prepared {
-    pub(crate) id: NodeId,
+    pub(crate) task: Task,
+    /// Which partition of how many the body computes.
+    pub(crate) partition: Partitions,
     pub(crate) name: String,
     pub(crate) seq: usize,
     pub(crate) compute: Compute,
     pub(crate) values: Vec<Value>,
-    pub(crate) lazy: Vec<NodeId>,
+    pub(crate) lazy: Vec<BlockId>,
+    /// Where each lazy input's blocks start in `lazy` (and the end).
+    pub(crate) lazy_starts: Vec<usize>,
     pub(crate) slots: Vec<LazySlot>,
     pub(crate) objects: Vec<Option<(crate::store::ObjectInfo, crate::plan::ValueOps)>>,
-    pub(crate) pinned: Vec<NodeId>,
+    pub(crate) pinned: Vec<BlockId>,
     pub(crate) inputs_bytes: u64,
     /// Bytes charged for the output while the step runs (released when it finishes).
     pub(crate) reserved: u64,
@@ -53,8 +59,10 @@ impl Prepared {
             catch_step(|| {
                 (self.compute)(&Args {
                     step: &self.name,
+                    partition: self.partition,
                     values: &self.values,
                     lazy: &self.slots,
+                    lazy_starts: &self.lazy_starts,
                     source: Some(&source),
                 })
             })
@@ -68,15 +76,15 @@ impl Prepared {
 }
 
 impl Executor {
-    /// Compute `id` now on this thread (again, when a lazy input turned out corrupt and was
+    /// Run `task` now on this thread (again, when a lazy input turned out corrupt and was
     /// rebuilt: see [`Finished::Retry`]).
-    pub(crate) fn compute_node(&mut self, lineage: &mut Lineage, id: NodeId) -> crate::Result<()> {
+    pub(crate) fn compute_task(&mut self, lineage: &mut Lineage, task: Task) -> crate::Result<()> {
         let mut retries = 0usize;
         loop {
             self.check_stop()?;
             let prepared = self
-                .prepare(lineage, id, true)?
-                .ok_or(ExecError::UnknownOutput(id.0))?;
+                .prepare(lineage, task, true)?
+                .ok_or(ExecError::UnknownOutput(task.node.0))?;
             let ran = prepared.run(&self.services.store, &self.services.memory);
             match self.finish(lineage, prepared, ran, &mut retries)? {
                 Finished::Done => return Ok(()),
@@ -85,67 +93,83 @@ impl Executor {
         }
     }
 
-    /// Prepare `id` to run. With `force` false, returns `Ok(None)` (and holds nothing) when the
-    /// step's inputs and output estimate do not fit now — the caller waits for running steps.
+    /// Prepare `task` to run. With `force` false, returns `Ok(None)` (and holds nothing) when
+    /// the task's inputs and output estimate do not fit now — the caller waits for running
+    /// tasks.
     pub(crate) fn prepare(
         &mut self,
         lineage: &mut Lineage,
-        id: NodeId,
+        task: Task,
         force: bool,
     ) -> crate::Result<Option<Prepared>> {
-        self.restore_lineage(lineage, id)?;
-        let Some(n) = lineage.get(id) else {
-            return Err(ExecError::UnknownOutput(id.0).into());
+        self.restore_lineage(lineage, task)?;
+        let Some(n) = lineage.get(task.node) else {
+            return Err(ExecError::UnknownOutput(task.node.0).into());
         };
-        let b = self.blocks.get(id);
-        // What the output will cost: known from an earlier computation or object of this node,
+        // What the output will cost: known from an earlier computation or object of its blocks,
         // else from the last output of a step with the same name. Of it, small allocations can
         // reuse memory malloc kept from earlier frees (an object's header does not tell, so none
         // is assumed then).
-        let measured = b
-            .footprint
-            .or_else(|| self.output_history.get(&n.name).copied());
-        let hint = b
-            .footprint
+        let outputs: Vec<BlockId> = Self::task_blocks(lineage, task).collect();
+        let known = |f: &dyn Fn(&super::blocks::Block) -> Option<crate::memory::Footprint>| {
+            outputs
+                .iter()
+                .map(|b| f(self.blocks.get(*b)))
+                .try_fold(crate::memory::Footprint::default(), |acc, f| {
+                    f.map(|f| acc.plus(f))
+                })
+        };
+        let own = known(&|b| b.footprint);
+        let stored = known(&|b| b.stored.as_ref().map(|s| s.footprint));
+        let measured = own.or_else(|| self.output_history.get(&n.name).copied());
+        let hint = own
             .map(|f| f.resident)
-            .or(b.stored.as_ref().map(|s| s.footprint.resident))
+            .or(stored.map(|f| f.resident))
             .or(measured.map(|f| f.resident));
-        let reusable = match (b.footprint, &b.stored, measured) {
+        let reusable = match (own, stored, measured) {
             (None, Some(_), _) | (_, _, None) => 0,
             (_, _, Some(f)) => small_part(f.resident, Some(f)),
         };
-        let (name, seq, parents, lazy_from) =
-            (n.name.clone(), id.0, n.parents.clone(), n.lazy_from);
+        let (name, seq) = (n.name.clone(), task.node.0);
+        let partition = Partitions::at(task.index, n.partitions);
+        let partitioned = n.is_partitioned();
         let Some(compute) = n.compute.clone() else {
-            return Err(ExecError::UnknownOutput(id.0).into());
+            return Err(ExecError::UnknownOutput(task.node.0).into());
         };
-        let (eager, lazy) = parents.split_at(lazy_from.min(parents.len()));
-        let distinct = dedup(eager);
+        let reads = task_reads(lineage, task);
+        let is_source = reads.eager.is_empty() && reads.lazy.is_empty();
+        let distinct = dedup(&reads.eager);
+        let too_large = |inputs_bytes: u64| PartitionTooLarge {
+            seq,
+            step: name.clone(),
+            partition: partitioned.then_some(partition),
+            inputs_bytes,
+        };
         if !force {
-            // Other steps are running and hold their inputs: admit this one only if what it
-            // will load and produce fits now, before loading anything. A source step whose
+            // Other tasks are running and hold their inputs: admit this one only if what it
+            // will load and produce fits now, before loading anything. A source task whose
             // output size nobody knows yet (no inputs to estimate from) waits to run alone.
-            if hint.is_none() && parents.is_empty() {
+            if hint.is_none() && is_source {
                 return Ok(None);
             }
-            let need = self.admission_need(&distinct, lazy, hint);
+            let need = self.admission_need(&distinct, &reads.lazy, hint);
             self.make_room_for(lineage, need, reusable);
             if !self.services.memory.fits(need) {
                 return Ok(None);
             }
         }
         // Inputs whose sizes are known (resident, or stored with their footprint) that cannot
-        // fit together fail the step before anything is loaded.
+        // fit together fail the task before anything is loaded.
         let known_inputs: u64 = distinct
             .iter()
             .map(|p| self.blocks.get(*p).known_size())
             .sum();
         let budget = self.services.memory.budget().bytes();
         if known_inputs > budget {
-            return Err(self.too_large(seq, name, known_inputs));
+            return Err(self.too_large(too_large(known_inputs)));
         }
         let mut pinned = self.pin_inputs(lineage, &distinct)?;
-        let lazy_largest = match self.prepare_lazy(lineage, lazy, &mut pinned) {
+        let lazy_largest = match self.prepare_lazy(lineage, &reads.lazy, &mut pinned) {
             Ok(bytes) => bytes,
             Err(e) => {
                 self.unpin(&pinned);
@@ -156,7 +180,7 @@ impl Executor {
         let inputs_bytes = charged + lazy_largest;
         if inputs_bytes > budget {
             self.unpin(&pinned);
-            return Err(self.too_large(seq, name, inputs_bytes));
+            return Err(self.too_large(too_large(inputs_bytes)));
         }
         // Unknown output size: guess the eager inputs' size (lazy inputs are read, not copied).
         let estimate = hint.unwrap_or(charged).min(budget - inputs_bytes);
@@ -166,52 +190,58 @@ impl Executor {
             return Ok(None);
         }
         self.services.memory.charge(estimate);
-        let values = eager
+        let values = reads
+            .eager
             .iter()
             .filter_map(|p| self.blocks.get(*p).value.clone())
             .collect();
-        let (slots, objects) = self.lazy_slots(lineage, lazy);
+        let (slots, objects) = self.lazy_slots(lineage, &reads.lazy);
         Ok(Some(Prepared {
-            id,
+            task,
+            partition,
             name,
             seq,
             compute,
             values,
-            lazy: lazy.to_vec(),
+            lazy: reads.lazy,
+            lazy_starts: reads.lazy_starts,
             slots,
             objects,
             pinned,
             inputs_bytes,
             reserved: estimate,
-            size_unknown: hint.is_none() && parents.is_empty(),
+            size_unknown: hint.is_none() && is_source,
         }))
     }
 
-    /// Step `seq`'s inputs alone exceed the budget: its row fails, and the error says so.
-    fn too_large(&mut self, seq: usize, step: String, inputs_bytes: u64) -> crate::Error {
-        self.services.log.fail(seq, "inputs do not fit the budget");
+    /// A task's inputs alone exceed the budget: its row fails, and the error says so.
+    fn too_large(&mut self, what: PartitionTooLarge) -> crate::Error {
+        self.services
+            .log
+            .fail(what.seq, "inputs do not fit the budget");
         ExecError::StepTooLarge {
-            step,
-            inputs_bytes,
+            step: what.step,
+            partition: what.partition.map(|p| (p.index(), p.count())),
+            inputs_bytes: what.inputs_bytes,
             output_bytes: None,
             budget_bytes: self.services.memory.budget().bytes(),
         }
         .into()
     }
 
-    /// Make each input resident and pin it for the running step.
+    /// Make each input block resident and pin it for the running task.
     pub(crate) fn pin_inputs(
         &mut self,
         lineage: &mut Lineage,
-        inputs: &[NodeId],
-    ) -> crate::Result<Vec<NodeId>> {
+        inputs: &[BlockId],
+    ) -> crate::Result<Vec<BlockId>> {
         let mut pinned = Vec::with_capacity(inputs.len());
         for &p in inputs {
             if let Err(e) = self.ensure_resident(lineage, p) {
                 self.unpin(&pinned);
                 return Err(e);
             }
-            if lineage.get(p).is_some() {
+            if lineage.get(p.node).is_some() {
                 self.blocks.get_mut(p).pins += 1;
                 pinned.push(p);
             }
@@ -219,23 +249,24 @@ impl Executor {
         Ok(pinned)
     }
 
-    /// Release the pins of a step that ended.
-    pub(crate) fn unpin(&mut self, pinned: &[NodeId]) {
+    /// Release the pins of a task that ended.
+    pub(crate) fn unpin(&mut self, pinned: &[BlockId]) {
         for p in pinned {
             let b = self.blocks.get_mut(*p);
             b.pins = b.pins.saturating_sub(1);
         }
     }
 
-    /// Make `id`'s value resident: it is, or load its object, or recompute it from lineage.
+    /// Make block `id` resident: it is, or load its object, or recompute it from lineage.
     pub(crate) fn ensure_resident(
         &mut self,
         lineage: &mut Lineage,
-        id: NodeId,
+        id: BlockId,
     ) -> crate::Result<()> {
-        if lineage.get(id).is_none() {
-            return Err(ExecError::UnknownOutput(id.0).into());
-        }
+        let Some(n) = lineage.get(id.node) else {
+            return Err(ExecError::UnknownOutput(id.node.0).into());
+        };
+        let fanout = n.fanout.max(1);
         let b = self.blocks.get(id);
         if b.value.is_some() {
             return Ok(());
@@ -246,25 +277,42 @@ impl Executor {
                 Err(why) => self.forget_object(lineage, id, &why),
             }
         }
-        self.compute_node(lineage, id)
+        let task = Task {
+            node: id.node,
+            index: id.part / fanout,
+        };
+        self.compute_task(lineage, task)?;
+        // A task that makes several blocks (a shuffle split) may have had to spill this one to
+        // fit the others.
+        if self.blocks.get(id).value.is_none() && self.blocks.get(id).stored.is_some() {
+            self.load(lineage, id).map_err(|why| ExecError::Lost {
+                step: lineage
+                    .get(id.node)
+                    .map(|n| n.name.clone())
+                    .unwrap_or_default(),
+                seq: id.node.0,
+                why,
+            })?;
+        }
+        Ok(())
     }
 
-    /// A node to compute whose lineage a durable checkpoint cut (its object turned out
+    /// A task to run whose node's lineage a durable checkpoint cut (an object turned out
     /// unreadable): put its recipe and missing parents back, or fail saying nothing can rebuild
     /// it.
-    fn restore_lineage(&mut self, lineage: &mut Lineage, id: NodeId) -> crate::Result<()> {
-        let Some(node) = lineage.get(id) else {
-            return Err(ExecError::UnknownOutput(id.0).into());
+    fn restore_lineage(&mut self, lineage: &mut Lineage, task: Task) -> crate::Result<()> {
+        let Some(node) = lineage.get(task.node) else {
+            return Err(ExecError::UnknownOutput(task.node.0).into());
         };
         if node.compute.is_some() {
             return Ok(());
         }
-        let (name, seq) = (node.name.clone(), id.0);
+        let (name, seq) = (node.name.clone(), task.node.0);
         let log = &mut self.services.log;
-        match lineage.restore(id) {
+        match lineage.restore(task.node) {
             Ok(_) => {
                 log.reopen_row(seq);
-                log.event("restore", &name, seq, 0);
+                log.event("restore", &name, seq, None, 0);
                 Ok(())
             }
             Err(why) => {
@@ -282,10 +330,10 @@ impl Executor {
         }
     }
 
-    /// Bytes a step will add when it starts: inputs to load (value + transient payload), the
+    /// Bytes a task will add when it starts: inputs to load (value + transient payload), the
     /// largest lazy input, and the output estimate.
-    fn admission_need(&self, eager: &[NodeId], lazy: &[NodeId], output_hint: Option<u64>) -> u64 {
-        let cost = |id: &NodeId| -> (u64, u64) {
+    fn admission_need(&self, eager: &[BlockId], lazy: &[BlockId], output_hint: Option<u64>) -> u64 {
+        let cost = |id: &BlockId| -> (u64, u64) {
             let b = self.blocks.get(*id);
             if b.value.is_some() {
                 return (0, b.charged);
@@ -307,4 +355,12 @@ impl Executor {
             .unwrap_or(0);
         loads + lazy_largest + output_hint.unwrap_or(inputs)
     }
+}
+
+/// What the budget error of a task names.
+struct PartitionTooLarge {
+    seq: usize,
+    step: String,
+    partition: Option<Partitions>,
+    inputs_bytes: u64,
 }

@@ -1,13 +1,14 @@
 //! The eviction choice (Belady): among unpinned resident values, evict the one whose next use in
-//! the plan is farthest away; ties go to the larger value, then to the older node.
+//! the plan is farthest away; ties go to the larger value, then to the older block.
+//!
+//! Generic over the key that names a value (the executor's block ids), so the choice knows
+//! nothing of the lineage.
 
-use crate::plan::NodeId;
-
-/// A resident value that may be evicted.
+/// A resident value that may be evicted, named by `K`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Candidate {
-    /// The node holding the value.
-    pub node: NodeId,
+pub struct Candidate<K> {
+    /// The value's key (lower = older).
+    pub block: K,
     /// Position in the schedule of its next use; `u64::MAX` when no use is planned yet (kept only
     /// because a handle is still alive).
     pub next_use: u64,
@@ -15,13 +16,15 @@ pub struct Candidate {
     pub bytes: u64,
 }
 
-/// Pick the victim: farthest next use, then largest, then lowest node id.
-pub fn choose_victim(candidates: impl IntoIterator<Item = Candidate>) -> Option<Candidate> {
+/// Pick the victim: farthest next use, then largest, then lowest key.
+pub fn choose_victim<K: Ord + Copy>(
+    candidates: impl IntoIterator<Item = Candidate<K>>,
+) -> Option<Candidate<K>> {
     candidates.into_iter().max_by(|a, b| {
         a.next_use
             .cmp(&b.next_use)
             .then(a.bytes.cmp(&b.bytes))
-            .then(b.node.cmp(&a.node))
+            .then(b.block.cmp(&a.block))
     })
 }
 
@@ -29,9 +32,9 @@ pub fn choose_victim(candidates: impl IntoIterator<Item = Candidate>) -> Option<
 mod tests {
     use super::*;
 
-    fn c(node: usize, next_use: u64, bytes: u64) -> Candidate {
+    fn c(block: usize, next_use: u64, bytes: u64) -> Candidate<usize> {
         Candidate {
-            node: NodeId(node),
+            block,
             next_use,
             bytes,
         }
@@ -40,15 +43,15 @@ mod tests {
     #[test]
     fn farthest_next_use_first_then_larger() {
         let v = choose_victim([c(1, 5, 10), c(2, 9, 1), c(3, 9, 2), c(4, 2, 100)]);
-        assert_eq!(v.map(|c| c.node), Some(NodeId(3)));
+        assert_eq!(v.map(|c| c.block), Some(3));
         assert_eq!(
-            choose_victim([c(1, 3, 7), c(2, 3, 7)]).map(|c| c.node),
-            Some(NodeId(1))
+            choose_victim([c(1, 3, 7), c(2, 3, 7)]).map(|c| c.block),
+            Some(1)
         );
-        assert_eq!(choose_victim(Vec::new()), None);
+        assert_eq!(choose_victim(Vec::<Candidate<usize>>::new()), None);
         assert_eq!(
-            choose_victim([c(1, 3, 7), c(2, u64::MAX, 1)]).map(|c| c.node),
-            Some(NodeId(2))
+            choose_victim([c(1, 3, 7), c(2, u64::MAX, 1)]).map(|c| c.block),
+            Some(2)
         );
     }
 }

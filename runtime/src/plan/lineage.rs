@@ -14,6 +14,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Weak;
 
+use super::partition::ReadRule;
 use super::retired::{Recipe, Retired};
 use super::value::{Compute, ValueOps};
 use super::{Fingerprint, NodeId, Policy};
@@ -30,6 +31,12 @@ pub(crate) struct Node {
     pub(crate) parents: Vec<NodeId>,
     /// Parents from this index on are lazy inputs (loaded on demand while the step runs).
     pub(crate) lazy_from: usize,
+    /// Tasks (partitions of the output; 1 when unpartitioned).
+    pub(crate) partitions: u32,
+    /// Blocks each task makes (1, or a shuffle split's bucket count).
+    pub(crate) fanout: u32,
+    /// Which parent blocks a task reads.
+    pub(crate) rule: ReadRule,
     /// `None` once lineage is truncated.
     pub(crate) compute: Option<Compute>,
     pub(crate) live: Weak<()>,
@@ -52,6 +59,9 @@ impl Node {
             ops: recipe.ops,
             parents: recipe.parents,
             lazy_from: recipe.lazy_from,
+            partitions: recipe.partitions,
+            fanout: recipe.fanout,
+            rule: recipe.rule,
             compute: recipe.compute,
             live,
             pending_children: 0,
@@ -62,6 +72,16 @@ impl Node {
 
     pub(crate) fn is_live(&self) -> bool {
         self.live.strong_count() > 0
+    }
+
+    /// How many blocks the node's output is (tasks × fanout).
+    pub(crate) fn blocks(&self) -> u32 {
+        self.partitions.saturating_mul(self.fanout)
+    }
+
+    /// Whether the output is more than one block.
+    pub(crate) fn is_partitioned(&self) -> bool {
+        self.blocks() > 1
     }
 }
 

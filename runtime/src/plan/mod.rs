@@ -8,6 +8,7 @@
 
 mod fingerprint;
 mod lineage;
+mod partition;
 mod retired;
 mod schedule;
 mod value;
@@ -19,6 +20,8 @@ pub use fingerprint::{
     FORMAT_VERSION, Fingerprint, FingerprintInputs, ParseFingerprintError, content_identity,
 };
 pub(crate) use lineage::{Lineage, Node};
+pub use partition::Partitions;
+pub(crate) use partition::{BlockId, Buckets, ReadRule, Task, task_reads};
 pub(crate) use retired::Recipe;
 pub(crate) use schedule::{Schedule, dedup};
 pub use value::{ArgError, Args, BoxError, Data, Part, Parts, with_parts};
@@ -142,6 +145,15 @@ pub enum PlanError {
         /// The path or pattern.
         path: String,
         /// What went wrong.
+        problem: String,
+    },
+    /// A step's partitions do not add up: 0 asked for, inputs partitioned differently, or a
+    /// kind of step that cannot be partitioned.
+    #[error("step `{step}` cannot be partitioned as recorded: {problem}")]
+    Partitions {
+        /// Step name.
+        step: String,
+        /// What is wrong, and the fix.
         problem: String,
     },
     /// A handle from another pipeline (or a removed node) was passed to a step.

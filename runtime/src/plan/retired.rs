@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::lineage::Node;
+use super::partition::ReadRule;
 use super::value::{Compute, ValueOps};
 use super::{Fingerprint, NodeId, Policy};
 
@@ -26,6 +27,9 @@ pub(crate) struct Recipe {
     pub(crate) ops: ValueOps,
     pub(crate) parents: Vec<NodeId>,
     pub(crate) lazy_from: usize,
+    pub(crate) partitions: u32,
+    pub(crate) fanout: u32,
+    pub(crate) rule: ReadRule,
     pub(crate) compute: Option<Compute>,
 }
 
@@ -40,6 +44,9 @@ impl Recipe {
             ops: node.ops,
             parents: node.parents,
             lazy_from: node.lazy_from,
+            partitions: node.partitions,
+            fanout: node.fanout,
+            rule: node.rule,
             compute: node.compute,
         }
     }
@@ -55,6 +62,9 @@ impl Recipe {
             ops: node.ops,
             parents: std::mem::take(&mut node.parents),
             lazy_from: node.lazy_from,
+            partitions: node.partitions,
+            fanout: node.fanout,
+            rule: node.rule,
             compute: node.compute.take(),
         }
     }

@@ -1,22 +1,23 @@
-//! The schedule of one materialization: which nodes to compute for the requested targets,
-//! parents first, and when each value is used (for Belady eviction and freeing dead values).
+//! The schedule of one materialization: which tasks to run for the requested targets, inputs
+//! first, and when each block is used (for Belady eviction and freeing dead values).
 //!
-//! Owns: the order of tasks and the planned uses of each value (schedule positions, ascending;
-//! a target's last use is at the end of the schedule). Built from the lineage alone plus an
-//! `available` answer per node (the executor's: resident or stored), so planning never touches
-//! memory or the store itself. A task is one node today; partitioned datasets make it one node
-//! × one partition, expanded here.
+//! Owns: the order of tasks (one node × one partition each, expanded here from the one-node-
+//! per-step lineage) and the planned uses of each block (schedule positions, ascending; a
+//! target's blocks are last used at the end of the schedule). Built from the lineage alone plus
+//! an `available` answer per block (the executor's: resident or stored), so planning never
+//! touches memory or the store itself.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use super::partition::{BlockId, Task, task_reads};
 use super::{Lineage, NodeId};
 
-/// The tasks of one materialization, in order, and the planned uses of every value they read.
+/// The tasks of one materialization, in order, and the planned uses of every block they read.
 #[derive(Debug, Default)]
 pub(crate) struct Schedule {
-    /// Nodes to compute, parents first.
-    pub(crate) tasks: Vec<NodeId>,
-    uses: HashMap<NodeId, VecDeque<u64>>,
+    /// Tasks to run, inputs first.
+    pub(crate) tasks: Vec<Task>,
+    uses: HashMap<BlockId, VecDeque<u64>>,
 }
 
 /// Why a schedule cannot be built: a target or parent the lineage does not hold.
@@ -24,69 +25,95 @@ pub(crate) struct Schedule {
 pub(crate) struct UnknownNode(pub(crate) NodeId);
 
 impl Schedule {
-    /// The nodes to compute for `targets`, parents first. A node for which `available` says yes
-    /// (a resident value or a valid stored object) is a leaf: its ancestors are not planned.
+    /// The tasks to run for every block of `targets`, inputs first. A block for which
+    /// `available` says yes (a resident value or a valid stored object) is a leaf: the tasks
+    /// behind it are not planned.
     pub(crate) fn build(
         lineage: &Lineage,
         targets: &[NodeId],
-        mut available: impl FnMut(NodeId) -> bool,
+        mut available: impl FnMut(BlockId) -> bool,
     ) -> Result<Schedule, UnknownNode> {
         let mut tasks = Vec::new();
-        let mut seen: HashSet<NodeId> = HashSet::new();
-        let mut stack: Vec<(NodeId, bool)> = targets.iter().rev().map(|t| (*t, false)).collect();
-        while let Some((id, expanded)) = stack.pop() {
+        let mut seen: HashSet<Task> = HashSet::new();
+        let mut stack: Vec<(Task, bool)> = Vec::new();
+        let mut need = |block: BlockId, stack: &mut Vec<(Task, bool)>| -> Result<(), UnknownNode> {
+            let node = lineage.get(block.node).ok_or(UnknownNode(block.node))?;
+            if !available(block) {
+                let task = Task {
+                    node: block.node,
+                    index: block.part / node.fanout.max(1),
+                };
+                stack.push((task, false));
+            }
+            Ok(())
+        };
+        for t in targets.iter().rev() {
+            let node = lineage.get(*t).ok_or(UnknownNode(*t))?;
+            for part in (0..node.blocks()).rev() {
+                need(BlockId::new(*t, part), &mut stack)?;
+            }
+        }
+        while let Some((task, expanded)) = stack.pop() {
             if expanded {
-                tasks.push(id);
+                tasks.push(task);
                 continue;
             }
-            if !seen.insert(id) {
+            if !seen.insert(task) {
                 continue;
             }
-            let Some(node) = lineage.get(id) else {
-                return Err(UnknownNode(id));
-            };
-            if available(id) {
-                continue;
-            }
-            stack.push((id, true));
-            for p in node.parents.iter().rev() {
-                if !seen.contains(p) {
-                    stack.push((*p, false));
+            stack.push((task, true));
+            let reads = task_reads(lineage, task);
+            // Partition-major: the inputs of partition 0 (of every input) are made first, so a
+            // partition's chain of steps runs before the next partition's (a block is read by
+            // its next step while still resident, not reloaded after all partitions ran).
+            let mut wanted: Vec<BlockId> = reads.all().collect();
+            wanted.sort_by_key(|b| b.part);
+            wanted.reverse();
+            for block in wanted {
+                let producer = lineage.get(block.node).map(|n| Task {
+                    node: block.node,
+                    index: block.part / n.fanout.max(1),
+                });
+                if producer.is_none_or(|p| !seen.contains(&p)) {
+                    need(block, &mut stack)?;
                 }
             }
         }
-        let mut uses: HashMap<NodeId, VecDeque<u64>> = HashMap::new();
-        for (pos, id) in tasks.iter().enumerate() {
-            if let Some(n) = lineage.get(*id) {
-                for parent in dedup(&n.parents) {
-                    uses.entry(parent).or_default().push_back(pos as u64);
-                }
+        let mut uses: HashMap<BlockId, VecDeque<u64>> = HashMap::new();
+        for (pos, task) in tasks.iter().enumerate() {
+            for block in dedup(&task_reads(lineage, *task).all().collect::<Vec<_>>()) {
+                uses.entry(block).or_default().push_back(pos as u64);
             }
         }
         let end = tasks.len() as u64;
         for t in targets {
-            uses.entry(*t).or_default().push_back(end);
+            let blocks = lineage.get(*t).map_or(1, |n| n.blocks());
+            for part in 0..blocks {
+                uses.entry(BlockId::new(*t, part))
+                    .or_default()
+                    .push_back(end);
+            }
         }
         Ok(Schedule { tasks, uses })
     }
 
-    /// The next planned use of `id`'s value (`u64::MAX`: none in this schedule).
-    pub(crate) fn next_use(&self, id: NodeId) -> u64 {
-        match self.uses.get(&id).and_then(|u| u.front()) {
+    /// The next planned use of `block` (`u64::MAX`: none in this schedule).
+    pub(crate) fn next_use(&self, block: BlockId) -> u64 {
+        match self.uses.get(&block).and_then(|u| u.front()) {
             Some(pos) => *pos,
             None => u64::MAX,
         }
     }
 
-    /// Whether the schedule still plans a use of `id`'s value.
-    pub(crate) fn is_used(&self, id: NodeId) -> bool {
-        self.uses.get(&id).is_some_and(|u| !u.is_empty())
+    /// Whether the schedule still plans a use of `block`.
+    pub(crate) fn is_used(&self, block: BlockId) -> bool {
+        self.uses.get(&block).is_some_and(|u| !u.is_empty())
     }
 
-    /// The task at position `pos` is done: its uses of `parents` are consumed.
-    pub(crate) fn consume(&mut self, pos: usize, parents: &[NodeId]) {
-        for p in parents {
-            if let Some(uses) = self.uses.get_mut(p) {
+    /// The task at position `pos` is done: its uses of `reads` are consumed.
+    pub(crate) fn consume(&mut self, pos: usize, reads: &[BlockId]) {
+        for b in reads {
+            if let Some(uses) = self.uses.get_mut(b) {
                 while uses.front().is_some_and(|u| *u <= pos as u64) {
                     uses.pop_front();
                 }
@@ -96,8 +123,8 @@ impl Schedule {
 }
 
 /// `ids` without repeats, in first-seen order.
-pub(crate) fn dedup(ids: &[NodeId]) -> Vec<NodeId> {
-    let mut out: Vec<NodeId> = Vec::with_capacity(ids.len());
+pub(crate) fn dedup<T: PartialEq + Copy>(ids: &[T]) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(ids.len());
     for id in ids {
         if !out.contains(id) {
             out.push(*id);

@@ -171,8 +171,12 @@ pub(crate) enum LazySlot {
 /// The inputs of a running step, in the order they were declared.
 pub struct Args<'a> {
     pub(crate) step: &'a str,
+    /// Which partition of how many this task computes.
+    pub(crate) partition: super::Partitions,
     pub(crate) values: &'a [Value],
     pub(crate) lazy: &'a [LazySlot],
+    /// Where each lazy input's partitions start in `lazy` (and the end); empty: one slot each.
+    pub(crate) lazy_starts: &'a [usize],
     pub(crate) source: Option<&'a dyn LazySource>,
 }
 
@@ -218,17 +222,32 @@ impl<'a> Args<'a> {
     pub fn slice<T: Data>(&self, start: usize, len: usize) -> Result<Vec<&'a T>, ArgError> {
         (start..start + len).map(|i| self.get::<T>(i)).collect()
     }
+    /// Which partition (of how many) this task computes: `Partitions::single()` for a step
+    /// that is not partitioned.
+    pub fn partition(&self) -> super::Partitions {
+        self.partition
+    }
     /// Number of lazy inputs.
     pub fn lazy_len(&self) -> usize {
-        self.lazy.len()
+        if self.lazy_starts.is_empty() {
+            self.lazy.len()
+        } else {
+            self.lazy_starts.len() - 1
+        }
     }
-    /// Lazy inputs `start..start + len`, loaded one at a time as the iterator advances; each
-    /// [`Part`] releases its memory when dropped.
+    /// Lazy inputs `start..start + len`, loaded one at a time as the iterator advances (every
+    /// partition of a partitioned one, in order); each [`Part`] releases its memory when
+    /// dropped.
     pub fn parts<T: Data>(&self, start: usize, len: usize) -> Parts<'_, 'a, T> {
+        let slot = |i: usize| match self.lazy_starts.get(i) {
+            Some(s) => *s,
+            None if self.lazy_starts.is_empty() => i,
+            None => self.lazy.len(),
+        };
         Parts {
             args: self,
-            next: start,
-            end: start + len,
+            next: slot(start),
+            end: slot(start + len),
             _type: std::marker::PhantomData,
         }
     }
@@ -285,8 +304,10 @@ pub fn with_parts<T: Data, R>(values: Vec<T>, body: impl FnOnce(Parts<'_, '_, T>
         .collect();
     let args = Args {
         step: "test",
+        partition: super::Partitions::single(),
         values: &[],
         lazy: &slots,
+        lazy_starts: &[],
         source: None,
     };
     body(args.parts(0, slots.len()))

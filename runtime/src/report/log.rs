@@ -84,13 +84,22 @@ impl RunLog {
         }
     }
 
-    /// A memory event (`spill`, `reload`, `drop`, `checkpoint`, `corrupt`, …) of step `seq`.
-    pub(crate) fn event(&mut self, kind: &str, step: &str, seq: usize, bytes: u64) {
+    /// A memory event (`spill`, `reload`, `drop`, `checkpoint`, `corrupt`, …) of step `seq`
+    /// (of its partition `part`, when the step is partitioned).
+    pub(crate) fn event(
+        &mut self,
+        kind: &str,
+        step: &str,
+        seq: usize,
+        part: Option<u32>,
+        bytes: u64,
+    ) {
         self.events.push(MemoryEvent {
             t: self.started.elapsed().as_secs_f64(),
             kind: kind.to_string(),
             step: step.to_string(),
             seq,
+            partition: part,
             bytes,
         });
     }

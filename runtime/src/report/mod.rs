@@ -22,7 +22,14 @@ pub use rows::{FoldedSteps, STEP_ROWS_CAP};
 pub use table::summary_table;
 
 /// Version of the `report.json` schema; bumped on any incompatible change.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
+
+/// Schema versions this version reads (version 1 has no partition counts: they read as 1).
+pub const REPORT_SCHEMA_VERSIONS_READ: std::ops::RangeInclusive<u32> = 1..=REPORT_SCHEMA_VERSION;
+
+fn one() -> u32 {
+    1
+}
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +90,15 @@ pub struct StepReport {
     pub seconds: f64,
     /// Times computed in this run (more than one means a `cache` value was recomputed).
     pub executions: u32,
+    /// Partitions of the step's output (1: unpartitioned; schema 2).
+    #[serde(default = "one")]
+    pub partitions: u32,
+    /// Partitions computed in this run.
+    #[serde(default)]
+    pub partitions_executed: u32,
+    /// Partitions loaded from objects of an earlier run.
+    #[serde(default)]
+    pub partitions_reused: u32,
     /// Output size as requested from the allocator.
     pub output_bytes: u64,
     /// Output size charged against the budget (resident estimate).
@@ -117,6 +133,9 @@ pub struct MemoryEvent {
     pub step: String,
     /// Record order of the step.
     pub seq: usize,
+    /// The partition, for an event of one block of a partitioned step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
     /// Bytes involved.
     pub bytes: u64,
 }

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use stepstone::report::{REPORT_SCHEMA_VERSION, RunReport, RunStatus};
+use stepstone::report::{REPORT_SCHEMA_VERSION, REPORT_SCHEMA_VERSIONS_READ, RunReport, RunStatus};
 use stepstone::store::Store;
 
 /// One run folder.
@@ -147,10 +147,10 @@ fn parse_report(bytes: &[u8]) -> (Option<RunReport>, Option<String>) {
     if let Ok(Version {
         schema_version: Some(v),
     }) = serde_json::from_slice::<Version>(bytes)
-        && v != REPORT_SCHEMA_VERSION
+        && !REPORT_SCHEMA_VERSIONS_READ.contains(&v)
     {
         let problem = format!(
-            "report.json has schema version {v}; this stepstone reads version \
+            "report.json has schema version {v}; this stepstone reads versions 1 to \
              {REPORT_SCHEMA_VERSION} (use the stepstone that wrote it)"
         );
         return (None, Some(problem));

@@ -1,0 +1,185 @@
+//! Partitioned datasets: a node's output may be N partitions, each its own block, computed by
+//! its own task.
+//!
+//! Owns the vocabulary: [`Partitions`] (what a step body sees: this task's partition of how
+//! many), [`BlockId`] (one partition's value of one node), [`Task`] (one node × one task index)
+//! and [`ReadRule`] (which parent blocks a task reads). The recorded DAG stays one node per
+//! step; tasks are expanded from these rules when a schedule is built. Rules:
+//! - a node with no partitioned eager input and `partitions = 1` is one task, one block;
+//! - a **source** recorded with `Partitions::new(n)` (or `StepBuilder::partitions(n)`) is n
+//!   tasks, task i makes block i and sees `Partitions { index: i, count: n }`;
+//! - a node whose eager inputs include partitioned ones (all with the same count n) is a
+//!   **map**: task i reads block i of each partitioned input and block 0 of the others;
+//! - **lazy** inputs are read whole: every block of each, one at a time (`Args::parts`);
+//! - a **shuffle** is two nodes: a split (task i reads block i, writes one bucket block per
+//!   output partition) and a gather (task j reads bucket j of every split task).
+
+use serde::{Deserialize, Serialize};
+
+use super::NodeId;
+
+/// Which partition of how many a running task computes (a step parameter of this type is
+/// filled in by the runtime; at the call site it says how many partitions a source makes).
+///
+/// ```
+/// use stepstone::Partitions;
+/// let p = Partitions::new(4);
+/// assert_eq!((p.index(), p.count()), (0, 4));
+/// // The share of 0..10 that partition 0 of 4 covers:
+/// assert_eq!(p.range(10), 0..3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Partitions {
+    index: u32,
+    count: u32,
+}
+
+impl Partitions {
+    /// `count` partitions (a source step recorded with it runs once per partition). Zero is
+    /// refused when the step is recorded.
+    pub fn new(count: u32) -> Partitions {
+        Partitions { index: 0, count }
+    }
+
+    /// Partition `index` of `count` (what a task sees).
+    pub fn at(index: u32, count: u32) -> Partitions {
+        Partitions { index, count }
+    }
+
+    /// One partition: an unpartitioned value.
+    pub fn single() -> Partitions {
+        Partitions::at(0, 1)
+    }
+
+    /// This task's partition, `0..count`.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// How many partitions.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// This partition's share of `0..total`: contiguous, in order, sizes differing by at most
+    /// one (the first `total % count` partitions get one more).
+    pub fn range(&self, total: u64) -> std::ops::Range<u64> {
+        let count = u64::from(self.count.max(1));
+        let index = u64::from(self.index.min(self.count.saturating_sub(1)));
+        let (base, extra) = (total / count, total % count);
+        let start = index * base + index.min(extra);
+        let len = base + u64::from(index < extra);
+        start..start + len
+    }
+}
+
+impl Default for Partitions {
+    fn default() -> Self {
+        Partitions::single()
+    }
+}
+
+/// In a fingerprint only the count matters (every partition is its own block).
+impl Serialize for Partitions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.count.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Partitions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        u32::deserialize(d).map(Partitions::new)
+    }
+}
+
+/// One partition's value of one node (`part` 0 for an unpartitioned node).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct BlockId {
+    pub(crate) node: NodeId,
+    pub(crate) part: u32,
+}
+
+impl BlockId {
+    /// Block `part` of `node`.
+    pub(crate) fn new(node: NodeId, part: u32) -> BlockId {
+        BlockId { node, part }
+    }
+
+    /// The only block of an unpartitioned node.
+    pub(crate) fn whole(node: NodeId) -> BlockId {
+        BlockId { node, part: 0 }
+    }
+}
+
+/// One unit of execution: task `index` of `node` (it makes the node's blocks
+/// `index * fanout .. (index + 1) * fanout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Task {
+    pub(crate) node: NodeId,
+    pub(crate) index: u32,
+}
+
+/// Which parent blocks a node's task reads through its eager inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum ReadRule {
+    /// Block `index` of each partitioned parent, block 0 of the others.
+    #[default]
+    Map,
+    /// The gather side of a shuffle: bucket `index` of every task of its one parent (a split
+    /// node whose fanout is this node's partition count).
+    Gather,
+}
+
+/// The blocks one task reads: eager ones in argument order (a gather reads one bucket per split
+/// task), lazy ones expanded to every block of each lazy input, with where each lazy input's
+/// blocks start (`lazy_starts[i]..lazy_starts[i + 1]`).
+#[derive(Debug, Default)]
+pub(crate) struct TaskReads {
+    pub(crate) eager: Vec<BlockId>,
+    pub(crate) lazy: Vec<BlockId>,
+    pub(crate) lazy_starts: Vec<usize>,
+}
+
+impl TaskReads {
+    /// Every block read, eager then lazy.
+    pub(crate) fn all(&self) -> impl Iterator<Item = BlockId> + '_ {
+        self.eager.iter().chain(self.lazy.iter()).copied()
+    }
+}
+
+/// What `task` reads, from its node's rule and its parents' partition counts.
+pub(crate) fn task_reads(lineage: &super::Lineage, task: Task) -> TaskReads {
+    let mut reads = TaskReads::default();
+    let Some(node) = lineage.get(task.node) else {
+        return reads;
+    };
+    let blocks_of = |p: NodeId| lineage.get(p).map_or(1, |n| n.blocks());
+    let (eager, lazy) = node
+        .parents
+        .split_at(node.lazy_from.min(node.parents.len()));
+    for &p in eager {
+        match node.rule {
+            ReadRule::Map if blocks_of(p) > 1 => reads.eager.push(BlockId::new(p, task.index)),
+            ReadRule::Map => reads.eager.push(BlockId::whole(p)),
+            ReadRule::Gather => {
+                let tasks = lineage.get(p).map_or(1, |n| n.partitions);
+                let buckets = node.partitions;
+                reads
+                    .eager
+                    .extend((0..tasks).map(|t| BlockId::new(p, t * buckets + task.index)));
+            }
+        }
+    }
+    for &p in lazy {
+        reads.lazy_starts.push(reads.lazy.len());
+        reads
+            .lazy
+            .extend((0..blocks_of(p)).map(|b| BlockId::new(p, b)));
+    }
+    reads.lazy_starts.push(reads.lazy.len());
+    reads
+}
+
+/// What a shuffle split's task returns: one value per output bucket (each becomes its own
+/// block).
+pub(crate) struct Buckets(pub(crate) Vec<super::Value>);
