@@ -111,6 +111,42 @@ fn every_object_of_a_finished_seed_run_corrupted_is_rebuilt_in_the_same_run() {
 }
 
 #[test]
+fn every_partition_object_of_a_finished_partitioned_run_corrupted_is_rebuilt_in_the_same_run() {
+    let seed = reliability_util::seed("finished_partitioned_run", 19);
+    let mut rng = Rng::new(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let first = seed_run(dir.path(), &["--partitions", "4"]);
+    let expected = checksum_of(&first);
+    // Four partitions of the checkpoints of steps 10 and 20, and the aggregate.
+    let corrupted = corrupt_every_object(dir.path(), &mut rng);
+    assert_eq!(corrupted.len(), 9, "{corrupted:?}");
+    let second = seed_run(dir.path(), &["--partitions", "4"]);
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_close(checksum_of(&second), expected);
+    let report = latest_report(dir.path());
+    let mut partitions: Vec<(usize, u32)> = report
+        .events
+        .iter()
+        .filter(|e| e.kind == "corrupt")
+        .filter_map(|e| Some((e.seq, e.partition?)))
+        .collect();
+    partitions.sort_unstable();
+    partitions.dedup();
+    let expected_blocks: Vec<(usize, u32)> = [10usize, 20]
+        .iter()
+        .flat_map(|s| (0..4).map(move |p| (*s, p)))
+        .collect();
+    assert_eq!(partitions, expected_blocks, "each corrupt partition is named");
+    let third = seed_run(dir.path(), &["--partitions", "4"]);
+    assert_close(checksum_of(&third), expected);
+    assert_eq!(latest_report(dir.path()).totals.steps_executed, 0);
+}
+
+#[test]
 fn corrupt_spills_and_checkpoints_of_a_crashed_seed_run_are_rebuilt() {
     let seed = reliability_util::seed("crashed_seed_run", 20);
     let mut rng = Rng::new(seed);
