@@ -13,6 +13,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use rustc_hash::FxHashMap;
+
 use crate::memory::Footprint;
 use crate::plan::{BlockId, Node, NodeId, Policy, Value};
 use crate::store::{BlockKey, ObjectInfo, ObjectKind};
@@ -63,9 +65,9 @@ impl Block {
 /// Every block, the resident set and the objects of this run.
 #[derive(Default)]
 pub(crate) struct Blocks {
-    blocks: HashMap<BlockId, Block>,
+    blocks: FxHashMap<BlockId, Block>,
     /// Blocks that exist, per node (a node is done when all its blocks are).
-    done: HashMap<NodeId, u32>,
+    done: FxHashMap<NodeId, u32>,
     /// Blocks whose value is resident, in record order.
     resident: BTreeSet<BlockId>,
     /// Objects this run wrote or used, by key, with their current kind.

@@ -38,7 +38,7 @@ pub(crate) struct Executor {
     pub(crate) inputs: RunInputs,
     /// The blocks each recorded task that has not run yet will read (their `readers` counts
     /// hold them; released when the task first completes or its node leaves the DAG).
-    pub(crate) pending_reads: HashMap<Task, Vec<BlockId>>,
+    pub(crate) pending_reads: rustc_hash::FxHashMap<Task, Vec<BlockId>>,
 }
 
 impl Executor {
@@ -61,7 +61,7 @@ impl Executor {
             heap: Heap::start(),
             output_history: HashMap::new(),
             inputs: RunInputs::default(),
-            pending_reads: HashMap::new(),
+            pending_reads: rustc_hash::FxHashMap::default(),
         })
     }
 
@@ -102,27 +102,33 @@ impl Executor {
         })
         .map_err(|unknown| ExecError::UnknownOutput(unknown.0.0))?;
         let tasks = std::mem::take(&mut schedule.tasks);
+        let reads = std::mem::take(&mut schedule.reads);
         self.services.log.progress.planned(tasks.len() as u64);
         self.schedule = schedule;
-        let result = self.run_schedule(lineage, &tasks);
+        let result = self.run_schedule(lineage, &tasks, &reads);
         self.schedule = Schedule::default();
         result?;
         self.truncate(lineage, targets);
         Ok(())
     }
 
-    fn run_schedule(&mut self, lineage: &mut Lineage, tasks: &[Task]) -> crate::Result<()> {
+    /// Run `tasks` in order (`reads[i]`: the blocks task i reads, known from the schedule, as
+    /// a checkpoint cuts its lineage as soon as it is durable).
+    fn run_schedule(
+        &mut self,
+        lineage: &mut Lineage,
+        tasks: &[Task],
+        reads: &[Vec<BlockId>],
+    ) -> crate::Result<()> {
         if self.config.jobs > 1 && tasks.len() > 1 {
-            return self.run_parallel(lineage, tasks);
+            return self.run_parallel(lineage, tasks, reads);
         }
-        for (pos, &task) in tasks.iter().enumerate() {
+        for (pos, (&task, reads)) in tasks.iter().zip(reads).enumerate() {
             self.check_stop()?;
-            // Reads before computing: a checkpoint cuts its lineage as soon as it is durable.
-            let reads: Vec<BlockId> = task_reads(lineage, task).all().collect();
             if !self.task_present(lineage, task) {
                 self.compute_task(lineage, task)?;
             }
-            self.after_step(lineage, pos, task, &reads);
+            self.after_step(lineage, pos, task, reads);
         }
         Ok(())
     }
@@ -148,7 +154,7 @@ impl Executor {
     }
 
     /// Bookkeeping once the task at schedule position `pos` is done: its uses of the blocks it
-    /// read are consumed, dead values freed, the budget restored.
+    /// read (`reads`, without repeats) are consumed, dead values freed, the budget restored.
     pub(crate) fn after_step(
         &mut self,
         lineage: &Lineage,
@@ -156,9 +162,8 @@ impl Executor {
         task: Task,
         reads: &[BlockId],
     ) {
-        let reads = dedup(reads);
-        self.schedule.consume(pos, &reads);
-        for b in reads {
+        self.schedule.consume(pos, reads);
+        for &b in reads {
             self.release_if_dead(lineage, b);
         }
         for b in Self::task_blocks(lineage, task) {

@@ -9,7 +9,7 @@ use std::sync::{Arc, mpsc};
 use super::admit::Finished;
 use super::executor::Executor;
 use super::step::{Prepared, Ran};
-use crate::plan::{BlockId, Lineage, Task, task_reads};
+use crate::plan::{BlockId, Lineage, Task};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -24,6 +24,7 @@ impl Executor {
         &mut self,
         lineage: &mut Lineage,
         schedule: &[Task],
+        reads_of_task: &[Vec<BlockId>],
     ) -> crate::Result<()> {
         let store = Arc::clone(&self.services.store);
         let memory = Arc::clone(&self.services.memory);
@@ -52,11 +53,11 @@ impl Executor {
                     }
                     let ready = (first_pending..schedule.len()).find(|&pos| {
                         state[pos] == State::Pending
-                            && parents_done(lineage, schedule[pos], &position, &state)
+                            && parents_done(lineage, &reads_of_task[pos], &position, &state)
                     });
                     let Some(pos) = ready else { break };
                     let task = schedule[pos];
-                    let reads: Vec<BlockId> = task_reads(lineage, task).all().collect();
+                    let reads = reads_of_task[pos].clone();
                     if self.task_present(lineage, task) {
                         state[pos] = State::Done;
                         self.after_step(lineage, pos, task, &reads);
@@ -69,7 +70,7 @@ impl Executor {
                     let alone = running == 0
                         && !(pos + 1..schedule.len()).any(|other| {
                             state[other] == State::Pending
-                                && parents_done(lineage, schedule[other], &position, &state)
+                                && parents_done(lineage, &reads_of_task[other], &position, &state)
                         });
                     if alone {
                         // Nothing could run beside it: run it here, so a linear chain never
@@ -126,14 +127,14 @@ impl Executor {
     }
 }
 
-/// Whether every task of the schedule that makes a block `task` reads is done.
+/// Whether every task of the schedule that makes a block of `reads` is done.
 fn parents_done(
     lineage: &Lineage,
-    task: Task,
+    reads: &[BlockId],
     position: &HashMap<Task, usize>,
     state: &[State],
 ) -> bool {
-    task_reads(lineage, task).all().all(|b| {
+    reads.iter().all(|b| {
         let producer = Task {
             node: b.node,
             index: b.part / lineage.get(b.node).map_or(1, |n| n.fanout.max(1)),

@@ -11,7 +11,9 @@
 //! a node needs its lineage while it has neither a trusted stored object nor a resident value
 //! that eviction would spill).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap;
 use std::sync::Weak;
 
 use super::partition::ReadRule;
@@ -88,7 +90,7 @@ impl Node {
 /// The DAG of one run.
 #[derive(Default)]
 pub(crate) struct Lineage {
-    nodes: HashMap<NodeId, Node>,
+    nodes: FxHashMap<NodeId, Node>,
     next_id: usize,
     /// Recipes of nodes truncation removed or cut, for rebuilding a corrupt checkpoint.
     retired: Retired,

@@ -132,7 +132,7 @@ pub(crate) enum ReadRule {
 
 /// The blocks one task reads: eager ones in argument order (a gather reads one bucket per split
 /// task), lazy ones expanded to every block of each lazy input, with where each lazy input's
-/// blocks start (`lazy_starts[i]..lazy_starts[i + 1]`).
+/// blocks start (`lazy_starts[i]..lazy_starts[i + 1]`; empty when there are no lazy inputs).
 #[derive(Debug, Default)]
 pub(crate) struct TaskReads {
     pub(crate) eager: Vec<BlockId>,
@@ -153,6 +153,7 @@ pub(crate) fn task_reads(lineage: &super::Lineage, task: Task) -> TaskReads {
     let Some(node) = lineage.get(task.node) else {
         return reads;
     };
+    reads.eager.reserve(node.lazy_from.min(node.parents.len()));
     let blocks_of = |p: NodeId| lineage.get(p).map_or(1, |n| n.blocks());
     let (eager, lazy) = node
         .parents
@@ -169,6 +170,9 @@ pub(crate) fn task_reads(lineage: &super::Lineage, task: Task) -> TaskReads {
                     .extend((0..tasks).map(|t| BlockId::new(p, t * buckets + task.index)));
             }
         }
+    }
+    if lazy.is_empty() {
+        return reads;
     }
     for &p in lazy {
         reads.lazy_starts.push(reads.lazy.len());

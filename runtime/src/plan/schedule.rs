@@ -7,7 +7,9 @@
 //! an `available` answer per block (the executor's: resident or stored), so planning never
 //! touches memory or the store itself.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::partition::{BlockId, Task, task_reads};
 use super::{Lineage, NodeId};
@@ -17,7 +19,9 @@ use super::{Lineage, NodeId};
 pub(crate) struct Schedule {
     /// Tasks to run, inputs first.
     pub(crate) tasks: Vec<Task>,
-    uses: HashMap<BlockId, VecDeque<u64>>,
+    /// The blocks each task reads (same order as `tasks`, without repeats).
+    pub(crate) reads: Vec<Vec<BlockId>>,
+    uses: FxHashMap<BlockId, VecDeque<u64>>,
 }
 
 /// Why a schedule cannot be built: a target or parent the lineage does not hold.
@@ -34,7 +38,9 @@ impl Schedule {
         mut available: impl FnMut(BlockId) -> bool,
     ) -> Result<Schedule, UnknownNode> {
         let mut tasks = Vec::new();
-        let mut seen: HashSet<Task> = HashSet::new();
+        let mut reads_of: Vec<Vec<BlockId>> = Vec::new();
+        let mut expanded_reads: FxHashMap<Task, Vec<BlockId>> = FxHashMap::default();
+        let mut seen: FxHashSet<Task> = FxHashSet::default();
         let mut stack: Vec<(Task, bool)> = Vec::new();
         let mut need = |block: BlockId, stack: &mut Vec<(Task, bool)>| -> Result<(), UnknownNode> {
             let node = lineage.get(block.node).ok_or(UnknownNode(block.node))?;
@@ -56,6 +62,7 @@ impl Schedule {
         while let Some((task, expanded)) = stack.pop() {
             if expanded {
                 tasks.push(task);
+                reads_of.push(expanded_reads.remove(&task).unwrap_or_default());
                 continue;
             }
             if !seen.insert(task) {
@@ -66,7 +73,9 @@ impl Schedule {
             // Partition-major: the inputs of partition 0 (of every input) are made first, so a
             // partition's chain of steps runs before the next partition's (a block is read by
             // its next step while still resident, not reloaded after all partitions ran).
-            let mut wanted: Vec<BlockId> = reads.all().collect();
+            let all: Vec<BlockId> = dedup(&reads.all().collect::<Vec<_>>());
+            let mut wanted = all.clone();
+            expanded_reads.insert(task, all);
             wanted.sort_by_key(|b| b.part);
             wanted.reverse();
             for block in wanted {
@@ -79,10 +88,10 @@ impl Schedule {
                 }
             }
         }
-        let mut uses: HashMap<BlockId, VecDeque<u64>> = HashMap::new();
-        for (pos, task) in tasks.iter().enumerate() {
-            for block in dedup(&task_reads(lineage, *task).all().collect::<Vec<_>>()) {
-                uses.entry(block).or_default().push_back(pos as u64);
+        let mut uses: FxHashMap<BlockId, VecDeque<u64>> = FxHashMap::default();
+        for (pos, reads) in reads_of.iter().enumerate() {
+            for block in reads {
+                uses.entry(*block).or_default().push_back(pos as u64);
             }
         }
         let end = tasks.len() as u64;
@@ -94,7 +103,11 @@ impl Schedule {
                     .push_back(end);
             }
         }
-        Ok(Schedule { tasks, uses })
+        Ok(Schedule {
+            tasks,
+            reads: reads_of,
+            uses,
+        })
     }
 
     /// The next planned use of `block` (`u64::MAX`: none in this schedule).
