@@ -78,11 +78,11 @@ fn show_describes_variables_and_files() {
 
 #[test]
 fn check_accepts_the_builtin_archetypes() {
-    for name in ["batch-etl", "iterative"] {
+    for (name, version) in [("batch-etl", "1.1.0"), ("iterative", "1.2.0")] {
         let output = run(&["archetypes", "check", &templates(name)]);
         assert_eq!(code(&output), 0, "{}", stderr(&output));
         assert!(
-            stderr(&output).contains(&format!("{name} 1.1.0: ok")),
+            stderr(&output).contains(&format!("{name} {version}: ok")),
             "{}",
             stderr(&output)
         );

@@ -79,6 +79,26 @@ impl Default for Partitions {
     }
 }
 
+/// `--partitions 16`: a count of at least 1 (a pipeline parameter of type `Partitions` is a
+/// flag; 0 or a non-number is a usage error).
+impl std::str::FromStr for Partitions {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().parse::<u32>() {
+            Ok(0) => Err("0 partitions: use at least 1".into()),
+            Ok(n) => Ok(Partitions::new(n)),
+            Err(e) => Err(format!("{s:?} is not a number of partitions: {e}")),
+        }
+    }
+}
+
+/// The count (`16`), as `--partitions` takes it.
+impl std::fmt::Display for Partitions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.count)
+    }
+}
+
 /// In a fingerprint only the count matters (every partition is its own block).
 impl Serialize for Partitions {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
