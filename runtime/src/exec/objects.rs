@@ -63,11 +63,10 @@ impl Pipeline {
         self.make_room(info.footprint.resident.saturating_add(info.raw_len));
         let (info, payload) = self
             .store
-            .read(info.key, info.kind, ops.type_name)
+            .read_value(info.key, info.kind, ops.type_name)
             .map_err(|e| e.to_string())?;
         let value =
-            (ops.decode)(&payload).map_err(|e| format!("decoding {}: {e}", ops.type_name))?;
-        drop(payload);
+            (ops.decode)(payload).map_err(|e| format!("decoding {}: {e}", ops.type_name))?;
         let footprint = self.measure(&ops, &*value);
         if let Some(n) = self.lineage.get_mut(id) {
             n.value = Some(value);
@@ -167,11 +166,13 @@ impl Pipeline {
         let footprint = n.footprint.unwrap_or_default();
         // A stop asked for while the object is written abandons it (a temp file, never a final
         // path); the executor stops at its next safe point.
-        let mut encode =
-            |w: &mut dyn std::io::Write| (ops.encode)(&*value, &mut super::interrupt::StopAware(w));
-        let info = self
-            .store
-            .write(key, kind, ops.type_name, footprint, &mut encode)?;
+        let mut encode = |w: &mut dyn std::io::Write,
+                          meta: Option<&crate::store::ObjectMeta<'_>>| {
+            (ops.encode)(&*value, &mut super::interrupt::StopAware(w), meta)
+        };
+        let info =
+            self.store
+                .write_value(key, kind, ops.type_name, ops.codec, footprint, &mut encode)?;
         drop(value);
         let bytes = info.file_len;
         let row = self.rows.get_mut(seq);
