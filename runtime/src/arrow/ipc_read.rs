@@ -77,7 +77,7 @@ impl VerifiedFile {
     }
 
     /// Decode the file's one record batch; its buffers point into the mapped file.
-    pub(crate) fn decode(&self) -> Result<RecordBatch, String> {
+    pub fn decode(&self) -> Result<RecordBatch, String> {
         // Defence in depth: every bound the decoder slices by is checked below, but a decoder
         // panic on some input we did not foresee must still be an error, never a crash.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.decode_checked()))

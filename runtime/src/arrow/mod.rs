@@ -33,3 +33,19 @@ pub use arrow_schema;
 pub fn write_ipc_file(batch: &Batch, out: &mut dyn std::io::Write) -> Result<(), String> {
     ipc::write_file(batch, out, None)
 }
+
+/// Read every batch of a plain Arrow IPC file (e.g. one written by `checkpoints export`),
+/// with Arrow's own validating reader.
+pub fn read_ipc_file(file: std::fs::File) -> Result<Vec<Batch>, String> {
+    let reader = arrow_ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None)
+        .map_err(|e| e.to_string())?;
+    reader
+        .map(|b| b.map(Batch::new).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// Decode a payload read with [`Store::read_value`](crate::store::Store::read_value) from an
+/// Arrow object (`Err` for a postcard payload, which holds no Arrow data).
+pub fn batch_from_payload(payload: crate::store::Payload) -> Result<Batch, String> {
+    <ArrowIpc as crate::store::ValueCodec<Batch>>::decode(payload)
+}
