@@ -46,6 +46,9 @@ pub(crate) type Compute = Arc<dyn Fn(&Args<'_>) -> Result<Value, BoxError> + Sen
 pub(crate) type EncodeValue =
     fn(&(dyn Any + Send + Sync), &mut dyn Write, Option<&ObjectMeta<'_>>) -> Result<(), String>;
 
+/// A type-erased buffer lister: the value's buffers as (identity, bytes).
+pub(crate) type ListBuffers = fn(&(dyn Any + Send + Sync)) -> Vec<(usize, u64)>;
+
 /// Monomorphized operations for one output type.
 #[derive(Clone, Copy)]
 pub(crate) struct ValueOps {
@@ -61,7 +64,7 @@ pub(crate) struct ValueOps {
     /// ([`crate::memory::SharedBuffers`]); `None` for types without shared buffers. The
     /// executor does not call it yet (the ledger is wired in with the executor's restructuring).
     #[allow(dead_code)]
-    pub(crate) buffers: Option<fn(&(dyn Any + Send + Sync)) -> Vec<(usize, u64)>>,
+    pub(crate) buffers: Option<ListBuffers>,
 }
 
 impl std::fmt::Debug for ValueOps {
@@ -75,16 +78,15 @@ impl std::fmt::Debug for ValueOps {
 
 impl ValueOps {
     pub(crate) fn of<T: Data>() -> ValueOps {
-        let buffers: Option<fn(&(dyn Any + Send + Sync)) -> Vec<(usize, u64)>> =
-            if <T::Codec as ValueCodec<T>>::HAS_BUFFERS {
-                Some(|v| {
-                    v.downcast_ref::<T>()
-                        .map(<T::Codec as ValueCodec<T>>::buffers)
-                        .unwrap_or_default()
-                })
-            } else {
-                None
-            };
+        let buffers: Option<ListBuffers> = if <T::Codec as ValueCodec<T>>::HAS_BUFFERS {
+            Some(|v| {
+                v.downcast_ref::<T>()
+                    .map(<T::Codec as ValueCodec<T>>::buffers)
+                    .unwrap_or_default()
+            })
+        } else {
+            None
+        };
         ValueOps {
             type_name: T::type_label(),
             is_unit: std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>(),

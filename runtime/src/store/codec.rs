@@ -209,6 +209,15 @@ impl postcard::ser_flavors::Flavor for Chunked<'_> {
     }
 }
 
+/// Postcard-encode `value` into `out` (for tests of other modules).
+#[cfg(test)]
+pub(crate) fn codec_postcard_for_tests<T: Serialize>(
+    value: &T,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    encode_chunked(value, out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,13 +265,4 @@ mod tests {
         let err = <Postcard as ValueCodec<Vec<(u32, String)>>>::decode(Payload::Bytes(out));
         assert!(err.unwrap_err().contains("left over"));
     }
-}
-
-/// Postcard-encode `value` into `out` (for tests of other modules).
-#[cfg(test)]
-pub(crate) fn codec_postcard_for_tests<T: Serialize>(
-    value: &T,
-    out: &mut dyn Write,
-) -> Result<(), String> {
-    encode_chunked(value, out)
 }
