@@ -42,13 +42,13 @@ impl Drop for TempFile<'_> {
 }
 
 /// What one write is about.
-struct Job<'a> {
-    key: BlockKey,
-    kind: ObjectKind,
-    type_name: &'a str,
-    footprint: Footprint,
-    compression: Compression,
-    codec: CodecId,
+pub(super) struct Job<'a> {
+    pub(super) key: BlockKey,
+    pub(super) kind: ObjectKind,
+    pub(super) type_name: &'a str,
+    pub(super) footprint: Footprint,
+    pub(super) compression: Compression,
+    pub(super) codec: CodecId,
 }
 
 impl Store {
@@ -268,68 +268,6 @@ impl Store {
         Ok((header, header_len + payload_len))
     }
 
-    /// Stream a self-describing object (an Arrow IPC file: no Stepstone header, the identity
-    /// in its footer) into the temp file; fsync it for checkpoints.
-    fn write_temp_self_describing(
-        &self,
-        tmp: &Path,
-        job: &Job<'_>,
-        final_path: &Path,
-        encode: &mut EncodeValueFn<'_>,
-    ) -> Result<(Header, u64), StoreError> {
-        let created = if job.kind == ObjectKind::Checkpoint {
-            self.backend.create_for_publish(tmp, final_path)
-        } else {
-            self.backend.create(tmp)
-        };
-        let file = created.map_err(io_error("create temp file", tmp))?;
-        let meta = ObjectMeta::new(job.key, job.kind, job.type_name, job.footprint);
-        let mut stored = StoredWriter::new(file, 0);
-        let mut encode = |w: &mut dyn Write| encode(w, Some(&meta));
-        let (result, _) = run_encoder(&mut stored, &mut encode);
-        if let Err(message) = result {
-            return Err(match stored.error.take() {
-                Some(e) => write_error(tmp, final_path, 0, e),
-                None => StoreError::Encode {
-                    path: final_path.to_path_buf(),
-                    type_name: job.type_name.to_string(),
-                    message,
-                },
-            });
-        }
-        let (mut file, file_len, _) = stored
-            .finish()
-            .map_err(|e| write_error(tmp, final_path, 0, e))?;
-        let Some((body_len, checksum)) = meta.sealed() else {
-            return Err(StoreError::Encode {
-                path: final_path.to_path_buf(),
-                type_name: job.type_name.to_string(),
-                message: "the codec wrote no identity into the file".into(),
-            });
-        };
-        file.flush()
-            .map_err(|e| write_error(tmp, final_path, file_len, e))?;
-        if job.kind == ObjectKind::Checkpoint {
-            file.sync().map_err(|e| StoreError::Io {
-                op: "fsync",
-                path: tmp.to_path_buf(),
-                source: e,
-            })?;
-        }
-        let header = Header {
-            kind: job.kind,
-            compression: Compression::None,
-            key: job.key,
-            payload_len: body_len,
-            raw_len: file_len,
-            footprint: job.footprint,
-            payload_checksum: checksum,
-            type_name: job.type_name.to_string(),
-            codec: CodecId::ArrowIpc,
-        };
-        Ok((header, file_len))
-    }
-
     /// Create the final path's directory if needed (fsync'ing its parent when `durable`).
     fn ensure_parent(&self, final_path: &Path, durable: bool) -> Result<(), StoreError> {
         let dir = parent(final_path);
@@ -403,7 +341,10 @@ fn stream_payload(
 
 /// Run the encoder into `sink` through a buffer (encoders write many tiny pieces) and a
 /// counter of the raw bytes. Returns the encoder's result and the raw length.
-fn run_encoder(sink: &mut dyn Write, encode: &mut EncodeFn<'_>) -> (Result<(), String>, u64) {
+pub(super) fn run_encoder(
+    sink: &mut dyn Write,
+    encode: &mut EncodeFn<'_>,
+) -> (Result<(), String>, u64) {
     let mut raw = RawCounter {
         inner: sink,
         len: 0,
@@ -437,7 +378,7 @@ fn finish_file(
 }
 
 /// An I/O error while writing `tmp` (destined for `final_path`), naming both and the size.
-fn write_error(tmp: &Path, final_path: &Path, bytes: u64, e: io::Error) -> StoreError {
+pub(super) fn write_error(tmp: &Path, final_path: &Path, bytes: u64, e: io::Error) -> StoreError {
     let size = if bytes > 0 {
         format!(" ({bytes} bytes)")
     } else {

@@ -27,6 +27,7 @@ mod object;
 mod open;
 mod runs;
 pub mod s3;
+mod self_describing;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -292,39 +293,6 @@ impl Store {
         let (rel, path, file, header, file_len) = self.open_checked(key, kind, type_name)?;
         let bytes = object::read_verified(file, &header, &path)?;
         Ok((ObjectInfo::from_header(header, file_len, rel), bytes))
-    }
-
-    /// Read an object for its codec: a postcard object's verified payload in memory, or an
-    /// Arrow IPC object memory-mapped (downloaded to a local scratch file first when the
-    /// backend has no local path for it) with its checksum verified.
-    pub fn read_value(
-        &self,
-        key: BlockKey,
-        kind: ObjectKind,
-        type_name: &str,
-    ) -> Result<(ObjectInfo, Payload), StoreError> {
-        let (rel, path, file, header, file_len) = self.open_checked(key, kind, type_name)?;
-        match header.codec {
-            CodecId::Postcard => {
-                let bytes = object::read_verified(file, &header, &path)?;
-                Ok((
-                    ObjectInfo::from_header(header, file_len, rel),
-                    Payload::Bytes(bytes),
-                ))
-            }
-            #[cfg(feature = "arrow")]
-            CodecId::ArrowIpc => {
-                drop(file);
-                let verified = self.map_arrow(&path, &header, file_len)?;
-                let info = ObjectInfo::from_header(header, file_len, rel);
-                Ok((info, Payload::Arrow(verified)))
-            }
-            #[cfg(not(feature = "arrow"))]
-            CodecId::ArrowIpc => Err(StoreError::Corrupt {
-                path,
-                reason: "an Arrow IPC object; this build has no `arrow` feature".into(),
-            }),
-        }
     }
 
     /// Like [`Store::read`] but streams the payload: every check, including the payload
