@@ -269,6 +269,9 @@ pub(crate) enum CheckpointsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Write an Arrow object's batch to a Parquet or Arrow IPC file for hand-off.
+    #[command(after_help = EXPORT_HELP)]
+    Export(ExportArgs),
     /// Read every object fully and check it; exit 1 listing each bad one.
     Verify {
         #[command(flatten)]
@@ -289,6 +292,41 @@ Takes the directory lock: fails if a run is using the directory.
 Examples:
   stepstone checkpoints gc --dry-run
   stepstone checkpoints gc --keep-runs 3 --older-than 7d";
+
+const EXPORT_HELP: &str = "\
+Only objects of Arrow values (steps returning stepstone::arrow::Batch) can be exported: a
+postcard object is an encoding of a Rust type with no schema, so nothing outside that type can
+read it. The output is written atomically (temp file, fsync, rename); an existing file at --out
+is replaced only once the new one is complete.
+
+Examples:
+  stepstone checkpoints export 4ab55a9e --format parquet --out step10.parquet
+  stepstone checkpoints export 4ab55a9e --format arrow --out step10.arrow";
+
+/// The file format of `checkpoints export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// Apache Parquet (zstd level 1).
+    Parquet,
+    /// An Arrow IPC file (uncompressed, what `pyarrow.ipc.open_file` reads).
+    Arrow,
+}
+
+/// Arguments of `stepstone checkpoints export`.
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// Fingerprint (32 hex digits) or a unique prefix of one.
+    #[arg(value_parser = parse_fingerprint_prefix)]
+    pub(crate) fingerprint: String,
+    /// The output format.
+    #[arg(long, value_enum)]
+    pub(crate) format: ExportFormat,
+    /// The file to write.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+}
 
 /// Arguments of `stepstone checkpoints gc`.
 #[derive(Debug, Args)]

@@ -35,6 +35,8 @@
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 pub mod config;
 mod error;
 pub mod exec;

@@ -140,7 +140,10 @@ fn every_partition_object_of_a_finished_partitioned_run_corrupted_is_rebuilt_in_
         .iter()
         .flat_map(|s| (0..4).map(move |p| (*s, p)))
         .collect();
-    assert_eq!(partitions, expected_blocks, "each corrupt partition is named");
+    assert_eq!(
+        partitions, expected_blocks,
+        "each corrupt partition is named"
+    );
     let third = seed_run(dir.path(), &["--partitions", "4"]);
     assert_close(checksum_of(&third), expected);
     assert_eq!(latest_report(dir.path()).totals.steps_executed, 0);

@@ -117,15 +117,13 @@ impl Executor {
         let blocks: Vec<BlockId> = Self::task_blocks(lineage, task).collect();
         for (block, value) in blocks.iter().zip(values) {
             let footprint = self.measure(&ops, &*value);
+            self.charge_value(*block, &ops, &value, footprint);
             let b = self.blocks.get_mut(*block);
             corrupt |= b.object_was_corrupt;
             recomputed |= b.done;
             b.value = Some(value);
-            b.charged = footprint.resident;
             b.footprint = Some(footprint);
             self.blocks.mark_resident(*block);
-            self.services.memory.charge(footprint.resident);
-            self.heap.allocated(footprint);
             total = total.plus(footprint);
         }
         let footprint = total;
@@ -148,10 +146,8 @@ impl Executor {
             }
         }
         self.refine_estimates(|b| lineage.get(b.node).map(|n| n.ops));
-        let resident: u64 = blocks
-            .iter()
-            .map(|b| self.blocks.get(*b).footprint.map_or(0, |f| f.resident))
-            .sum();
+        // What the output added (buffers shared with resident inputs are not counted again).
+        let resident: u64 = blocks.iter().map(|b| self.blocks.get(*b).charged).sum();
         let budget = self.services.memory.budget().bytes();
         if inputs_bytes + resident > budget {
             self.services

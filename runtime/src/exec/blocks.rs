@@ -28,8 +28,12 @@ pub(crate) struct Block {
     pub(crate) done: bool,
     /// The value, when resident.
     pub(crate) value: Option<Value>,
-    /// Charged (resident-estimate) bytes of the value while resident.
+    /// Charged (resident-estimate) bytes of the value while resident: for a value whose buffers
+    /// can be shared (Arrow), the bytes of the buffers no other resident value held when it was
+    /// admitted.
     pub(crate) charged: u64,
+    /// The charge goes through the shared-buffer ledger (released by it, not by `charged`).
+    pub(crate) shared: bool,
     /// Last measured footprint of the value.
     pub(crate) footprint: Option<Footprint>,
     /// Pins by running steps.
@@ -80,6 +84,7 @@ static EMPTY: Block = Block {
     done: false,
     value: None,
     charged: 0,
+    shared: false,
     footprint: None,
     pins: 0,
     stored: None,
@@ -99,8 +104,9 @@ impl Blocks {
         self.blocks.entry(id).or_default()
     }
 
-    /// A node with `count` blocks left the DAG: forget them; returns those that were resident.
-    pub(crate) fn remove_node(&mut self, node: NodeId, count: u32) -> Vec<Block> {
+    /// A node with `count` blocks left the DAG: forget them; returns those that were resident,
+    /// with their partition.
+    pub(crate) fn remove_node(&mut self, node: NodeId, count: u32) -> Vec<(u32, Block)> {
         self.done.remove(&node);
         let mut resident = Vec::new();
         for part in 0..count {
@@ -109,7 +115,7 @@ impl Blocks {
             if let Some(b) = self.blocks.remove(&id)
                 && b.value.is_some()
             {
-                resident.push(b);
+                resident.push((part, b));
             }
         }
         resident
@@ -171,6 +177,11 @@ impl Blocks {
             .filter(|(_, kind)| **kind == ObjectKind::Spill)
             .map(|(k, _)| *k)
             .collect()
+    }
+
+    /// The key of block `id` in the shared-buffer ledger.
+    pub(crate) fn ledger_key(id: BlockId) -> u64 {
+        ((id.node.0 as u64) << 32) | u64::from(id.part)
     }
 
     /// Whether recomputing some block of `node` may still be needed (so its parents must be

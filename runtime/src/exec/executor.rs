@@ -213,9 +213,11 @@ impl Executor {
                     }
                 }
             }
-            for block in blocks.remove_node(id, partitions.saturating_mul(fanout)) {
-                memory.release(block.charged);
-                heap.freed(block.charged, block.footprint);
+            for (part, block) in blocks.remove_node(id, partitions.saturating_mul(fanout)) {
+                let bytes =
+                    Self::uncharge(heap, BlockId::new(id, part), block.shared, block.charged);
+                memory.release(bytes);
+                heap.freed(bytes, block.footprint);
             }
         }
     }

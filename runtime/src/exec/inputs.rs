@@ -206,7 +206,7 @@ impl Executor {
             return Ok(());
         };
         let mut hasher = HashWriter(Xxh3::new());
-        (node.ops.encode)(&**value, &mut hasher)
+        (node.ops.encode)(&**value, &mut hasher, None)
             .map_err(|e| format!("cannot encode the output to hash its content: {e}"))?;
         let output = hasher.0.digest128();
         let identity = identity(lineage, id, &content.name, &content.module, output);

@@ -47,10 +47,10 @@ impl LazySource for StoreSource<'_> {
         };
         let result = self
             .store
-            .read(info.key, info.kind, ops.type_name)
+            .read_value(info.key, info.kind, ops.type_name)
             .map_err(|e| e.to_string())
             .and_then(|(info, payload)| {
-                let value = (ops.decode)(&payload)
+                let value = (ops.decode)(payload)
                     .map_err(|e| format!("decoding {}: {e}", ops.type_name))?;
                 Ok((value, info.payload_len))
             });

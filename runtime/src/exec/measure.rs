@@ -80,7 +80,8 @@ impl Executor {
         let (Some(footprint), Some(value)) = (b.footprint, b.value.as_ref()) else {
             return;
         };
-        if !footprint.is_sampled() {
+        // A shared-buffer charge is exact already (the buffers' sizes).
+        if !footprint.is_sampled() || b.shared {
             return;
         }
         let exact = (ops.footprint)(&**value);

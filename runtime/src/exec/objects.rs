@@ -66,27 +66,27 @@ impl Executor {
             return Err("no stored object".into());
         };
         let (ops, policy) = (n.ops, n.policy);
-        // Room for the value and, transiently, its payload.
-        self.make_room(
-            lineage,
-            info.footprint.resident.saturating_add(info.raw_len),
-        );
+        // Room for the value and, transiently, its payload (a memory-mapped Arrow object is its
+        // own value: no payload beside it).
+        let transient = if ops.buffers.is_some() {
+            0
+        } else {
+            info.raw_len
+        };
+        self.make_room(lineage, info.footprint.resident.saturating_add(transient));
         let (info, payload) = self
             .services
             .store
-            .read(info.key, info.kind, ops.type_name)
+            .read_value(info.key, info.kind, ops.type_name)
             .map_err(|e| e.to_string())?;
         let value =
-            (ops.decode)(&payload).map_err(|e| format!("decoding {}: {e}", ops.type_name))?;
-        drop(payload);
+            (ops.decode)(payload).map_err(|e| format!("decoding {}: {e}", ops.type_name))?;
         let footprint = self.measure(&ops, &*value);
+        self.charge_value(id, &ops, &value, footprint);
         let b = self.blocks.get_mut(id);
         b.value = Some(value);
-        b.charged = footprint.resident;
         b.footprint = Some(footprint);
         self.blocks.mark_resident(id);
-        self.services.memory.charge(footprint.resident);
-        self.heap.allocated(footprint);
         let first_time = !self.blocks.get(id).done;
         let log = &mut self.services.log;
         log.totals.reloaded_bytes += info.payload_len;
@@ -226,12 +226,18 @@ impl Executor {
         let footprint = b.footprint.unwrap_or_default();
         // A stop asked for while the object is written abandons it (a temp file, never a final
         // path); the executor stops at its next safe point.
-        let mut encode =
-            |w: &mut dyn std::io::Write| (ops.encode)(&*value, &mut super::interrupt::StopAware(w));
-        let info = self
-            .services
-            .store
-            .write(key, kind, ops.type_name, footprint, &mut encode)?;
+        let mut encode = |w: &mut dyn std::io::Write,
+                          meta: Option<&crate::store::ObjectMeta<'_>>| {
+            (ops.encode)(&*value, &mut super::interrupt::StopAware(w), meta)
+        };
+        let info = self.services.store.write_value(
+            key,
+            kind,
+            ops.type_name,
+            ops.codec,
+            footprint,
+            &mut encode,
+        )?;
         drop(value);
         let bytes = info.file_len;
         let log = &mut self.services.log;

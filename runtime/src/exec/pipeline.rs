@@ -266,12 +266,9 @@ impl Pipeline {
             .map_err(|_| ExecError::UnknownOutput(output.id.0))?;
         match Arc::try_unwrap(typed) {
             Ok(v) => Ok(v),
-            // Someone (an earlier `get`) still shares it: hand over a copy made through serde.
-            Err(shared) => {
-                let bytes = postcard::to_stdvec(&*shared)
-                    .map_err(|e| crate::Error::pipeline(e.to_string()))?;
-                postcard::from_bytes(&bytes).map_err(|e| crate::Error::pipeline(e.to_string()))
-            }
+            // Someone (an earlier `get`) still shares it: hand over a copy made by its codec.
+            Err(shared) => <T::Codec as crate::store::ValueCodec<T>>::duplicate(&shared)
+                .map_err(crate::Error::pipeline),
         }
     }
 

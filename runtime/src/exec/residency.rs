@@ -5,12 +5,18 @@
 //!
 //! Owns the heap bookkeeping ([`Heap`]): bytes freed in small allocations since the last trim
 //! (malloc keeps those in RSS until reused or trimmed), whether a resident charge is a sampled
-//! estimate, and the RSS the run started at (`measure.rs` reads them). The victim choice is
+//! estimate, the RSS the run started at (`measure.rs` reads them), and the shared-buffer ledger
+//! ([`SharedBuffers`]): a value whose buffers other resident values may share (an Arrow batch
+//! derived by replacing one column) is charged only the buffers no resident value holds, and
+//! dropping it frees only those no other resident value still holds. The victim choice is
 //! [`crate::memory::choose_victim`]'s; the charges are the accountant's.
 
+use super::blocks::Blocks;
 use super::executor::Executor;
-use crate::memory::{Candidate, Footprint, choose_victim, current_rss, release_free_memory};
-use crate::plan::{BlockId, Lineage, Policy};
+use crate::memory::{
+    Candidate, Footprint, SharedBuffers, choose_victim, current_rss, release_free_memory,
+};
+use crate::plan::{BlockId, Lineage, Policy, Value, ValueOps};
 use crate::store::ObjectKind;
 
 /// Freed bytes after which memory is handed back to the OS.
@@ -24,6 +30,8 @@ pub(crate) struct Heap {
     pub(crate) has_estimates: bool,
     /// The process's RSS when the run started (what the run's own memory is measured from).
     pub(crate) rss_at_start: u64,
+    /// Buffers of resident values that may share them, each counted once.
+    pub(crate) buffers: SharedBuffers,
 }
 
 impl Heap {
@@ -33,6 +41,7 @@ impl Heap {
             freed_since_trim: 0,
             has_estimates: false,
             rss_at_start: current_rss(),
+            buffers: SharedBuffers::new(),
         }
     }
 
@@ -56,6 +65,54 @@ pub(crate) fn small_part(charged: u64, footprint: Option<Footprint>) -> u64 {
 }
 
 impl Executor {
+    /// Block `id` now holds `value` (of `footprint`): charge it — its footprint, or, when its
+    /// type's buffers can be shared, the bytes of the buffers no resident value held yet.
+    /// Returns the charge.
+    pub(crate) fn charge_value(
+        &mut self,
+        id: BlockId,
+        ops: &ValueOps,
+        value: &Value,
+        footprint: Footprint,
+    ) -> u64 {
+        let (charge, shared) = match ops.buffers {
+            Some(list) => {
+                let buffers = list(&**value);
+                (
+                    self.heap.buffers.admit(Blocks::ledger_key(id), &buffers),
+                    true,
+                )
+            }
+            None => (footprint.resident, false),
+        };
+        let b = self.blocks.get_mut(id);
+        b.charged = charge;
+        b.shared = shared;
+        self.services.memory.charge(charge);
+        self.heap.allocated(footprint);
+        charge
+    }
+
+    /// The bytes block `id`'s value frees when it leaves memory (for shared buffers: those no
+    /// other resident value holds), taken out of the ledger.
+    pub(crate) fn uncharge(heap: &mut Heap, id: BlockId, shared: bool, charged: u64) -> u64 {
+        if shared {
+            heap.buffers.release(Blocks::ledger_key(id))
+        } else {
+            charged
+        }
+    }
+
+    /// What evicting block `id` would free now.
+    fn freed_by_evicting(&self, id: BlockId) -> u64 {
+        let b = self.blocks.get(id);
+        if b.shared {
+            self.heap.buffers.freed_if_dropped(Blocks::ledger_key(id))
+        } else {
+            b.charged
+        }
+    }
+
     /// Evict until `extra` more bytes fit (as far as unpinned values allow).
     pub(crate) fn make_room(&mut self, lineage: &Lineage, extra: u64) {
         self.make_room_for(lineage, extra, 0);
@@ -73,7 +130,7 @@ impl Executor {
                     (b.pins == 0 && b.value.is_some()).then(|| Candidate {
                         block: id,
                         next_use: self.schedule.next_use(id),
-                        bytes: b.charged,
+                        bytes: self.freed_by_evicting(id),
                     })
                 })
                 .collect();
@@ -87,6 +144,9 @@ impl Executor {
         // what malloc keeps (small chunks freed and not reused since; large allocations were
         // unmapped when freed) plus what comes next, less what can reuse it, could take the
         // process past the budget.
+        // With worker threads, a value freed here may sit in another thread's malloc arena,
+        // where the next allocation (on another thread) cannot reuse it: count on no reuse.
+        let reusable = if self.config.jobs > 1 { 0 } else { reusable };
         let memory = &self.services.memory;
         let kept = self.heap.freed_since_trim;
         let predicted = memory
@@ -121,8 +181,10 @@ impl Executor {
     pub(crate) fn drop_value(&mut self, id: BlockId) {
         let b = self.blocks.get_mut(id);
         if b.value.take().is_some() {
-            let (bytes, footprint) = (b.charged, b.footprint);
+            let (charged, shared, footprint) = (b.charged, b.shared, b.footprint);
             b.charged = 0;
+            b.shared = false;
+            let bytes = Self::uncharge(&mut self.heap, id, shared, charged);
             self.services.memory.release(bytes);
             self.heap.freed(bytes, footprint);
         }

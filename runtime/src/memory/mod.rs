@@ -7,10 +7,12 @@ mod accountant;
 mod budget;
 mod eviction;
 mod rss;
+mod shared;
 mod size;
 
 pub use accountant::{Accountant, MemorySample};
 pub use budget::{Budget, ParseBudgetError, human_bytes};
 pub use eviction::{Candidate, choose_victim};
 pub use rss::{current_rss, fix_mmap_threshold, peak_rss, release_free_memory, reset_peak_rss};
+pub use shared::{BufferId, SharedBuffers};
 pub use size::{Footprint, MemSize, SAMPLE, allocation_cost};

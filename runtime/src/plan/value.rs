@@ -11,11 +11,27 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::memory::{Footprint, MemSize};
+use crate::store::{CodecId, ObjectMeta, Payload, Postcard, ValueCodec};
 
-/// What a value must be to cross a step boundary: thread-safe, owned, serde-serializable, with
-/// a memory size. Blanket-implemented.
-pub trait Data: Serialize + DeserializeOwned + MemSize + Send + Sync + 'static {}
-impl<T: Serialize + DeserializeOwned + MemSize + Send + Sync + 'static> Data for T {}
+/// What a value must be to cross a step boundary: thread-safe, owned, with a memory size and a
+/// codec that belongs to its type. Every serde type is `Data` with the [`Postcard`] codec
+/// (blanket impl); `stepstone::arrow::Batch` (feature `arrow`) is `Data` with the Arrow IPC
+/// codec. A type that is not serde implements it by naming its [`ValueCodec`].
+pub trait Data: MemSize + Send + Sync + Sized + 'static {
+    /// How values of this type are stored.
+    type Codec: ValueCodec<Self>;
+
+    /// The type's name as stored in objects and hashed into fingerprints. Defaults to
+    /// `std::any::type_name`; a type whose codec has its own format version names it here, so
+    /// a format change never reuses an old object.
+    fn type_label() -> &'static str {
+        std::any::type_name::<Self>()
+    }
+}
+
+impl<T: Serialize + DeserializeOwned + MemSize + Send + Sync + 'static> Data for T {
+    type Codec = Postcard;
+}
 
 /// A boxed error from a step body.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -26,30 +42,55 @@ pub(crate) type Value = Arc<dyn Any + Send + Sync>;
 /// A type-erased step body: inputs in, output out.
 pub(crate) type Compute = Arc<dyn Fn(&Args<'_>) -> Result<Value, BoxError> + Send + Sync>;
 
+/// A type-erased encoder: value, writer, the stored identity (`None` when only hashing).
+pub(crate) type EncodeValue =
+    fn(&(dyn Any + Send + Sync), &mut dyn Write, Option<&ObjectMeta<'_>>) -> Result<(), String>;
+
+/// A type-erased buffer lister: the value's buffers as (identity, bytes).
+pub(crate) type ListBuffers = fn(&(dyn Any + Send + Sync)) -> Vec<(usize, u64)>;
+
 /// Monomorphized operations for one output type.
 #[derive(Clone, Copy)]
 pub(crate) struct ValueOps {
     pub(crate) type_name: &'static str,
     pub(crate) is_unit: bool,
+    /// The object format of the type's codec.
+    pub(crate) codec: CodecId,
     pub(crate) footprint: fn(&(dyn Any + Send + Sync)) -> Footprint,
     pub(crate) estimate: fn(&(dyn Any + Send + Sync)) -> Footprint,
-    pub(crate) encode: fn(&(dyn Any + Send + Sync), &mut dyn Write) -> Result<(), String>,
-    pub(crate) decode: fn(&[u8]) -> Result<Value, String>,
+    pub(crate) encode: EncodeValue,
+    pub(crate) decode: fn(Payload) -> Result<Value, String>,
+    /// The value's buffers as (identity, bytes), for the shared-buffer ledger
+    /// ([`crate::memory::SharedBuffers`]); `None` for types without shared buffers. The
+    /// executor does not call it yet (the ledger is wired in with the executor's restructuring).
+    #[allow(dead_code)]
+    pub(crate) buffers: Option<ListBuffers>,
 }
 
 impl std::fmt::Debug for ValueOps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ValueOps")
             .field("type_name", &self.type_name)
+            .field("codec", &self.codec)
             .finish_non_exhaustive()
     }
 }
 
 impl ValueOps {
     pub(crate) fn of<T: Data>() -> ValueOps {
+        let buffers: Option<ListBuffers> = if <T::Codec as ValueCodec<T>>::HAS_BUFFERS {
+            Some(|v| {
+                v.downcast_ref::<T>()
+                    .map(<T::Codec as ValueCodec<T>>::buffers)
+                    .unwrap_or_default()
+            })
+        } else {
+            None
+        };
         ValueOps {
-            type_name: std::any::type_name::<T>(),
+            type_name: T::type_label(),
             is_unit: std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>(),
+            codec: <T::Codec as ValueCodec<T>>::ID,
             footprint: |v| {
                 v.downcast_ref::<T>()
                     .map(MemSize::footprint)
@@ -60,97 +101,18 @@ impl ValueOps {
                     .map(MemSize::estimated_footprint)
                     .unwrap_or_default()
             },
-            encode: |v, w| {
+            encode: |v, w, meta| {
                 let v = v
                     .downcast_ref::<T>()
                     .ok_or_else(|| format!("value is not a {}", std::any::type_name::<T>()))?;
-                encode_chunked(v, w)
+                <T::Codec as ValueCodec<T>>::encode(v, w, meta)
             },
-            decode: |bytes| {
-                let (value, rest) =
-                    postcard::take_from_bytes::<T>(bytes).map_err(|e| e.to_string())?;
-                if !rest.is_empty() {
-                    return Err(format!("{} bytes left over after the value", rest.len()));
-                }
+            decode: |payload| {
+                let value = <T::Codec as ValueCodec<T>>::decode(payload)?;
                 Ok(Arc::new(value) as Value)
             },
+            buffers,
         }
-    }
-}
-
-/// Bytes an encoder collects before handing them to the store's writer.
-const ENCODE_CHUNK: usize = 64 * 1024;
-
-/// Encode `value` with postcard into `out`, 64 KiB at a time. Postcard writes every field (often
-/// a single byte) separately; through `postcard::to_io` each was a dynamic call into the
-/// store's writer, ~300 instructions per seed row. Here a field is a push onto a buffer whose
-/// type the compiler knows, and the writer sees one call per chunk.
-fn encode_chunked<T: Serialize>(value: &T, out: &mut dyn Write) -> Result<(), String> {
-    let mut failed = None;
-    let flavor = Chunked {
-        buf: Vec::with_capacity(ENCODE_CHUNK),
-        out,
-        failed: &mut failed,
-    };
-    let result = postcard::serialize_with_flavor(value, flavor);
-    match (result, failed) {
-        (_, Some(e)) => Err(e.to_string()),
-        (Err(e), None) => Err(e.to_string()),
-        (Ok(()), None) => Ok(()),
-    }
-}
-
-/// A postcard output flavor that buffers into `buf` and writes full chunks to `out`.
-struct Chunked<'w> {
-    buf: Vec<u8>,
-    out: &'w mut dyn Write,
-    /// The writer's error, kept to report instead of postcard's generic one.
-    failed: &'w mut Option<std::io::Error>,
-}
-
-impl Chunked<'_> {
-    fn write(&mut self, bytes: &[u8]) -> postcard::Result<()> {
-        self.out.write_all(bytes).map_err(|e| {
-            *self.failed = Some(e);
-            postcard::Error::SerializeBufferFull
-        })
-    }
-
-    fn flush_chunk(&mut self) -> postcard::Result<()> {
-        let chunk = std::mem::take(&mut self.buf);
-        let written = self.write(&chunk);
-        self.buf = chunk;
-        self.buf.clear();
-        written
-    }
-}
-
-impl postcard::ser_flavors::Flavor for Chunked<'_> {
-    type Output = ();
-
-    #[inline]
-    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        if self.buf.len() == ENCODE_CHUNK {
-            self.flush_chunk()?;
-        }
-        self.buf.push(byte);
-        Ok(())
-    }
-
-    #[inline]
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        if self.buf.len() + data.len() > ENCODE_CHUNK {
-            self.flush_chunk()?;
-            if data.len() > ENCODE_CHUNK {
-                return self.write(data);
-            }
-        }
-        self.buf.extend_from_slice(data);
-        Ok(())
-    }
-
-    fn finalize(mut self) -> postcard::Result<()> {
-        self.flush_chunk()
     }
 }
 
@@ -364,42 +326,5 @@ impl<T> Drop for Part<'_, T> {
 impl<T: std::fmt::Debug> std::fmt::Debug for Part<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.value.fmt(f)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chunked_encoding_is_postcard_across_chunk_boundaries() {
-        // Many small fields (pushes across 64 KiB boundaries) and one field larger than a chunk.
-        let value: (Vec<(u64, String)>, String) = (
-            (0..20_000u64)
-                .map(|i| (i * 7919, format!("t{i}")))
-                .collect(),
-            "x".repeat(3 * ENCODE_CHUNK + 5),
-        );
-        let mut out = Vec::new();
-        encode_chunked(&value, &mut out).unwrap();
-        assert_eq!(out, postcard::to_stdvec(&value).unwrap());
-    }
-
-    #[test]
-    fn a_failing_writer_is_reported_with_its_own_error() {
-        struct Full;
-        impl Write for Full {
-            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-                Err(std::io::Error::other("no space left on the test device"))
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let value = vec![7u64; 100_000];
-        let err = encode_chunked(&value, &mut Full).unwrap_err();
-        assert!(err.contains("no space left on the test device"), "{err}");
-        let small = encode_chunked(&1u8, &mut Full).unwrap_err();
-        assert!(small.contains("no space left"), "{small}");
     }
 }

@@ -85,6 +85,19 @@ pub trait Backend: Send + Sync + Debug {
     fn publish_is_conditional(&self) -> bool {
         false
     }
+    /// A local path at which the file at `path` can be memory-mapped (a file system's own
+    /// path; an S3 store's local tier), or `None`: the store then downloads it into
+    /// [`Backend::scratch_dir`] first. The default is `None` (every read goes through
+    /// [`Backend::open_read`], as a fault-injecting wrapper wants).
+    fn local_path(&self, path: &Path) -> Option<std::path::PathBuf> {
+        let _ = path;
+        None
+    }
+    /// A local directory for the private downloads of [`Backend::local_path`] (`None`: the
+    /// store's `tmp/`).
+    fn scratch_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
     /// When the file at `path` was last written (`Ok(None)` when the backend cannot tell).
     fn modified(&self, path: &Path) -> io::Result<Option<std::time::SystemTime>> {
         Ok(std::fs::metadata(path)?.modified().ok())

@@ -14,7 +14,10 @@ use std::sync::atomic::Ordering;
 use super::backend::{Backend, WriteFile};
 use super::format::{Header, MAX_TYPE_NAME};
 use super::object::{RawCounter, StoredWriter};
-use super::{BlockKey, Compression, EncodeFn, ObjectInfo, ObjectKind, Store, StoreError, io_error};
+use super::{
+    BlockKey, CodecId, Compression, EncodeFn, EncodeValueFn, ObjectInfo, ObjectKind, ObjectMeta,
+    Store, StoreError, io_error,
+};
 use crate::memory::Footprint;
 
 /// Buffer between the encoder and the hashing/compressing writers.
@@ -39,12 +42,13 @@ impl Drop for TempFile<'_> {
 }
 
 /// What one write is about.
-struct Job<'a> {
-    key: BlockKey,
-    kind: ObjectKind,
-    type_name: &'a str,
-    footprint: Footprint,
-    compression: Compression,
+pub(super) struct Job<'a> {
+    pub(super) key: BlockKey,
+    pub(super) kind: ObjectKind,
+    pub(super) type_name: &'a str,
+    pub(super) footprint: Footprint,
+    pub(super) compression: Compression,
+    pub(super) codec: CodecId,
 }
 
 impl Store {
@@ -60,6 +64,29 @@ impl Store {
         type_name: &str,
         footprint: Footprint,
         encode: &mut EncodeFn<'_>,
+    ) -> Result<ObjectInfo, StoreError> {
+        let mut encode = |w: &mut dyn io::Write, _: Option<&ObjectMeta<'_>>| encode(w);
+        self.write_value(
+            key,
+            kind,
+            type_name,
+            CodecId::Postcard,
+            footprint,
+            &mut encode,
+        )
+    }
+
+    /// [`Store::write`] for a value of any codec: a postcard value goes into Stepstone's object
+    /// format (header + payload); an Arrow IPC value is written as a plain Arrow IPC file whose
+    /// footer carries the identity (`encode` gets it). Same commit protocol for both.
+    pub fn write_value(
+        &self,
+        key: BlockKey,
+        kind: ObjectKind,
+        type_name: &str,
+        codec: CodecId,
+        footprint: Footprint,
+        encode: &mut EncodeValueFn<'_>,
     ) -> Result<ObjectInfo, StoreError> {
         if self.run_id.is_none() {
             return Err(self.read_only());
@@ -78,9 +105,11 @@ impl Store {
         if !conditional && let Some(existing) = self.existing_to_keep(key, kind, type_name) {
             return Ok(existing);
         }
-        let compression = match kind {
-            ObjectKind::Checkpoint => self.options.checkpoint_compression,
-            ObjectKind::Spill | ObjectKind::Persist => self.options.spill_compression,
+        let compression = match (kind, codec) {
+            // Arrow objects stay uncompressed so they can be mapped and decoded in place.
+            (_, CodecId::ArrowIpc) => None,
+            (ObjectKind::Checkpoint, _) => self.options.checkpoint_compression,
+            (ObjectKind::Spill | ObjectKind::Persist, _) => self.options.spill_compression,
         }
         .unwrap_or(Compression::None);
         let job = Job {
@@ -89,6 +118,7 @@ impl Store {
             type_name,
             footprint,
             compression,
+            codec,
         };
         let mut tmp = self.temp_file(&format!("{}.{}.{kind:?}", key.fingerprint, key.part));
         let (header, file_len) = self.write_temp(&tmp.path, &job, &final_path, encode)?;
@@ -192,8 +222,11 @@ impl Store {
         tmp: &Path,
         job: &Job<'_>,
         final_path: &Path,
-        encode: &mut EncodeFn<'_>,
+        encode: &mut EncodeValueFn<'_>,
     ) -> Result<(Header, u64), StoreError> {
+        if job.codec == CodecId::ArrowIpc {
+            return self.write_temp_self_describing(tmp, job, final_path, encode);
+        }
         let mut header = Header {
             kind: job.kind,
             compression: job.compression,
@@ -203,6 +236,7 @@ impl Store {
             footprint: job.footprint,
             payload_checksum: 0,
             type_name: job.type_name.to_string(),
+            codec: CodecId::Postcard,
         };
         let header_len = header.len();
         let placeholder = header.encode();
@@ -215,8 +249,9 @@ impl Store {
         file.write_all(&placeholder)
             .map_err(|e| write_error(tmp, final_path, header_len, e))?;
         let stored = StoredWriter::new(file, header_len);
+        let mut encode = |w: &mut dyn Write| encode(w, None);
         let (file, raw_len, payload_len, checksum) =
-            stream_payload(stored, job, tmp, final_path, encode)?;
+            stream_payload(stored, job, tmp, final_path, &mut encode)?;
         header.raw_len = raw_len;
         header.payload_len = payload_len;
         header.payload_checksum = checksum;
@@ -306,7 +341,10 @@ fn stream_payload(
 
 /// Run the encoder into `sink` through a buffer (encoders write many tiny pieces) and a
 /// counter of the raw bytes. Returns the encoder's result and the raw length.
-fn run_encoder(sink: &mut dyn Write, encode: &mut EncodeFn<'_>) -> (Result<(), String>, u64) {
+pub(super) fn run_encoder(
+    sink: &mut dyn Write,
+    encode: &mut EncodeFn<'_>,
+) -> (Result<(), String>, u64) {
     let mut raw = RawCounter {
         inner: sink,
         len: 0,
@@ -340,7 +378,7 @@ fn finish_file(
 }
 
 /// An I/O error while writing `tmp` (destined for `final_path`), naming both and the size.
-fn write_error(tmp: &Path, final_path: &Path, bytes: u64, e: io::Error) -> StoreError {
+pub(super) fn write_error(tmp: &Path, final_path: &Path, bytes: u64, e: io::Error) -> StoreError {
     let size = if bytes > 0 {
         format!(" ({bytes} bytes)")
     } else {

@@ -9,7 +9,7 @@
 use crate::memory::Footprint;
 use crate::plan::{FORMAT_VERSION, Fingerprint};
 
-use super::{BlockKey, Compression, ObjectKind};
+use super::{BlockKey, CodecId, Compression, ObjectKind};
 
 /// The first 8 bytes of every object.
 pub(crate) const MAGIC: [u8; 8] = *b"STPSTONE";
@@ -39,6 +39,8 @@ pub(crate) struct Header {
     pub(crate) footprint: Footprint,
     pub(crate) payload_checksum: u64,
     pub(crate) type_name: String,
+    /// Stepstone's format (postcard) or an Arrow IPC file (identity from its footer).
+    pub(crate) codec: CodecId,
 }
 
 fn kind_byte(kind: ObjectKind) -> u8 {
@@ -58,6 +60,15 @@ impl Header {
     /// This header's encoded length.
     pub(crate) fn len(&self) -> u64 {
         Self::encoded_len(self.type_name.len())
+    }
+
+    /// Where the checksummed payload starts: after the header, or (Arrow IPC files, whose
+    /// checksum covers everything before the footer) at 0.
+    pub(crate) fn payload_start(&self) -> u64 {
+        match self.codec {
+            CodecId::Postcard => self.len(),
+            CodecId::ArrowIpc => 0,
+        }
     }
 
     /// Encode to bytes, header checksum included. The caller caps the type name length.
@@ -172,6 +183,7 @@ impl Header {
             ),
             payload_checksum: u64::from_le_bytes(take(body, 78)?),
             type_name,
+            codec: CodecId::Postcard,
         };
         header.check_lengths(file_len)?;
         Ok(header)

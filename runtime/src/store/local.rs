@@ -60,6 +60,10 @@ impl Backend for LocalFs {
         Ok(Box::new(file))
     }
 
+    fn local_path(&self, path: &Path) -> Option<std::path::PathBuf> {
+        Some(path.to_path_buf())
+    }
+
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadFile>> {
         // O_NONBLOCK: opening a FIFO planted in the directory would otherwise block until a
         // writer appears (a hang); regular files ignore the flag.

@@ -13,7 +13,10 @@
 //! ([`S3Backend`]: the store on S3, spills tiered to a local directory, the lease lock). The
 //! format and protocol are documented in `docs/design.md` ("Storage", "Checkpoints on S3").
 
+#[cfg(feature = "arrow")]
+mod arrow_object;
 mod backend;
+mod codec;
 mod commit;
 #[cfg(any(test, feature = "fault-injection"))]
 pub mod fault;
@@ -24,6 +27,7 @@ mod object;
 mod open;
 mod runs;
 pub mod s3;
+mod self_describing;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -42,6 +46,9 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 pub use backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
+#[cfg(test)]
+pub(crate) use codec::codec_postcard_for_tests;
+pub use codec::{CodecId, ObjectMeta, Payload, Postcard, ValueCodec};
 pub use local::LocalFs;
 pub use object::{PayloadReader, decode_object};
 pub use s3::S3Backend;
@@ -171,8 +178,10 @@ pub struct ObjectInfo {
     pub path: PathBuf,
     /// How the payload is compressed.
     pub compression: Compression,
-    /// xxh3-64 of the stored payload bytes.
+    /// xxh3-64 of the stored payload bytes (Arrow objects: of the bytes before the footer).
     pub checksum: u64,
+    /// The object format: Stepstone's (postcard) or a plain Arrow IPC file.
+    pub codec: CodecId,
 }
 
 impl ObjectInfo {
@@ -188,6 +197,7 @@ impl ObjectInfo {
             path,
             compression: header.compression,
             checksum: header.payload_checksum,
+            codec: header.codec,
         }
     }
 }
@@ -208,6 +218,11 @@ type Opened = (PathBuf, PathBuf, Box<dyn ReadFile>, Header, u64);
 
 /// An encoder callback: streams the value's encoded bytes into the writer.
 pub type EncodeFn<'a> = dyn FnMut(&mut dyn io::Write) -> Result<(), String> + 'a;
+
+/// An encoder callback that also gets the object's identity (codecs that embed it, like Arrow
+/// IPC, write it into their own file format).
+pub type EncodeValueFn<'a> =
+    dyn FnMut(&mut dyn io::Write, Option<&ObjectMeta<'_>>) -> Result<(), String> + 'a;
 
 /// An open checkpoint directory. A run's store holds the directory's lock until it is dropped;
 /// a read-only store (for inspection) holds nothing and cannot write.

@@ -158,6 +158,10 @@ pub(crate) fn read_header(
             format!("truncated: {file_len} bytes is shorter than any header"),
         ));
     }
+    #[cfg(feature = "arrow")]
+    if let Some(header) = super::arrow_object::read_arrow_header(file, file_len, path)? {
+        return Ok((header, file_len));
+    }
     file.seek(SeekFrom::Start(0))
         .map_err(io_error("seek", path))?;
     let mut fixed = [0u8; FIXED_LEN];
@@ -178,7 +182,7 @@ pub(crate) fn verify_payload(
     header: &Header,
     path: &Path,
 ) -> Result<(), StoreError> {
-    file.seek(SeekFrom::Start(header.len()))
+    file.seek(SeekFrom::Start(header.payload_start()))
         .map_err(io_error("seek", path))?;
     let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
     let mut buf = vec![0u8; BUF_LEN];
@@ -200,7 +204,7 @@ pub(crate) fn verify_payload(
             ),
         ));
     }
-    file.seek(SeekFrom::Start(header.len()))
+    file.seek(SeekFrom::Start(header.payload_start()))
         .map_err(io_error("seek", path))?;
     Ok(())
 }
@@ -230,7 +234,11 @@ impl PayloadReader {
         header: &Header,
         path: &Path,
     ) -> Result<Self, StoreError> {
-        let stored = file.take(header.payload_len);
+        // An Arrow object's reader streams the whole file (footer included).
+        let stored = match header.codec {
+            super::CodecId::ArrowIpc => file.take(header.raw_len),
+            super::CodecId::Postcard => file.take(header.payload_len),
+        };
         let inner: Box<dyn Read + Send> = match header.compression {
             Compression::None => Box::new(stored),
             Compression::Zstd(_) => Box::new(
@@ -297,11 +305,11 @@ pub(crate) fn read_verified(
     header: &Header,
     path: &Path,
 ) -> Result<Vec<u8>, StoreError> {
-    if header.compression != Compression::None {
+    if header.compression != Compression::None || header.codec != super::CodecId::Postcard {
         verify_payload(&mut *file, header, path)?;
         return read_payload(PayloadReader::new(file, header, path)?, path);
     }
-    file.seek(SeekFrom::Start(header.len()))
+    file.seek(SeekFrom::Start(header.payload_start()))
         .map_err(io_error("seek", path))?;
     let want = usize::try_from(header.payload_len)
         .map_err(|_| corrupt(path, "payload larger than memory"))?;

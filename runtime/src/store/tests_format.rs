@@ -45,6 +45,7 @@ fn header_layout_is_byte_exact() {
         footprint: Footprint::new(0x33, 0x44, 0x55),
         payload_checksum: 0x66,
         type_name: "u8".to_string(),
+        codec: CodecId::Postcard,
     };
     let bytes = header.encode();
     assert_eq!(bytes.len(), FIXED_LEN + 2 + 8);

@@ -4,6 +4,7 @@
 //! which step and run an object belongs to comes from the run reports, whose rows carry
 //! fingerprints (`uses`). `gc` (deleting) is in `gc.rs`; everything else here only reads.
 
+mod export;
 mod gc;
 mod uses;
 
@@ -25,6 +26,7 @@ pub(crate) fn execute(command: CheckpointsCommand) -> anyhow::Result<()> {
     match command {
         CheckpointsCommand::Ls { store } => ls(&store),
         CheckpointsCommand::Inspect { fingerprint, store } => inspect(&fingerprint, &store),
+        CheckpointsCommand::Export(args) => export::execute(&args),
         CheckpointsCommand::Verify { store } => verify(&store),
         CheckpointsCommand::Gc(args) => gc::execute(&args),
     }
@@ -165,28 +167,7 @@ fn inspect(prefix: &str, args: &StoreArgs) -> anyhow::Result<()> {
     let store = open_store(&args.dir)?;
     let catalog = Catalog::load(&store)?;
     let uses = Uses::index(&catalog);
-    let infos: Vec<ObjectInfo> = store.list_objects()?.into_iter().flatten().collect();
-    let matches: Vec<&ObjectInfo> = infos
-        .iter()
-        .filter(|i| i.key.fingerprint.to_hex().starts_with(prefix))
-        .collect();
-    let info = match matches.as_slice() {
-        [one] => *one,
-        [] => bail!(
-            "no valid object with fingerprint {prefix}… in {}; `stepstone checkpoints ls --dir {}` \
-             lists them (`verify` lists corrupt ones)",
-            args.dir.join("objects").display(),
-            args.dir.display()
-        ),
-        many => bail!(
-            "fingerprint prefix {prefix} matches {} objects ({}); give more digits",
-            many.len(),
-            many.iter()
-                .map(|i| block_name(i))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
+    let info = &find_one(&store, prefix, args)?;
     let check = match store.verify(info.key) {
         Ok(_) => "ok (header and payload checksum verified)".to_string(),
         Err(e) => format!("CORRUPT: {e}"),
@@ -214,6 +195,36 @@ fn inspect(prefix: &str, args: &StoreArgs) -> anyhow::Result<()> {
     }
     print!("{}", inspection_table(&view));
     Ok(())
+}
+
+/// The one valid object whose fingerprint starts with `prefix`.
+pub(crate) fn find_one(
+    store: &Store,
+    prefix: &str,
+    args: &StoreArgs,
+) -> anyhow::Result<ObjectInfo> {
+    let infos: Vec<ObjectInfo> = store.list_objects()?.into_iter().flatten().collect();
+    let matches: Vec<&ObjectInfo> = infos
+        .iter()
+        .filter(|i| i.key.fingerprint.to_hex().starts_with(prefix))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => bail!(
+            "no valid object with fingerprint {prefix}… in {}; `stepstone checkpoints ls --dir {}` \
+             lists them (`verify` lists corrupt ones)",
+            args.dir.join("objects").display(),
+            args.dir.display()
+        ),
+        many => bail!(
+            "fingerprint prefix {prefix} matches {} objects ({}); give more digits",
+            many.len(),
+            many.iter()
+                .map(|i| block_name(i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// The human view of `checkpoints inspect`.

@@ -176,6 +176,18 @@ impl Backend for S3Backend {
         Ok(Box::new(upload))
     }
 
+    fn local_path(&self, path: &Path) -> Option<std::path::PathBuf> {
+        match self.route(path).ok()? {
+            Route::Local(local) => Some(local),
+            Route::Objects { local, .. } if local.is_file() => Some(local),
+            _ => None,
+        }
+    }
+
+    fn scratch_dir(&self) -> Option<std::path::PathBuf> {
+        Some(self.spill_dir().join("tmp"))
+    }
+
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadFile>> {
         match self.route(path)? {
             Route::Local(local) => LocalFs.open_read(&local),
