@@ -15,7 +15,7 @@ use common::{code, run, stderr};
 /// Small-data flags and the output file of each built-in archetype's pipeline binary.
 fn small_run(archetype: &str) -> (&'static [&'static str], &'static str) {
     match archetype {
-        "batch-etl" => (&["--rows", "5000"], "out/totals.csv"),
+        "batch-etl" => (&["--rows", "5000"], "out/totals.parquet"),
         "iterative" => (
             &["--points", "5000", "--iterations", "5"],
             "out/centroids.csv",
