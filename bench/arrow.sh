@@ -5,11 +5,14 @@
 # and peak RSS (/usr/bin/time -f "%e %M", the whole process), and the ratios of the medians.
 # Needs `pip install polars pyarrow`.
 #
-#   bench/arrow.sh [PAIRS] [ROWS]        # default 5 pairs, 2000000 rows
+#   bench/arrow.sh [PAIRS] [ROWS] [PARTITIONS]   # default 5 pairs, 2000000 rows, 1 partition
+#   BUDGET=256MiB bench/arrow.sh 3 20000000 32   # the partitioned case: 20M rows, 32 partitions
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pairs=${1:-5}
 rows=${2:-2000000}
+parts=${3:-1}
+budget=${BUDGET:-384MiB}
 python3 -c "import polars" 2>/dev/null || { echo "needs polars: pip install polars pyarrow" >&2; exit 1; }
 cargo build --release -q -p stepstone --example seed_arrow
 bin=${CARGO_TARGET_DIR:-target}/release/examples/seed_arrow
@@ -24,7 +27,7 @@ for i in $(seq 1 "$pairs"); do
     --dir "$work/polars-$i" >"$work/p.out"
   cat "$work/t" >>"$work/polars"
   p_sum=$(python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])['checksum'])" "$work/p.out")
-  /usr/bin/time -f "%e %M" -o "$work/t" "$bin" --rows "$rows" --budget 384MiB --every 10 \
+  /usr/bin/time -f "%e %M" -o "$work/t" "$bin" --rows "$rows" --partitions "$parts" --budget "$budget" --every 10 \
     --checkpoint-dir "$work/stepstone-$i" --fresh --no-progress >"$work/s.out" 2>/dev/null
   cat "$work/t" >>"$work/stepstone"
   s_sum=$(tail -n 1 "$work/s.out" | python3 -c "import json,sys; print(json.loads(sys.stdin.read())['checksum'])")
@@ -34,8 +37,8 @@ done
 pw=$(cut -d' ' -f1 "$work/polars" | median); pm=$(cut -d' ' -f2 "$work/polars" | median)
 sw=$(cut -d' ' -f1 "$work/stepstone" | median); sm=$(cut -d' ' -f2 "$work/stepstone" | median)
 echo "== medians over $pairs pairs, $rows rows"
-awk -v pw="$pw" -v pm="$pm" -v sw="$sw" -v sm="$sm" 'BEGIN {
+awk -v pw="$pw" -v pm="$pm" -v sw="$sw" -v sm="$sm" -v b="$budget" 'BEGIN {
   printf "polars      wall %.2f s  peak RSS %.0f MiB\n", pw, pm / 1024
-  printf "seed_arrow  wall %.2f s  peak RSS %.0f MiB (budget 384 MiB)\n", sw, sm / 1024
+  printf "seed_arrow  wall %.2f s  peak RSS %.0f MiB (budget %s)\n", sw, sm / 1024, b
   printf "ratio stepstone/polars: wall %.2fx  peak RSS %.2fx\n", sw / pw, sm / pm
 }'

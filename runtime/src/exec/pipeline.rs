@@ -334,7 +334,19 @@ impl Pipeline {
             }
         }
         let content_addressed = content.as_ref().is_some_and(|c| c.is_content_addressed());
-        let partitions = match self.partitions_of(&spec, lazy_from, &layout, content_addressed) {
+        let eager = &spec.inputs[..lazy_from.min(spec.inputs.len())];
+        let asked = match layout.rule {
+            ReadRule::Gather => Some(layout.partitions),
+            ReadRule::Map => spec.partitions,
+        };
+        let partitions = match crate::plan::partition_count(
+            &self.lineage,
+            &spec.name,
+            asked,
+            eager,
+            layout.rule,
+            content_addressed,
+        ) {
             Ok(n) => n,
             Err(e) => {
                 error.get_or_insert(e);
@@ -422,69 +434,6 @@ impl Pipeline {
         (id, live)
     }
 
-    /// How many tasks a node recorded from `spec` runs: the source's count, else its
-    /// partitioned eager inputs' (they must agree), else 1.
-    fn partitions_of(
-        &self,
-        spec: &NodeSpec,
-        lazy_from: usize,
-        layout: &Layout,
-        content_addressed: bool,
-    ) -> Result<u32, PlanError> {
-        let mismatch = |problem: String| PlanError::Partitions {
-            step: spec.name.clone(),
-            problem,
-        };
-        if layout.rule == ReadRule::Gather {
-            return Ok(layout.partitions);
-        }
-        let mut from_inputs: Option<(u32, String)> = None;
-        for input in &spec.inputs[..lazy_from.min(spec.inputs.len())] {
-            let Some(p) = self.lineage.get(*input) else {
-                continue;
-            };
-            if !p.is_partitioned() {
-                continue;
-            }
-            match &from_inputs {
-                Some((n, other)) if *n != p.blocks() => {
-                    return Err(mismatch(format!(
-                        "its inputs `{other}` ({n} partitions) and `{}` ({} partitions) are \
-                         partitioned differently; repartition one of them to the other's count",
-                        p.name,
-                        p.blocks()
-                    )));
-                }
-                Some(_) => {}
-                None => from_inputs = Some((p.blocks(), p.name.clone())),
-            }
-        }
-        let count = match (spec.partitions, from_inputs) {
-            (Some(0), _) => {
-                return Err(mismatch(
-                    "0 partitions were asked for; use at least 1".into(),
-                ));
-            }
-            (Some(n), Some((m, other))) if n != m => {
-                return Err(mismatch(format!(
-                    "it asks for {n} partitions but its input `{other}` has {m}; a step whose \
-                     inputs are partitioned runs once per partition of them"
-                )));
-            }
-            (Some(n), _) => n,
-            (None, Some((m, _))) => m,
-            (None, None) => 1,
-        };
-        if count > 1 && content_addressed {
-            return Err(mismatch(
-                "a step that reads input files or is volatile cannot be partitioned yet; \
-                 read the files in an unpartitioned step and partition its output"
-                    .into(),
-            ));
-        }
-        Ok(count)
-    }
-
     /// Record a hash shuffle of `spec`'s one input (partitions of `Vec<R>`) into `partitions`
     /// partitions by `key` (what [`StepBuilder::repartition`] does): a split node whose task i
     /// cuts input partition i into one bucket block per output partition, and a gather node
@@ -534,32 +483,14 @@ impl Pipeline {
         split.name = format!("{}/split", gather.name);
         split.params = gather.params.clone();
         split.policy = None;
-        let cut: Compute = Arc::new(move |args: &Args<'_>| {
-            let rows = args.get::<Vec<R>>(0)?;
-            let mut out: Vec<Vec<R>> = (0..buckets).map(|_| Vec::new()).collect();
-            for row in rows {
-                let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-                std::hash::Hash::hash(&key(row), &mut hasher);
-                let bucket = std::hash::Hasher::finish(&hasher) % u64::from(buckets);
-                out[bucket as usize].push(row.clone());
-            }
-            let values = out.into_iter().map(|b| Arc::new(b) as Value).collect();
-            Ok(Arc::new(crate::plan::Buckets(values)) as Value)
-        });
+        let cut = crate::plan::shuffle_split::<R, K>(buckets, key);
         let split_layout = Layout {
             fanout: buckets,
             ..Layout::default()
         };
         let (split_id, _split_live) =
             self.record_erased(split, error, ValueOps::of::<Vec<R>>(), cut, split_layout);
-        let join: Compute = Arc::new(move |args: &Args<'_>| {
-            let parts = args.slice::<Vec<R>>(0, args.len())?;
-            let mut rows = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
-            for part in parts {
-                rows.extend_from_slice(part);
-            }
-            Ok(Arc::new(rows) as Value)
-        });
+        let join = crate::plan::shuffle_gather::<R>();
         let mut gather = gather;
         gather.inputs = vec![split_id];
         let gather_layout = Layout {

@@ -21,7 +21,9 @@ pub use fingerprint::{
 };
 pub(crate) use lineage::{Lineage, Node};
 pub use partition::Partitions;
-pub(crate) use partition::{BlockId, Buckets, ReadRule, Task, task_reads};
+pub(crate) use partition::{
+    BlockId, Buckets, ReadRule, Task, partition_count, shuffle_gather, shuffle_split, task_reads,
+};
 pub(crate) use retired::Recipe;
 pub(crate) use schedule::{Schedule, dedup};
 pub use value::{ArgError, Args, BoxError, Data, Part, Parts, with_parts};

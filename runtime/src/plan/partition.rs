@@ -207,3 +207,114 @@ pub(crate) fn task_reads(lineage: &super::Lineage, task: Task) -> TaskReads {
 /// What a shuffle split's task returns: one value per output bucket (each becomes its own
 /// block).
 pub(crate) struct Buckets(pub(crate) Vec<super::Value>);
+
+/// The body of a shuffle split's task: cut its input partition (`Vec<R>`, input 0) into
+/// `buckets` buckets by `xxh3(key(row)) % buckets`, each becoming its own block.
+pub(crate) fn shuffle_split<R, K>(
+    buckets: u32,
+    key: impl Fn(&R) -> K + Send + Sync + 'static,
+) -> super::Compute
+where
+    R: Clone + Send + Sync + 'static,
+    Vec<R>: super::Data,
+    K: std::hash::Hash,
+{
+    std::sync::Arc::new(move |args: &super::Args<'_>| {
+        let rows = args.get::<Vec<R>>(0)?;
+        let mut out: Vec<Vec<R>> = (0..buckets).map(|_| Vec::new()).collect();
+        for row in rows {
+            let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+            std::hash::Hash::hash(&key(row), &mut hasher);
+            let bucket = std::hash::Hasher::finish(&hasher) % u64::from(buckets.max(1));
+            out[bucket as usize].push(row.clone());
+        }
+        let values = out
+            .into_iter()
+            .map(|b| std::sync::Arc::new(b) as super::Value)
+            .collect();
+        Ok(std::sync::Arc::new(Buckets(values)) as super::Value)
+    })
+}
+
+/// The body of a shuffle gather's task: its buckets (every eager input, one per split task)
+/// concatenated in split order.
+pub(crate) fn shuffle_gather<R>() -> super::Compute
+where
+    R: Clone + Send + Sync + 'static,
+    Vec<R>: super::Data,
+{
+    std::sync::Arc::new(|args: &super::Args<'_>| {
+        let parts = args.slice::<Vec<R>>(0, args.len())?;
+        let mut rows = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for part in parts {
+            rows.extend_from_slice(part);
+        }
+        Ok(std::sync::Arc::new(rows) as super::Value)
+    })
+}
+
+/// How many tasks a node of step `step` runs: for a gather, its bucket count (`asked`); else
+/// the count a source `asked` for, else its partitioned `eager` inputs' (they must agree and
+/// match what was asked), else 1. Zero, disagreeing inputs, or a partitioned
+/// content-addressed step are plan errors that say what to do.
+pub(crate) fn partition_count(
+    lineage: &super::Lineage,
+    step: &str,
+    asked: Option<u32>,
+    eager: &[NodeId],
+    rule: ReadRule,
+    content_addressed: bool,
+) -> Result<u32, super::PlanError> {
+    let mismatch = |problem: String| super::PlanError::Partitions {
+        step: step.to_string(),
+        problem,
+    };
+    if rule == ReadRule::Gather {
+        return Ok(asked.unwrap_or(1));
+    }
+    let mut from_inputs: Option<(u32, String)> = None;
+    for input in eager {
+        let Some(p) = lineage.get(*input) else {
+            continue;
+        };
+        if !p.is_partitioned() {
+            continue;
+        }
+        match &from_inputs {
+            Some((n, other)) if *n != p.blocks() => {
+                return Err(mismatch(format!(
+                    "its inputs `{other}` ({n} partitions) and `{}` ({} partitions) are \
+                     partitioned differently; repartition one of them to the other's count",
+                    p.name,
+                    p.blocks()
+                )));
+            }
+            Some(_) => {}
+            None => from_inputs = Some((p.blocks(), p.name.clone())),
+        }
+    }
+    let count = match (asked, from_inputs) {
+        (Some(0), _) => {
+            return Err(mismatch(
+                "0 partitions were asked for; use at least 1".into(),
+            ));
+        }
+        (Some(n), Some((m, other))) if n != m => {
+            return Err(mismatch(format!(
+                "it asks for {n} partitions but its input `{other}` has {m}; a step whose \
+                 inputs are partitioned runs once per partition of them"
+            )));
+        }
+        (Some(n), _) => n,
+        (None, Some((m, _))) => m,
+        (None, None) => 1,
+    };
+    if count > 1 && content_addressed {
+        return Err(mismatch(
+            "a step that reads input files or is volatile cannot be partitioned yet; \
+             read the files in an unpartitioned step and partition its output"
+                .into(),
+        ));
+    }
+    Ok(count)
+}
