@@ -13,14 +13,13 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
 
 use clap::Parser;
+use stepstone::BoxError;
 use stepstone::arrow::Batch;
 use stepstone::arrow::arrow_array::{Float64Array, StringArray, UInt32Array, UInt64Array};
 use stepstone::plan::Parts;
 use stepstone::prelude::*;
-use stepstone::{BoxError, RunArgs};
 
 #[path = "common/seed.rs"]
 mod common;
@@ -123,35 +122,11 @@ fn seed_arrow(
 #[command(name = "seed_arrow")]
 struct Cli {
     #[command(flatten)]
-    run: RunArgs,
-    /// Rows generated.
-    #[arg(long, default_value_t = 2_000_000)]
-    rows: u64,
-    /// Partitions of every dataset (1: unpartitioned); each step runs once per partition.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-    partitions: u32,
-    /// Checkpoint every N steps along the chain (0: off) [default: the attribute's 10]
-    #[arg(long)]
-    every: Option<u32>,
-    /// Abort the process right after step K's output is stored (0 = generate).
-    #[arg(long)]
-    crash_after_step: Option<usize>,
+    seed: common::SeedFlags,
 }
 
 fn main() -> ExitCode {
     stepstone::init_logging();
     let cli = Cli::parse();
-    let mut config = match RunConfig::resolve(&cli.run, &seed_arrow::defaults()) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("error: {}", stepstone::error_chain(&e));
-            return ExitCode::from(2);
-        }
-    };
-    if let Some(every) = cli.every {
-        config = config.checkpoint_every(Some(every));
-    }
-    config = common::crash_after(config, cli.crash_after_step);
-    let started = Instant::now();
-    common::finish(seed_arrow::run(&config, cli.rows, cli.partitions), started)
+    common::run_seed(&cli.seed, &seed_arrow::defaults(), seed_arrow::run)
 }

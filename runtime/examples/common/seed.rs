@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use stepstone::plan::{ArgError, Part};
 use stepstone::prelude::*;
-use stepstone::{Event, Outcome};
+use stepstone::{Event, Outcome, PipelineDefaults, RunArgs};
 
 /// One record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, MemSize)]
@@ -130,4 +130,51 @@ pub(crate) fn summary_line(outcome: &Outcome<Vec<(u32, f64)>>, started: Instant)
         "run_id": r.run_id,
     })
     .to_string()
+}
+
+/// The flags of the seed examples written with `#[pipeline]` (`seed`, `seed_arrow`): the
+/// standard run flags plus the workload's.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SeedFlags {
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
+    /// Rows generated.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub(crate) rows: u64,
+    /// Partitions of every dataset (1: unpartitioned); each step runs once per partition.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) partitions: u32,
+    /// Checkpoint every N steps along the chain (0: off) [default: the attribute's 10]
+    #[arg(long)]
+    pub(crate) every: Option<u32>,
+    /// Abort the process right after step K's output is stored (0 = generate).
+    #[arg(long)]
+    pub(crate) crash_after_step: Option<usize>,
+    /// Abort the process right after partition P of step K is stored (`K:P`).
+    #[arg(long, value_name = "K:P")]
+    pub(crate) crash_after_partition: Option<String>,
+}
+
+/// A seed example's `main` once its flags are parsed: resolve the run configuration against
+/// the pipeline's `defaults`, apply the flags, `run` it (rows, partitions), print the JSON
+/// line; exit 0, 1, 2, or 130 / 143 when SIGINT / SIGTERM stopped the run.
+pub(crate) fn run_seed(
+    flags: &SeedFlags,
+    defaults: &PipelineDefaults,
+    run: impl FnOnce(&RunConfig, u64, u32) -> stepstone::Result<Outcome<Vec<(u32, f64)>>>,
+) -> std::process::ExitCode {
+    let mut config = match RunConfig::resolve(&flags.run, defaults) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {}", stepstone::error_chain(&e));
+            return std::process::ExitCode::from(2);
+        }
+    };
+    if let Some(every) = flags.every {
+        config = config.checkpoint_every(Some(every));
+    }
+    config = crash_after(config, flags.crash_after_step);
+    config = crash_after_partition(config, flags.crash_after_partition.as_deref());
+    let started = Instant::now();
+    finish(run(&config, flags.rows, flags.partitions), started)
 }

@@ -2,10 +2,8 @@
 //! test crate's `seed` binary, which the signal and corruption tests run).
 
 use std::process::ExitCode;
-use std::time::Instant;
 
 use clap::Parser;
-use stepstone::RunArgs;
 use stepstone::plan::{ArgError, Parts};
 use stepstone::prelude::*;
 
@@ -56,22 +54,7 @@ fn seed(
 #[command(name = "seed")]
 struct Cli {
     #[command(flatten)]
-    run: RunArgs,
-    /// Rows generated.
-    #[arg(long, default_value_t = 2_000_000)]
-    rows: u64,
-    /// Partitions of every dataset (1: unpartitioned); each step runs once per partition.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-    partitions: u32,
-    /// Checkpoint every N steps along the chain (0: off) [default: the attribute's 10]
-    #[arg(long)]
-    every: Option<u32>,
-    /// Abort the process right after step K's output is stored (0 = generate).
-    #[arg(long)]
-    crash_after_step: Option<usize>,
-    /// Abort the process right after partition P of step K is stored (`K:P`).
-    #[arg(long, value_name = "K:P")]
-    crash_after_partition: Option<String>,
+    seed: common::SeedFlags,
 }
 
 /// The example's `main`: flags, run, the JSON line; exit 0, 1, 2, or 130 / 143 when SIGINT /
@@ -79,18 +62,5 @@ struct Cli {
 pub(crate) fn main() -> ExitCode {
     stepstone::init_logging();
     let cli = Cli::parse();
-    let mut config = match RunConfig::resolve(&cli.run, &seed::defaults()) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("error: {}", stepstone::error_chain(&e));
-            return ExitCode::from(2);
-        }
-    };
-    if let Some(every) = cli.every {
-        config = config.checkpoint_every(Some(every));
-    }
-    config = common::crash_after(config, cli.crash_after_step);
-    config = common::crash_after_partition(config, cli.crash_after_partition.as_deref());
-    let started = Instant::now();
-    common::finish(seed::run(&config, cli.rows, cli.partitions), started)
+    common::run_seed(&cli.seed, &seed::defaults(), seed::run)
 }
