@@ -262,3 +262,52 @@ fn a_stop_during_a_checkpoint_write_abandons_the_object() {
     let out = stepstone::run(&config, build).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.value, (0..400_000u64).sum::<u64>());
 }
+
+/// Issue 21, item 2: a stop asked for while an Arrow IPC object is written (every `Batch` spill
+/// or checkpoint) abandons the object and stops the run — it used to spin forever, because the
+/// stop guard's error had the kind `Interrupted`, which `write_all` retries.
+#[test]
+fn a_stop_during_an_arrow_checkpoint_write_stops_the_run_within_seconds() {
+    use std::sync::Arc;
+    use stepstone::arrow::Batch;
+    use stepstone::arrow::arrow_array::UInt64Array;
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let (done, finished) = std::sync::mpsc::channel();
+    // The run goes on a thread so that a hang fails this test instead of the whole suite.
+    std::thread::spawn(move || {
+        let config = config(&root, "256MiB");
+        let result = stepstone::run(&config, |p| {
+            let big = p
+                .step("big")
+                .code("1")
+                .policy(Policy::Checkpoint)
+                .run(|_| {
+                    // As a SIGTERM arriving while the step's output is written.
+                    stepstone::exec::request_stop(libc::SIGTERM);
+                    Ok(Batch::try_from_columns([(
+                        "x",
+                        Arc::new(UInt64Array::from_iter_values(0..2_000_000)) as _,
+                    )])?)
+                });
+            Ok(p.step("rows")
+                .code("1")
+                .input(&big)
+                .run(|x| Ok(x.get::<Batch>(0)?.num_rows() as u64)))
+        });
+        let _ = done.send(result.map(|out| out.value).map_err(|e| e.interrupted_by()));
+    });
+    let result = finished
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the run did not stop within 20 s of a stop asked for during an Arrow write");
+    assert_eq!(result, Err(Some(libc::SIGTERM)));
+    let last = reports(dir.path()).pop().flatten().expect("a report");
+    assert_eq!(last.status, RunStatus::Interrupted);
+    assert!(
+        tmp_files(dir.path()).is_empty(),
+        "{:?}",
+        tmp_files(dir.path())
+    );
+    verify_all(dir.path(), false);
+}

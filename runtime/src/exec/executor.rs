@@ -97,10 +97,20 @@ impl Executor {
         targets: &[NodeId],
     ) -> crate::Result<()> {
         self.resolve_pending(lineage)?;
+        let mut unreadable = None;
         let mut schedule = Schedule::build(lineage, targets, |block| {
-            self.blocks.get(block).is_present() || self.probe_earlier(lineage, block)
+            if self.blocks.get(block).is_present() {
+                return true;
+            }
+            self.probe_earlier(lineage, block).unwrap_or_else(|e| {
+                unreadable.get_or_insert(e);
+                false
+            })
         })
         .map_err(|unknown| ExecError::UnknownOutput(unknown.0.0))?;
+        if let Some(e) = unreadable {
+            return Err(e.into());
+        }
         let tasks = std::mem::take(&mut schedule.tasks);
         let reads = std::mem::take(&mut schedule.reads);
         self.services.log.progress.planned(tasks.len() as u64);

@@ -106,15 +106,16 @@ impl io::Write for StopAware<'_> {
 }
 
 impl StopAware<'_> {
+    /// The error that abandons the write. Its kind is deliberately *not*
+    /// `ErrorKind::Interrupted`: `write_all` and `io::copy` (and so every encoder that writes
+    /// through them, arrow-ipc's among them) retry `Interrupted` forever, which would spin the
+    /// process at 100 % CPU instead of stopping it.
     fn check(&self) -> io::Result<()> {
         match requested() {
-            Some(signal) => Err(io::Error::new(
-                io::ErrorKind::Interrupted,
-                format!(
-                    "abandoned: the run was asked to stop ({})",
-                    signal_name(signal)
-                ),
-            )),
+            Some(signal) => Err(io::Error::other(format!(
+                "abandoned: the run was asked to stop ({})",
+                signal_name(signal)
+            ))),
             None => Ok(()),
         }
     }

@@ -4,12 +4,13 @@
 use std::sync::{Mutex, PoisonError};
 
 use super::executor::Executor;
+use super::objects::ReadFailure;
 use crate::memory::Accountant;
 use crate::plan::{BlockId, LazySlot, LazySource, Lineage, Policy, Value, ValueOps};
 use crate::store::{ObjectInfo, Store};
 
 /// One lazy load that happened during a step: input index, payload bytes read, or the failure.
-pub(crate) type LazyLoad = (usize, Result<u64, String>);
+pub(crate) type LazyLoad = (usize, Result<u64, ReadFailure>);
 
 /// Loads lazy inputs from the store during a step, charging the accountant.
 pub(crate) struct StoreSource<'a> {
@@ -48,10 +49,11 @@ impl LazySource for StoreSource<'_> {
         let result = self
             .store
             .read_value(info.key, info.kind, ops.type_name)
-            .map_err(|e| e.to_string())
+            .map_err(|e| ReadFailure::of_store(&e))
             .and_then(|(info, payload)| {
-                let value = (ops.decode)(payload)
-                    .map_err(|e| format!("decoding {}: {e}", ops.type_name))?;
+                let value = (ops.decode)(payload).map_err(|e| {
+                    ReadFailure::Invalid(format!("decoding {}: {e}", ops.type_name))
+                })?;
                 Ok((value, info.payload_len))
             });
         let mut loads = self.loads.lock().unwrap_or_else(PoisonError::into_inner);
@@ -63,8 +65,9 @@ impl LazySource for StoreSource<'_> {
                 Ok((value, charge))
             }
             Err(e) => {
-                loads.push((index, Err(e.clone())));
-                Err(e)
+                let why = e.why().to_string();
+                loads.push((index, Err(e)));
+                Err(why)
             }
         }
     }
@@ -89,7 +92,7 @@ impl Executor {
             let cache = lineage
                 .get(p.node)
                 .is_some_and(|n| n.policy == Policy::Cache);
-            let available = self.blocks.get(p).is_present() || self.probe_earlier(lineage, p);
+            let available = self.blocks.get(p).is_present() || self.probe_earlier(lineage, p)?;
             if !available || cache {
                 self.ensure_resident(lineage, p)?;
             }
@@ -134,14 +137,14 @@ impl Executor {
         (slots, objects)
     }
 
-    /// Account lazy loads in the report; forget objects that could not be read. Returns the
-    /// first reason a load failed, if one did.
+    /// Account lazy loads in the report; forget objects that failed their checks. Returns the
+    /// first failure, if a load failed (an I/O failure keeps its object).
     pub(crate) fn record_lazy_loads(
         &mut self,
         lineage: &mut Lineage,
         lazy: &[BlockId],
         loads: Vec<LazyLoad>,
-    ) -> Option<String> {
+    ) -> Option<(BlockId, ReadFailure)> {
         let mut unreadable = None;
         for (index, result) in loads {
             let Some(&id) = lazy.get(index) else { continue };
@@ -155,9 +158,11 @@ impl Executor {
                     self.mark_loaded(lineage, id);
                     self.block_event(lineage, "reload", id, bytes);
                 }
-                Err(why) => {
-                    self.forget_object(lineage, id, &why);
-                    unreadable.get_or_insert(why);
+                Err(failure) => {
+                    if let ReadFailure::Invalid(why) = &failure {
+                        self.forget_object(lineage, id, why);
+                    }
+                    unreadable.get_or_insert((id, failure));
                 }
             }
         }

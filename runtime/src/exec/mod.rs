@@ -108,6 +108,19 @@ pub enum ExecError {
         /// What failed.
         why: String,
     },
+    /// A stored object could not be read for a reason other than corruption (an OS or S3
+    /// error): it was kept, since it may be perfectly good.
+    #[error(
+        "step `{step}` (#{seq}): its stored object could not be read: {why}. No check failed, so the object was kept; fix the cause (file permissions, space in the scratch directory, the S3 endpoint) and run again"
+    )]
+    Unreadable {
+        /// Step name.
+        step: String,
+        /// Record order.
+        seq: usize,
+        /// The read error, naming the object and the OS or S3 error.
+        why: String,
+    },
     /// A partitioned value was asked for whole (the pipeline's output, or `Pipeline::get`).
     #[error(
         "step `{step}` makes {partitions} partitions, which are never one value in memory: read them in a step that takes them as `Parts` (one partition at a time) and return that step's result"

@@ -11,6 +11,7 @@ use super::ExecError;
 use super::admit::Finished;
 use super::executor::Executor;
 use super::lazy::{LazyLoad, StoreSource};
+use super::objects::ReadFailure;
 use super::panics::{Caught, catch_step};
 use super::residency::small_part;
 use crate::memory::Accountant;
@@ -271,10 +272,11 @@ impl Executor {
         if b.value.is_some() {
             return Ok(());
         }
-        if b.stored.is_some() || (!b.probed && self.probe_earlier(lineage, id)) {
+        if b.stored.is_some() || (!b.probed && self.probe_earlier(lineage, id)?) {
             match self.load(lineage, id) {
                 Ok(()) => return Ok(()),
-                Err(why) => self.forget_object(lineage, id, &why),
+                Err(ReadFailure::Invalid(why)) => self.forget_object(lineage, id, &why),
+                Err(ReadFailure::Io(why)) => return Err(self.unreadable(lineage, id, why).into()),
             }
         }
         let task = Task {
@@ -285,14 +287,21 @@ impl Executor {
         // A task that makes several blocks (a shuffle split) may have had to spill this one to
         // fit the others.
         if self.blocks.get(id).value.is_none() && self.blocks.get(id).stored.is_some() {
-            self.load(lineage, id).map_err(|why| ExecError::Lost {
-                step: lineage
-                    .get(id.node)
-                    .map(|n| n.name.clone())
-                    .unwrap_or_default(),
-                seq: id.node.0,
-                why,
-            })?;
+            match self.load(lineage, id) {
+                Ok(()) => {}
+                Err(ReadFailure::Io(why)) => return Err(self.unreadable(lineage, id, why).into()),
+                Err(ReadFailure::Invalid(why)) => {
+                    return Err(ExecError::Lost {
+                        step: lineage
+                            .get(id.node)
+                            .map(|n| n.name.clone())
+                            .unwrap_or_default(),
+                        seq: id.node.0,
+                        why,
+                    }
+                    .into());
+                }
+            }
         }
         Ok(())
     }

@@ -211,6 +211,10 @@ pub struct StoreOptions {
     pub checkpoint_compression: Option<Compression>,
     /// Compression for spill and persist objects.
     pub spill_compression: Option<Compression>,
+    /// Prefix the run id with the store's next run number (`r000042-<id>`), taken while the
+    /// lock or lease is held: runs then list in the order they held the store, not by the wall
+    /// clocks of the hosts that started them ([`Store::run_id`] tells the final id).
+    pub number_runs: bool,
 }
 
 /// An opened object: relative and full path, the file, its checked header, the file length.
