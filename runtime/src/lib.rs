@@ -45,6 +45,7 @@ mod logging;
 pub mod memory;
 pub mod plan;
 pub mod report;
+mod stop;
 pub mod store;
 
 #[doc(hidden)]

@@ -46,7 +46,10 @@ impl ReadFaults {
 
     /// Every read of an existing object fails with the OS error `errno` (e.g. `libc::EACCES`).
     pub fn failing(self, errno: i32) -> ReadFaults {
-        *self.fail_with.lock().unwrap_or_else(PoisonError::into_inner) = Some(errno);
+        *self
+            .fail_with
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(errno);
         self
     }
 
@@ -75,7 +78,11 @@ impl ReadFaults {
             hook();
         }
         // A missing file stays `NotFound` (as under a readable directory).
-        match *self.fail_with.lock().unwrap_or_else(PoisonError::into_inner) {
+        match *self
+            .fail_with
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
             Some(errno) if self.inner.exists(path)? => Err(io::Error::from_raw_os_error(errno)),
             _ => Ok(()),
         }

@@ -282,3 +282,45 @@ fn orphans_of_a_crashed_run_are_cleaned_at_the_next_start() {
         "the persist folder of a dead run is removed"
     );
 }
+
+/// Issue 21, item 5: a step reading many datasets lazily (`Parts`) whose inputs must spill to
+/// fit, on a full disk: the run fails saying the spill failed and why (the disk is full), not
+/// "input #0 could not be loaded: no stored object".
+#[test]
+fn lazy_inputs_whose_spills_fail_on_a_full_disk_name_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = FaultFs::new(Arc::new(LocalFs));
+    fs.fail_matching(FaultOp::Write, ".Spill.", FaultError::NoSpace);
+    let cfg = config(dir.path(), "150KiB").backend(Arc::new(fs));
+    let err = stepstone::run(&cfg, |p| {
+        // Six 48 KB datasets read one at a time by `total`: together 2× the budget.
+        let parts: Vec<_> = (0..6u64)
+            .map(|i| {
+                p.step("part")
+                    .code("1")
+                    .param(&i)
+                    .run(move |_| Ok(stepstone_tests::Block::new(6_000, i)))
+            })
+            .collect();
+        let n = parts.len();
+        Ok(p.step("total").code("1").lazy_inputs(&parts).run(move |a| {
+            let mut sum = 0;
+            for b in a.parts::<stepstone_tests::Block>(0, n) {
+                sum += b?.sum();
+            }
+            Ok(sum)
+        }))
+    })
+    .unwrap_err();
+    let text = stepstone::error_chain(&err);
+    for part in [
+        "spill failed",
+        "No space left on device",
+        "`part`",
+        "--spill-dir",
+    ] {
+        assert!(text.contains(part), "`{part}` missing from: {text}");
+    }
+    assert!(!text.contains("no stored object"), "{text}");
+    assert_eq!(tmp_files(dir.path()), Vec::<PathBuf>::new());
+}

@@ -448,7 +448,10 @@ mod read_errors {
                 .is_ok_and(|s| s.success());
             if !ok {
                 let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-                assert!(!ci, "CI=true and a 64 KiB tmpfs cannot be mounted (needs root)");
+                assert!(
+                    !ci,
+                    "CI=true and a 64 KiB tmpfs cannot be mounted (needs root)"
+                );
                 eprintln!("\n!!! SKIPPING the full-scratch-disk test: cannot mount a tmpfs here\n");
                 return None;
             }
@@ -476,7 +479,11 @@ mod read_errors {
             dir.path(),
             true,
             &error,
-            &["No space left on device", "download for mapping", "/objects/"],
+            &[
+                "No space left on device",
+                "download for mapping",
+                "/objects/",
+            ],
         );
     }
 }

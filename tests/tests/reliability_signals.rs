@@ -279,18 +279,14 @@ fn a_stop_during_an_arrow_checkpoint_write_stops_the_run_within_seconds() {
     std::thread::spawn(move || {
         let config = config(&root, "256MiB");
         let result = stepstone::run(&config, |p| {
-            let big = p
-                .step("big")
-                .code("1")
-                .policy(Policy::Checkpoint)
-                .run(|_| {
-                    // As a SIGTERM arriving while the step's output is written.
-                    stepstone::exec::request_stop(libc::SIGTERM);
-                    Ok(Batch::try_from_columns([(
-                        "x",
-                        Arc::new(UInt64Array::from_iter_values(0..2_000_000)) as _,
-                    )])?)
-                });
+            let big = p.step("big").code("1").policy(Policy::Checkpoint).run(|_| {
+                // As a SIGTERM arriving while the step's output is written.
+                stepstone::exec::request_stop(libc::SIGTERM);
+                Ok(Batch::try_from_columns([(
+                    "x",
+                    Arc::new(UInt64Array::from_iter_values(0..2_000_000)) as _,
+                )])?)
+            });
             Ok(p.step("rows")
                 .code("1")
                 .input(&big)

@@ -155,19 +155,28 @@ pub(crate) fn read_identity(
     }
     let mut tail = [0u8; 10];
     file.seek(SeekFrom::Start(len - 10)).map_err(io("seek"))?;
-    file.read_exact(&mut tail).map_err(|e| eof_or(e, "read the footer length of"))?;
+    file.read_exact(&mut tail)
+        .map_err(|e| eof_or(e, "read the footer length of"))?;
     if &tail[4..] != ARROW_MAGIC {
-        return Err(invalid("truncated Arrow IPC file: no closing ARROW1 magic".into()));
+        return Err(invalid(
+            "truncated Arrow IPC file: no closing ARROW1 magic".into(),
+        ));
     }
     let footer_len = i32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
     let footer_len = usize::try_from(footer_len)
         .ok()
         .filter(|n| *n > 0 && *n <= MAX_FOOTER && (*n as u64) <= len - 18)
-        .ok_or_else(|| invalid(format!("footer length {footer_len} does not fit a {len}-byte file")))?;
+        .ok_or_else(|| {
+            invalid(format!(
+                "footer length {footer_len} does not fit a {len}-byte file"
+            ))
+        })?;
     let footer_start = len - 10 - footer_len as u64;
     let mut footer = vec![0u8; footer_len];
-    file.seek(SeekFrom::Start(footer_start)).map_err(io("seek"))?;
-    file.read_exact(&mut footer).map_err(|e| eof_or(e, "read the footer of"))?;
+    file.seek(SeekFrom::Start(footer_start))
+        .map_err(io("seek"))?;
+    file.read_exact(&mut footer)
+        .map_err(|e| eof_or(e, "read the footer of"))?;
     let metadata = footer_metadata(&footer).map_err(invalid)?;
     parse_identity(&metadata, footer_start)
         .map(Some)

@@ -39,6 +39,9 @@ pub(crate) struct Executor {
     /// The blocks each recorded task that has not run yet will read (their `readers` counts
     /// hold them; released when the task first completes or its node leaves the DAG).
     pub(crate) pending_reads: rustc_hash::FxHashMap<Task, Vec<BlockId>>,
+    /// The last spill that failed (an evicted value was dropped instead of kept on disk), for
+    /// the error of a step whose input was lost that way (`lazy.rs`).
+    pub(crate) spill_failure: Option<String>,
 }
 
 impl Executor {
@@ -62,6 +65,7 @@ impl Executor {
             output_history: HashMap::new(),
             inputs: RunInputs::default(),
             pending_reads: rustc_hash::FxHashMap::default(),
+            spill_failure: None,
         })
     }
 

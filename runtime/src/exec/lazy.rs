@@ -3,6 +3,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
+use super::ExecError;
 use super::executor::Executor;
 use super::objects::ReadFailure;
 use crate::memory::Accountant;
@@ -88,6 +89,7 @@ impl Executor {
         pinned: &mut Vec<BlockId>,
     ) -> crate::Result<u64> {
         let mut largest = 0u64;
+        self.spill_failure = None;
         for &p in lazy {
             let cache = lineage
                 .get(p.node)
@@ -107,6 +109,26 @@ impl Executor {
                 });
                 largest = largest.max(load);
             }
+        }
+        // Making a later input resident evicts earlier ones to disk; if such a spill failed, the
+        // evicted input was dropped and is neither in memory nor stored: say why, instead of
+        // letting the step find "no stored object".
+        if let Some(failure) = self.spill_failure.take()
+            && let Some(&lost) = lazy
+                .iter()
+                .find(|&&p| lineage.get(p.node).is_some() && !self.blocks.get(p).is_present())
+        {
+            let name = |id: BlockId| {
+                lineage
+                    .get(id.node)
+                    .map(|n| n.name.clone())
+                    .unwrap_or_default()
+            };
+            return Err(ExecError::SpillFailed {
+                input: name(lost),
+                failure,
+            }
+            .into());
         }
         Ok(largest)
     }

@@ -37,8 +37,9 @@ mod run;
 mod services;
 mod step;
 
+pub use crate::stop::request_stop;
 pub use builder::StepBuilder;
-pub use interrupt::{exit_code, request_stop};
+pub use interrupt::exit_code;
 pub use pipeline::Pipeline;
 pub use run::run;
 
@@ -107,6 +108,17 @@ pub enum ExecError {
         seq: usize,
         /// What failed.
         why: String,
+    },
+    /// A step's lazy inputs did not fit in memory together and one of them could not be
+    /// spilled (a full disk): it was dropped, and the step cannot read it.
+    #[error(
+        "the output of step `{input}` could not be kept for a step that reads it: spill failed: {failure}. Free space there (or point --spill-dir at a larger disk), or raise the budget so the inputs need no spill"
+    )]
+    SpillFailed {
+        /// The step whose output was lost.
+        input: String,
+        /// The spill's error (the file, the bytes, the OS error).
+        failure: String,
     },
     /// A stored object could not be read for a reason other than corruption (an OS or S3
     /// error): it was kept, since it may be perfectly good.

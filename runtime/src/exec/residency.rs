@@ -203,6 +203,7 @@ impl Executor {
         if needs_copy && let Err(e) = self.write_object(lineage, id, ObjectKind::Spill) {
             let recomputable = n.compute.is_some();
             tracing::warn!(error = %e, recomputable, "spill failed; the value will be recomputed from lineage if needed");
+            self.spill_failure = Some(crate::error_chain(&e));
             if !recomputable {
                 // Keep it resident: dropping it would lose data. The budget check at the next
                 // step reports the pressure.
