@@ -22,6 +22,7 @@ pub(super) fn open_with(dir: &Path, compression: Option<Compression>) -> Store {
         wait_for_lock: false,
         checkpoint_compression: compression,
         spill_compression: compression,
+        number_runs: false,
     };
     match Store::open(dir, "run-1", options) {
         Ok(store) => store,
