@@ -78,6 +78,19 @@ fn a_checkpoint_written_to_dev_full_fails_naming_path_bytes_and_fix() {
     }
     assert_eq!(tmp_files(dir.path()), Vec::<PathBuf>::new());
     verify_all(dir.path(), false);
+    // Issue 21, item 9: the step whose checkpoint failed is `failed` in the report and the
+    // summary's count, not `executed` with "0 failed".
+    let failed = reliability_util::reports(dir.path())
+        .pop()
+        .flatten()
+        .expect("a report");
+    assert_eq!(failed.totals.steps_failed, 1, "{:?}", failed.totals);
+    let row = failed
+        .steps
+        .iter()
+        .find(|s| s.status == stepstone::report::StepStatus::Failed)
+        .expect("a failed row");
+    assert_eq!(row.reason, "its checkpoint could not be written");
     let again = stepstone::run(
         &config(dir.path(), "80KiB").checkpoint_every(Some(4)),
         |p| Ok(chain(p, ROWS, STEPS)),

@@ -51,6 +51,9 @@ impl Executor {
         run_id: String,
         started_at: String,
     ) -> crate::Result<Executor> {
+        if let Some(path) = &config.report_path {
+            check_report_path(path)?;
+        }
         let mut services = Services::open(&config, run_id, started_at)?;
         if !config.fresh {
             // With --fresh every step runs again "because of --fresh": no earlier report needed.
@@ -274,5 +277,28 @@ impl Executor {
             eprint!("{}", summary_table(&report));
         }
         Ok(report)
+    }
+}
+
+/// `--report PATH` must be writable before the run starts, not found unwritable after it: an
+/// existing file is opened for writing (not truncated), a new one is created and removed.
+fn check_report_path(path: &std::path::Path) -> crate::Result<()> {
+    let existed = path.exists();
+    let opened = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path);
+    match opened {
+        Ok(_) => {
+            if !existed {
+                let _ = std::fs::remove_file(path);
+            }
+            Ok(())
+        }
+        Err(source) => Err(crate::Error::pipeline(format!(
+            "--report {}: cannot write there ({source}); the run was not started. Pass a path in an existing, writable folder",
+            path.display()
+        ))),
     }
 }

@@ -336,15 +336,25 @@ impl Executor {
             return Ok(());
         };
         let stored = self.blocks.get(id).stored.as_ref();
-        match policy {
+        let kind = match policy {
             Policy::Checkpoint if stored.is_none_or(|s| s.kind != ObjectKind::Checkpoint) => {
-                self.write_object(lineage, id, ObjectKind::Checkpoint)?;
-                self.cut_if_durable(lineage, id);
+                ObjectKind::Checkpoint
             }
-            Policy::Persist if stored.is_none() => {
-                self.write_object(lineage, id, ObjectKind::Persist)?
-            }
-            _ => {}
+            Policy::Persist if stored.is_none() => ObjectKind::Persist,
+            _ => return Ok(()),
+        };
+        if let Err(e) = self.write_object(lineage, id, kind) {
+            // The step's value exists but its policy could not be honoured: the step failed
+            // (the report and the summary count it), not "executed".
+            let what = match kind {
+                ObjectKind::Checkpoint => "its checkpoint could not be written",
+                _ => "its persist copy could not be written",
+            };
+            self.services.log.fail(id.node.0, what);
+            return Err(e.into());
+        }
+        if kind == ObjectKind::Checkpoint {
+            self.cut_if_durable(lineage, id);
         }
         Ok(())
     }

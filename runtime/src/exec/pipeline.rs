@@ -302,6 +302,12 @@ impl Pipeline {
         compute: Compute,
         layout: Layout,
     ) -> (NodeId, Arc<()>) {
+        // Recording a large plan (100,000 partitions) takes a while: a stop asked for meanwhile
+        // ends it here, and the run fails as interrupted before anything executes.
+        if let Some(signal) = crate::stop::requested() {
+            self.defer(Err(ExecError::Interrupted { signal }.into()));
+            return (self.lineage.next_id(), Arc::new(()));
+        }
         let id = self.lineage.next_id();
         let content = self.executor.inputs.take_pending(&spec.name);
         let mut error = error;

@@ -241,6 +241,9 @@ pub struct StatCache {
     entries: BTreeMap<String, CacheEntry>,
     dirty: bool,
     max_entries: usize,
+    /// Entries looked up or written by this run: never evicted at save, whatever their age (a
+    /// glob of more files than the cap would otherwise re-hash the overflow every run).
+    used: std::collections::HashSet<String>,
 }
 
 impl StatCache {
@@ -260,6 +263,7 @@ impl StatCache {
             entries,
             dirty: false,
             max_entries: MAX_ENTRIES,
+            used: Default::default(),
         }
     }
 
@@ -274,6 +278,7 @@ impl StatCache {
 
     fn hash_at(&mut self, path: &Path, key: StatKey, now: i128) -> std::io::Result<u128> {
         let name = cache_name(path);
+        self.used.insert(name.clone());
         if let Some(e) = self.entries.get(&name)
             && e.key == key
             && key.mtime_ns.max(key.ctime_ns) + RACY_NS <= e.hashed_at_ns
@@ -300,11 +305,26 @@ impl StatCache {
         if !self.dirty {
             return;
         }
-        if self.entries.len() > self.max_entries {
-            let mut ages: Vec<i128> = self.entries.values().map(|e| e.hashed_at_ns).collect();
+        // Over the cap, drop the entries hashed longest ago among those this run did not use.
+        let cap = self.max_entries.max(self.used.len());
+        if self.entries.len() > cap {
+            let used = &self.used;
+            let mut ages: Vec<i128> = self
+                .entries
+                .iter()
+                .filter(|(name, _)| !used.contains(*name))
+                .map(|(_, e)| e.hashed_at_ns)
+                .collect();
             ages.sort_unstable();
-            let cutoff = ages[self.entries.len() - self.max_entries];
-            self.entries.retain(|_, e| e.hashed_at_ns >= cutoff);
+            let drop = self.entries.len() - cap;
+            if let Some(&cutoff) = ages.get(drop.saturating_sub(1)) {
+                let mut dropped = 0;
+                self.entries.retain(|name, e| {
+                    let old = !used.contains(name) && e.hashed_at_ns <= cutoff && dropped < drop;
+                    dropped += usize::from(old);
+                    !old
+                });
+            }
         }
         match serde_json::to_vec(&self.entries) {
             Ok(bytes) => match write_atomic(file, &bytes) {
@@ -477,21 +497,40 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_keeps_the_most_recently_hashed_entries() {
+    fn the_cache_keeps_what_a_run_used_and_then_the_most_recently_hashed_entries() {
         let dir = tempfile::tempdir().unwrap();
-        let mut cache = StatCache::open(dir.path());
-        cache.max_entries = 2;
-        for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        let hash = |cache: &mut StatCache, name: &str, at: i128| {
             let file = dir.path().join(name);
             std::fs::write(&file, name).unwrap();
             cache
-                .hash_at(&file, StatKey::of(&file).unwrap(), i as i128)
+                .hash_at(&file, StatKey::of(&file).unwrap(), at)
                 .unwrap();
+        };
+        let kept = || {
+            let reopened = StatCache::open(dir.path());
+            let names: Vec<String> = reopened
+                .entries
+                .keys()
+                .map(|k| k[k.len() - 1..].to_string())
+                .collect();
+            names
+        };
+        // One run reads three files with a cap of two: all three stay (issue 21: a glob of more
+        // files than the cap re-hashed the overflow on every run).
+        let mut cache = StatCache::open(dir.path());
+        cache.max_entries = 2;
+        for (i, name) in ["a", "b", "c"].iter().enumerate() {
+            hash(&mut cache, name, i as i128);
         }
         cache.save();
-        let reopened = StatCache::open(dir.path());
-        let kept: Vec<&str> = reopened.entries.keys().map(|k| &k[k.len() - 1..]).collect();
-        assert_eq!(kept, ["b", "c"]);
+        assert_eq!(kept(), ["a", "b", "c"]);
+        // The next run reads c and d: the unused entries hashed longest ago go.
+        let mut cache = StatCache::open(dir.path());
+        cache.max_entries = 2;
+        hash(&mut cache, "c", 10);
+        hash(&mut cache, "d", 11);
+        cache.save();
+        assert_eq!(kept(), ["c", "d"]);
     }
 
     #[test]

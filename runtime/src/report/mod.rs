@@ -14,7 +14,7 @@ use crate::memory::MemorySample;
 use crate::plan::{Fingerprint, Policy};
 
 pub(crate) use content::content_reason;
-pub use content::{ContentRecord, InputRecord};
+pub use content::{ContentRecord, InputRecord, MAX_LISTED_INPUTS};
 pub(crate) use log::{RunFigures, RunLog};
 pub(crate) use progress::{ProgressView, StepProgress};
 pub(crate) use rows::StepRows;
