@@ -337,3 +337,29 @@ fn lazy_inputs_whose_spills_fail_on_a_full_disk_name_the_disk() {
     assert!(!text.contains("no stored object"), "{text}");
     assert_eq!(tmp_files(dir.path()), Vec::<PathBuf>::new());
 }
+
+/// Issue 21, item 9: `--report PATH` in a folder that does not exist fails before any step runs
+/// (it used to be found unwritable only after the whole run).
+#[test]
+fn an_unwritable_report_path_fails_before_the_run_starts() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static RAN: AtomicBool = AtomicBool::new(false);
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), "64MiB");
+    let report = dir.path().join("no-such-folder/report.json");
+    cfg.report_path = Some(report.clone());
+    let err = stepstone::run(&cfg, |p| {
+        Ok(p.step("work").code("1").run(|_| {
+            RAN.store(true, Ordering::SeqCst);
+            Ok(1u64)
+        }))
+    })
+    .unwrap_err();
+    let text = stepstone::error_chain(&err);
+    assert!(
+        text.contains("--report") && text.contains("no-such-folder"),
+        "{text}"
+    );
+    assert!(!RAN.load(Ordering::SeqCst), "no step ran");
+    assert!(!report.exists());
+}

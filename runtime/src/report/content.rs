@@ -171,6 +171,37 @@ mod tests {
         assert!(reason.contains("helper `scale` changed"), "{reason}");
     }
 
+    /// A row of many inputs as `FileRead` records it: the first ones listed, the count and a
+    /// digest of all (here the digest stands for the hash of the unlisted part).
+    fn many(total: usize, changed_at: Option<usize>) -> ContentRecord {
+        let hash = |i: usize| if Some(i) == changed_at { "x" } else { "h" };
+        ContentRecord {
+            inputs: (0..total.min(MAX_LISTED_INPUTS))
+                .map(|i| input(&format!("f{i}.csv"), 1, hash(i)))
+                .collect(),
+            inputs_total: Some(total as u64),
+            inputs_digest: Some(format!(
+                "{}",
+                changed_at.filter(|i| *i >= MAX_LISTED_INPUTS).unwrap_or(0)
+            )),
+            ..ContentRecord::default()
+        }
+    }
+
+    #[test]
+    fn a_row_of_many_inputs_lists_some_and_still_tells_a_change_beyond_them() {
+        let listed = reason_of(many(150_000, None), many(150_000, Some(10))).unwrap();
+        assert_eq!(listed, "input f10.csv changed: same size, other content");
+        let beyond = reason_of(many(150_000, None), many(150_000, Some(120_000))).unwrap();
+        assert!(
+            beyond.contains("beyond the 1000 the report lists"),
+            "{beyond}"
+        );
+        let grown = reason_of(many(150_000, None), many(150_001, None)).unwrap();
+        assert!(grown.contains("150000 files before, 150001 now"), "{grown}");
+        assert_eq!(reason_of(many(150_000, None), many(150_000, None)), None);
+    }
+
     #[test]
     fn volatile_says_whether_descendants_were_reused() {
         let before = ContentRecord {
