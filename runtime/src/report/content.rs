@@ -107,15 +107,17 @@ pub(crate) fn content_reason(before: Option<&StepReport>, now: &StepReport) -> O
             what.push(format!("input {} removed", old.path));
         }
     }
-    if what.is_empty() && (b.inputs_digest.is_some() || c.inputs_digest.is_some()) {
-        if b.inputs_digest != c.inputs_digest || b.inputs_total != c.inputs_total {
-            let count = |r: &ContentRecord| r.inputs_total.unwrap_or(r.inputs.len() as u64);
-            what.push(format!(
-                "input files changed beyond the {MAX_LISTED_INPUTS} the report lists ({} files before, {} now)",
-                count(b),
-                count(c)
-            ));
-        }
+    let digests = b.inputs_digest.is_some() || c.inputs_digest.is_some();
+    if what.is_empty()
+        && digests
+        && (b.inputs_digest != c.inputs_digest || b.inputs_total != c.inputs_total)
+    {
+        let count = |r: &ContentRecord| r.inputs_total.unwrap_or(r.inputs.len() as u64);
+        what.push(format!(
+            "input files changed beyond the {MAX_LISTED_INPUTS} the report lists ({} files before, {} now)",
+            count(b),
+            count(c)
+        ));
     }
     for (name, hash) in &c.helpers {
         match b.helpers.get(name) {
