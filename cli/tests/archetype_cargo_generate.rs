@@ -333,3 +333,56 @@ fn publish_also_cargo_generate_stores_the_template_beside_the_version() {
         );
     }
 }
+
+#[test]
+fn a_git_catalogs_version_tag_works_with_cargo_generate_git() {
+    if !cargo_generate_available() {
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let catalog = scratch.path().join("catalog");
+    std::fs::create_dir_all(&catalog).unwrap();
+    let git = |args: &[&str]| {
+        let output = Command::new("git")
+            .args(args)
+            .current_dir(&catalog)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}: {}", stderr(&output));
+    };
+    git(&["init", "-q"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "start",
+    ]);
+    let readme = "# {{ project_name }}: {{ parts }} parts\n";
+    let published = catalog_with(scratch.path(), "plain", readme, true);
+    assert_eq!(code(&published), 0, "{}", stderr(&published));
+    let work = scratch.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let output = Command::new("cargo")
+        .args(["generate", "--git"])
+        .arg(&catalog)
+        .args([
+            "--tag",
+            "plain/v0.1.0",
+            "cargo-generate/plain",
+            "--name",
+            "demo",
+        ])
+        .args(["--silent", "--vcs", "none", "--define", "parts=7"])
+        .current_dir(&work)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let readme = std::fs::read_to_string(work.join("demo/README.md")).unwrap();
+    assert_eq!(readme, "# demo: 7 parts\n");
+}
