@@ -132,46 +132,56 @@ pub(crate) fn translate(text: &str, scope: &Scope) -> Result<Translated, Refusal
             }
             _ => {
                 let (word, rest) = split_word(tag.body);
-                let liquid = match word {
-                    "if" | "elif" => {
-                        if word == "if" {
-                            open_ifs += 1;
-                        } else if open_ifs == 0 {
-                            return Err(refuse(Unsupported("`elif` outside `if`".into())));
-                        }
-                        let expr = expr::parse(rest).map_err(refuse)?;
-                        let condition = scope.liquid_condition(&expr, &mut uses).map_err(refuse)?;
-                        let word = if word == "if" { "if" } else { "elsif" };
-                        format!("{word} {condition}")
-                    }
-                    "else" if rest.is_empty() && open_ifs > 0 => "else".into(),
-                    "endif" if rest.is_empty() && open_ifs > 0 => {
-                        open_ifs -= 1;
-                        "endif".into()
-                    }
-                    "set" | "set_global" => {
-                        let (name, value) = assignment(rest).map_err(refuse)?;
-                        let value = expr::parse(value).map_err(refuse)?;
-                        let value = scope.liquid_output(&value, &mut uses).map_err(refuse)?;
-                        scope.bindings.insert(name.to_string(), Binding::Local);
-                        format!("assign {name} = {value}")
-                    }
-                    "raw" if rest.is_empty() => {
-                        let (content, endraw) = raw_body(text, tag.end).map_err(refuse)?;
-                        out.push_str(&format!("{{%{l} raw {r}%}}{content}"));
-                        at = endraw.end;
-                        let (l, r) = (dash(endraw.trim_left), dash(endraw.trim_right));
-                        out.push_str(&format!("{{%{l} endraw {r}%}}"));
-                        continue;
-                    }
-                    other => return Err(refuse(Unsupported(block_word(other)))),
-                };
+                if word == "raw" && rest.is_empty() {
+                    let (content, endraw) = raw_body(text, tag.end).map_err(refuse)?;
+                    out.push_str(&format!("{{%{l} raw {r}%}}{content}"));
+                    at = endraw.end;
+                    let (l, r) = (dash(endraw.trim_left), dash(endraw.trim_right));
+                    out.push_str(&format!("{{%{l} endraw {r}%}}"));
+                    continue;
+                }
+                let liquid =
+                    block(word, rest, &mut scope, &mut uses, &mut open_ifs).map_err(refuse)?;
                 out.push_str(&format!("{{%{l} {liquid} {r}%}}"));
             }
         }
     }
     out.push_str(&text[at..]);
     Ok(Translated { text: out, uses })
+}
+
+/// A block tag (`if`, `elif`, `else`, `endif`, `set`) as Liquid, without its delimiters.
+fn block(
+    word: &str,
+    rest: &str,
+    scope: &mut Scope,
+    uses: &mut Uses,
+    open_ifs: &mut usize,
+) -> Result<String, Unsupported> {
+    Ok(match word {
+        "if" | "elif" => {
+            if word == "if" {
+                *open_ifs += 1;
+            } else if *open_ifs == 0 {
+                return Err(Unsupported("`elif` outside `if`".into()));
+            }
+            let condition = scope.liquid_condition(&expr::parse(rest)?, uses)?;
+            let word = if word == "if" { "if" } else { "elsif" };
+            format!("{word} {condition}")
+        }
+        "else" if rest.is_empty() && *open_ifs > 0 => "else".into(),
+        "endif" if rest.is_empty() && *open_ifs > 0 => {
+            *open_ifs -= 1;
+            "endif".into()
+        }
+        "set" | "set_global" => {
+            let (name, value) = assignment(rest)?;
+            let value = scope.liquid_output(&expr::parse(value)?, uses)?;
+            scope.bindings.insert(name.to_string(), Binding::Local);
+            format!("assign {name} = {value}")
+        }
+        other => return Err(Unsupported(block_word(other))),
+    })
 }
 
 fn dash(on: bool) -> &'static str {
