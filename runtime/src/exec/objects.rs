@@ -25,10 +25,15 @@ pub(crate) enum ReadFailure {
 }
 
 impl ReadFailure {
-    /// Classify a store error: only a verified mismatch is [`ReadFailure::Invalid`].
+    /// Classify a store error: only a verified mismatch is [`ReadFailure::Invalid`] — a failed
+    /// check, or something at the object's path that is not a regular file (`InvalidData` from
+    /// the backend: a directory or FIFO planted there is never an object).
     pub(crate) fn of_store(e: &StoreError) -> ReadFailure {
         match e {
             StoreError::Corrupt { .. } => ReadFailure::Invalid(e.to_string()),
+            StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
+                ReadFailure::Invalid(e.to_string())
+            }
             _ => ReadFailure::Io(e.to_string()),
         }
     }
