@@ -5,7 +5,7 @@
 use super::ExecError;
 use super::executor::Executor;
 use super::objects::ReadFailure;
-use super::step::{Prepared, Ran};
+use super::task::{Prepared, Ran};
 use crate::plan::{BlockId, Buckets, Lineage, Value};
 use crate::report::StepStatus;
 

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use super::ExecError;
 use super::blocks::Blocks;
-use super::residency::Heap;
+use super::heap::Heap;
 use super::services::Services;
 use crate::config::RunConfig;
 use crate::input::RunInputs;
