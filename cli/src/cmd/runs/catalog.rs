@@ -48,7 +48,7 @@ pub(crate) fn open_store(dir: &Path) -> anyhow::Result<Store> {
 }
 
 /// Order of run ids: `<UTC stamp>-<pid>-<counter>`, by stamp, then counter (numerically).
-fn order_key(id: &str) -> (String, u64, String) {
+pub(crate) fn order_key(id: &str) -> (String, u64, String) {
     let stamp = id.split('-').next().unwrap_or_default().to_string();
     let counter = id
         .rsplit('-')
@@ -139,7 +139,9 @@ impl Catalog {
     }
 }
 
-fn parse_report(bytes: &[u8]) -> (Option<RunReport>, Option<String>) {
+/// A report's bytes parsed, or why they cannot be (unreadable, a schema this version does not
+/// read).
+pub(crate) fn parse_report(bytes: &[u8]) -> (Option<RunReport>, Option<String>) {
     #[derive(serde::Deserialize)]
     struct Version {
         schema_version: Option<u32>,
