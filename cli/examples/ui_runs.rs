@@ -38,7 +38,7 @@ fn config(name: &str, dir: &Path, budget: &str) -> Result<RunConfig, Box<dyn std
 fn demo(dir: &Path, report_code: &'static str) -> Result<(), Box<dyn std::error::Error>> {
     let rows = 40_000u64;
     stepstone::run(
-        &config("orders-daily", dir, "2MiB")?,
+        &config("orders-daily", dir, "640KiB")?,
         move |p: &mut Pipeline| -> stepstone::Result<Handle<u64>> {
             let orders = p
                 .step("read_orders")

@@ -200,7 +200,7 @@ mod tests {
             "budget_bytes": 1, "tracked_peak_bytes": 0, "rss_peak_bytes": 0,
             "steps": parents.iter().enumerate().map(|(i, ps)| serde_json::json!({
                 "seq": i, "name": format!("s{i}"), "module": "m",
-                "fingerprint": format!("{:032x}", i + 1), "policy": "auto",
+                "fingerprint": format!("{:032x}", i + 1), "policy": "memory-and-disk",
                 "status": "executed", "reason": "", "seconds": 0.0, "executions": 1,
                 "output_bytes": 0, "output_resident_bytes": 0, "spilled_bytes": 0,
                 "reloaded_bytes": 0, "checkpoint": null, "output_type": "u64", "code": "c",

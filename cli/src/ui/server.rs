@@ -91,9 +91,13 @@ fn open_browser(url: &str) {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn();
-    if let Err(e) = spawned {
-        output::warn(format!(
+    match spawned {
+        // Reap it when it exits (xdg-open returns once the browser is started).
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => output::warn(format!(
             "cannot open a browser with `{program}`: {e}; open {url} yourself"
-        ));
+        )),
     }
 }

@@ -102,9 +102,9 @@ fn the_endpoints_describe_a_failed_and_a_completed_seed_run() {
 fn a_partitioned_run_serves_its_task_times() {
     let dir = tempfile::tempdir().unwrap();
     let report = partitioned_run(&config("ui-parts", dir.path()));
-    // The runtime wrote its live feed and the task times beside the report.
+    // The runtime wrote the task times beside the report (a run this short writes no live.json:
+    // the first comes after 500 ms).
     let run_dir = dir.path().join("runs").join(&report.run_id);
-    assert!(run_dir.join("live.json").is_file());
     assert!(run_dir.join("tasks.json").is_file());
 
     let ui = UiServer::start(&dir.path().display().to_string(), &[]);

@@ -3,8 +3,9 @@
 //!
 //! Two files, both through [`Store::write_run_file`] (atomic, on whichever tier the store uses):
 //! - `runs/<id>/live.json` ([`LiveProgress`]): tasks done of planned, the current step, memory
-//!   against the budget, a few recent task times. Rewritten at most every [`LIVE_EVERY`] after a
-//!   task finishes, so a run of 100,000 tiny steps writes it a few times a second at most.
+//!   against the budget, a few recent task times. Written after a task finishes once the run has
+//!   gone on for [`LIVE_EVERY`], then at most every [`LIVE_EVERY`]: a run of 100,000 tiny steps
+//!   writes it twice a second at most, and a run shorter than that (most tests) not at all.
 //! - `runs/<id>/tasks.json` ([`TaskTimes`]): the seconds of every task of a partitioned step
 //!   (up to [`TASK_TIMES_CAP`]), written once when the run ends, beside `report.json`.
 //!
@@ -119,7 +120,8 @@ pub(crate) struct LiveNow<'a> {
 #[derive(Debug)]
 pub(crate) struct LiveFeed {
     started: Instant,
-    last_write: Option<Instant>,
+    /// The last write of `live.json`, or the start.
+    last_write: Instant,
     stopped: bool,
     planned: u64,
     done: u64,
@@ -130,9 +132,10 @@ pub(crate) struct LiveFeed {
 
 impl Default for LiveFeed {
     fn default() -> Self {
+        let now = Instant::now();
         LiveFeed {
-            started: Instant::now(),
-            last_write: None,
+            started: now,
+            last_write: now,
             stopped: false,
             planned: 0,
             done: 0,
@@ -190,18 +193,14 @@ impl RunLog {
         feed.recent.push_back(entry);
     }
 
-    /// A task is done: rewrite `live.json` when the last write is older than [`LIVE_EVERY`].
+    /// A task is done: rewrite `live.json` when the last write (or the start) is older than
+    /// [`LIVE_EVERY`].
     pub(crate) fn live_step_done(&mut self, store: &Store, now: LiveNow<'_>) {
         self.live.done += 1;
-        if self.live.stopped
-            || self
-                .live
-                .last_write
-                .is_some_and(|t| t.elapsed() < LIVE_EVERY)
-        {
+        if self.live.stopped || self.live.last_write.elapsed() < LIVE_EVERY {
             return;
         }
-        self.live.last_write = Some(Instant::now());
+        self.live.last_write = Instant::now();
         let seconds = self.live.started.elapsed().as_secs_f64();
         let rss = current_rss();
         let feed = &mut self.live;

@@ -87,9 +87,10 @@ function drawMemory(samples, budget, events, endT) {
       svgEl('title', {}, 'spill ' + e.step + ' ' + bytes(e.bytes))));
   }
   const legend = svgEl('g', { transform: `translate(${L + 10},${T + 4})` });
-  legend.append(svgEl('text', { x: 0, y: 8 }, '— tracked'), svgEl('text', { x: 80, y: 8 }, '— RSS'),
-    svgEl('text', { x: 140, y: 8 }, '| spill (' + spills.length + ')'));
-  legend.children[0].setAttribute('class', 'legend-tracked');
+  legend.append(svgEl('text', { x: 0, y: 8, class: 'l-tracked' }, '— tracked'),
+    svgEl('text', { x: 80, y: 8, class: 'l-rss' }, '— RSS'),
+    svgEl('text', { x: 140, y: 8, class: 'l-spill' }, '| spill (' + spills.length + ')'),
+    svgEl('text', { x: 240, y: 8, class: 'l-budget' }, '- - budget'));
   svg.append(legend);
   return svg;
 }
