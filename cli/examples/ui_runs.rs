@@ -36,9 +36,9 @@ fn config(name: &str, dir: &Path, budget: &str) -> Result<RunConfig, Box<dyn std
 /// `top_customers` (with `customers`) → `report`. The second run changes `report`'s
 /// code: everything up to the checkpoint is reused.
 fn demo(dir: &Path, report_code: &'static str) -> Result<(), Box<dyn std::error::Error>> {
-    let rows = 40_000u64;
+    let rows = 2_000_000u64;
     stepstone::run(
-        &config("orders-daily", dir, "640KiB")?,
+        &config("orders-daily", dir, "12MiB")?,
         move |p: &mut Pipeline| -> stepstone::Result<Handle<u64>> {
             let orders = p
                 .step("read_orders")
@@ -47,7 +47,7 @@ fn demo(dir: &Path, report_code: &'static str) -> Result<(), Box<dyn std::error:
                 .param(&rows)
                 .run(move |a| Ok(a.partition().range(rows).collect::<Vec<u64>>()));
             let parsed = p.step("parse").code("1").input(&orders).run(|a| {
-                std::thread::sleep(std::time::Duration::from_millis(5));
+                std::thread::sleep(std::time::Duration::from_millis(30));
                 Ok(a.get::<Vec<u64>>(0)?
                     .iter()
                     .map(|v| v * 3)
@@ -63,7 +63,7 @@ fn demo(dir: &Path, report_code: &'static str) -> Result<(), Box<dyn std::error:
             let customers = p
                 .step("customers")
                 .code("1")
-                .run(|_| Ok((0..20_000u64).collect::<Vec<u64>>()));
+                .run(|_| Ok((0..500_000u64).collect::<Vec<u64>>()));
             let totals = p
                 .step("daily_totals")
                 .code("1")

@@ -68,7 +68,8 @@ pub(crate) fn layout(report: &RunReport) -> Layout {
         parents[c].push(p);
         children[p].push(c);
     }
-    let layers = layer_of(count, &parents, earlier);
+    let mut layers = layer_of(count, &parents, earlier);
+    lower_sources(&mut layers, &parents, &children, earlier);
     let mut rows = order(&layers, &parents, &children);
     let nodes = place(&mut rows, &layers, earlier);
     let width = rows.iter().map(|r| r.len()).max().unwrap_or(0) as u32;
@@ -100,6 +101,24 @@ fn layer_of(count: usize, parents: &[Vec<usize>], earlier: Option<usize>) -> Vec
         layer[node] = deepest.unwrap_or(shift).max(shift);
     }
     layer
+}
+
+/// A step without parents sits just above its highest child rather than on top: an input read
+/// late in the pipeline does not draw an edge across every layer.
+fn lower_sources(
+    layers: &mut [u32],
+    parents: &[Vec<usize>],
+    children: &[Vec<usize>],
+    earlier: Option<usize>,
+) {
+    for node in 0..layers.len() {
+        if !parents[node].is_empty() || Some(node) == earlier {
+            continue;
+        }
+        if let Some(highest) = children[node].iter().map(|&c| layers[c]).min() {
+            layers[node] = layers[node].max(highest.saturating_sub(1));
+        }
+    }
 }
 
 /// Nodes per layer, ordered by barycentre sweeps.
@@ -227,6 +246,14 @@ mod tests {
         assert_eq!(l.nodes[4].row, None);
         assert_eq!(l.edges.len(), 4);
         assert!(l.nodes[2].y > l.nodes[1].y && l.nodes[1].y > l.nodes[0].y);
+    }
+
+    #[test]
+    fn a_source_read_late_sits_just_above_its_reader() {
+        // 0 → 1 → 2 → 3, and 4 (no parent) read by 3 only: 4 sits on layer 2, not 0.
+        let l = layout(&report(&[&[], &[0], &[1], &[2, 4], &[]]));
+        let layers: Vec<u32> = l.nodes.iter().map(|n| n.layer).collect();
+        assert_eq!(layers, vec![0, 1, 2, 3, 2]);
     }
 
     #[test]

@@ -45,9 +45,10 @@ function drawLineage(layout, steps) {
     }
     g.append(svgEl('rect', { class: 'box', width: w, height: h, rx: 6 }));
     g.append(svgEl('text', { x: 8, y: 18, class: 'name' }, cut('#' + s.seq + ' ' + s.name, 26)));
-    const parts = s.partitions > 1 ? ' · ' + s.partitions + ' parts' : '';
-    g.append(svgEl('text', { x: 8, y: 34, class: 'sub' },
-      cut(s.status + ' · ' + s.policy + (checkpoint ? ' · ckpt' : '') + parts, 30)));
+    const sub = [s.status];
+    if (s.policy !== 'memory-and-disk') sub.push(s.policy);
+    if (s.partitions > 1) sub.push(s.partitions + ' partitions');
+    g.append(svgEl('text', { x: 8, y: 34, class: 'sub' }, cut(sub.join(' · '), 30)));
     svg.append(g);
   }
   return svg;
@@ -61,7 +62,7 @@ function drawMemory(samples, budget, events, endT) {
   const x = t => L + (W - L - R) * (t / tEnd);
   const y = b => T + (H - T - B) * (1 - b / top);
   const svg = svgEl('svg', {
-    id: 'memory-svg', class: 'chart', width: W, height: H, viewBox: `0 0 ${W} ${H}`,
+    id: 'memory-svg', class: 'chart memory', viewBox: `0 0 ${W} ${H}`,
     role: 'img', 'aria-label': 'memory over time',
   });
   svg.append(svgEl('line', { class: 'axis', x1: L, y1: H - B, x2: W - R, y2: H - B }));
