@@ -9,8 +9,8 @@ use stepstone::{Handle, Pipeline};
 use crate::util::{UiServer, browser_dom, config};
 
 /// Steps of the slow chain, and how long each sleeps.
-const STEPS: u64 = 16;
-const NAP: Duration = Duration::from_millis(400);
+const STEPS: u64 = 30;
+const NAP: Duration = Duration::from_millis(300);
 
 #[test]
 fn a_running_run_shows_its_progress_advancing() {
@@ -48,7 +48,7 @@ fn a_running_run_shows_its_progress_advancing() {
 
     let mut seen: Vec<u64> = Vec::new();
     let mut running_id = None;
-    let mut dom_while_running = None;
+    let mut browser = None;
     while started.elapsed() < Duration::from_secs(60) {
         let runs = ui.json("/api/runs");
         if let Some(newest) = runs.as_array().and_then(|r| r.first()) {
@@ -63,11 +63,12 @@ fn a_running_run_shows_its_progress_advancing() {
                         seen.push(done);
                     }
                     running_id = Some(id.clone());
-                    if dom_while_running.is_none() && seen.len() >= 2 {
-                        dom_while_running = Some(browser_dom(
-                            "a_running_run_shows_its_progress_advancing (page)",
-                            &ui.url(&format!("/runs/{id}")),
-                        ));
+                    if browser.is_none() && seen.len() >= 2 {
+                        // The page, loaded while the run goes on (in a thread: polling goes on).
+                        let url = ui.url(&format!("/runs/{id}"));
+                        browser = Some(thread::spawn(move || {
+                            browser_dom("a_running_run_shows_its_progress_advancing (page)", &url)
+                        }));
                     }
                 }
                 Some("completed") if running_id.is_some() => break,
@@ -91,7 +92,8 @@ fn a_running_run_shows_its_progress_advancing() {
         STEPS as usize
     );
     assert!(view["live"].is_null());
-    if let Some(Some(dom)) = dom_while_running {
+    let dom = browser.map(|b| b.join().expect("the browser thread"));
+    if let Some(Some(dom)) = dom {
         assert!(dom.contains("id=\"live-progress\""), "{dom}");
         assert!(dom.contains("class=\"badge running\""), "{dom}");
         assert!(dom.contains("ui-live"), "{dom}");
