@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::ops_util::{demo_run, failed_dir};
+use crate::ops_util::{completed_dir, demo_run, failed_dir};
 use crate::util::{UiServer, config, in_ci, partitioned_run, skip};
 
 fn names(steps: &Value) -> Vec<&str> {
@@ -164,4 +164,37 @@ fn the_endpoints_read_runs_on_s3() {
     assert_eq!(run["layout"]["nodes"].as_array().unwrap().len(), 3);
     assert_eq!(run["tasks"]["tasks"].as_array().unwrap().len(), 8);
     assert_eq!(ui.get(&format!("/runs/{}", report.run_id)).status, 200);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn open_starts_the_desktop_browser_on_the_page() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = completed_dir();
+    // A stand-in `xdg-open` first on PATH records what it was asked to open.
+    let bin = tempfile::tempdir().unwrap();
+    let opened = bin.path().join("opened");
+    let script = bin.path().join("xdg-open");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1\" > {}\n", opened.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let ui = UiServer::start_with(
+        &dir.path().display().to_string(),
+        &["--open"],
+        &[("PATH", path)],
+    );
+    let started = std::time::Instant::now();
+    while !opened.exists() && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let url = std::fs::read_to_string(&opened).unwrap_or_default();
+    assert_eq!(url.trim(), ui.url("/"));
 }

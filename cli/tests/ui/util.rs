@@ -44,9 +44,15 @@ impl Drop for UiServer {
 impl UiServer {
     /// `stepstone ui --dir DIR --bind 127.0.0.1:0` with `env` added; waits for its URL.
     pub(crate) fn start(dir: &str, env: &[(&str, String)]) -> UiServer {
+        UiServer::start_with(dir, &[], env)
+    }
+
+    /// [`UiServer::start`] with more arguments.
+    pub(crate) fn start_with(dir: &str, args: &[&str], env: &[(&str, String)]) -> UiServer {
         let mut command = Command::new(env!("CARGO_BIN_EXE_stepstone"));
         command
             .args(["ui", "--dir", dir, "--bind", "127.0.0.1:0"])
+            .args(args)
             .env_remove("STEPSTONE_CHECKPOINT_DIR")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
