@@ -16,8 +16,9 @@
 //! item is included). It writes a table to `$OUT_DIR/stepstone-helpers.txt` with each step's
 //! helpers and their token hashes, plus a hash of the dependency entries of `Cargo.lock`; the
 //! `#[step]` expansion reads that table and mixes them into the step's code hash, and names the
-//! helper that changed in the run report. Without a `build.rs` calling this, steps hash only
-//! their own tokens (as before).
+//! helper that changed in the run report. Without a `build.rs` calling this, the `#[step]`
+//! macro builds the same table itself at expansion ([`table_for`]); a build script does it once
+//! per build and reports files that do not parse as warnings.
 //!
 //! Covered: items defined in this crate's `src/` (any module depth, inline or in files);
 //! dependency crates through `Cargo.lock` (any added, removed or re-versioned package

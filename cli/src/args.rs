@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod catalog;
-pub(crate) use catalog::{CatalogArgs, CheckArgs, PublishArgs, PublishStatus, UpdateArgs};
+pub(crate) use catalog::{
+    CatalogArgs, CheckArgs, PublishArgs, PublishStatus, TemplateExportArgs, TemplateFormat,
+    UpdateArgs,
+};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -217,6 +220,10 @@ pub(crate) enum ArchetypesCommand {
         after_help = "Example:\n  stepstone archetypes publish templates/batch-etl --catalog ../catalog --approver alice"
     )]
     Publish(PublishArgs),
+    /// Export an archetype version as a cargo-generate template that renders what `stepstone
+    /// new` renders.
+    #[command(after_help = catalog::TEMPLATE_EXPORT_HELP)]
+    Export(TemplateExportArgs),
     /// Mark a published version deprecated: `new` and `update` refuse it from then on.
     #[command(
         after_help = "Example:\n  stepstone archetypes deprecate batch-etl@1.0.0 --catalog ../catalog"

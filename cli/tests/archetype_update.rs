@@ -177,3 +177,60 @@ fn update_merges_keeps_user_edits_marks_conflicts_and_refuses_tampering() {
     );
     assert!(!dest.exists(), "a refused archetype wrote files");
 }
+
+/// Issue 21, item 7: a cloned project can carry a symlinked `.stepstone/backup` (or
+/// `.stepstone`): `update` refuses before writing anything — no backup outside the project, no
+/// half-applied update.
+#[test]
+fn update_refuses_a_symlinked_backup_folder_before_writing_anything() {
+    let work = tempfile::tempdir().unwrap();
+    let (v1, v2) = two_versions(work.path());
+    let catalog = work.path().join("catalog");
+    let catalog_arg = catalog.to_str().unwrap();
+    for dir in [&v1, &v2] {
+        let out = stepstone()
+            .args(["archetypes", "publish", dir.to_str().unwrap()])
+            .args(["--catalog", catalog_arg, "--approver", "architecture-team"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    for link in [".stepstone/backup", ".stepstone"] {
+        let project = work.path().join(format!("demo-{}", link.len()));
+        let out = stepstone()
+            .args(["new", "demo", "--catalog", catalog_arg])
+            .args(["--archetype", "batch-etl@1.0.0", "--no-input", "--dest"])
+            .arg(&project)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        // The README line 1.1.0 changes is edited, so the update would back it up.
+        let readme = project.join("README.md");
+        let text = fs::read_to_string(&readme).unwrap();
+        fs::write(&readme, format!("edited\n{text}")).unwrap();
+        let outside = work.path().join(format!("outside-{}", link.len()));
+        if link == ".stepstone" {
+            copy_dir(&project.join(".stepstone"), &outside);
+            fs::remove_dir_all(project.join(".stepstone")).unwrap();
+        } else {
+            fs::create_dir_all(&outside).unwrap();
+        }
+        std::os::unix::fs::symlink(&outside, project.join(link)).unwrap();
+        let before_outside = fs::read_dir(&outside).unwrap().count();
+        let pipeline_before = fs::read_to_string(project.join("src/pipeline.rs")).unwrap();
+
+        let out = in_project(&project, &["update", "--to", "1.1.0"]);
+        assert_ne!(code(&out), 0, "{link}: {}", stdout(&out));
+        assert!(stderr(&out).contains("symlink"), "{link}: {}", stderr(&out));
+        assert_eq!(
+            fs::read_dir(&outside).unwrap().count(),
+            before_outside,
+            "{link}: nothing was written outside the project"
+        );
+        assert_eq!(
+            fs::read_to_string(project.join("src/pipeline.rs")).unwrap(),
+            pipeline_before,
+            "{link}: nothing of the update was applied"
+        );
+    }
+}

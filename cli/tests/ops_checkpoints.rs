@@ -201,12 +201,13 @@ fn gc_keeps_everything_when_a_later_run_left_no_report() {
     let dir = failed_dir();
     demo_run(dir.path(), false).unwrap();
     let before = object_files(dir.path());
-    // A run killed after the completed one: its folder exists, its report does not.
-    std::fs::create_dir(dir.path().join("runs").join("99991231T235959Z-1-0")).unwrap();
+    // A run killed after the completed one (numbered after it): its folder exists, its
+    // report does not.
+    std::fs::create_dir(dir.path().join("runs").join("r999999-99991231T235959Z-1-0")).unwrap();
     let gc = cli(dir.path(), &["checkpoints", "gc"]);
     assert_eq!(code(&gc), 0, "{}", stderr(&gc));
     assert!(
-        stderr(&gc).contains("keeping every object: run 99991231T235959Z-1-0"),
+        stderr(&gc).contains("keeping every object: run r999999-99991231T235959Z-1-0"),
         "{}",
         stderr(&gc)
     );

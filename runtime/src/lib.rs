@@ -37,6 +37,7 @@
 
 #[cfg(feature = "arrow")]
 pub mod arrow;
+mod codec;
 pub mod config;
 mod error;
 pub mod exec;
@@ -45,6 +46,7 @@ mod logging;
 pub mod memory;
 pub mod plan;
 pub mod report;
+mod stop;
 pub mod store;
 
 #[doc(hidden)]

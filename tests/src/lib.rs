@@ -4,6 +4,8 @@
 //! here build small pipelines by hand (the builder API) so runtime behaviour is tested without
 //! the macros.
 
+pub mod read_faults;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -159,3 +159,40 @@ fn hand_written_volatile_and_input_steps_cut_off_like_macro_ones() {
     assert_eq!(hand_written(dir.path(), &input).unwrap().value, 204);
     assert_eq!(CHILD_RUNS.load(Ordering::SeqCst), 3);
 }
+
+/// Issue 21, item 4: an input that is not a regular file — a FIFO (what `<(…)` and a pipe on
+/// `/dev/stdin` are), a device like `/dev/zero` — is refused before any step runs, with the
+/// reason; a FIFO without a writer no longer hangs the run (nor is a drained stream stored as
+/// an empty answer).
+#[test]
+fn pipes_fifos_and_devices_are_refused_as_inputs_without_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("in.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let (done, finished) = std::sync::mpsc::channel();
+    let root = dir.path().to_path_buf();
+    // On a thread, so that a hang fails this test instead of stalling the suite.
+    std::thread::spawn(move || {
+        let fifo = run(&root, &root.join("in.fifo")).map(|o| o.value);
+        let zero = run(&root, Path::new("/dev/zero")).map(|o| o.value);
+        let _ = done.send((
+            fifo.map_err(|e| stepstone::error_chain(&e)),
+            zero.map_err(|e| stepstone::error_chain(&e)),
+        ));
+    });
+    let (fifo, zero) = finished
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("a FIFO without a writer or /dev/zero as an input hung the run");
+    let fifo = fifo.expect_err("a FIFO is not an input");
+    assert!(fifo.contains("a pipe (FIFO), not a regular file"), "{fifo}");
+    assert!(
+        fifo.contains("in.fifo") && fifo.contains("line_count"),
+        "{fifo}"
+    );
+    let zero = zero.expect_err("a device is not an input");
+    assert!(zero.contains("a device, not a regular file"), "{zero}");
+}

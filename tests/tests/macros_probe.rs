@@ -178,6 +178,40 @@ fn editing_a_step_body_recomputes_it_and_its_descendants_only() {
     );
 }
 
+/// Issue 21, item 1: a crate with no `build.rs` (the README's "A pipeline" example) whose step
+/// calls a same-crate helper: editing the helper recomputes the step (it used to reuse the
+/// stale answer), editing an unrelated function does not.
+#[test]
+fn editing_a_helper_without_a_build_script_recomputes_its_caller() {
+    let probe = Probe::new("probe_helper");
+    let dir = tempfile::tempdir().unwrap();
+    let with = |factor: u64, unrelated: &str| {
+        format!(
+            "#[step(checkpoint)]\nfn double(v: &Vec<u64>) -> Vec<u64> {{\n    v.iter().map(|x| x * factor()).collect()\n}}\n\
+             fn factor() -> u64 {{\n    {factor}\n}}\nfn unrelated() -> &'static str {{ {unrelated:?} }}\n"
+        )
+    };
+    assert!(!probe.src.path().join("build.rs").exists());
+    let all = "executed";
+    let bin = probe.build(&with(2, "a"));
+    assert_eq!(
+        run_statuses(&bin, dir.path(), 1),
+        expect("90", all, all, all)
+    );
+    let bin = probe.build(&with(3, "a"));
+    assert_eq!(
+        run_statuses(&bin, dir.path(), 2),
+        expect("135", "reused", all, all),
+        "the helper changed: its caller and the descendants recompute"
+    );
+    let bin = probe.build(&with(3, "b"));
+    assert_eq!(
+        run_statuses(&bin, dir.path(), 3),
+        expect("135", "skipped", "skipped", "reused"),
+        "a function no step reaches changed: everything is reused"
+    );
+}
+
 #[test]
 fn version_overrides_the_code_hash() {
     let probe = Probe::new("probe_version");

@@ -78,6 +78,19 @@ fn a_checkpoint_written_to_dev_full_fails_naming_path_bytes_and_fix() {
     }
     assert_eq!(tmp_files(dir.path()), Vec::<PathBuf>::new());
     verify_all(dir.path(), false);
+    // Issue 21, item 9: the step whose checkpoint failed is `failed` in the report and the
+    // summary's count, not `executed` with "0 failed".
+    let failed = reliability_util::reports(dir.path())
+        .pop()
+        .flatten()
+        .expect("a report");
+    assert_eq!(failed.totals.steps_failed, 1, "{:?}", failed.totals);
+    let row = failed
+        .steps
+        .iter()
+        .find(|s| s.status == stepstone::report::StepStatus::Failed)
+        .expect("a failed row");
+    assert_eq!(row.reason, "its checkpoint could not be written");
     let again = stepstone::run(
         &config(dir.path(), "80KiB").checkpoint_every(Some(4)),
         |p| Ok(chain(p, ROWS, STEPS)),
@@ -281,4 +294,72 @@ fn orphans_of_a_crashed_run_are_cleaned_at_the_next_start() {
         !persist.exists(),
         "the persist folder of a dead run is removed"
     );
+}
+
+/// Issue 21, item 5: a step reading many datasets lazily (`Parts`) whose inputs must spill to
+/// fit, on a full disk: the run fails saying the spill failed and why (the disk is full), not
+/// "input #0 could not be loaded: no stored object".
+#[test]
+fn lazy_inputs_whose_spills_fail_on_a_full_disk_name_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = FaultFs::new(Arc::new(LocalFs));
+    fs.fail_matching(FaultOp::Write, ".Spill.", FaultError::NoSpace);
+    let cfg = config(dir.path(), "150KiB").backend(Arc::new(fs));
+    let err = stepstone::run(&cfg, |p| {
+        // Six 48 KB datasets read one at a time by `total`: together 2× the budget.
+        let parts: Vec<_> = (0..6u64)
+            .map(|i| {
+                p.step("part")
+                    .code("1")
+                    .param(&i)
+                    .run(move |_| Ok(stepstone_tests::Block::new(6_000, i)))
+            })
+            .collect();
+        let n = parts.len();
+        Ok(p.step("total").code("1").lazy_inputs(&parts).run(move |a| {
+            let mut sum = 0;
+            for b in a.parts::<stepstone_tests::Block>(0, n) {
+                sum += b?.sum();
+            }
+            Ok(sum)
+        }))
+    })
+    .unwrap_err();
+    let text = stepstone::error_chain(&err);
+    for part in [
+        "spill failed",
+        "No space left on device",
+        "`part`",
+        "--spill-dir",
+    ] {
+        assert!(text.contains(part), "`{part}` missing from: {text}");
+    }
+    assert!(!text.contains("no stored object"), "{text}");
+    assert_eq!(tmp_files(dir.path()), Vec::<PathBuf>::new());
+}
+
+/// Issue 21, item 9: `--report PATH` in a folder that does not exist fails before any step runs
+/// (it used to be found unwritable only after the whole run).
+#[test]
+fn an_unwritable_report_path_fails_before_the_run_starts() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static RAN: AtomicBool = AtomicBool::new(false);
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), "64MiB");
+    let report = dir.path().join("no-such-folder/report.json");
+    cfg.report_path = Some(report.clone());
+    let err = stepstone::run(&cfg, |p| {
+        Ok(p.step("work").code("1").run(|_| {
+            RAN.store(true, Ordering::SeqCst);
+            Ok(1u64)
+        }))
+    })
+    .unwrap_err();
+    let text = stepstone::error_chain(&err);
+    assert!(
+        text.contains("--report") && text.contains("no-such-folder"),
+        "{text}"
+    );
+    assert!(!RAN.load(Ordering::SeqCst), "no step ran");
+    assert!(!report.exists());
 }

@@ -332,3 +332,158 @@ fn a_corrupt_object_nothing_can_rebuild_fails_the_run_saying_so() {
     assert!(error.contains("step `first`"), "{error}");
     assert!(error.contains("nothing can rebuild it"), "{error}");
 }
+
+// Issue 21, item 3: only a verified mismatch may delete a stored object. An I/O error while
+// reading one (a permission error, a full scratch disk where an object is downloaded to be
+// mapped; an S3 outage is in `s3_store.rs`) fails the run naming the object and the OS error,
+// and leaves the object for the next run, which reuses it.
+
+mod read_errors {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use stepstone::arrow::Batch;
+    use stepstone::arrow::arrow_array::UInt64Array;
+    use stepstone::report::{RunStatus, StepStatus};
+    use stepstone::store::{Backend, LocalFs};
+    use stepstone::{Handle, Pipeline, Policy};
+    use stepstone_tests::read_faults::ReadFaults;
+    use stepstone_tests::{Block, config, files_under};
+
+    use super::latest_report;
+
+    const ROWS: u64 = 60_000;
+
+    /// `make` (a checkpoint: a postcard `Block` or an Arrow `Batch`) → `sum` (not stored, so a
+    /// second run must read `make`'s checkpoint back).
+    fn pipeline(p: &mut Pipeline, arrow: bool) -> Handle<u64> {
+        if arrow {
+            let make = p
+                .step("make")
+                .code("1")
+                .policy(Policy::Checkpoint)
+                .run(|_| {
+                    Ok(Batch::try_from_columns([(
+                        "x",
+                        Arc::new(UInt64Array::from_iter_values(0..ROWS)) as _,
+                    )])?)
+                });
+            p.step("sum").code("1").input(&make).run(|a| {
+                let b = a.get::<Batch>(0)?;
+                let x = b.column_as::<UInt64Array>("x").ok_or("no column x")?;
+                Ok(x.values().iter().sum::<u64>())
+            })
+        } else {
+            let make = p
+                .step("make")
+                .code("1")
+                .policy(Policy::Checkpoint)
+                .run(|_| Ok(Block::new(ROWS as usize, 0)));
+            p.step("sum")
+                .code("1")
+                .input(&make)
+                .run(|a| Ok(a.get::<Block>(0)?.sum()))
+        }
+    }
+
+    fn run(dir: &Path, arrow: bool, backend: Option<Arc<dyn Backend>>) -> stepstone::Result<u64> {
+        let mut cfg = config(dir, "64MiB");
+        if let Some(backend) = backend {
+            cfg = cfg.backend(backend);
+        }
+        stepstone::run(&cfg, |p| Ok(pipeline(p, arrow))).map(|out| out.value)
+    }
+
+    /// The failed run named `parts`, the object is still there, and the next run reuses it.
+    fn assert_kept_and_reused(dir: &Path, arrow: bool, error: &stepstone::Error, parts: &[&str]) {
+        let text = stepstone::error_chain(error);
+        for part in parts {
+            assert!(text.contains(part), "`{part}` missing from: {text}");
+        }
+        assert_eq!(latest_report(dir).status, RunStatus::Failed);
+        assert_eq!(
+            files_under(&dir.join("objects"), "").len(),
+            1,
+            "the checkpoint was kept: {text}"
+        );
+        let expected = if arrow {
+            (0..ROWS).sum::<u64>()
+        } else {
+            Block::new(ROWS as usize, 0).sum()
+        };
+        assert_eq!(run(dir, arrow, None).expect("the next run"), expected);
+        let report = latest_report(dir);
+        let make = report.steps.iter().find(|s| s.name == "make").unwrap();
+        assert_eq!(make.status, StepStatus::Reused, "{report:?}");
+        assert!(!report.events.iter().any(|e| e.kind == "corrupt"));
+    }
+
+    #[test]
+    fn a_permission_error_on_a_checkpoint_keeps_it_for_both_codecs() {
+        for arrow in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            run(dir.path(), arrow, None).expect("first run");
+            let denied = ReadFaults::new(Arc::new(LocalFs)).failing(libc::EACCES);
+            let error = run(dir.path(), arrow, Some(Arc::new(denied))).unwrap_err();
+            assert_kept_and_reused(
+                dir.path(),
+                arrow,
+                &error,
+                &["Permission denied", "/objects/", "kept", "`make`"],
+            );
+        }
+    }
+
+    /// A 64 KiB tmpfs mounted at `dir` for the test's lifetime (`None`, loudly, where mounting
+    /// is not allowed; under CI that is a failure).
+    struct Tmpfs(std::path::PathBuf);
+
+    impl Tmpfs {
+        fn mount(dir: &Path) -> Option<Tmpfs> {
+            std::fs::create_dir_all(dir).unwrap();
+            let ok = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+                .arg(dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+                assert!(
+                    !ci,
+                    "CI=true and a 64 KiB tmpfs cannot be mounted (needs root)"
+                );
+                eprintln!("\n!!! SKIPPING the full-scratch-disk test: cannot mount a tmpfs here\n");
+                return None;
+            }
+            Some(Tmpfs(dir.to_path_buf()))
+        }
+    }
+
+    impl Drop for Tmpfs {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+
+    #[test]
+    fn a_full_scratch_disk_while_downloading_an_arrow_object_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        run(dir.path(), true, None).expect("first run");
+        let scratch = tempfile::tempdir().unwrap();
+        let Some(_tmpfs) = Tmpfs::mount(scratch.path()) else {
+            return;
+        };
+        let full = ReadFaults::new(Arc::new(LocalFs)).downloading_into(scratch.path());
+        let error = run(dir.path(), true, Some(Arc::new(full))).unwrap_err();
+        assert_kept_and_reused(
+            dir.path(),
+            true,
+            &error,
+            &[
+                "No space left on device",
+                "download for mapping",
+                "/objects/",
+            ],
+        );
+    }
+}

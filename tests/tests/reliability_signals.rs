@@ -196,6 +196,16 @@ fn a_second_sigint_exits_at_once_and_the_rerun_resumes() {
     assert_eq!(sum_of(&again), chain_expected(2_000, 3));
 }
 
+/// The stop flag is process-wide: the tests that raise it in this process run one at a time
+/// (another's `run` would reset it, or be stopped by it).
+static IN_PROCESS_STOP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_stop_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    IN_PROCESS_STOP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Whether [`StopsMidWrite`] asks for a stop while it is serialized.
 static STOP_MID_WRITE: AtomicBool = AtomicBool::new(true);
 
@@ -226,6 +236,7 @@ impl MemSize for StopsMidWrite {
 
 #[test]
 fn a_stop_during_a_checkpoint_write_abandons_the_object() {
+    let _one = one_stop_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), "64MiB");
     let build = |p: &mut stepstone::Pipeline| {
@@ -261,4 +272,84 @@ fn a_stop_during_a_checkpoint_write_abandons_the_object() {
     STOP_MID_WRITE.store(false, Ordering::SeqCst);
     let out = stepstone::run(&config, build).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.value, (0..400_000u64).sum::<u64>());
+}
+
+/// Issue 21, item 2: a stop asked for while an Arrow IPC object is written (every `Batch` spill
+/// or checkpoint) abandons the object and stops the run — it used to spin forever, because the
+/// stop guard's error had the kind `Interrupted`, which `write_all` retries.
+#[test]
+fn a_stop_during_an_arrow_checkpoint_write_stops_the_run_within_seconds() {
+    let _one = one_stop_at_a_time();
+    use std::sync::Arc;
+    use stepstone::arrow::Batch;
+    use stepstone::arrow::arrow_array::UInt64Array;
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let (done, finished) = std::sync::mpsc::channel();
+    // The run goes on a thread so that a hang fails this test instead of the whole suite.
+    std::thread::spawn(move || {
+        let config = config(&root, "256MiB");
+        let result = stepstone::run(&config, |p| {
+            let big = p.step("big").code("1").policy(Policy::Checkpoint).run(|_| {
+                // As a SIGTERM arriving while the step's output is written.
+                stepstone::exec::request_stop(libc::SIGTERM);
+                Ok(Batch::try_from_columns([(
+                    "x",
+                    Arc::new(UInt64Array::from_iter_values(0..2_000_000)) as _,
+                )])?)
+            });
+            Ok(p.step("rows")
+                .code("1")
+                .input(&big)
+                .run(|x| Ok(x.get::<Batch>(0)?.num_rows() as u64)))
+        });
+        let _ = done.send(result.map(|out| out.value).map_err(|e| e.interrupted_by()));
+    });
+    let result = finished
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the run did not stop within 20 s of a stop asked for during an Arrow write");
+    assert_eq!(result, Err(Some(libc::SIGTERM)));
+    let last = reports(dir.path()).pop().flatten().expect("a report");
+    assert_eq!(last.status, RunStatus::Interrupted);
+    assert!(
+        tmp_files(dir.path()).is_empty(),
+        "{:?}",
+        tmp_files(dir.path())
+    );
+    verify_all(dir.path(), false);
+}
+
+/// Issue 21, item 8: a stop asked for while a large plan is being recorded ends the recording
+/// and fails the run as interrupted before any step executes.
+#[test]
+fn a_stop_while_recording_fails_the_run_as_interrupted_before_any_step() {
+    let _one = one_stop_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), "64MiB");
+    let error = stepstone::run(&config, |p| {
+        let mut h = p.step("start").code("1").run(|_| Ok(0u64));
+        for i in 0..10_000u64 {
+            if i == 100 {
+                stepstone::exec::request_stop(libc::SIGINT);
+            }
+            h = p
+                .step("next")
+                .code("1")
+                .param(&i)
+                .input(&h)
+                .run(|a| Ok(*a.get::<u64>(0)? + 1));
+        }
+        Ok(h)
+    })
+    .expect_err("the run was asked to stop while recording");
+    assert_eq!(error.interrupted_by(), Some(libc::SIGINT), "{error}");
+    let last = reports(dir.path()).pop().flatten().expect("a report");
+    assert_eq!(last.status, RunStatus::Interrupted);
+    assert_eq!(last.totals.steps_executed, 0);
+    assert!(
+        last.steps.len() <= 101,
+        "recording stopped: {} rows",
+        last.steps.len()
+    );
 }

@@ -81,3 +81,45 @@ fn an_expired_lease_is_taken_over_by_exactly_one_of_several_takers() {
         }
     }
 }
+
+/// Issue 21, item 9: a lease whose holder ran on this boot of this machine and is gone is taken
+/// at once; one of another host (another boot) is waited out until it expires.
+#[test]
+fn a_dead_local_holders_lease_is_taken_at_once_another_hosts_is_not() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .expect("boot id")
+        .trim()
+        .to_string();
+    let mut child = std::process::Command::new("true").spawn().expect("spawn");
+    let dead_pid = child.id();
+    child.wait().expect("wait");
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 600_000;
+    let lease = |host: &str, boot: &str| {
+        format!(r#"{{"host":"{host}","pid":{dead_pid},"expires_unix_ms":{until},"boot":"{boot}"}}"#)
+    };
+
+    let url = server.url("dead-holder");
+    let raw = server.backend_at(&url, None);
+    raw.raw_put("LOCK", lease("this-host", &boot).into_bytes())
+        .expect("a lease of a dead local process");
+    let root = raw.root();
+    open(server.backend_at(&url, None), &root, "next").expect("taken at once");
+
+    let url = server.url("other-host");
+    let raw = server.backend_at(&url, None);
+    raw.raw_put("LOCK", lease("other-host", "another-boot").into_bytes())
+        .expect("a lease of another host");
+    let root = raw.root();
+    let err = open(server.backend_at(&url, None), &root, "next").unwrap_err();
+    assert!(
+        err.to_string().contains("locked by host other-host"),
+        "{err}"
+    );
+}

@@ -8,7 +8,7 @@ mod s3_util;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use s3_util::Server;
 use stepstone::store::Store;
@@ -140,18 +140,8 @@ fn start_holder(server: &Server, url: &str, cwd: &Path) -> Child {
     }
 }
 
-/// The `until` instant of a "locked by host H pid N until T" message.
-fn until_of(stderr: &str) -> SystemTime {
-    let t = stderr
-        .split(" until ")
-        .nth(1)
-        .and_then(|rest| rest.get(..20))
-        .unwrap_or_else(|| panic!("no `until T` in: {stderr}"));
-    humantime::parse_rfc3339(t).unwrap_or_else(|e| panic!("bad time {t}: {e}"))
-}
-
 #[test]
-fn the_lease_refuses_a_second_run_and_is_taken_over_after_kill9_only_once_expired() {
+fn the_lease_refuses_a_second_run_and_a_dead_local_holders_lease_is_taken_at_once() {
     let Some(server) = Server::start() else {
         return;
     };
@@ -171,30 +161,21 @@ fn the_lease_refuses_a_second_run_and_is_taken_over_after_kill9_only_once_expire
         "{stderr}"
     );
 
-    // kill -9: the lease is not released, and stays refused until it expires.
+    // kill -9 on this machine: the lease is not released, but its holder is visibly dead
+    // (same boot, pid gone), so the next run takes it at once instead of waiting out its
+    // lifetime (issue 21). A holder on another host is waited out: `s3_lease.rs`.
     holder.kill().expect("kill -9");
     let _ = holder.wait();
-    let refused = chain(&server, &url, cwd.path(), &[])
+    let next = chain(&server, &url, cwd.path(), &[])
         .output()
         .expect("spawn");
-    let stderr = String::from_utf8_lossy(&refused.stderr).to_string();
-    if !refused.status.success() {
-        assert!(stderr.contains("is locked by host"), "{stderr}");
-        let until = until_of(&stderr);
-        // With --wait the next run takes the lease over — never before it expired.
-        let waited = chain(&server, &url, cwd.path(), &["--wait"])
-            .output()
-            .expect("spawn");
-        check_outputs(&server, &waited);
-        assert!(
-            SystemTime::now() >= until,
-            "taken over before the lease expired"
-        );
-        assert_eq!(field(&waited, "sum"), expected());
-    } else {
-        // The lease expired between the kill and this run (a slow machine): taken over.
-        assert_eq!(field(&refused, "sum"), expected());
-    }
+    check_outputs(&server, &next);
+    assert!(
+        next.status.success(),
+        "{}",
+        String::from_utf8_lossy(&next.stderr)
+    );
+    assert_eq!(field(&next, "sum"), expected());
 }
 
 #[test]

@@ -66,11 +66,11 @@ fn checkpoints_and_reports_go_to_s3_spills_stay_local_and_reload_verified() {
     store.write_run_file("report.json", b"{}").expect("report");
 
     // The spill is in the local tier, the checkpoints are not.
+    let tier = backend.spill_dir().to_path_buf();
+    assert!(tier.starts_with(spill.path()), "the store's own subfolder");
     let local = |k: BlockKey| {
         let hex = k.fingerprint.to_hex();
-        spill
-            .path()
-            .join("objects")
+        tier.join("objects")
             .join(&hex[..2])
             .join(format!("{hex}.0"))
     };
@@ -292,8 +292,9 @@ fn concurrent_exclusive_publishes_of_one_key_make_exactly_one_winner() {
                 scope.spawn(move || {
                     let spill = s3_util::tempdir();
                     let backend = server.backend_at(url, Some(spill.path()));
-                    std::fs::create_dir_all(spill.path().join("tmp")).expect("tmp");
-                    let from = spill.path().join("tmp").join("obj.tmp");
+                    let tier = backend.spill_dir().to_path_buf();
+                    std::fs::create_dir_all(tier.join("tmp")).expect("tmp");
+                    let from = tier.join("tmp").join("obj.tmp");
                     std::fs::write(&from, object_file(k, &[i; 100])).expect("temp file");
                     let from = Path::new(url).join("tmp").join("obj.tmp");
                     backend
@@ -364,4 +365,72 @@ fn server_gone_mid_upload_names_the_object_commits_nothing_and_the_next_run_resu
 
 fn server_pid(server: &Server) -> u32 {
     server.pid().expect("an owned server has a pid")
+}
+
+/// Issue 21, item 3: the S3 server down while a run reads a checkpoint back (past the client's
+/// retries) fails the run naming the object and the error; the checkpoint is not deleted, and
+/// the run after the server is back reuses it.
+#[test]
+fn server_down_during_a_get_keeps_the_checkpoint_for_the_next_run() {
+    use stepstone::report::{RunStatus, StepStatus};
+    use stepstone_tests::read_faults::ReadFaults;
+    use stepstone_tests::{Block, config};
+
+    // Our own server even in CI: this test kills and restarts it.
+    let Some(mut server) = Server::start_owned() else {
+        return;
+    };
+    let url = server.url("get-outage");
+    let spill = s3_util::tempdir();
+    let pipeline = |p: &mut stepstone::Pipeline| {
+        let make = p
+            .step("make")
+            .code("1")
+            .policy(stepstone::Policy::Checkpoint)
+            .run(|_| Ok(Block::new(50_000, 7)));
+        Ok(p.step("sum")
+            .code("1")
+            .input(&make)
+            .run(|a| Ok(a.get::<Block>(0)?.sum())))
+    };
+    let run = |backend: Arc<dyn Backend>| {
+        let root = Path::new(&url).to_path_buf();
+        let cfg = config(&root, "64MiB").backend(backend);
+        let mut cfg = cfg;
+        cfg.wait_for_lock = true;
+        stepstone::run(&cfg, pipeline)
+    };
+    let expected = Block::new(50_000, 7).sum();
+    let first = run(server.backend_at(&url, Some(spill.path()))).expect("first run");
+    assert_eq!(first.value, expected);
+
+    let pid = server_pid(&server);
+    let outage =
+        ReadFaults::new(server.backend_at(&url, Some(spill.path()))).before_first_read(move || {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        });
+    let error = run(Arc::new(outage)).expect_err("the checkpoint cannot be read");
+    let text = stepstone::error_chain(&error);
+    eprintln!("the error: {text}");
+    for part in ["S3 get of", &url, "kept", "`make`"] {
+        assert!(text.contains(part), "`{part}` missing from: {text}");
+    }
+
+    server.stop();
+    server.restart();
+    let backend = server.backend_at(&url, Some(spill.path()));
+    let again = run(backend.clone()).expect("the run after the outage");
+    assert_eq!(again.value, expected);
+    let report = again.report;
+    assert_ne!(report.status, RunStatus::Failed);
+    let make = report.steps.iter().find(|s| s.name == "make").unwrap();
+    assert_eq!(
+        make.status,
+        StepStatus::Reused,
+        "the checkpoint survived the outage"
+    );
+    assert!(!report.events.iter().any(|e| e.kind == "corrupt"));
 }

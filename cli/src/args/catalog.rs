@@ -114,4 +114,57 @@ pub(crate) struct PublishArgs {
     /// The status recorded for this version.
     #[arg(long, value_enum, default_value_t = PublishStatus::Approved)]
     pub(crate) status: PublishStatus,
+    /// Also write the version as a template for this tool, beside it in the catalog
+    /// (`cargo-generate/NAME/` in a git catalog, at the version's tag;
+    /// `cargo-generate/NAME/VERSION/` in a folder catalog).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub(crate) also: Vec<TemplateFormat>,
+    /// How that template's projects depend on the runtime [default: this binary's released
+    /// version; a catalog is shared, so a local path is rarely right].
+    #[command(flatten)]
+    pub(crate) runtime: super::RuntimeArgs,
+}
+
+/// Template formats an archetype can be exported to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TemplateFormat {
+    /// A cargo-generate template: cargo-generate.toml and Liquid files.
+    CargoGenerate,
+}
+
+pub(crate) const TEMPLATE_EXPORT_HELP: &str = "\
+The template renders the same files as `stepstone new` for the same answers (without
+.stepstone/archetype.toml, Stepstone's own record): one placeholder per variable (integers as
+strings whose regex is their range), [conditional] blocks for [[files]] rules, derived values
+computed in the files, the approval record (version, status, approver, digest) in its
+[stepstone] table. An archetype whose Tera Liquid cannot express (loops, includes, macros,
+arithmetic, tests, filters other than upper, lower, capitalize, trim*, replace, safe) is refused
+with file:line and the construct.
+
+Examples:
+  stepstone archetypes export batch-etl --format cargo-generate --out ../batch-etl-template
+  cargo generate --path ../batch-etl-template --name my-pipeline --define rows=5000 --silent";
+
+/// Arguments of `stepstone archetypes export`.
+#[derive(Debug, Args)]
+pub(crate) struct TemplateExportArgs {
+    /// The archetype, `NAME` (latest approved) or `NAME@VERSION`, from --catalog or built in.
+    pub(crate) name: String,
+    /// The template format.
+    #[arg(long, value_enum, default_value_t = TemplateFormat::CargoGenerate)]
+    pub(crate) format: TemplateFormat,
+    /// The folder to write the template into (new or empty, unless --force).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Write into a non-empty --out (files with the same names are replaced).
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Export an `experimental` version.
+    #[arg(long)]
+    pub(crate) allow_unapproved: bool,
+    #[command(flatten)]
+    pub(crate) catalogs: CatalogArgs,
+    /// The default of the template's `stepstone_dependency` placeholder.
+    #[command(flatten)]
+    pub(crate) runtime: super::RuntimeArgs,
 }

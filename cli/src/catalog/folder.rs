@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 
 use super::index::{INDEX, Index};
+use crate::scaffold::safety::{OutputFile, write_project};
 use crate::scaffold::source::Archetype;
 
 /// A catalog that is a plain folder.
@@ -77,8 +78,14 @@ impl FolderCatalog {
         Ok(Archetype::from_folder(&dir)?)
     }
 
-    /// Add `archetype`'s content as `name`/`version` and replace the index with `index`.
-    pub(crate) fn publish(&self, archetype: &Archetype, index: &Index) -> anyhow::Result<()> {
+    /// Add `archetype`'s content as `name`/`version` (and `template`, when not empty, as
+    /// `cargo-generate/name/version/`) and replace the index with `index`.
+    pub(crate) fn publish(
+        &self,
+        archetype: &Archetype,
+        index: &Index,
+        template: &[OutputFile],
+    ) -> anyhow::Result<()> {
         let m = &archetype.manifest;
         let version = semver::Version::parse(&m.version)?;
         fs::create_dir_all(&self.root)
@@ -95,6 +102,13 @@ impl FolderCatalog {
                 dest.display(),
                 m.name
             );
+        }
+        if !template.is_empty() {
+            let folder = self.root.join(super::TEMPLATES).join(&m.name);
+            fs::create_dir_all(&folder)
+                .with_context(|| format!("creating {}", folder.display()))?;
+            real_folder(&folder, "template folder")?;
+            write_project(&folder.join(version.to_string()), template, false)?;
         }
         let staging = tempfile::Builder::new()
             .prefix(".stepstone-publish-")

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, bail};
 
 use super::index::{INDEX, Index};
-use crate::scaffold::safety::RelPath;
+use crate::scaffold::safety::{OutputFile, RelPath, write_project};
 use crate::scaffold::source::{Archetype, MANIFEST, Origin, SourceFile};
 
 /// A catalog that is a git repository.
@@ -291,8 +291,15 @@ impl GitCatalog {
         })
     }
 
-    /// Commit `archetype` into `NAME/` with the new index, and tag `NAME/vVERSION`.
-    pub(crate) fn publish(&self, archetype: &Archetype, index: &Index) -> anyhow::Result<()> {
+    /// Commit `archetype` into `NAME/` (and `template`, when not empty, into
+    /// `cargo-generate/NAME/`) with the new index, and tag `NAME/vVERSION`: at that tag,
+    /// `cargo generate --git URL --tag NAME/vVERSION cargo-generate/NAME` renders the version.
+    pub(crate) fn publish(
+        &self,
+        archetype: &Archetype,
+        index: &Index,
+        template: &[OutputFile],
+    ) -> anyhow::Result<()> {
         let tree = self.work_tree()?;
         let m = &archetype.manifest;
         let folder = tree.join(&m.name);
@@ -304,8 +311,19 @@ impl GitCatalog {
                 .with_context(|| format!("replacing {}", folder.display()))?;
         }
         super::write_version(archetype, &folder)?;
+        let exported = format!("{}/{}", super::TEMPLATES, m.name);
+        let mut paths = vec![m.name.as_str()];
+        if !template.is_empty() {
+            let target = tree.join(&exported);
+            if std::fs::symlink_metadata(&target).is_ok() {
+                std::fs::remove_dir_all(&target)
+                    .with_context(|| format!("replacing {}", target.display()))?;
+            }
+            write_project(&target, template, false)?;
+            paths.push(&exported);
+        }
         let message = format!("publish {} {}", m.name, m.version);
-        self.commit_index(index, &[m.name.as_str()], &message)?;
+        self.commit_index(index, &paths, &message)?;
         let mut tag = self.git();
         tag.args(["tag", &format!("{}/v{}", m.name, m.version)]);
         output(tag, &format!("git catalog {}: tagging", self.label))?;

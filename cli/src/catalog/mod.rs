@@ -17,6 +17,7 @@ use anyhow::{Context as _, bail};
 use semver::Version;
 
 use crate::scaffold::model::Status;
+use crate::scaffold::safety::OutputFile;
 use crate::scaffold::source::{self, Archetype, Origin};
 use folder::FolderCatalog;
 use git::GitCatalog;
@@ -43,6 +44,9 @@ pub(crate) struct Catalog {
 
 /// The label of the default catalog.
 pub(crate) const BUILTIN: &str = "built-in";
+
+/// The folder of a catalog that holds versions exported as cargo-generate templates.
+pub(crate) const TEMPLATES: &str = "cargo-generate";
 
 impl Catalog {
     /// Open the catalog `spec` (a folder, a git repository path or a git URL) and read its index.
@@ -173,12 +177,14 @@ impl Catalog {
     }
 
     /// Publish `archetype` with `status` and `approver`: its version must be greater than the
-    /// catalog's latest of that name.
+    /// catalog's latest of that name. `template` makes the files of a template to store beside
+    /// the version (under `TEMPLATES/NAME/`, see `folder.rs` and `git.rs`), or none.
     pub(crate) fn publish(
         &mut self,
         archetype: &Archetype,
         status: Status,
         approver: &str,
+        template: &dyn Fn(&Entry) -> anyhow::Result<Vec<OutputFile>>,
     ) -> anyhow::Result<Entry> {
         let m = &archetype.manifest;
         let version = Version::parse(&m.version).with_context(|| {
@@ -208,11 +214,17 @@ impl Catalog {
             date: index::now(),
             digest: digest::of(archetype),
         };
+        let files = template(&entry)?;
+        if !files.is_empty() && m.name == TEMPLATES {
+            bail!(
+                "an archetype named `{TEMPLATES}` would share its folder with the exported templates; publish it under another name"
+            );
+        }
         let mut index = self.index.clone();
         index.entries.push(entry.clone());
         match &self.store {
-            Store::Folder(f) => f.publish(archetype, &index)?,
-            Store::Git(g) => g.publish(archetype, &index)?,
+            Store::Folder(f) => f.publish(archetype, &index, &files)?,
+            Store::Git(g) => g.publish(archetype, &index, &files)?,
             Store::Builtin(_) => bail!("the built-in catalog is read-only"),
         }
         self.index = index;

@@ -138,8 +138,19 @@ fn walk(
 }
 
 /// The simple subset of a root `.gitignore`: `*` and `?` globs, a leading `/` anchors, a
-/// trailing `/` matches folders only; negations are not needed here and skipped.
-struct Ignore(Vec<(bool, bool, String)>);
+/// trailing `/` matches folders only; negations are not needed here and skipped. Each pattern
+/// becomes a regular expression (`regex` matches in linear time: a crafted line such as
+/// `*a*a*a*a*a*a*b` cannot stall `stepstone check`, as the backtracking matcher it replaces did).
+struct Ignore(Vec<IgnoreRule>);
+
+/// One `.gitignore` line.
+struct IgnoreRule {
+    /// Matched against the whole relative path (else against the last component).
+    anchored: bool,
+    /// Matches folders only.
+    dir_only: bool,
+    matcher: regex::Regex,
+}
 
 impl Ignore {
     fn read(project: &Path) -> Self {
@@ -148,64 +159,90 @@ impl Ignore {
             text.lines()
                 .map(str::trim)
                 .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
-                .map(|l| {
+                .filter_map(|l| {
                     let dir_only = l.ends_with('/');
                     let l = l.trim_end_matches('/');
                     let anchored = l.starts_with('/') || l.contains('/');
-                    (anchored, dir_only, l.trim_start_matches('/').to_string())
+                    let matcher = glob_regex(l.trim_start_matches('/'))?;
+                    Some(IgnoreRule {
+                        anchored,
+                        dir_only,
+                        matcher,
+                    })
                 })
                 .collect(),
         )
     }
 
     fn ignores(&self, path: &str, is_dir: bool) -> bool {
-        self.0.iter().any(|(anchored, dir_only, pattern)| {
-            if *dir_only && !is_dir {
+        self.0.iter().any(|rule| {
+            if rule.dir_only && !is_dir {
                 return false;
             }
-            if *anchored {
-                glob(pattern, path)
+            if rule.anchored {
+                rule.matcher.is_match(path)
             } else {
                 path.rsplit('/')
                     .next()
-                    .is_some_and(|name| glob(pattern, name))
+                    .is_some_and(|name| rule.matcher.is_match(name))
             }
         })
     }
 }
 
-/// `*` (any run without `/`) and `?` (one character).
-fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    fn go(p: &[char], t: &[char]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some('*'), _) => {
-                go(&p[1..], t) || (t.first().is_some_and(|c| *c != '/') && go(p, &t[1..]))
-            }
-            (Some('?'), Some(c)) if *c != '/' => go(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
-            _ => false,
+/// The expression of a glob: `*` any run without `/`, `?` one character but `/`, the rest
+/// literal. `None` for a line too large to compile (it is then not an ignore rule).
+fn glob_regex(pattern: &str) -> Option<regex::Regex> {
+    let mut expr = String::with_capacity(pattern.len() + 8);
+    expr.push('^');
+    for c in pattern.chars() {
+        match c {
+            '*' => expr.push_str("[^/]*"),
+            '?' => expr.push_str("[^/]"),
+            c => expr.push_str(&regex::escape(c.encode_utf8(&mut [0u8; 4]))),
         }
     }
-    go(&p, &t)
+    expr.push('$');
+    regex::Regex::new(&expr).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn rule(anchored: bool, dir_only: bool, pattern: &str) -> IgnoreRule {
+        IgnoreRule {
+            anchored,
+            dir_only,
+            matcher: glob_regex(pattern).unwrap(),
+        }
+    }
+
     #[test]
     fn gitignore_subset() {
         let ignore = Ignore(vec![
-            (true, false, "out".into()),
-            (false, false, "*.log".into()),
-            (true, false, ".stepstone/*".into()),
+            rule(true, false, "out"),
+            rule(false, false, "*.log"),
+            rule(true, false, ".stepstone/*"),
+            rule(false, false, "a?c"),
         ]);
+        assert!(ignore.ignores("x/abc", false));
+        assert!(!ignore.ignores("a/c", false), "? never matches /");
         assert!(ignore.ignores("out", true));
         assert!(ignore.ignores("a/b.log", false));
         assert!(ignore.ignores(".stepstone/runs", true));
         assert!(!ignore.ignores("src/out.rs", false));
         assert!(!ignore.ignores("outer", true));
+    }
+
+    /// Issue 21, item 9: a crafted line made the backtracking matcher exponential.
+    #[test]
+    fn a_crafted_line_matches_in_linear_time() {
+        let line = "*a".repeat(40) + "b";
+        let ignore = Ignore(vec![rule(false, false, &line)]);
+        let name = "a".repeat(200);
+        // The backtracking matcher never finished this (2^40 ways to place the stars).
+        assert!(!ignore.ignores(&name, false));
+        assert!(ignore.ignores(&format!("{name}b"), false));
     }
 }

@@ -3,13 +3,16 @@
 //! The flow is `source` (load an archetype, built-in or from a folder) → `model` (validated
 //! manifest) → `answers` (checked values) → `render` (files in memory) → `safety` (write through
 //! a temporary folder, never outside the destination). `dependency` says how the generated
-//! project finds the runtime; `lint` checks an archetype for `archetypes check`. Nothing here
+//! project finds the runtime; `lint` checks an archetype for `archetypes check`; `export` (with
+//! `liquid`) writes an archetype as a cargo-generate template. Nothing here
 //! prints or prompts except `answers` (interactive prompts, when asked to).
 
 pub(crate) mod answers;
 pub(crate) mod dependency;
 pub(crate) mod drift;
+pub(crate) mod export;
 pub(crate) mod lint;
+pub(crate) mod liquid;
 pub(crate) mod model;
 pub(crate) mod record;
 pub(crate) mod render;
@@ -44,6 +47,20 @@ pub(crate) enum ScaffoldError {
         file: String,
         /// Tera's report.
         report: String,
+    },
+    /// A template construct cargo-generate's Liquid cannot express (export only).
+    #[error(
+        "{file}:{line}: `{construct}`: {why} cannot be exported to cargo-generate (its Liquid has no equivalent); rewrite it with the exportable subset (templates/README.md) or keep using `stepstone new`"
+    )]
+    Untranslatable {
+        /// The archetype file (or manifest entry).
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// The tag or expression as written.
+        construct: String,
+        /// What it is.
+        why: String,
     },
     /// A path could leave the destination.
     #[error("{path}: {reason}")]

@@ -16,7 +16,7 @@ use stepstone::report::{LIVE_FILE, LiveProgress, RunReport, TASKS_FILE, TaskTime
 use stepstone::store::Store;
 
 use super::layout::{Layout, layout};
-use crate::cmd::runs::catalog::{order_key, parse_report};
+use crate::cmd::runs::catalog::parse_report;
 
 /// A run without a report whose `live.json` is older than this is shown as `incomplete`
 /// (killed, or stuck in one step that long).
@@ -97,7 +97,7 @@ impl Runs {
         }
     }
 
-    /// Run ids, newest first.
+    /// Run ids, newest first (the store lists them oldest first).
     pub(crate) fn ids(&self) -> anyhow::Result<Vec<String>> {
         let mut ids = self.store.list_runs().with_context(|| {
             format!(
@@ -105,7 +105,7 @@ impl Runs {
                 self.dir
             )
         })?;
-        ids.sort_by_key(|id| std::cmp::Reverse(order_key(id)));
+        ids.reverse();
         Ok(ids)
     }
 

@@ -128,7 +128,7 @@ pub(crate) fn object_files(dir: &Path) -> Vec<String> {
 pub(crate) fn redact(text: &str, dir: &Path) -> String {
     let mut t = text.replace(&dir.display().to_string(), "[DIR]");
     let rules: [(&str, &str); 8] = [
-        (r"\d{8}T\d{6}Z-\d+-\d+", "[RUN]"),
+        (r"(r\d{6,}-)?\d{8}T\d{6}Z-\d+-\d+", "[RUN]"),
         (r"\b[0-9a-f]{32}\b", "[FP]"),
         (r"\b[0-9a-f]{16}\b", "[SUM]"),
         (r"objects/[0-9a-f]{2}/", "objects/[xx]/"),

@@ -284,14 +284,12 @@ fn spec(step: &StepFn, options: &StepOptions, rt: &TokenStream) -> TokenStream {
                 xxhash_rust::xxh3::xxh3_128(format!("{own}+{}", t.combined).as_bytes())
             );
             let list = t.helpers.iter().map(|(n, h)| quote!((#n, #h)));
-            let path = &t.table;
-            (
-                code,
-                quote!(&[#(#list),*]),
+            let track = t.table.as_ref().map(|path| {
                 quote!(
                     const _: &[u8] = ::core::include_bytes!(#path);
-                ),
-            )
+                )
+            });
+            (code, quote!(&[#(#list),*]), quote!(#track))
         }
         None => (own, quote!(&[]), quote!()),
     };

@@ -13,15 +13,15 @@
 //! must match what walking the checksummed body finds.
 
 use std::collections::HashMap;
-use std::io::{self, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 
 use arrow_array::RecordBatch;
 use arrow_ipc::MetadataVersion;
 use arrow_ipc::writer::{FileWriter, IpcWriteOptions};
 
+use crate::codec::{BlockKey, ObjectKind, ObjectMeta};
 use crate::memory::Footprint;
 use crate::plan::Fingerprint;
-use crate::store::{BlockKey, ObjectKind, ObjectMeta, ReadFile};
 
 /// Value of `stepstone.magic`.
 pub(crate) const MAGIC: &str = "STPSTONE";
@@ -131,37 +131,74 @@ pub(crate) fn write_file(
 
 /// Read the footer of an IPC file through `file` (`len` bytes): `Ok(None)` when the file does
 /// not start like an Arrow file (the caller tries Stepstone's own format), an error text when
-/// it is an Arrow file without a valid Stepstone identity.
-pub(crate) fn read_identity(file: &mut dyn ReadFile, len: u64) -> Result<Option<Identity>, String> {
+/// it is an Arrow file without a valid Stepstone identity ([`IdentityError::Invalid`]), and
+/// [`IdentityError::Io`] when reading failed (the file may be fine).
+pub(crate) fn read_identity<R: io::Read + Seek + ?Sized>(
+    file: &mut R,
+    len: u64,
+) -> Result<Option<Identity>, IdentityError> {
+    let io = |what: &'static str| move |e: std::io::Error| IdentityError::Io(what, e);
     let mut head = [0u8; 6];
-    file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-    if len < 6 || file.read_exact(&mut head).is_err() || &head != ARROW_MAGIC {
+    file.seek(SeekFrom::Start(0)).map_err(io("seek"))?;
+    if len < 6 {
         return Ok(None);
     }
+    match file.read_exact(&mut head) {
+        Ok(()) if &head == ARROW_MAGIC => {}
+        Ok(()) => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(io("read the first bytes of")(e)),
+    }
+    let invalid = IdentityError::Invalid;
     if len < 8 + 8 + 10 {
-        return Err(format!("truncated Arrow IPC file: {len} bytes"));
+        return Err(invalid(format!("truncated Arrow IPC file: {len} bytes")));
     }
     let mut tail = [0u8; 10];
-    file.seek(SeekFrom::Start(len - 10))
-        .map_err(|e| e.to_string())?;
+    file.seek(SeekFrom::Start(len - 10)).map_err(io("seek"))?;
     file.read_exact(&mut tail)
-        .map_err(|e| format!("reading the footer length: {e}"))?;
+        .map_err(|e| eof_or(e, "read the footer length of"))?;
     if &tail[4..] != ARROW_MAGIC {
-        return Err("truncated Arrow IPC file: no closing ARROW1 magic".into());
+        return Err(invalid(
+            "truncated Arrow IPC file: no closing ARROW1 magic".into(),
+        ));
     }
     let footer_len = i32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
     let footer_len = usize::try_from(footer_len)
         .ok()
         .filter(|n| *n > 0 && *n <= MAX_FOOTER && (*n as u64) <= len - 18)
-        .ok_or_else(|| format!("footer length {footer_len} does not fit a {len}-byte file"))?;
+        .ok_or_else(|| {
+            invalid(format!(
+                "footer length {footer_len} does not fit a {len}-byte file"
+            ))
+        })?;
     let footer_start = len - 10 - footer_len as u64;
     let mut footer = vec![0u8; footer_len];
     file.seek(SeekFrom::Start(footer_start))
-        .map_err(|e| e.to_string())?;
+        .map_err(io("seek"))?;
     file.read_exact(&mut footer)
-        .map_err(|e| format!("reading the footer: {e}"))?;
-    let metadata = footer_metadata(&footer)?;
-    parse_identity(&metadata, footer_start).map(Some)
+        .map_err(|e| eof_or(e, "read the footer of"))?;
+    let metadata = footer_metadata(&footer).map_err(invalid)?;
+    parse_identity(&metadata, footer_start)
+        .map(Some)
+        .map_err(invalid)
+}
+
+/// Why an Arrow object's identity could not be read.
+#[derive(Debug)]
+pub(crate) enum IdentityError {
+    /// The file is not a valid Stepstone Arrow object (a verified mismatch).
+    Invalid(String),
+    /// Reading failed (the file may be fine): what was being done, and the OS error.
+    Io(&'static str, std::io::Error),
+}
+
+/// A file that ends early is invalid; any other read error is an I/O error.
+fn eof_or(e: std::io::Error, what: &'static str) -> IdentityError {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        IdentityError::Invalid(format!("truncated Arrow IPC file ({what} it: {e})"))
+    } else {
+        IdentityError::Io(what, e)
+    }
 }
 
 /// The custom metadata of a footer flatbuffer (verified by the flatbuffers verifier).

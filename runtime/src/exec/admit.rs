@@ -4,7 +4,8 @@
 
 use super::ExecError;
 use super::executor::Executor;
-use super::step::{Prepared, Ran};
+use super::objects::ReadFailure;
+use super::task::{Prepared, Ran};
 use crate::plan::{BlockId, Buckets, Lineage, Value};
 use crate::report::StepStatus;
 
@@ -49,7 +50,11 @@ impl Executor {
         // A lazy input that failed verification was forgotten: whatever the body made of the
         // error, its result is discarded and the step runs again once that input is rebuilt.
         // Each retry forgets at least one object, so the count is bounded by the lazy inputs.
-        if let Some(why) = unreadable {
+        if let Some((input, failure)) = unreadable {
+            let why = match failure {
+                ReadFailure::Io(why) => return Err(self.unreadable(lineage, input, why).into()),
+                ReadFailure::Invalid(why) => why,
+            };
             *retries += 1;
             if *retries <= lazy.len() + 1 {
                 return Ok(Finished::Retry);

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use super::ExecError;
 use super::blocks::Blocks;
-use super::residency::Heap;
+use super::heap::Heap;
 use super::services::Services;
 use crate::config::RunConfig;
 use crate::input::RunInputs;
@@ -39,6 +39,9 @@ pub(crate) struct Executor {
     /// The blocks each recorded task that has not run yet will read (their `readers` counts
     /// hold them; released when the task first completes or its node leaves the DAG).
     pub(crate) pending_reads: rustc_hash::FxHashMap<Task, Vec<BlockId>>,
+    /// The last spill that failed (an evicted value was dropped instead of kept on disk), for
+    /// the error of a step whose input was lost that way (`lazy.rs`).
+    pub(crate) spill_failure: Option<String>,
 }
 
 impl Executor {
@@ -48,6 +51,9 @@ impl Executor {
         run_id: String,
         started_at: String,
     ) -> crate::Result<Executor> {
+        if let Some(path) = &config.report_path {
+            check_report_path(path)?;
+        }
         let mut services = Services::open(&config, run_id, started_at)?;
         if !config.fresh {
             // With --fresh every step runs again "because of --fresh": no earlier report needed.
@@ -62,6 +68,7 @@ impl Executor {
             output_history: HashMap::new(),
             inputs: RunInputs::default(),
             pending_reads: rustc_hash::FxHashMap::default(),
+            spill_failure: None,
         })
     }
 
@@ -97,10 +104,20 @@ impl Executor {
         targets: &[NodeId],
     ) -> crate::Result<()> {
         self.resolve_pending(lineage)?;
+        let mut unreadable = None;
         let mut schedule = Schedule::build(lineage, targets, |block| {
-            self.blocks.get(block).is_present() || self.probe_earlier(lineage, block)
+            if self.blocks.get(block).is_present() {
+                return true;
+            }
+            self.probe_earlier(lineage, block).unwrap_or_else(|e| {
+                unreadable.get_or_insert(e);
+                false
+            })
         })
         .map_err(|unknown| ExecError::UnknownOutput(unknown.0.0))?;
+        if let Some(e) = unreadable {
+            return Err(e.into());
+        }
         let tasks = std::mem::take(&mut schedule.tasks);
         let reads = std::mem::take(&mut schedule.reads);
         self.services.log.progress.planned(tasks.len() as u64);
@@ -270,5 +287,28 @@ impl Executor {
             eprint!("{}", summary_table(&report));
         }
         Ok(report)
+    }
+}
+
+/// `--report PATH` must be writable before the run starts, not found unwritable after it: an
+/// existing file is opened for writing (not truncated), a new one is created and removed.
+fn check_report_path(path: &std::path::Path) -> crate::Result<()> {
+    let existed = path.exists();
+    let opened = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path);
+    match opened {
+        Ok(_) => {
+            if !existed {
+                let _ = std::fs::remove_file(path);
+            }
+            Ok(())
+        }
+        Err(source) => Err(crate::Error::pipeline(format!(
+            "--report {}: cannot write there ({source}); the run was not started. Pass a path in an existing, writable folder",
+            path.display()
+        ))),
     }
 }

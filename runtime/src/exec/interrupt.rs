@@ -2,7 +2,8 @@
 //! at its safe points (before a step starts, and between the chunks of an object being written)
 //! and stops there, so no half-written object ever reaches a final path.
 //!
-//! Owns: the process-wide "a stop was asked for" flag and the signal handlers that raise it.
+//! Owns: the signal handlers that raise the process-wide stop flag (`crate::stop` holds the
+//! flag itself, so that input hashing can look at it too).
 //! Not responsible for: what a stopped run keeps or reports (`executor.rs` writes the report with
 //! status `interrupted`; the generated `main` exits 130 / 143).
 //!
@@ -16,14 +17,12 @@
 
 use std::io;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use signal_hook::consts::signal::{SIGINT, SIGTERM};
 
-/// A stop was asked for and not yet acted on by a finished run.
-static STOP: AtomicBool = AtomicBool::new(false);
-/// The signal that asked for it (0 when none).
-static SIGNAL: AtomicUsize = AtomicUsize::new(0);
+use crate::stop::{SIGNAL, STOP};
+pub(crate) use crate::stop::{requested, reset, signal_name};
+
 /// Whether the handlers are installed (and the error, if installing failed).
 static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
 
@@ -45,38 +44,6 @@ fn register_all() -> io::Result<()> {
         signal_hook::flag::register(signal, &STOP)?;
     }
     Ok(())
-}
-
-/// Forget a stop asked for before this run started (a new run starts clean).
-pub(crate) fn reset() {
-    SIGNAL.store(0, Ordering::SeqCst);
-    STOP.store(false, Ordering::SeqCst);
-}
-
-/// The signal number that asked the run to stop, if one did.
-pub(crate) fn requested() -> Option<i32> {
-    if !STOP.load(Ordering::Relaxed) {
-        return None;
-    }
-    match SIGNAL.load(Ordering::SeqCst) {
-        0 => Some(SIGTERM),
-        s => i32::try_from(s).ok(),
-    }
-}
-
-/// Ask the current run to stop, as a signal would (for embedding applications and tests).
-pub fn request_stop(signal: i32) {
-    SIGNAL.store(usize::try_from(signal).unwrap_or(0), Ordering::SeqCst);
-    STOP.store(true, Ordering::SeqCst);
-}
-
-/// The conventional name of a stop signal.
-pub(crate) fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        SIGINT => "SIGINT",
-        SIGTERM => "SIGTERM",
-        _ => "a stop request",
-    }
 }
 
 /// The exit code a shell expects after `signal`: 128 + its number (130 for SIGINT, 143 for
@@ -106,15 +73,16 @@ impl io::Write for StopAware<'_> {
 }
 
 impl StopAware<'_> {
+    /// The error that abandons the write. Its kind is deliberately *not*
+    /// `ErrorKind::Interrupted`: `write_all` and `io::copy` (and so every encoder that writes
+    /// through them, arrow-ipc's among them) retry `Interrupted` forever, which would spin the
+    /// process at 100 % CPU instead of stopping it.
     fn check(&self) -> io::Result<()> {
         match requested() {
-            Some(signal) => Err(io::Error::new(
-                io::ErrorKind::Interrupted,
-                format!(
-                    "abandoned: the run was asked to stop ({})",
-                    signal_name(signal)
-                ),
-            )),
+            Some(signal) => Err(io::Error::other(format!(
+                "abandoned: the run was asked to stop ({})",
+                signal_name(signal)
+            ))),
             None => Ok(()),
         }
     }

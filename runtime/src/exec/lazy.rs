@@ -3,13 +3,15 @@
 
 use std::sync::{Mutex, PoisonError};
 
+use super::ExecError;
 use super::executor::Executor;
+use super::objects::ReadFailure;
 use crate::memory::Accountant;
 use crate::plan::{BlockId, LazySlot, LazySource, Lineage, Policy, Value, ValueOps};
 use crate::store::{ObjectInfo, Store};
 
 /// One lazy load that happened during a step: input index, payload bytes read, or the failure.
-pub(crate) type LazyLoad = (usize, Result<u64, String>);
+pub(crate) type LazyLoad = (usize, Result<u64, ReadFailure>);
 
 /// Loads lazy inputs from the store during a step, charging the accountant.
 pub(crate) struct StoreSource<'a> {
@@ -48,10 +50,11 @@ impl LazySource for StoreSource<'_> {
         let result = self
             .store
             .read_value(info.key, info.kind, ops.type_name)
-            .map_err(|e| e.to_string())
+            .map_err(|e| ReadFailure::of_store(&e))
             .and_then(|(info, payload)| {
-                let value = (ops.decode)(payload)
-                    .map_err(|e| format!("decoding {}: {e}", ops.type_name))?;
+                let value = (ops.decode)(payload).map_err(|e| {
+                    ReadFailure::Invalid(format!("decoding {}: {e}", ops.type_name))
+                })?;
                 Ok((value, info.payload_len))
             });
         let mut loads = self.loads.lock().unwrap_or_else(PoisonError::into_inner);
@@ -63,8 +66,9 @@ impl LazySource for StoreSource<'_> {
                 Ok((value, charge))
             }
             Err(e) => {
-                loads.push((index, Err(e.clone())));
-                Err(e)
+                let why = e.why().to_string();
+                loads.push((index, Err(e)));
+                Err(why)
             }
         }
     }
@@ -85,11 +89,12 @@ impl Executor {
         pinned: &mut Vec<BlockId>,
     ) -> crate::Result<u64> {
         let mut largest = 0u64;
+        self.spill_failure = None;
         for &p in lazy {
             let cache = lineage
                 .get(p.node)
                 .is_some_and(|n| n.policy == Policy::Cache);
-            let available = self.blocks.get(p).is_present() || self.probe_earlier(lineage, p);
+            let available = self.blocks.get(p).is_present() || self.probe_earlier(lineage, p)?;
             if !available || cache {
                 self.ensure_resident(lineage, p)?;
             }
@@ -104,6 +109,26 @@ impl Executor {
                 });
                 largest = largest.max(load);
             }
+        }
+        // Making a later input resident evicts earlier ones to disk; if such a spill failed, the
+        // evicted input was dropped and is neither in memory nor stored: say why, instead of
+        // letting the step find "no stored object".
+        if let Some(failure) = self.spill_failure.take()
+            && let Some(&lost) = lazy
+                .iter()
+                .find(|&&p| lineage.get(p.node).is_some() && !self.blocks.get(p).is_present())
+        {
+            let name = |id: BlockId| {
+                lineage
+                    .get(id.node)
+                    .map(|n| n.name.clone())
+                    .unwrap_or_default()
+            };
+            return Err(ExecError::SpillFailed {
+                input: name(lost),
+                failure,
+            }
+            .into());
         }
         Ok(largest)
     }
@@ -134,14 +159,14 @@ impl Executor {
         (slots, objects)
     }
 
-    /// Account lazy loads in the report; forget objects that could not be read. Returns the
-    /// first reason a load failed, if one did.
+    /// Account lazy loads in the report; forget objects that failed their checks. Returns the
+    /// first failure, if a load failed (an I/O failure keeps its object).
     pub(crate) fn record_lazy_loads(
         &mut self,
         lineage: &mut Lineage,
         lazy: &[BlockId],
         loads: Vec<LazyLoad>,
-    ) -> Option<String> {
+    ) -> Option<(BlockId, ReadFailure)> {
         let mut unreadable = None;
         for (index, result) in loads {
             let Some(&id) = lazy.get(index) else { continue };
@@ -155,9 +180,11 @@ impl Executor {
                     self.mark_loaded(lineage, id);
                     self.block_event(lineage, "reload", id, bytes);
                 }
-                Err(why) => {
-                    self.forget_object(lineage, id, &why);
-                    unreadable.get_or_insert(why);
+                Err(failure) => {
+                    if let ReadFailure::Invalid(why) = &failure {
+                        self.forget_object(lineage, id, why);
+                    }
+                    unreadable.get_or_insert((id, failure));
                 }
             }
         }

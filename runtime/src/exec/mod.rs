@@ -24,6 +24,7 @@ mod admit;
 mod blocks;
 mod builder;
 mod executor;
+mod heap;
 mod inputs;
 mod interrupt;
 mod lazy;
@@ -35,10 +36,13 @@ mod pipeline;
 mod residency;
 mod run;
 mod services;
+mod spec;
 mod step;
+mod task;
 
+pub use crate::stop::request_stop;
 pub use builder::StepBuilder;
-pub use interrupt::{exit_code, request_stop};
+pub use interrupt::exit_code;
 pub use pipeline::Pipeline;
 pub use run::run;
 
@@ -106,6 +110,30 @@ pub enum ExecError {
         /// Record order.
         seq: usize,
         /// What failed.
+        why: String,
+    },
+    /// A step's lazy inputs did not fit in memory together and one of them could not be
+    /// spilled (a full disk): it was dropped, and the step cannot read it.
+    #[error(
+        "the output of step `{input}` could not be kept for a step that reads it: spill failed: {failure}. Free space there (or point --spill-dir at a larger disk), or raise the budget so the inputs need no spill"
+    )]
+    SpillFailed {
+        /// The step whose output was lost.
+        input: String,
+        /// The spill's error (the file, the bytes, the OS error).
+        failure: String,
+    },
+    /// A stored object could not be read for a reason other than corruption (an OS or S3
+    /// error): it was kept, since it may be perfectly good.
+    #[error(
+        "step `{step}` (#{seq}): its stored object could not be read: {why}. No check failed, so the object was kept; fix the cause (file permissions, space in the scratch directory, the S3 endpoint) and run again"
+    )]
+    Unreadable {
+        /// Step name.
+        step: String,
+        /// Record order.
+        seq: usize,
+        /// The read error, naming the object and the OS or S3 error.
         why: String,
     },
     /// A partitioned value was asked for whole (the pipeline's output, or `Pipeline::get`).

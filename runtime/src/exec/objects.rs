@@ -6,11 +6,45 @@
 //! the store service to read and write by key; the lineage tells a node's fingerprint, type and
 //! policy, and is cut when a checkpoint becomes durable.
 
+use super::ExecError;
 use super::executor::Executor;
 use crate::config::Event;
 use crate::plan::{BlockId, Lineage, Node, Policy, Task};
 use crate::report::StepStatus;
 use crate::store::{BlockKey, ObjectKind, StoreError};
+
+/// Why a stored object could not be read back.
+#[derive(Debug, Clone)]
+pub(crate) enum ReadFailure {
+    /// A check failed — header, identity, checksum, or the verified bytes do not decode as the
+    /// step's type — or there is no object: treat it as absent (delete it, recompute).
+    Invalid(String),
+    /// Reading failed with an OS or S3 error (permission, a full scratch disk, a server down):
+    /// the object may be perfectly good, so it is kept and the read fails with the cause.
+    Io(String),
+}
+
+impl ReadFailure {
+    /// Classify a store error: only a verified mismatch is [`ReadFailure::Invalid`] — a failed
+    /// check, or something at the object's path that is not a regular file (`InvalidData` from
+    /// the backend: a directory or FIFO planted there is never an object).
+    pub(crate) fn of_store(e: &StoreError) -> ReadFailure {
+        match e {
+            StoreError::Corrupt { .. } => ReadFailure::Invalid(e.to_string()),
+            StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
+                ReadFailure::Invalid(e.to_string())
+            }
+            _ => ReadFailure::Io(e.to_string()),
+        }
+    }
+
+    /// The message, whatever the kind.
+    pub(crate) fn why(&self) -> &str {
+        match self {
+            ReadFailure::Invalid(why) | ReadFailure::Io(why) => why,
+        }
+    }
+}
 
 /// The store key of block `id` of `node`.
 fn key_of(node: &Node, id: BlockId) -> BlockKey {
@@ -22,21 +56,27 @@ fn key_of(node: &Node, id: BlockId) -> BlockKey {
 
 impl Executor {
     /// Ask the store for an object of an earlier run (once per node; with `--fresh`, only for
-    /// objects this run wrote — a node put back by [`Lineage::restore`] finds them).
-    pub(crate) fn probe_earlier(&mut self, lineage: &Lineage, id: BlockId) -> bool {
+    /// objects this run wrote — a node put back by [`Lineage::restore`] finds them). A header
+    /// that fails its checks is deleted and the block recomputed; an I/O error (the object may
+    /// be fine) fails the run and leaves the object in place.
+    pub(crate) fn probe_earlier(
+        &mut self,
+        lineage: &Lineage,
+        id: BlockId,
+    ) -> Result<bool, ExecError> {
         let Some(n) = lineage.get(id.node) else {
-            return false;
+            return Ok(false);
         };
         let key = key_of(n, id);
         let b = self.blocks.get_mut(id);
         if b.probed {
-            return false;
+            return Ok(false);
         }
         b.probed = true;
         if self.config.fresh && !self.blocks.knows_object(&key) {
-            return false;
+            return Ok(false);
         }
-        match self.services.store.probe(key) {
+        Ok(match self.services.store.probe(key) {
             Ok(Some(info))
                 if info.kind != ObjectKind::Persist && info.type_name == n.ops.type_name =>
             {
@@ -47,23 +87,43 @@ impl Executor {
                 true
             }
             Ok(_) => false,
-            Err(e) => {
-                tracing::warn!(step = %n.name, error = %e, "ignoring an unreadable object; the step will be recomputed");
-                let _ = self.services.store.remove(key, ObjectKind::Spill);
-                self.note_corrupt(lineage, id, &e.to_string());
-                false
-            }
+            Err(e) => match ReadFailure::of_store(&e) {
+                ReadFailure::Invalid(why) => {
+                    tracing::warn!(step = %n.name, error = %e, "ignoring a corrupt object; the step will be recomputed");
+                    let _ = self.services.store.remove(key, ObjectKind::Spill);
+                    self.note_corrupt(lineage, id, &why);
+                    false
+                }
+                ReadFailure::Io(why) => return Err(self.unreadable(lineage, id, why)),
+            },
+        })
+    }
+
+    /// The error for block `id`'s object that could not be read for a reason other than
+    /// corruption: the object stays where it is.
+    pub(crate) fn unreadable(&mut self, lineage: &Lineage, id: BlockId, why: String) -> ExecError {
+        let step = lineage
+            .get(id.node)
+            .map(|n| n.name.clone())
+            .unwrap_or_default();
+        self.services
+            .log
+            .fail(id.node.0, "its stored object could not be read (kept)");
+        ExecError::Unreadable {
+            step,
+            seq: id.node.0,
+            why,
         }
     }
 
-    /// Load `id`'s stored object into memory. Errors are returned as text: the caller treats the
-    /// object as absent.
-    pub(crate) fn load(&mut self, lineage: &mut Lineage, id: BlockId) -> Result<(), String> {
+    /// Load `id`'s stored object into memory. On [`ReadFailure::Invalid`] the caller treats
+    /// the object as absent; on [`ReadFailure::Io`] it fails the read and keeps the object.
+    pub(crate) fn load(&mut self, lineage: &mut Lineage, id: BlockId) -> Result<(), ReadFailure> {
         let Some(n) = lineage.get(id.node) else {
-            return Err("node is gone".into());
+            return Err(ReadFailure::Invalid("node is gone".into()));
         };
         let Some(info) = self.blocks.get(id).stored.clone() else {
-            return Err("no stored object".into());
+            return Err(ReadFailure::Invalid("no stored object".into()));
         };
         let (ops, policy) = (n.ops, n.policy);
         // Room for the value and, transiently, its payload (a memory-mapped Arrow object is its
@@ -78,9 +138,11 @@ impl Executor {
             .services
             .store
             .read_value(info.key, info.kind, ops.type_name)
-            .map_err(|e| e.to_string())?;
-        let value =
-            (ops.decode)(payload).map_err(|e| format!("decoding {}: {e}", ops.type_name))?;
+            .map_err(|e| ReadFailure::of_store(&e))?;
+        // The bytes passed their checksum: if they do not decode as the step's type, the object
+        // is not this value (a mismatch, not an I/O error).
+        let value = (ops.decode)(payload)
+            .map_err(|e| ReadFailure::Invalid(format!("decoding {}: {e}", ops.type_name)))?;
         let footprint = self.measure(&ops, &*value);
         self.charge_value(id, &ops, &value, footprint);
         let b = self.blocks.get_mut(id);
@@ -103,7 +165,8 @@ impl Executor {
         // A checkpoint node served by a spill of a failed run becomes a real checkpoint now.
         if policy == Policy::Checkpoint && info.kind != ObjectKind::Checkpoint {
             self.blocks.get_mut(id).stored = None;
-            self.apply_policy(lineage, id).map_err(|e| e.to_string())?;
+            self.apply_policy(lineage, id)
+                .map_err(|e| ReadFailure::Io(e.to_string()))?;
         } else if first_time && info.kind == ObjectKind::Checkpoint {
             self.cut_if_durable(lineage, id);
         }
@@ -278,15 +341,25 @@ impl Executor {
             return Ok(());
         };
         let stored = self.blocks.get(id).stored.as_ref();
-        match policy {
+        let kind = match policy {
             Policy::Checkpoint if stored.is_none_or(|s| s.kind != ObjectKind::Checkpoint) => {
-                self.write_object(lineage, id, ObjectKind::Checkpoint)?;
-                self.cut_if_durable(lineage, id);
+                ObjectKind::Checkpoint
             }
-            Policy::Persist if stored.is_none() => {
-                self.write_object(lineage, id, ObjectKind::Persist)?
-            }
-            _ => {}
+            Policy::Persist if stored.is_none() => ObjectKind::Persist,
+            _ => return Ok(()),
+        };
+        if let Err(e) = self.write_object(lineage, id, kind) {
+            // The step's value exists but its policy could not be honoured: the step failed
+            // (the report and the summary count it), not "executed".
+            let what = match kind {
+                ObjectKind::Checkpoint => "its checkpoint could not be written",
+                _ => "its persist copy could not be written",
+            };
+            self.services.log.fail(id.node.0, what);
+            return Err(e.into());
+        }
+        if kind == ObjectKind::Checkpoint {
+            self.cut_if_durable(lineage, id);
         }
         Ok(())
     }

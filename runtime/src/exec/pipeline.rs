@@ -11,8 +11,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::ExecError;
-use super::builder::{NodeSpec, StepBuilder};
 use super::executor::Executor;
+use super::spec::NodeSpec;
 use crate::Error;
 use crate::config::RunConfig;
 use crate::input::InputSource;
@@ -79,11 +79,6 @@ impl Pipeline {
             recorded_since_flush: 0,
             pending_partitions: None,
         })
-    }
-
-    /// Start recording a hand-written step called `name`; finish with [`StepBuilder::run`].
-    pub fn step(&mut self, name: &str) -> StepBuilder<'_> {
-        StepBuilder::new(self, name)
     }
 
     /// Record a step described by `spec` (what `#[step]` expands to). `inputs` are the upstream
@@ -302,6 +297,12 @@ impl Pipeline {
         compute: Compute,
         layout: Layout,
     ) -> (NodeId, Arc<()>) {
+        // Recording a large plan (100,000 partitions) takes a while: a stop asked for meanwhile
+        // ends it here, and the run fails as interrupted before anything executes.
+        if let Some(signal) = crate::stop::requested() {
+            self.defer(Err(ExecError::Interrupted { signal }.into()));
+            return (self.lineage.next_id(), Arc::new(()));
+        }
         let id = self.lineage.next_id();
         let content = self.executor.inputs.take_pending(&spec.name);
         let mut error = error;
@@ -435,7 +436,7 @@ impl Pipeline {
     }
 
     /// Record a hash shuffle of `spec`'s one input (partitions of `Vec<R>`) into `partitions`
-    /// partitions by `key` (what [`StepBuilder::repartition`] does): a split node whose task i
+    /// partitions by `key` (what [`StepBuilder::repartition`](super::StepBuilder::repartition) does): a split node whose task i
     /// cuts input partition i into one bucket block per output partition, and a gather node
     /// whose task j concatenates bucket j of every split task.
     pub(super) fn record_shuffle<R, K>(

@@ -30,6 +30,7 @@ impl Services {
     ) -> crate::Result<Services> {
         let options = StoreOptions {
             wait_for_lock: config.wait_for_lock,
+            number_runs: true,
             ..StoreOptions::default()
         };
         let store = match &config.backend {
@@ -43,6 +44,8 @@ impl Services {
                 options,
             )?,
         };
+        // The store numbered the run (the order runs held it, not their hosts' clocks).
+        let run_id = store.run_id().map_or(run_id, str::to_string);
         Ok(Services {
             memory: Arc::new(Accountant::start(config.budget, config.sample_memory_every)),
             store: Arc::new(store),

@@ -34,11 +34,16 @@ pub struct StatKey {
 }
 
 impl StatKey {
-    /// Stat `path` (following symlinks).
+    /// Stat `path` (following symlinks). Anything but a regular file is refused: a pipe, a
+    /// FIFO or a device (`/dev/stdin`, `<(…)`, `/dev/zero`) would be read to its end by the hash
+    /// and then give the step nothing (or never end), and has no content identity to reuse.
     pub fn of(path: &Path) -> std::io::Result<StatKey> {
         let meta = std::fs::metadata(path)?;
-        if meta.is_dir() {
-            return Err(std::io::Error::other("it is a directory, not a file"));
+        if !meta.is_file() {
+            return Err(std::io::Error::other(format!(
+                "it is {}, not a regular file: an input is hashed before its step reads it, so it must be a file that can be read twice; save the stream to a file first (e.g. `cat > data/in.csv`)",
+                file_kind(&meta)
+            )));
         }
         Ok(StatKey::from_metadata(&meta))
     }
@@ -73,6 +78,39 @@ impl StatKey {
     }
 }
 
+/// What a non-regular file is, in words.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a pipe (FIFO)";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The error that ends hashing when the run was asked to stop.
+fn stopped() -> Option<std::io::Error> {
+    crate::stop::requested().map(|signal| {
+        std::io::Error::other(format!(
+            "hashing was abandoned: the run was asked to stop ({})",
+            crate::stop::signal_name(signal)
+        ))
+    })
+}
+
 /// xxh3-128 of everything `reader` yields, read in 128 KiB blocks. (The `twox-hash`
 /// implementation: it picks AVX2 at run time where the CPU has it; the digest is the standard
 /// xxh3-128.)
@@ -80,6 +118,9 @@ pub fn hash_reader(mut reader: impl Read) -> std::io::Result<u128> {
     let mut hasher = twox_hash::XxHash3_128::new();
     let mut buf = vec![0u8; BLOCK];
     loop {
+        if let Some(e) = stopped() {
+            return Err(e);
+        }
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
@@ -101,6 +142,8 @@ const OVERLAP_BLOCK: usize = 1 << 20;
 
 /// xxh3-128 of the file at `path`, streamed (the same digest as [`hash_reader`] of its bytes).
 pub fn hash_file(path: &Path) -> std::io::Result<u128> {
+    // Checked before the open: opening a FIFO with no writer blocks.
+    StatKey::of(path)?;
     let file = std::fs::File::open(path)?;
     let large = file.metadata().is_ok_and(|m| m.len() >= OVERLAP_FROM);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -121,7 +164,9 @@ fn hash_read_ahead(mut reader: impl Read + Send) -> std::io::Result<u128> {
     for _ in 0..BUFFERS {
         let _ = empty_tx.send(vec![0u8; OVERLAP_BLOCK]);
     }
-    std::thread::scope(|scope| {
+    // `move`: on an early return the channels' ends held here are dropped before the scope
+    // joins the reader thread, which then stops instead of waiting for a buffer forever.
+    std::thread::scope(move |scope| {
         scope.spawn(move || {
             while let Ok(mut buf) = empty_rx.recv() {
                 let filled = fill(&mut reader, &mut buf);
@@ -133,6 +178,10 @@ fn hash_read_ahead(mut reader: impl Read + Send) -> std::io::Result<u128> {
         });
         let mut hasher = twox_hash::XxHash3_128::new();
         loop {
+            if let Some(e) = stopped() {
+                // Dropping the channels ends the reader thread.
+                return Err(e);
+            }
             match full_rx.recv() {
                 Ok(Ok((buf, n))) if n > 0 => {
                     hasher.write(&buf[..n]);
@@ -192,12 +241,19 @@ pub struct StatCache {
     entries: BTreeMap<String, CacheEntry>,
     dirty: bool,
     max_entries: usize,
+    /// Entries looked up or written by this run: never evicted at save, whatever their age (a
+    /// glob of more files than the cap would otherwise re-hash the overflow every run).
+    used: std::collections::HashSet<String>,
 }
 
 impl StatCache {
     /// The cache kept in `checkpoint_dir` (empty when there is none yet or it is unreadable).
     pub fn open(checkpoint_dir: &Path) -> StatCache {
-        let file = checkpoint_dir.join("inputs").join("stat-cache.json");
+        let inputs = checkpoint_dir.join("inputs");
+        // The temp files of writers that died mid-save (both caches of this folder).
+        sweep_dead_temps(&inputs, "stat-cache");
+        sweep_dead_temps(&inputs, "outputs");
+        let file = inputs.join("stat-cache.json");
         let entries = std::fs::read(&file)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
@@ -207,6 +263,7 @@ impl StatCache {
             entries,
             dirty: false,
             max_entries: MAX_ENTRIES,
+            used: Default::default(),
         }
     }
 
@@ -221,6 +278,7 @@ impl StatCache {
 
     fn hash_at(&mut self, path: &Path, key: StatKey, now: i128) -> std::io::Result<u128> {
         let name = cache_name(path);
+        self.used.insert(name.clone());
         if let Some(e) = self.entries.get(&name)
             && e.key == key
             && key.mtime_ns.max(key.ctime_ns) + RACY_NS <= e.hashed_at_ns
@@ -247,11 +305,26 @@ impl StatCache {
         if !self.dirty {
             return;
         }
-        if self.entries.len() > self.max_entries {
-            let mut ages: Vec<i128> = self.entries.values().map(|e| e.hashed_at_ns).collect();
+        // Over the cap, drop the entries hashed longest ago among those this run did not use.
+        let cap = self.max_entries.max(self.used.len());
+        if self.entries.len() > cap {
+            let used = &self.used;
+            let mut ages: Vec<i128> = self
+                .entries
+                .iter()
+                .filter(|(name, _)| !used.contains(*name))
+                .map(|(_, e)| e.hashed_at_ns)
+                .collect();
             ages.sort_unstable();
-            let cutoff = ages[self.entries.len() - self.max_entries];
-            self.entries.retain(|_, e| e.hashed_at_ns >= cutoff);
+            let drop = self.entries.len() - cap;
+            if let Some(&cutoff) = ages.get(drop.saturating_sub(1)) {
+                let mut dropped = 0;
+                self.entries.retain(|name, e| {
+                    let old = !used.contains(name) && e.hashed_at_ns <= cutoff && dropped < drop;
+                    dropped += usize::from(old);
+                    !old
+                });
+            }
         }
         match serde_json::to_vec(&self.entries) {
             Ok(bytes) => match write_atomic(file, &bytes) {
@@ -275,19 +348,79 @@ fn cache_name(path: &Path) -> String {
         .into_owned()
 }
 
-/// Write `bytes` to `file` through a temporary file in the same directory and a rename.
+/// Write `bytes` to `file` through a temporary file in the same directory (`<name>.tmp<pid>`)
+/// and a rename. A failed write (a full disk) removes its temp file; temp files of processes
+/// that died before renaming are swept by [`sweep_dead_temps`].
 pub(crate) fn write_atomic(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, file)
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, file));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Remove the temp files [`write_atomic`] left in `dir` for `file_stem` (`<stem>.tmp<pid>`)
+/// whose process is gone (a crash between write and rename). Best effort.
+pub(crate) fn sweep_dead_temps(dir: &Path, file_stem: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!("{file_stem}.tmp");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
+        if !alive {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_cache_write_leaves_no_temp_file_and_dead_writers_temps_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        // The rename fails (a directory is in the way): the temp file goes too.
+        let file = dir.path().join("outputs.json");
+        std::fs::create_dir_all(file.join("in-the-way")).unwrap();
+        assert!(write_atomic(&file, b"{}").is_err());
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("outputs.json")]);
+        // A dead writer's temp file is swept, a live one's is not.
+        let dead = dir.path().join("stat-cache.tmp4294967295");
+        let live = dir
+            .path()
+            .join(format!("stat-cache.tmp{}", std::process::id()));
+        std::fs::write(&dead, b"half").unwrap();
+        std::fs::write(&live, b"mine").unwrap();
+        sweep_dead_temps(dir.path(), "stat-cache");
+        assert!(!dead.exists() && live.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_and_devices_are_not_inputs() {
+        let err = StatKey::of(Path::new("/dev/zero")).unwrap_err();
+        assert!(err.to_string().contains("a device"), "{err}");
+        assert!(hash_file(Path::new("/dev/null")).is_err());
+    }
 
     #[test]
     fn hash_is_streamed_and_matches_one_shot() {
@@ -364,21 +497,40 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_keeps_the_most_recently_hashed_entries() {
+    fn the_cache_keeps_what_a_run_used_and_then_the_most_recently_hashed_entries() {
         let dir = tempfile::tempdir().unwrap();
-        let mut cache = StatCache::open(dir.path());
-        cache.max_entries = 2;
-        for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        let hash = |cache: &mut StatCache, name: &str, at: i128| {
             let file = dir.path().join(name);
             std::fs::write(&file, name).unwrap();
             cache
-                .hash_at(&file, StatKey::of(&file).unwrap(), i as i128)
+                .hash_at(&file, StatKey::of(&file).unwrap(), at)
                 .unwrap();
+        };
+        let kept = || {
+            let reopened = StatCache::open(dir.path());
+            let names: Vec<String> = reopened
+                .entries
+                .keys()
+                .map(|k| k[k.len() - 1..].to_string())
+                .collect();
+            names
+        };
+        // One run reads three files with a cap of two: all three stay (issue 21: a glob of more
+        // files than the cap re-hashed the overflow on every run).
+        let mut cache = StatCache::open(dir.path());
+        cache.max_entries = 2;
+        for (i, name) in ["a", "b", "c"].iter().enumerate() {
+            hash(&mut cache, name, i as i128);
         }
         cache.save();
-        let reopened = StatCache::open(dir.path());
-        let kept: Vec<&str> = reopened.entries.keys().map(|k| &k[k.len() - 1..]).collect();
-        assert_eq!(kept, ["b", "c"]);
+        assert_eq!(kept(), ["a", "b", "c"]);
+        // The next run reads c and d: the unused entries hashed longest ago go.
+        let mut cache = StatCache::open(dir.path());
+        cache.max_entries = 2;
+        hash(&mut cache, "c", 10);
+        hash(&mut cache, "d", 11);
+        cache.save();
+        assert_eq!(kept(), ["c", "d"]);
     }
 
     #[test]

@@ -63,8 +63,26 @@ impl NodeContent {
 
     /// The report's content record as known when the step is recorded.
     pub(crate) fn report(&self) -> crate::report::ContentRecord {
+        use crate::report::MAX_LISTED_INPUTS;
+        let total = self.reads.len();
+        let digest = (total > MAX_LISTED_INPUTS).then(|| {
+            let mut all = xxhash_rust::xxh3::Xxh3::new();
+            for r in &self.reads {
+                all.update(r.param.as_bytes());
+                all.update(r.path.as_os_str().as_encoded_bytes());
+                all.update(&r.hash.to_le_bytes());
+            }
+            format!("{:032x}", all.digest128())
+        });
         crate::report::ContentRecord {
-            inputs: self.reads.iter().map(FileRead::record).collect(),
+            inputs: self
+                .reads
+                .iter()
+                .take(MAX_LISTED_INPUTS)
+                .map(FileRead::record)
+                .collect(),
+            inputs_total: (total > MAX_LISTED_INPUTS).then_some(total as u64),
+            inputs_digest: digest,
             helpers: self
                 .helpers
                 .iter()

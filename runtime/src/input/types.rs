@@ -165,7 +165,13 @@ impl InputGlob {
     }
 }
 
+/// The files `pattern` matches, as a shell would list them: `*` and `?` do not match a leading
+/// `.` (an editor's `.#in.csv` lock link, `.DS_Store`; write `.*` to mean them), folders are
+/// skipped, and so are dangling symlinks (an editor's lock link pointing at nothing is not
+/// data). A symlink to a file is followed like the file.
 fn expand(pattern: &str) -> (Vec<PathBuf>, Option<String>) {
+    // (glob's own `require_literal_leading_dot` drops dotfiles even for a pattern that starts
+    // with `.`: the dot rule is applied below, per component, instead.)
     let paths = match glob::glob(pattern) {
         Ok(paths) => paths,
         Err(e) => return (Vec::new(), Some(format!("invalid glob pattern: {e}"))),
@@ -173,8 +179,14 @@ fn expand(pattern: &str) -> (Vec<PathBuf>, Option<String>) {
     let mut files = Vec::new();
     for entry in paths {
         match entry {
-            Ok(path) if path.is_dir() => {}
-            Ok(path) => files.push(path),
+            // `metadata` follows symlinks: a dangling one fails and is skipped.
+            Ok(path) if hidden_by_a_wildcard(pattern, &path) => {}
+            Ok(path) => match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => files.push(path),
+                Err(_) if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()) => {}
+                Err(e) => return (files, Some(format!("cannot read {}: {e}", path.display()))),
+            },
             Err(e) => return (files, Some(format!("cannot list {}", e))),
         }
     }
@@ -266,5 +278,57 @@ impl InputSource for InputGlob {
     }
     fn describe(&self) -> String {
         self.pattern.clone()
+    }
+}
+
+/// Whether `path` got a component starting with `.` from a wildcard (`*`, `?`, `[…]`) of
+/// `pattern` rather than from a literal `.`: the shell's rule for hidden files. With `**` the
+/// components do not line up, and only the file name is judged.
+fn hidden_by_a_wildcard(pattern: &str, path: &std::path::Path) -> bool {
+    let names: Vec<&std::ffi::OsStr> = path.iter().collect();
+    let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
+    let hidden = |name: &std::ffi::OsStr, part: &str| {
+        name.as_encoded_bytes().first() == Some(&b'.')
+            && !part.starts_with('.')
+            && name != "."
+            && name != ".."
+    };
+    if pattern.contains("**") {
+        return match (names.last(), parts.last()) {
+            (Some(name), Some(part)) => hidden(name, part),
+            _ => false,
+        };
+    }
+    let names = names
+        .iter()
+        .rev()
+        .zip(parts.iter().rev())
+        .filter(|(_, part)| part.contains(['*', '?', '[']));
+    names.into_iter().any(|(name, part)| hidden(name, part))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand;
+
+    /// Issue 21, item 9: `*` skips dotfiles and dangling symlinks (an editor's `.#in.csv` lock
+    /// link), as a shell would; `.*` still names dotfiles; a symlink to a file counts.
+    #[cfg(unix)]
+    #[test]
+    fn globs_skip_dotfiles_folders_and_dangling_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("a.csv"), "1").unwrap();
+        std::fs::write(d.join(".hidden.csv"), "2").unwrap();
+        std::fs::create_dir(d.join("sub.csv")).unwrap();
+        std::os::unix::fs::symlink(d.join("nowhere"), d.join(".#a.csv")).unwrap();
+        std::os::unix::fs::symlink(d.join("nowhere"), d.join("gone.csv")).unwrap();
+        std::os::unix::fs::symlink(d.join("a.csv"), d.join("link.csv")).unwrap();
+        let pattern = format!("{}/*.csv", d.display());
+        let (files, problem) = expand(&pattern);
+        assert_eq!(problem, None);
+        assert_eq!(files, vec![d.join("a.csv"), d.join("link.csv")]);
+        let (dotted, _) = expand(&format!("{}/.*.csv", d.display()));
+        assert_eq!(dotted, vec![d.join(".hidden.csv")]);
     }
 }

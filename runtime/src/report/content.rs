@@ -24,12 +24,25 @@ pub struct InputRecord {
     pub hash: String,
 }
 
+/// Input files listed per step in a report: beyond it a step's row keeps the count and a
+/// digest of all of them (a glob of 150,000 files made a 25 MB report per run, and past ~390,000
+/// one larger than a report may be to be read back).
+pub const MAX_LISTED_INPUTS: usize = 1_000;
+
 /// What a step's fingerprint owes to content rather than code and parameters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContentRecord {
     /// Input files read through `InputFile` / `InputGlob` parameters, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<InputRecord>,
+    /// How many input files the step read, when more than [`MAX_LISTED_INPUTS`] (only the
+    /// first ones are in `inputs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs_total: Option<u64>,
+    /// xxh3-128 over every input's parameter, path and content hash, when more than
+    /// [`MAX_LISTED_INPUTS`] were read (a change beyond the listed ones still shows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs_digest: Option<String>,
     /// Same-crate helpers in the code hash: name → token hash.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub helpers: BTreeMap<String, String>,
@@ -66,12 +79,13 @@ pub(crate) fn content_reason(before: Option<&StepReport>, now: &StepReport) -> O
     let b =
         b.filter(|b| !b.inputs.is_empty() || !b.helpers.is_empty() || b.output_hash.is_some())?;
     let mut what = Vec::new();
+    let key = |i: &InputRecord| (i.param.clone(), i.path.clone());
+    let old_inputs: std::collections::HashMap<(String, String), &InputRecord> =
+        b.inputs.iter().map(|i| (key(i), i)).collect();
+    let new_inputs: std::collections::HashSet<(String, String)> =
+        c.inputs.iter().map(key).collect();
     for input in &c.inputs {
-        match b
-            .inputs
-            .iter()
-            .find(|o| o.param == input.param && o.path == input.path)
-        {
+        match old_inputs.get(&key(input)) {
             Some(old) if old.hash == input.hash => {}
             Some(old) if old.size != input.size => what.push(format!(
                 "input {} changed: size {} → {}",
@@ -86,11 +100,24 @@ pub(crate) fn content_reason(before: Option<&StepReport>, now: &StepReport) -> O
             None => what.push(format!("input {} added", input.path)),
         }
     }
+    // Only within the listed part of both rows can a file be told added or removed.
+    let listed_all = b.inputs_total.is_none() && c.inputs_total.is_none();
     for old in &b.inputs {
-        if old.param_in(c) {
-            continue;
+        if listed_all && !new_inputs.contains(&key(old)) {
+            what.push(format!("input {} removed", old.path));
         }
-        what.push(format!("input {} removed", old.path));
+    }
+    let digests = b.inputs_digest.is_some() || c.inputs_digest.is_some();
+    if what.is_empty()
+        && digests
+        && (b.inputs_digest != c.inputs_digest || b.inputs_total != c.inputs_total)
+    {
+        let count = |r: &ContentRecord| r.inputs_total.unwrap_or(r.inputs.len() as u64);
+        what.push(format!(
+            "input files changed beyond the {MAX_LISTED_INPUTS} the report lists ({} files before, {} now)",
+            count(b),
+            count(c)
+        ));
     }
     for (name, hash) in &c.helpers {
         match b.helpers.get(name) {
@@ -109,14 +136,6 @@ pub(crate) fn content_reason(before: Option<&StepReport>, now: &StepReport) -> O
         _ => "",
     };
     (!what.is_empty()).then(|| format!("{}{cutoff}", what.join(", ")))
-}
-
-impl InputRecord {
-    fn param_in(&self, c: &ContentRecord) -> bool {
-        c.inputs
-            .iter()
-            .any(|i| i.param == self.param && i.path == self.path)
-    }
 }
 
 #[cfg(test)]
@@ -152,6 +171,37 @@ mod tests {
         assert!(reason.contains("input new.csv added"), "{reason}");
         assert!(reason.contains("input old.csv removed"), "{reason}");
         assert!(reason.contains("helper `scale` changed"), "{reason}");
+    }
+
+    /// A row of many inputs as `FileRead` records it: the first ones listed, the count and a
+    /// digest of all (here the digest stands for the hash of the unlisted part).
+    fn many(total: usize, changed_at: Option<usize>) -> ContentRecord {
+        let hash = |i: usize| if Some(i) == changed_at { "x" } else { "h" };
+        ContentRecord {
+            inputs: (0..total.min(MAX_LISTED_INPUTS))
+                .map(|i| input(&format!("f{i}.csv"), 1, hash(i)))
+                .collect(),
+            inputs_total: Some(total as u64),
+            inputs_digest: Some(format!(
+                "{}",
+                changed_at.filter(|i| *i >= MAX_LISTED_INPUTS).unwrap_or(0)
+            )),
+            ..ContentRecord::default()
+        }
+    }
+
+    #[test]
+    fn a_row_of_many_inputs_lists_some_and_still_tells_a_change_beyond_them() {
+        let listed = reason_of(many(150_000, None), many(150_000, Some(10))).unwrap();
+        assert_eq!(listed, "input f10.csv changed: same size, other content");
+        let beyond = reason_of(many(150_000, None), many(150_000, Some(120_000))).unwrap();
+        assert!(
+            beyond.contains("beyond the 1000 the report lists"),
+            "{beyond}"
+        );
+        let grown = reason_of(many(150_000, None), many(150_001, None)).unwrap();
+        assert!(grown.contains("150000 files before, 150001 now"), "{grown}");
+        assert_eq!(reason_of(many(150_000, None), many(150_000, None)), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::memory::MemorySample;
 use crate::plan::{Fingerprint, Policy};
 
 pub(crate) use content::content_reason;
-pub use content::{ContentRecord, InputRecord};
+pub use content::{ContentRecord, InputRecord, MAX_LISTED_INPUTS};
 pub(crate) use live::LiveNow;
 pub use live::{
     LIVE_EVERY, LIVE_FILE, LIVE_SCHEMA_VERSION, LiveProgress, RecentTask, TASK_TIMES_CAP,

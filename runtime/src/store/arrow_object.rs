@@ -28,8 +28,15 @@ pub(crate) fn read_arrow_header(
     file_len: u64,
     path: &Path,
 ) -> Result<Option<Header>, StoreError> {
-    let identity =
-        crate::arrow::ipc::read_identity(file, file_len).map_err(|r| corrupt(path, r))?;
+    use crate::arrow::ipc::IdentityError;
+    let identity = crate::arrow::ipc::read_identity(file, file_len).map_err(|e| match e {
+        IdentityError::Invalid(reason) => corrupt(path, reason),
+        IdentityError::Io(op, source) => StoreError::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        },
+    })?;
     Ok(identity.map(|id| Header {
         kind: id.kind,
         compression: Compression::None,

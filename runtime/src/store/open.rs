@@ -47,7 +47,7 @@ impl Store {
         options: StoreOptions,
     ) -> Result<Store, StoreError> {
         let run_path = dir.join("runs").join(run_id);
-        if !is_plain_name(run_id) {
+        if !super::runs::is_plain_name(run_id) {
             let source = io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "run id must be a plain name ([A-Za-z0-9._-])",
@@ -69,6 +69,24 @@ impl Store {
                 .map_err(io_error("create directory", &path))?;
         }
         remove_orphans(&*backend, dir)?;
+        let mut store = Store {
+            root: dir.to_path_buf(),
+            backend,
+            run_id: Some(run_id.to_string()),
+            options,
+            _lock: Some(lock),
+            tmp_seq: AtomicU64::new(0),
+            synced_dirs: Mutex::default(),
+        };
+        let run_path = if store.options.number_runs {
+            let id = super::runs::numbered(store.next_run_number()?, run_id);
+            let path = dir.join("runs").join(&id);
+            store.run_id = Some(id);
+            path
+        } else {
+            run_path
+        };
+        let backend = &store.backend;
         backend
             .create_dir_all(&run_path)
             .map_err(io_error("create run folder", &run_path))?;
@@ -78,15 +96,7 @@ impl Store {
                 .sync_dir(&synced)
                 .map_err(io_error("fsync directory", &synced))?;
         }
-        Ok(Store {
-            root: dir.to_path_buf(),
-            backend,
-            run_id: Some(run_id.to_string()),
-            options,
-            _lock: Some(lock),
-            tmp_seq: AtomicU64::new(0),
-            synced_dirs: Mutex::default(),
-        })
+        Ok(store)
     }
 
     /// Open an existing checkpoint directory for inspection: no lock, no cleanup, no run
@@ -215,16 +225,6 @@ fn key_from_rel(rel: &Path) -> Option<BlockKey> {
         fingerprint,
         part: part.parse().ok()?,
     })
-}
-
-/// A single, harmless path component: `[A-Za-z0-9._-]+`, not starting with a dot.
-pub(crate) fn is_plain_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('.')
-        && name.len() <= 200
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 /// Take `dir/LOCK` and record our pid in it; a held lock is [`StoreError::Locked`] naming the

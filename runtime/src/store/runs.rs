@@ -10,8 +10,10 @@ use super::{Store, StoreError, io_error};
 const RUN_FILE_CAP: u64 = 64 << 20;
 
 impl Store {
-    /// Run ids found under `runs/`, in name order (ids start with a UTC timestamp, so this is
-    /// oldest first).
+    /// Run ids found under `runs/`, oldest first: numbered runs (`r<N>-…`, see
+    /// [`StoreOptions::number_runs`](super::StoreOptions::number_runs)) by their number — the
+    /// order in which they held the store's lock or lease, whatever the clocks of their hosts —
+    /// after any unnumbered ones of older versions (by name, which starts with a UTC timestamp).
     pub fn list_runs(&self) -> Result<Vec<String>, StoreError> {
         let dir = self.root.join("runs");
         let entries = match self.backend.list_dir(&dir) {
@@ -24,13 +26,23 @@ impl Store {
             .filter(|e| e.is_dir)
             .map(|e| e.name)
             .collect();
-        runs.sort();
+        runs.sort_by_cached_key(|name| (run_number(name), name.clone()));
         Ok(runs)
+    }
+
+    /// The number the next run gets: one past the highest numbered run under `runs/`.
+    pub(crate) fn next_run_number(&self) -> Result<u64, StoreError> {
+        let runs = self.list_runs()?;
+        Ok(runs
+            .iter()
+            .filter_map(|r| run_number(r))
+            .max()
+            .map_or(1, |n| n.saturating_add(1)))
     }
 
     /// Read `runs/<run_id>/<name>` (at most 64 MiB). `Ok(None)` when it does not exist.
     pub fn read_run_file(&self, run_id: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        if !super::open::is_plain_name(run_id) || !super::open::is_plain_name(name) {
+        if !is_plain_name(run_id) || !is_plain_name(name) {
             return Ok(None);
         }
         let path = self.root.join("runs").join(run_id).join(Path::new(name));
@@ -40,4 +52,25 @@ impl Store {
             Err(e) => Err(io_error("read", &path)(e)),
         }
     }
+}
+
+/// The number of a numbered run id (`r000042-…` → 42); `None` for an unnumbered one.
+pub(crate) fn run_number(run_id: &str) -> Option<u64> {
+    let digits = run_id.strip_prefix('r')?.split('-').next()?;
+    digits.parse().ok()
+}
+
+/// `run_id` numbered `n` (zero-padded so that names sort like numbers up to a million runs).
+pub(crate) fn numbered(n: u64, run_id: &str) -> String {
+    format!("r{n:06}-{run_id}")
+}
+
+/// A single, harmless path component: `[A-Za-z0-9._-]+`, not starting with a dot.
+pub(crate) fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name.len() <= 200
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::plan::Fingerprint;
 
 pub(super) const TY: &str = "alloc::vec::Vec<u64>";
 
@@ -22,6 +23,7 @@ pub(super) fn open_with(dir: &Path, compression: Option<Compression>) -> Store {
         wait_for_lock: false,
         checkpoint_compression: compression,
         spill_compression: compression,
+        number_runs: false,
     };
     match Store::open(dir, "run-1", options) {
         Ok(store) => store,

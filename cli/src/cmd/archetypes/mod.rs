@@ -1,7 +1,8 @@
 //! `stepstone archetypes list | show NAME | check DIR [--build] | test DIR | publish DIR |
-//! deprecate NAME@V`: this file dispatches and holds list, show and check; publishing,
-//! deprecating and testing have their own files.
+//! export NAME | deprecate NAME@V`: this file dispatches and holds list, show and check;
+//! publishing, deprecating, exporting and testing have their own files.
 
+mod export;
 mod list;
 mod publish;
 mod test;
@@ -55,6 +56,7 @@ pub(crate) fn execute(command: ArchetypesCommand) -> anyhow::Result<()> {
         } => check(&dir, build, &runtime, &catalogs),
         ArchetypesCommand::Test { dir, runtime } => test::execute(&dir, &runtime),
         ArchetypesCommand::Publish(args) => publish::execute(&args),
+        ArchetypesCommand::Export(args) => export::execute(&args),
         ArchetypesCommand::Deprecate { version, catalog } => publish::deprecate(&version, &catalog),
     }
 }

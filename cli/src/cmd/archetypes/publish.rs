@@ -7,10 +7,13 @@
 use anyhow::bail;
 
 use crate::args::{PublishArgs, PublishStatus, RuntimeArgs};
-use crate::catalog::{Catalog, Request};
+use crate::catalog::index::Entry;
+use crate::catalog::{Catalog, Request, Resolved, TEMPLATES};
 use crate::output;
+use crate::scaffold::dependency::RuntimeDependency;
 use crate::scaffold::lint;
 use crate::scaffold::model::Status;
+use crate::scaffold::safety::OutputFile;
 use crate::scaffold::source::Archetype;
 
 /// Run `archetypes publish`.
@@ -26,7 +29,23 @@ pub(super) fn execute(args: &PublishArgs) -> anyhow::Result<()> {
         PublishStatus::Experimental => Status::Experimental,
         PublishStatus::Deprecated => Status::Deprecated,
     };
-    let entry = catalog.publish(&archetype, status, &args.approver)?;
+    let dependency = super::export::dependency(
+        &args.runtime,
+        RuntimeDependency::Version(env!("CARGO_PKG_VERSION").to_string()),
+    )?;
+    let label = catalog.label.clone();
+    let template = |entry: &Entry| -> anyhow::Result<Vec<OutputFile>> {
+        let Some(format) = args.also.first() else {
+            return Ok(Vec::new());
+        };
+        let resolved = Resolved {
+            archetype: archetype.clone(),
+            entry: entry.clone(),
+            catalog: label.clone(),
+        };
+        super::export::template(&resolved, *format, &dependency)
+    };
+    let entry = catalog.publish(&archetype, status, &args.approver, &template)?;
     output::status(format!(
         "Published {} {} to {} (status {}, approver {}): {}",
         entry.name,
@@ -36,6 +55,14 @@ pub(super) fn execute(args: &PublishArgs) -> anyhow::Result<()> {
         entry.approver,
         entry.digest
     ));
+    if !args.also.is_empty() {
+        output::status(format!(
+            "Exported it as a cargo-generate template: {}/{}/ ({})",
+            TEMPLATES,
+            entry.name,
+            "in a git catalog: cargo generate --git URL --tag NAME/vVERSION cargo-generate/NAME; in a folder catalog: its VERSION/ sub-folder"
+        ));
+    }
     Ok(())
 }
 

@@ -48,7 +48,7 @@ pub(crate) fn open_store(dir: &Path) -> anyhow::Result<Store> {
 }
 
 /// Order of run ids: `<UTC stamp>-<pid>-<counter>`, by stamp, then counter (numerically).
-pub(crate) fn order_key(id: &str) -> (String, u64, String) {
+fn order_key(id: &str) -> (String, u64, String) {
     let stamp = id.split('-').next().unwrap_or_default().to_string();
     let counter = id
         .rsplit('-')

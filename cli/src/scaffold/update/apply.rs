@@ -145,6 +145,17 @@ pub(crate) fn apply(project: &Path, plan: &Plan, label: &str) -> anyhow::Result<
         no_symlink_on_the_way(project, from)?;
         no_symlink_on_the_way(project, to)?;
     }
+    // Every path written is checked before the first byte is: the record, and the backup
+    // folder (a cloned project may carry a symlinked `.stepstone` or `.stepstone/backup`, which
+    // would put the backups outside the project).
+    check_existing_path(project, &plan.record.path)?;
+    no_symlink_on_the_way(project, ".stepstone/backup")?;
+    let backup_folder = backup_dir(project, label);
+    let backup_rel = backup_folder
+        .strip_prefix(project)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    no_symlink_on_the_way(project, &backup_rel)?;
     let backup = back_up(project, plan, label)?;
     for (from, to) in &plan.moves {
         let (from, to) = (rel(from)?.under(project), rel(to)?.under(project));
@@ -178,7 +189,6 @@ pub(crate) fn apply(project: &Path, plan: &Plan, label: &str) -> anyhow::Result<
             Change::KeepDeleted | Change::KeepModified => {}
         }
     }
-    check_existing_path(project, &plan.record.path)?;
     replace(&plan.record.path.under(project), &plan.record.contents)?;
     Ok(backup)
 }

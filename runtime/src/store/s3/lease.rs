@@ -25,6 +25,23 @@ struct LeaseBody {
     pid: u32,
     /// Milliseconds since the Unix epoch after which the lease may be taken over.
     expires_unix_ms: u64,
+    /// The holder's boot (`/proc/sys/kernel/random/boot_id`): a holder on this very boot whose
+    /// pid is gone is dead, and its lease is taken at once instead of waited out. Absent in
+    /// leases of older versions (then only expiry frees them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    boot: Option<String>,
+}
+
+impl LeaseBody {
+    /// The holder ran on this machine's current boot and its process no longer exists. (A pid
+    /// reused by another process keeps the lease: waiting is the safe side.)
+    fn holder_is_dead_here(&self) -> bool {
+        let here = boot_id();
+        here.is_some()
+            && self.boot == here
+            && self.pid != std::process::id()
+            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
 }
 
 /// Another live run holds the lease (carried inside the `io::Error` of a refused lock).
@@ -99,7 +116,8 @@ impl Lease {
             let holder: Option<LeaseBody> = serde_json::from_slice(&bytes).ok();
             let now = now_ms();
             let expires = holder.as_ref().map_or(0, |h| h.expires_unix_ms);
-            if now >= expires {
+            let dead = holder.as_ref().is_some_and(LeaseBody::holder_is_dead_here);
+            if now >= expires || dead {
                 let update = PutMode::Update(UpdateVersion { e_tag, version });
                 let take = client
                     .store
@@ -107,7 +125,12 @@ impl Lease {
                 match client.block_on(take) {
                     Ok(put) => {
                         if let Some(h) = &holder {
-                            tracing::warn!(lease = %url, host = %h.host, pid = h.pid, "took over an expired lease");
+                            let why = if dead {
+                                "its holder is dead"
+                            } else {
+                                "it expired"
+                            };
+                            tracing::warn!(lease = %url, host = %h.host, pid = h.pid, "took over the lease: {why}");
                         }
                         return Ok(Lease::start(client, key, put.e_tag, ttl));
                     }
@@ -243,7 +266,16 @@ fn fresh_body(ttl: Duration) -> LeaseBody {
         host: host_name(),
         pid: std::process::id(),
         expires_unix_ms: now_ms() + ttl.as_millis() as u64,
+        boot: boot_id(),
     }
+}
+
+/// This boot of this machine (`None` where the kernel does not tell).
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 fn encode(body: &LeaseBody) -> Vec<u8> {

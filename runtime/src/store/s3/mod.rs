@@ -177,8 +177,11 @@ impl S3Backend {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
+        // A given spill directory may be shared (a node-wide `STEPSTONE_SPILL_DIR`, two stores
+        // passed the same `--spill-dir`): each store gets its own subfolder, so opening one
+        // never sweeps another's in-flight temp files or spills.
         let (local, remove_local) = match spill_dir {
-            Some(dir) => (dir.to_path_buf(), false),
+            Some(dir) => (dir.join(local_tier_name(&format!("s3://{rest}"))), false),
             None => (fresh_temp_dir()?, true),
         };
         std::fs::create_dir_all(&local)?;
@@ -261,6 +264,11 @@ fn unsupported(op: &str, key: &ObjectPath) -> io::Error {
         io::ErrorKind::Unsupported,
         format!("the S3 store cannot {op} {key}"),
     )
+}
+
+/// The subfolder of a shared spill directory that holds the local tier of the store at `url`.
+pub(crate) fn local_tier_name(url: &str) -> String {
+    format!("store-{:016x}", xxhash_rust::xxh3::xxh3_64(url.as_bytes()))
 }
 
 /// A new, empty folder under the system temp directory.

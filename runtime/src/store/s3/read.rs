@@ -121,7 +121,9 @@ impl RemoteFile {
     }
 }
 
-/// Pull the next chunk of `body`'s stream; the object ending early is an error.
+/// Pull the next chunk of `body`'s stream; the object ending early is an error. Its kind is
+/// `ConnectionAborted`, not `UnexpectedEof`: a body cut short by the network says nothing about
+/// the stored object (a short *file* is corruption; a short response is an outage).
 fn next_chunk(client: &Client, key: &ObjectPath, body: &mut Body) -> io::Result<()> {
     match client.block_on(body.stream.next()) {
         Some(Ok(chunk)) => {
@@ -130,7 +132,7 @@ fn next_chunk(client: &Client, key: &ObjectPath, body: &mut Body) -> io::Result<
         }
         Some(Err(e)) => Err(super::map_error("get", &client.url(key), e)),
         None => Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
+            io::ErrorKind::ConnectionAborted,
             format!(
                 "{} ended at byte {} (shorter than it was when opened, or the connection closed)",
                 client.url(key),

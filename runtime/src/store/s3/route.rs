@@ -84,6 +84,9 @@ mod tests {
         let spill = std::env::temp_dir().join(format!("route-test-{}", std::process::id()));
         let b = backend(&spill);
         let root = b.root();
+        // The store's own subfolder of the (possibly shared) spill directory.
+        let spill = spill.join(super::super::local_tier_name("s3://bucket/some/prefix"));
+        assert_eq!(b.spill_dir(), spill);
         match b.route(&root.join("tmp").join("x.tmp")).unwrap() {
             Route::Local(p) => assert_eq!(p, spill.join("tmp/x.tmp")),
             _ => panic!("tmp/ is local"),
@@ -111,6 +114,33 @@ mod tests {
         assert!(b.route(&root.join("../other")).is_err());
         assert!(b.route(Path::new("/local/path")).is_err());
         let _ = std::fs::remove_dir_all(&spill);
+    }
+
+    #[test]
+    fn two_stores_sharing_a_spill_dir_get_their_own_local_tiers() {
+        let shared = std::env::temp_dir().join(format!("route-shared-{}", std::process::id()));
+        let a = S3Backend::open("s3://bucket/a", Some(&shared)).unwrap();
+        let b = S3Backend::open("s3://bucket/b", Some(&shared)).unwrap();
+        let a_tmp = match a.route(&a.root().join("tmp")).unwrap() {
+            Route::Local(p) => p,
+            _ => panic!("tmp/ is local"),
+        };
+        let b_tmp = match b.route(&b.root().join("tmp")).unwrap() {
+            Route::Local(p) => p,
+            _ => panic!("tmp/ is local"),
+        };
+        assert_ne!(
+            a_tmp, b_tmp,
+            "one store's sweep of tmp/ never reaches another's"
+        );
+        assert!(a_tmp.starts_with(&shared) && b_tmp.starts_with(&shared));
+        let again = S3Backend::open("s3://bucket/a/", Some(&shared)).unwrap();
+        assert_eq!(
+            again.spill_dir(),
+            a.spill_dir(),
+            "stable across runs (spills resume)"
+        );
+        let _ = std::fs::remove_dir_all(&shared);
     }
 
     #[test]
