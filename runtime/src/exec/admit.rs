@@ -135,6 +135,8 @@ impl Executor {
         self.output_history.insert(name.clone(), footprint);
         let fresh = self.config.fresh;
         let log = &mut self.services.log;
+        let part = (partition.index(), partition.count());
+        log.live_task_time(seq, &name, part, ran.seconds);
         if let Some(row) = log.row(seq) {
             row.status = StepStatus::Executed;
             row.executions += 1;
