@@ -7,7 +7,7 @@ use super::executor::Executor;
 use super::objects::ReadFailure;
 use super::task::{Prepared, Ran};
 use crate::plan::{BlockId, Buckets, Lineage, Value};
-use crate::report::StepStatus;
+use crate::report::StepEvent;
 
 /// How [`Executor::finish`] left a step.
 #[must_use]
@@ -137,21 +137,16 @@ impl Executor {
         let log = &mut self.services.log;
         let part = (partition.index(), partition.count());
         log.live_task_time(seq, &name, part, ran.seconds);
-        if let Some(row) = log.row(seq) {
-            row.status = StepStatus::Executed;
-            row.executions += 1;
-            row.seconds += ran.seconds;
-            if !recomputed {
-                row.partitions_executed += 1;
-                row.output_bytes += footprint.requested;
-                row.output_resident_bytes += footprint.resident;
-            }
-            if recomputed {
-                row.reason = format!("recomputed from lineage ({} times)", row.executions);
-            } else if !corrupt && row.executions == 1 {
-                log.explain_execution(seq, fresh);
-            }
-        }
+        log.record(
+            seq,
+            StepEvent::Executed {
+                seconds: ran.seconds,
+                recomputed,
+                after_corrupt: corrupt,
+                footprint,
+                fresh,
+            },
+        );
         self.refine_estimates(|b| lineage.get(b.node).map(|n| n.ops));
         // What the output added (buffers shared with resident inputs are not counted again).
         let resident: u64 = blocks.iter().map(|b| self.blocks.get(*b).charged).sum();

@@ -194,7 +194,7 @@ impl Executor {
         let log = &mut self.services.log;
         if log.progress.is_shown() {
             let step = lineage.get(id).map(|n| n.name.as_str()).unwrap_or_default();
-            let spilled = log.totals.spilled_bytes;
+            let spilled = log.totals().spilled_bytes;
             log.progress.step_done(StepProgress {
                 step,
                 tracked: memory.tracked(),
@@ -254,7 +254,7 @@ impl Executor {
         if error.is_none() {
             for key in self.blocks.spills() {
                 store.remove(key, crate::store::ObjectKind::Spill)?;
-                self.services.log.totals.objects_deleted += 1;
+                self.services.log.object_deleted();
             }
             store.finish_run()?;
         }

@@ -30,6 +30,7 @@ use crate::input::{InputSource, NodeContent, changed_since_hashed};
 use crate::plan::{
     BlockId, BoxError, Fingerprint, Lineage, NodeId, StepSpec, Value, content_identity,
 };
+use crate::report::StepEvent;
 
 impl Executor {
     /// The next recorded node is step `spec` with input-file parameters `files` (`(parameter
@@ -152,10 +153,12 @@ impl Executor {
                 continue;
             }
             let fp = pending.fingerprint(&parents);
-            self.set_fingerprint(lineage, id, fp);
-            if let Some(row) = self.services.log.row(id.0) {
-                row.parents = parents;
-            }
+            lineage.set_fingerprint(id, fp);
+            let event = StepEvent::Fingerprinted {
+                fingerprint: fp,
+                parents: Some(parents),
+            };
+            self.services.log.record(id.0, event);
             let Some(content) = self.inputs.nodes.get_mut(&id) else {
                 continue;
             };
@@ -212,9 +215,8 @@ impl Executor {
         let identity = identity(lineage, id, &content.name, &content.module, output);
         let (resolved, static_fp, current) =
             (content.resolved, content.static_fp, node.fingerprint);
-        if let Some(row) = self.services.log.row(id.0) {
-            row.content.output_hash = Some(format!("{output:032x}"));
-        }
+        let event = StepEvent::OutputHash { hash: output };
+        self.services.log.record(id.0, event);
         if resolved {
             if current != identity {
                 tracing::warn!(
@@ -238,9 +240,11 @@ impl Executor {
     /// `id` takes its final fingerprint, in the lineage and in its report row.
     fn set_fingerprint(&mut self, lineage: &mut Lineage, id: NodeId, fp: Fingerprint) {
         lineage.set_fingerprint(id, fp);
-        if let Some(row) = self.services.log.row(id.0) {
-            row.fingerprint = fp;
-        }
+        let event = StepEvent::Fingerprinted {
+            fingerprint: fp,
+            parents: None,
+        };
+        self.services.log.record(id.0, event);
     }
 }
 

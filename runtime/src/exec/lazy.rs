@@ -172,11 +172,8 @@ impl Executor {
             let Some(&id) = lazy.get(index) else { continue };
             match result {
                 Ok(bytes) => {
-                    let log = &mut self.services.log;
-                    log.totals.reloaded_bytes += bytes;
-                    if let Some(row) = log.row(id.node.0) {
-                        row.reloaded_bytes += bytes;
-                    }
+                    let event = crate::report::StepEvent::Reloaded { bytes, first: None };
+                    self.services.log.record(id.node.0, event);
                     self.mark_loaded(lineage, id);
                     self.block_event(lineage, "reload", id, bytes);
                 }

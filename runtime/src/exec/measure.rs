@@ -94,11 +94,10 @@ impl Executor {
         } else {
             memory.release(before - exact.resident);
         }
-        if let Some(row) = self.services.log.row(id.node.0) {
-            row.output_bytes =
-                (row.output_bytes + exact.requested).saturating_sub(footprint.requested);
-            row.output_resident_bytes =
-                (row.output_resident_bytes + exact.resident).saturating_sub(footprint.resident);
-        }
+        let event = crate::report::StepEvent::Remeasured {
+            estimate: footprint,
+            exact,
+        };
+        self.services.log.record(id.node.0, event);
     }
 }

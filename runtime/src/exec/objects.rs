@@ -10,7 +10,7 @@ use super::ExecError;
 use super::executor::Executor;
 use crate::config::Event;
 use crate::plan::{BlockId, Lineage, Node, Policy, Task};
-use crate::report::StepStatus;
+use crate::report::StepEvent;
 use crate::store::{BlockKey, ObjectKind, StoreError};
 
 /// Why a stored object could not be read back.
@@ -150,15 +150,13 @@ impl Executor {
         b.footprint = Some(footprint);
         self.blocks.mark_resident(id);
         let first_time = !self.blocks.get(id).done;
-        let log = &mut self.services.log;
-        log.totals.reloaded_bytes += info.payload_len;
-        if let Some(row) = log.row(id.node.0) {
-            row.reloaded_bytes += info.payload_len;
-            if first_time {
-                row.output_bytes += footprint.requested;
-                row.output_resident_bytes += footprint.resident;
-            }
-        }
+        self.services.log.record(
+            id.node.0,
+            StepEvent::Reloaded {
+                bytes: info.payload_len,
+                first: first_time.then_some(footprint),
+            },
+        );
         self.refine_estimates(|id| lineage.get(id.node).map(|n| n.ops));
         self.block_event(lineage, "reload", id, info.payload_len);
         self.mark_loaded(lineage, id);
@@ -220,23 +218,12 @@ impl Executor {
     /// step "reused"; the output now exists.
     pub(crate) fn mark_loaded(&mut self, lineage: &mut Lineage, id: BlockId) {
         let b = self.blocks.get(id);
-        if let (true, false, Some(info), Some(row)) = (
-            b.stored_by_earlier_run,
-            b.done,
-            b.stored.as_ref(),
-            self.services.log.row(id.node.0),
-        ) {
-            row.partitions_reused += 1;
-            if row.status == StepStatus::Skipped {
-                row.status = StepStatus::Reused;
-                row.reason = match info.kind {
-                    ObjectKind::Checkpoint => "checkpoint from an earlier run".into(),
-                    _ => "spill left by an earlier (failed) run".into(),
-                };
-            }
-            if info.kind == ObjectKind::Checkpoint && row.checkpoint.is_none() {
-                row.checkpoint = Some(info.path.display().to_string());
-            }
+        if let (true, false, Some(info)) = (b.stored_by_earlier_run, b.done, b.stored.as_ref()) {
+            let event = StepEvent::Reused {
+                kind: info.kind,
+                path: info.path.display().to_string(),
+            };
+            self.services.log.record(id.node.0, event);
         }
         self.block_done(lineage, id);
     }
@@ -265,9 +252,9 @@ impl Executor {
         }
         self.blocks.get_mut(id).object_was_corrupt = true;
         self.block_event(lineage, "corrupt", id, 0);
-        if let Some(row) = self.services.log.row(id.node.0) {
-            row.reason = format!("stored object was corrupt ({why}); recomputed");
-        }
+        self.services
+            .log
+            .record(id.node.0, StepEvent::Corrupt { why });
     }
 
     /// Write `id`'s resident value as an object of `kind`.
@@ -303,25 +290,17 @@ impl Executor {
         )?;
         drop(value);
         let bytes = info.file_len;
-        let log = &mut self.services.log;
-        match kind {
-            ObjectKind::Spill => {
-                log.totals.spills_written += 1;
-                log.totals.spilled_bytes += bytes;
-                if let Some(row) = log.row(seq) {
-                    row.spilled_bytes += bytes;
-                }
-            }
-            ObjectKind::Checkpoint => {
-                log.totals.checkpoints_written += 1;
-                log.totals.checkpoint_bytes += bytes;
-                if let Some(row) = log.row(seq)
-                    && (row.checkpoint.is_none() || id.part == 0)
-                {
-                    row.checkpoint = Some(info.path.display().to_string());
-                }
-            }
-            ObjectKind::Persist => {}
+        let written = match kind {
+            ObjectKind::Spill => Some(StepEvent::Spilled { bytes }),
+            ObjectKind::Checkpoint => Some(StepEvent::Checkpointed {
+                bytes,
+                path: info.path.display().to_string(),
+                part: id.part,
+            }),
+            ObjectKind::Persist => None,
+        };
+        if let Some(event) = written {
+            self.services.log.record(seq, event);
         }
         let event = match kind {
             ObjectKind::Spill => "spill",

@@ -20,9 +20,9 @@ pub(crate) struct RunLog {
     pub(crate) run_id: String,
     pub(crate) started_at: String,
     started: Instant,
-    rows: StepRows,
+    pub(super) rows: StepRows,
     events: Vec<MemoryEvent>,
-    pub(crate) totals: Totals,
+    pub(super) totals: Totals,
     pub(crate) progress: ProgressView,
     /// The live feed (`live.json`, `tasks.json`).
     pub(crate) live: super::live::LiveFeed,
@@ -64,11 +64,6 @@ impl RunLog {
         self.rows.insert(row);
     }
 
-    /// The row of step `seq`, while it may still change.
-    pub(crate) fn row(&mut self, seq: usize) -> Option<&mut StepReport> {
-        self.rows.get_mut(seq)
-    }
-
     /// Step `seq`'s row will not change any more (its node left the DAG).
     pub(crate) fn finish_row(&mut self, seq: usize) {
         self.rows.finish(seq);
@@ -79,12 +74,19 @@ impl RunLog {
         self.rows.reopen(seq);
     }
 
-    /// Step `seq` failed for `reason`.
+    /// Step `seq` failed for `reason` (shorthand for [`StepEvent::Failed`]).
     pub(crate) fn fail(&mut self, seq: usize, reason: &str) {
-        if let Some(row) = self.rows.get_mut(seq) {
-            row.status = StepStatus::Failed;
-            row.reason = reason.to_string();
-        }
+        self.record(seq, super::StepEvent::Failed { reason });
+    }
+
+    /// The run's totals so far.
+    pub(crate) fn totals(&self) -> &Totals {
+        &self.totals
+    }
+
+    /// A spill of a finished run was deleted.
+    pub(crate) fn object_deleted(&mut self) {
+        self.totals.objects_deleted += 1;
     }
 
     /// A memory event (`spill`, `reload`, `drop`, `checkpoint`, `corrupt`, …) of step `seq`

@@ -3,6 +3,7 @@
 //! `runs/<run-id>/report.json` (schema [`REPORT_SCHEMA_VERSION`]) and summarized as a table.
 
 mod content;
+mod events;
 mod live;
 mod log;
 mod progress;
@@ -16,6 +17,7 @@ use crate::plan::{Fingerprint, Policy};
 
 pub(crate) use content::content_reason;
 pub use content::{ContentRecord, InputRecord, MAX_LISTED_INPUTS};
+pub(crate) use events::StepEvent;
 pub(crate) use live::LiveNow;
 pub use live::{
     LIVE_EVERY, LIVE_FILE, LIVE_SCHEMA_VERSION, LiveProgress, RecentTask, TASK_TIMES_CAP,
