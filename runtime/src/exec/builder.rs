@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::pipeline::Pipeline;
-use crate::input::InputSource;
+use crate::input::{InputGlob, InputSource};
 use crate::plan::{Args, BoxError, Data, Handle, NodeId, PlanError, Policy};
 
 /// What a recorded step is, before the pipeline turns it into a node.
@@ -89,6 +89,47 @@ impl<'p> StepBuilder<'p> {
     pub fn partitions(mut self, count: u32) -> Self {
         self.spec.partitions = Some(count);
         self.spec.params.extend_from_slice(&count.to_le_bytes());
+        self
+    }
+    /// Make this step a source partitioned over files: it runs once per file of `files` (in
+    /// sorted order), and task i reads file i — get it with [`InputGlob::file`] of
+    /// [`Args::partition`]. Each partition is keyed by its own file's path and content (hashed
+    /// now, through the stat cache), so on a later run a changed file recomputes its partition
+    /// and what was computed from that partition only; an added or removed file adds or removes
+    /// a partition, and steps that read every partition (lazy inputs, a repartition) recompute.
+    /// Only the pattern enters the step's fingerprint (parameter `name` in messages). Reuse
+    /// across runs needs the partitions stored: give this step (or its descendants) the
+    /// checkpoint policy.
+    ///
+    /// ```no_run
+    /// # fn main() -> stepstone::Result<()> {
+    /// use stepstone::{InputGlob, Policy, RunConfig};
+    ///
+    /// let out = stepstone::run(&RunConfig::new("lines"), |p| {
+    ///     let files = InputGlob::from("data/*.csv");
+    ///     let glob = files.clone();
+    ///     let lines = p
+    ///         .step("lines")
+    ///         .code("1")
+    ///         .policy(Policy::Checkpoint)
+    ///         .per_file("files", &files)
+    ///         .run(move |a| Ok(std::fs::read_to_string(glob.file(a.partition())?.path())?.lines().count() as u64));
+    ///     Ok(p.step("total").code("1").lazy_inputs(&[lines]).run(|a| {
+    ///         a.parts::<u64>(0, 1).map(|n| n.map(|n| *n)).sum::<Result<u64, _>>().map_err(Into::into)
+    ///     }))
+    /// })?;
+    /// println!("{} lines", out.value);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn per_file(mut self, name: &str, files: &InputGlob) -> Self {
+        self.pipeline.pend_files(&self.spec.name, name, files);
+        if let Err(e) = postcard::to_io(files, &mut self.spec.params) {
+            self.error.get_or_insert(PlanError::Param {
+                step: self.spec.name.clone(),
+                message: e.to_string(),
+            });
+        }
         self
     }
     /// A parameter (serialized into the fingerprint; call once per parameter, in order).

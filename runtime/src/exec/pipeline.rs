@@ -187,6 +187,12 @@ impl Pipeline {
         self.defer(pended);
     }
 
+    /// `StepBuilder::per_file`: the next recorded node (step `step`) runs once per file.
+    pub(super) fn pend_files(&mut self, step: &str, param: &str, files: &crate::InputGlob) {
+        let pended = self.executor.pending_files(step, param, files);
+        self.defer(pended);
+    }
+
     /// Keep the first recording error: the run fails with it when it executes.
     fn defer(&mut self, result: crate::Result<()>) {
         if let Err(e) = result {
@@ -320,6 +326,8 @@ impl Pipeline {
                 .filter(|(step, _)| *step == spec.name)
                 .map(|(_, count)| count);
         }
+        let files = self.executor.inputs.take_files(&spec.name);
+        spec.partitions = files.as_ref().map(|f| f.count()).or(spec.partitions);
         let lazy = std::mem::take(&mut spec.lazy);
         spec.inputs.extend(lazy);
         let mut parent_fps = Vec::with_capacity(spec.inputs.len());
@@ -413,6 +421,18 @@ impl Pipeline {
             parents: parent_fps,
             content: content_row,
         });
+        let shape = crate::plan::Shape {
+            parents: &spec.inputs,
+            lazy_from,
+            partitions,
+            rule: layout.rule,
+        };
+        let salts =
+            crate::plan::task_salts(&self.lineage, &shape, files.as_ref().map(|f| f.salts()));
+        let compute = match files {
+            Some(files) => files.wrap(compute),
+            None => compute,
+        };
         let recipe = Recipe {
             name: spec.name,
             fingerprint,
@@ -424,6 +444,7 @@ impl Pipeline {
             partitions,
             fanout: layout.fanout.max(1),
             rule: layout.rule,
+            salts,
             compute: Some(compute),
         };
         self.lineage

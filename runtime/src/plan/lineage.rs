@@ -16,6 +16,7 @@ use std::collections::HashSet;
 use rustc_hash::FxHashMap;
 use std::sync::Weak;
 
+use super::identity::Salts;
 use super::partition::ReadRule;
 use super::retired::{Recipe, Retired};
 use super::value::{Compute, ValueOps};
@@ -39,6 +40,8 @@ pub(crate) struct Node {
     pub(crate) fanout: u32,
     /// Which parent blocks a task reads.
     pub(crate) rule: ReadRule,
+    /// Per-task identity salts of a node partitioned over files (see `plan/identity.rs`).
+    pub(crate) salts: Salts,
     /// `None` once lineage is truncated.
     pub(crate) compute: Option<Compute>,
     pub(crate) live: Weak<()>,
@@ -64,6 +67,7 @@ impl Node {
             partitions: recipe.partitions,
             fanout: recipe.fanout,
             rule: recipe.rule,
+            salts: recipe.salts,
             compute: recipe.compute,
             live,
             pending_children: 0,
@@ -194,6 +198,7 @@ impl Lineage {
                 parents: Vec::new(),
                 lazy_from: 0,
                 compute: None,
+                salts: r.salts.clone(),
                 ..*r
             };
             let node = Node::fresh(*p, recipe, Weak::new(), false);

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use super::identity::Salts;
 use super::lineage::Node;
 use super::partition::ReadRule;
 use super::value::{Compute, ValueOps};
@@ -30,6 +31,7 @@ pub(crate) struct Recipe {
     pub(crate) partitions: u32,
     pub(crate) fanout: u32,
     pub(crate) rule: ReadRule,
+    pub(crate) salts: Salts,
     pub(crate) compute: Option<Compute>,
 }
 
@@ -47,6 +49,7 @@ impl Recipe {
             partitions: node.partitions,
             fanout: node.fanout,
             rule: node.rule,
+            salts: node.salts,
             compute: node.compute,
         }
     }
@@ -65,6 +68,7 @@ impl Recipe {
             partitions: node.partitions,
             fanout: node.fanout,
             rule: node.rule,
+            salts: node.salts.clone(),
             compute: node.compute.take(),
         }
     }
