@@ -105,7 +105,8 @@ pub fn step(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     match parse::step(item_fn.clone(), &mut errors) {
-        Some(step) => {
+        Some(mut step) => {
+            parse::per_file(&mut step, &options, &mut errors);
             let expanded = expand::step::expand(&step, &options);
             let errors = errors.to_compile_errors();
             quote::quote!(#errors #expanded).into()

@@ -39,6 +39,8 @@ pub(crate) struct StepOptions {
     pub(crate) krate: Option<Path>,
     /// `volatile`: the step always executes.
     pub(crate) volatile: bool,
+    /// `per_file = "param"`: the step runs once per file of the glob passed for `param`.
+    pub(crate) per_file: Option<LitStr>,
 }
 
 /// Options of `#[pipeline(...)]`.
@@ -70,6 +72,9 @@ pub(crate) enum ArgKind {
     /// `Partitions`: the call says how many partitions the step makes (a partitioned source,
     /// run once per partition; the count is in the fingerprint); the body sees which one.
     Partitions(Type),
+    /// The parameter named by `#[step(per_file = "…")]` (an `InputFile` in the body): the call
+    /// passes an `InputGlob`, and the step runs once per file of it, each task seeing its file.
+    PerFile(Type),
 }
 
 /// One argument of a step function.

@@ -10,7 +10,7 @@ use std::str::FromStr;
 pub use crate::config::{PipelineDefaults, RunArgs, RunConfig};
 pub use crate::error::{Error, Result};
 pub use crate::exec::{Outcome, Pipeline, run};
-pub use crate::input::InputSource;
+pub use crate::input::{InputGlob, InputSource};
 pub use crate::memory::{Footprint, MemSize};
 pub use crate::plan::{Args, BoxError, Data, Handle, NodeId, Parts, Policy, StepSpec};
 pub use clap;
@@ -433,4 +433,15 @@ pub fn pend_partitions(pipeline: &mut Pipeline, spec: &StepSpec, declared: &crat
 /// call passed (which only said how many).
 pub fn task_partitions(args: &Args<'_>, _declared: crate::Partitions) -> crate::Partitions {
     args.partition()
+}
+
+/// `#[step(per_file = "…")]`: the next recorded step runs once per file of `files` (its
+/// parameter `param`).
+pub fn pend_files(pipeline: &mut Pipeline, spec: &StepSpec, param: &str, files: &InputGlob) {
+    pipeline.pend_files(spec.name, param, files);
+}
+
+/// The file a running task of a `per_file` step reads.
+pub fn file_of(files: &InputGlob, args: &Args<'_>) -> Result<crate::InputFile, BoxError> {
+    files.file(args.partition())
 }

@@ -175,3 +175,59 @@ fn a_glob_without_files_fails_before_anything_runs_naming_the_pattern() {
     assert!(text.contains("no file matches the pattern"), "{text}");
     assert_eq!(runs.get("load"), 0);
 }
+
+mod with_macros {
+    use super::*;
+    use stepstone::{InputFile, step};
+
+    /// One partition per file: `file` is this task's file.
+    #[step(per_file = "file", checkpoint)]
+    fn load_file(file: InputFile) -> Result<Vec<(u64, u64)>, stepstone::BoxError> {
+        parse(&std::fs::read_to_string(file.path())?)
+    }
+
+    #[step]
+    fn keys_plus_values(rows: &Vec<(u64, u64)>) -> u64 {
+        rows.iter().map(|(k, v)| k + v).sum()
+    }
+
+    #[step]
+    fn add(parts: stepstone::prelude::Parts<'_, '_, u64>) -> Result<u64, stepstone::BoxError> {
+        let mut total = 0;
+        for part in parts {
+            total += *part?;
+        }
+        Ok(total)
+    }
+
+    fn total(ck: &Path, pattern: &str) -> (u64, RunReport) {
+        let out = stepstone::run(&config(ck, "64MiB"), |p| {
+            let rows = load_file(p, InputGlob::from(pattern));
+            let sums = keys_plus_values(p, &rows);
+            Ok(add(p, &[sums]))
+        })
+        .unwrap();
+        (out.value, out.report)
+    }
+
+    #[test]
+    fn a_per_file_step_runs_once_per_file_and_recomputes_only_a_changed_one() {
+        let data = tempfile::tempdir().unwrap();
+        let ck = tempfile::tempdir().unwrap();
+        for i in 0..8 {
+            write_part(data.path(), i, 1);
+        }
+        let pattern = format!("{}/*.csv", data.path().display());
+        let (first, report) = total(ck.path(), &pattern);
+        let expected: u64 = (0..800u64).map(|r| r % 13 + r).sum();
+        assert_eq!(first, expected);
+        assert_eq!(executed(&report, "load_file"), (8, 8));
+        assert_eq!(executed(&report, "keys_plus_values"), (8, 8));
+        rewrite_keeping_size_and_mtime(&data.path().join("part-5.csv"));
+        let (second, report) = total(ck.path(), &pattern);
+        assert_eq!(executed(&report, "load_file"), (8, 1));
+        let fresh = tempfile::tempdir().unwrap();
+        assert_eq!(total(fresh.path(), &pattern).0, second);
+        assert_ne!(second, first);
+    }
+}

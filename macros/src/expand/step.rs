@@ -90,6 +90,8 @@ struct Wiring {
     checks: Vec<TokenStream>,
     /// `Partitions` parameters (at most one is meaningful: the source's count).
     partitions: Vec<Ident>,
+    /// The `per_file` parameter (an `InputGlob` at the call).
+    per_file: Vec<Ident>,
 }
 
 fn wiring(step: &StepFn, rt: &TokenStream, args: &Ident) -> Wiring {
@@ -163,6 +165,19 @@ fn wiring(step: &StepFn, rt: &TokenStream, args: &Ident) -> Wiring {
                 w.param_locals.push(local);
                 w.partitions.push(ident.clone());
             }
+            ArgKind::PerFile(ty) => {
+                let local = format_ident!("__param{}", index, span = mixed);
+                w.signature.push(quote!(#ident: #rt::__private::InputGlob));
+                w.params.push(ident.clone());
+                w.param_types
+                    .push(syn::parse_quote!(#rt::__private::InputGlob));
+                // Spanned on the user's type: anything but `InputFile` is reported there.
+                let span = syn::spanned::Spanned::span(ty);
+                let file = quote_spanned!(span=> #rt::__private::file_of(&#local, #args)?);
+                w.call.push(file);
+                w.param_locals.push(local);
+                w.per_file.push(ident.clone());
+            }
         }
     }
     w
@@ -209,6 +224,7 @@ fn pipeline_form(
         call,
         checks,
         partitions,
+        per_file,
     } = wiring(step, rt, &args);
     let chain = |ids: Vec<TokenStream>| {
         ids.into_iter().fold(
@@ -220,7 +236,16 @@ fn pipeline_form(
     let files = params.iter().enumerate().map(|(i, ident)| {
         let index = syn::Index::from(i);
         let shown = ident.unraw_string();
+        if per_file.contains(ident) {
+            // Hashed file by file by `pend_files`, not as one content-addressed input.
+            return quote!((#shown, ::core::option::Option::None));
+        }
         quote!((#shown, (&#rt::__private::InputParam(&#values.#index)).input_source()))
+    });
+    let per_file_names = per_file.iter().map(Unraw::unraw_string);
+    let per_file = per_file.iter().filter_map(|ident| {
+        let index = syn::Index::from(params.iter().position(|p| p == ident)?);
+        Some(quote!(#values.#index))
     });
     let body_call = quote!(#body_ident(#(#call),*));
     let result = body_result(step, rt, &body_call);
@@ -234,6 +259,7 @@ fn pipeline_form(
             let #values = (#(#params,)*);
             let #owned = ::core::clone::Clone::clone(&#values);
             #(#rt::__private::pend_partitions(#pipeline, &#spec_const, &#partitions);)*
+            #(#rt::__private::pend_files(#pipeline, &#spec_const, #per_file_names, &#per_file);)*
             #(#setup)*
             let #inputs: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::Iterator::collect(#input_ids);
             let #lazy: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::Iterator::collect(#lazy_ids);

@@ -12,8 +12,8 @@ use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr, Path};
 use crate::errors::Errors;
 use crate::model::{PipelineOptions, Policy, StepOptions};
 
-const STEP_OPTIONS: &str =
-    "checkpoint, persist, cache, volatile, name = \"…\", version = \"…\", crate = \"…\"";
+const STEP_OPTIONS: &str = "checkpoint, persist, cache, volatile, name = \"…\", version = \"…\", \
+     per_file = \"…\", crate = \"…\"";
 const PIPELINE_OPTIONS: &str =
     "budget = \"…\", checkpoint_every = N, name = \"…\", checkpoint_dir = \"…\", crate = \"…\"";
 
@@ -33,6 +33,7 @@ pub(crate) fn step(args: TokenStream, errors: &mut Errors) -> StepOptions {
             "name" => options.name = string(&meta, "name = \"load\"", errors)?,
             "version" => options.version = string(&meta, "version = \"2\"", errors)?,
             "crate" => options.krate = crate_path(&meta, errors)?,
+            "per_file" => options.per_file = string(&meta, "per_file = \"file\"", errors)?,
             _ => {
                 errors.spanned(
                     &meta.path,

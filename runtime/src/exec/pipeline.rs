@@ -188,7 +188,7 @@ impl Pipeline {
     }
 
     /// `StepBuilder::per_file`: the next recorded node (step `step`) runs once per file.
-    pub(super) fn pend_files(&mut self, step: &str, param: &str, files: &crate::InputGlob) {
+    pub(crate) fn pend_files(&mut self, step: &str, param: &str, files: &crate::InputGlob) {
         let pended = self.executor.pending_files(step, param, files);
         self.defer(pended);
     }
