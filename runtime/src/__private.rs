@@ -435,13 +435,49 @@ pub fn task_partitions(args: &Args<'_>, _declared: crate::Partitions) -> crate::
     args.partition()
 }
 
-/// `#[step(per_file = "…")]`: the next recorded step runs once per file of `files` (its
-/// parameter `param`).
-pub fn pend_files(pipeline: &mut Pipeline, spec: &StepSpec, param: &str, files: &InputGlob) {
-    pipeline.pend_files(spec.name, param, files);
+/// What a `#[step(per_file = "…")]` parameter is in the body ([`InputFile`](crate::InputFile)
+/// or [`FileSplit`](crate::FileSplit)) and what the call passes for it.
+pub trait PerFile: Sized {
+    /// The call's type: an `InputGlob` for a file, `FileSplits` for a split.
+    type Call: Clone + serde::Serialize + Send + Sync + 'static;
+    /// The splits the step runs over.
+    fn splits(call: &Self::Call) -> std::borrow::Cow<'_, crate::FileSplits>;
+    /// What task `partition` sees.
+    fn of(call: &Self::Call, partition: crate::Partitions) -> Result<Self, BoxError>;
 }
 
-/// The file a running task of a `per_file` step reads.
-pub fn file_of(files: &InputGlob, args: &Args<'_>) -> Result<crate::InputFile, BoxError> {
-    files.file(args.partition())
+impl PerFile for crate::InputFile {
+    type Call = InputGlob;
+    fn splits(call: &InputGlob) -> std::borrow::Cow<'_, crate::FileSplits> {
+        std::borrow::Cow::Owned(crate::FileSplits::files(call))
+    }
+    fn of(call: &InputGlob, partition: crate::Partitions) -> Result<Self, BoxError> {
+        call.file(partition)
+    }
+}
+
+impl PerFile for crate::FileSplit {
+    type Call = crate::FileSplits;
+    fn splits(call: &crate::FileSplits) -> std::borrow::Cow<'_, crate::FileSplits> {
+        std::borrow::Cow::Borrowed(call)
+    }
+    fn of(call: &crate::FileSplits, partition: crate::Partitions) -> Result<Self, BoxError> {
+        call.get(partition).cloned()
+    }
+}
+
+/// `#[step(per_file = "…")]`: the next recorded step runs once per split of `call` (its
+/// parameter `param`).
+pub fn pend_files<T: PerFile>(
+    pipeline: &mut Pipeline,
+    spec: &StepSpec,
+    param: &str,
+    call: &T::Call,
+) {
+    pipeline.pend_files(spec.name, param, &T::splits(call));
+}
+
+/// What a running task of a `per_file` step reads.
+pub fn file_of<T: PerFile>(call: &T::Call, args: &Args<'_>) -> Result<T, BoxError> {
+    T::of(call, args.partition())
 }

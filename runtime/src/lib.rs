@@ -54,7 +54,7 @@ pub mod __private;
 pub use config::{Event, PipelineDefaults, Progress, RunArgs, RunConfig};
 pub use error::{Error, Result, error_chain};
 pub use exec::{Outcome, Pipeline, StepBuilder, run};
-pub use input::{InputFile, InputGlob};
+pub use input::{FileSplit, FileSplits, InputFile, InputGlob, Piece};
 pub use logging::init_logging;
 pub use memory::{Budget, Footprint, MemSize};
 pub use plan::{Args, BoxError, Data, Fingerprint, Handle, Partitions, Policy, StepSpec};

@@ -90,8 +90,8 @@ struct Wiring {
     checks: Vec<TokenStream>,
     /// `Partitions` parameters (at most one is meaningful: the source's count).
     partitions: Vec<Ident>,
-    /// The `per_file` parameter (an `InputGlob` at the call).
-    per_file: Vec<Ident>,
+    /// The `per_file` parameter and its body type (an `InputGlob` or `FileSplits` at the call).
+    per_file: Vec<(Ident, syn::Type)>,
 }
 
 fn wiring(step: &StepFn, rt: &TokenStream, args: &Ident) -> Wiring {
@@ -167,16 +167,18 @@ fn wiring(step: &StepFn, rt: &TokenStream, args: &Ident) -> Wiring {
             }
             ArgKind::PerFile(ty) => {
                 let local = format_ident!("__param{}", index, span = mixed);
-                w.signature.push(quote!(#ident: #rt::__private::InputGlob));
-                w.params.push(ident.clone());
-                w.param_types
-                    .push(syn::parse_quote!(#rt::__private::InputGlob));
-                // Spanned on the user's type: anything but `InputFile` is reported there.
+                // Spanned on the user's type: anything but `InputFile` / `FileSplit` is
+                // reported there.
                 let span = syn::spanned::Spanned::span(ty);
-                let file = quote_spanned!(span=> #rt::__private::file_of(&#local, #args)?);
+                let call_ty: syn::Type =
+                    syn::parse_quote_spanned!(span=> <#ty as #rt::__private::PerFile>::Call);
+                w.signature.push(quote!(#ident: #call_ty));
+                w.params.push(ident.clone());
+                w.param_types.push(call_ty);
+                let file = quote_spanned!(span=> #rt::__private::file_of::<#ty>(&#local, #args)?);
                 w.call.push(file);
                 w.param_locals.push(local);
-                w.per_file.push(ident.clone());
+                w.per_file.push((ident.clone(), ty.clone()));
             }
         }
     }
@@ -236,16 +238,16 @@ fn pipeline_form(
     let files = params.iter().enumerate().map(|(i, ident)| {
         let index = syn::Index::from(i);
         let shown = ident.unraw_string();
-        if per_file.contains(ident) {
+        if per_file.iter().any(|(p, _)| p == ident) {
             // Hashed file by file by `pend_files`, not as one content-addressed input.
             return quote!((#shown, ::core::option::Option::None));
         }
         quote!((#shown, (&#rt::__private::InputParam(&#values.#index)).input_source()))
     });
-    let per_file_names = per_file.iter().map(Unraw::unraw_string);
-    let per_file = per_file.iter().filter_map(|ident| {
+    let per_file = per_file.iter().filter_map(|(ident, ty)| {
         let index = syn::Index::from(params.iter().position(|p| p == ident)?);
-        Some(quote!(#values.#index))
+        let shown = ident.unraw_string();
+        Some(quote!(#rt::__private::pend_files::<#ty>(#pipeline, &#spec_const, #shown, &#values.#index);))
     });
     let body_call = quote!(#body_ident(#(#call),*));
     let result = body_result(step, rt, &body_call);
@@ -259,7 +261,7 @@ fn pipeline_form(
             let #values = (#(#params,)*);
             let #owned = ::core::clone::Clone::clone(&#values);
             #(#rt::__private::pend_partitions(#pipeline, &#spec_const, &#partitions);)*
-            #(#rt::__private::pend_files(#pipeline, &#spec_const, #per_file_names, &#per_file);)*
+            #(#per_file)*
             #(#setup)*
             let #inputs: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::Iterator::collect(#input_ids);
             let #lazy: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::Iterator::collect(#lazy_ids);

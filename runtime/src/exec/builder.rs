@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::pipeline::Pipeline;
-use crate::input::{InputGlob, InputSource};
+use crate::input::{FileSplits, InputGlob, InputSource};
 use crate::plan::{Args, BoxError, Data, Handle, NodeId, PlanError, Policy};
 
 /// What a recorded step is, before the pipeline turns it into a node.
@@ -122,15 +122,17 @@ impl<'p> StepBuilder<'p> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn per_file(mut self, name: &str, files: &InputGlob) -> Self {
-        self.pipeline.pend_files(&self.spec.name, name, files);
-        if let Err(e) = postcard::to_io(files, &mut self.spec.params) {
-            self.error.get_or_insert(PlanError::Param {
-                step: self.spec.name.clone(),
-                message: e.to_string(),
-            });
-        }
-        self
+    pub fn per_file(self, name: &str, files: &InputGlob) -> Self {
+        self.per_split(name, &FileSplits::files(files))
+    }
+    /// [`StepBuilder::per_file`] over any [`FileSplits`]: one partition per split (a file, a
+    /// Parquet row group from `stepstone::arrow::row_groups`, a byte range from
+    /// [`FileSplits::byte_ranges`]); the body finds its split with
+    /// [`FileSplits::get`] of [`Args::partition`]. Each split is keyed by its file's content
+    /// and its place in the file.
+    pub fn per_split(self, name: &str, splits: &FileSplits) -> Self {
+        self.pipeline.pend_files(&self.spec.name, name, splits);
+        self.param(splits)
     }
     /// A parameter (serialized into the fingerprint; call once per parameter, in order).
     pub fn param<P: Serialize + ?Sized>(mut self, param: &P) -> Self {

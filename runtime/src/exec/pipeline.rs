@@ -187,8 +187,8 @@ impl Pipeline {
         self.defer(pended);
     }
 
-    /// `StepBuilder::per_file`: the next recorded node (step `step`) runs once per file.
-    pub(crate) fn pend_files(&mut self, step: &str, param: &str, files: &crate::InputGlob) {
+    /// `StepBuilder::per_split`: the next recorded node (step `step`) runs once per split.
+    pub(crate) fn pend_files(&mut self, step: &str, param: &str, files: &crate::FileSplits) {
         let pended = self.executor.pending_files(step, param, files);
         self.defer(pended);
     }
