@@ -41,6 +41,16 @@ pub(crate) struct StepOptions {
     pub(crate) volatile: bool,
     /// `per_file = "param"`: the step runs once per file of the glob passed for `param`.
     pub(crate) per_file: Option<LitStr>,
+    /// `repartition(by = "…", partitions = N)`: the output is hash-repartitioned.
+    pub(crate) repartition: Option<Repartition>,
+}
+
+/// `repartition(by = "key, other", partitions = 16)` of `#[step(...)]`, validated.
+pub(crate) struct Repartition {
+    /// The key: column names (`Batch`) or field names (`Vec<Row>`), comma-separated.
+    pub(crate) by: LitStr,
+    /// The output partition count (≥ 1).
+    pub(crate) partitions: LitInt,
 }
 
 /// Options of `#[pipeline(...)]`.

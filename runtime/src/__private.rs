@@ -481,3 +481,59 @@ pub fn pend_files<T: PerFile>(
 pub fn file_of<T: PerFile>(call: &T::Call, args: &Args<'_>) -> Result<T, BoxError> {
     T::of(call, args.partition())
 }
+
+/// The builder of the repartition `#[step(repartition(...))]` records after step `spec`: named
+/// `<step>/repartition`, with the step's module, code or version, policy, and the key names.
+fn repartition_of<'p>(
+    pipeline: &'p mut Pipeline,
+    spec: &StepSpec,
+    by: &[&str],
+) -> crate::StepBuilder<'p> {
+    let mut builder = pipeline
+        .step(&format!("{}/repartition", spec.name))
+        .module(spec.module)
+        .code(spec.code)
+        .param(by);
+    if let Some(version) = spec.version {
+        builder = builder.version(version);
+    }
+    if let Some(policy) = spec.policy {
+        builder = builder.policy(policy);
+    }
+    builder
+}
+
+/// `#[step(repartition(by = "…", partitions = N))]` on a step returning `Vec<R>`: its output
+/// repartitioned by the fields `by` (read by `key`).
+pub fn repartition_rows<R, K>(
+    pipeline: &mut Pipeline,
+    spec: &StepSpec,
+    input: &Handle<Vec<R>>,
+    partitions: u32,
+    by: &[&str],
+    key: impl Fn(&R) -> K + Send + Sync + 'static,
+) -> Handle<Vec<R>>
+where
+    R: Clone + Send + Sync + 'static,
+    Vec<R>: Data,
+    K: std::hash::Hash,
+{
+    repartition_of(pipeline, spec, by)
+        .input(input)
+        .repartition(partitions, key)
+}
+
+/// `#[step(repartition(by = "…", partitions = N))]` on a step returning a `Batch`: its output
+/// repartitioned by the columns `by`.
+#[cfg(feature = "arrow")]
+pub fn repartition_batches(
+    pipeline: &mut Pipeline,
+    spec: &StepSpec,
+    input: &Handle<crate::arrow::Batch>,
+    partitions: u32,
+    by: &[&str],
+) -> Handle<crate::arrow::Batch> {
+    repartition_of(pipeline, spec, &[])
+        .input(input)
+        .repartition_by(partitions, by)
+}

@@ -204,6 +204,7 @@ fn pipeline_form(
         inputs,
         lazy,
         recorder,
+        recorded,
     ] = [
         "p",
         "__args",
@@ -213,6 +214,7 @@ fn pipeline_form(
         "__inputs",
         "__lazy",
         "__recorder",
+        "__recorded",
     ]
     .map(|n| Ident::new(n, mixed));
     let Wiring {
@@ -249,6 +251,12 @@ fn pipeline_form(
         let shown = ident.unraw_string();
         Some(quote!(#rt::__private::pend_files::<#ty>(#pipeline, &#spec_const, #shown, &#values.#index);))
     });
+    let output = crate::expand::repartition::wrap(
+        step,
+        options.repartition.as_ref(),
+        rt,
+        [&pipeline, &spec_const, &recorded],
+    );
     let body_call = quote!(#body_ident(#(#call),*));
     let result = body_result(step, rt, &body_call);
     quote! {
@@ -266,7 +274,7 @@ fn pipeline_form(
             let #inputs: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::Iterator::collect(#input_ids);
             let #lazy: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::Iterator::collect(#lazy_ids);
             let #recorder = (&#rt::__private::Probe::<(#data, (#(#param_types,)*))>::new()).probe();
-            #recorder.record(
+            let #recorded = #recorder.record(
                 #pipeline,
                 &#spec_const,
                 &#values,
@@ -277,7 +285,8 @@ fn pipeline_form(
                     let (#(#param_locals,)*) = ::core::clone::Clone::clone(&#owned);
                     #result
                 },
-            )
+            );
+            #output
         }
     }
 }

@@ -9,13 +9,14 @@
 //!
 //! Files: `batch.rs` ([`Batch`], [`ArrowIpc`]), `ipc.rs` (writing, identity), `ipc_read.rs`
 //! (verification and zero-copy decoding), `mmap.rs` (the mapping), `files.rs` (CSV, Parquet),
-//! `splits.rs` (partitioned reads).
+//! `splits.rs` (partitioned reads), `shuffle.rs` (repartition by key columns).
 
 mod batch;
 mod files;
 pub(crate) mod ipc;
 mod ipc_read;
 mod mmap;
+pub(crate) mod shuffle;
 mod splits;
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,7 @@ pub use files::{
     CsvOptions, FileError, read_csv, read_parquet, write_parquet, write_parquet_row_groups,
 };
 pub use ipc_read::VerifiedFile;
+pub use shuffle::bucket_of_rows;
 pub use splits::{read_csv_split, read_parquet_split, row_groups};
 
 pub(crate) use mmap::map_file;

@@ -190,8 +190,33 @@ impl<'p> StepBuilder<'p> {
         Vec<R>: Data,
         K: std::hash::Hash,
     {
-        self.pipeline
-            .record_shuffle(self.spec, self.error, partitions, key)
+        let ops = crate::plan::ValueOps::of::<Vec<R>>();
+        let cut = |buckets| crate::plan::shuffle_split::<R, K>(buckets, key);
+        let join = crate::plan::shuffle_gather::<R>();
+        let (id, live) =
+            self.pipeline
+                .record_shuffle(self.spec, self.error, partitions, ops, (cut, join));
+        Handle::new(id, live)
+    }
+    /// Record a hash repartition of this step's one input (`.input(&batches)`, partitions of
+    /// [`Batch`](crate::arrow::Batch)) into `partitions` partitions by the key columns `by`:
+    /// rows whose key columns are equal land in the same output partition. Rows are bucketed
+    /// by xxh3 of Arrow's row encoding of the key columns (`arrow-row`) and cut with `take`;
+    /// each bucket is a block, spilled as Arrow IPC when the budget needs. Two datasets
+    /// repartitioned by keys of the same types into the same count are co-partitioned: a step
+    /// reading both runs once per partition pair (a join). A key column a batch does not have
+    /// fails its task, naming the column.
+    #[cfg(feature = "arrow")]
+    pub fn repartition_by(self, partitions: u32, by: &[&str]) -> Handle<crate::arrow::Batch> {
+        let columns: Vec<String> = by.iter().map(|c| (*c).to_string()).collect();
+        let this = self.param(&columns);
+        let ops = crate::plan::ValueOps::of::<crate::arrow::Batch>();
+        let cut = |buckets| crate::arrow::shuffle::split(buckets, columns);
+        let join = crate::arrow::shuffle::gather();
+        let (id, live) =
+            this.pipeline
+                .record_shuffle(this.spec, this.error, partitions, ops, (cut, join));
+        Handle::new(id, live)
     }
     /// Record the step with its body; returns the output handle. Nothing runs yet.
     pub fn run<T: Data>(

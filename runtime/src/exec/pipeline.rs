@@ -461,22 +461,18 @@ impl Pipeline {
         (id, live)
     }
 
-    /// Record a hash shuffle of `spec`'s one input (partitions of `Vec<R>`) into `partitions`
-    /// partitions by `key` (what [`StepBuilder::repartition`] does): a split node whose task i
-    /// cuts input partition i into one bucket block per output partition, and a gather node
-    /// whose task j concatenates bucket j of every split task.
-    pub(super) fn record_shuffle<R, K>(
+    /// Record a hash shuffle of `spec`'s one input into `partitions` partitions of values with
+    /// `ops` (what [`StepBuilder::repartition`] and `repartition_by` do): a split node whose
+    /// task i cuts input partition i into one bucket block per output partition (`cut` of the
+    /// bucket count), and a gather node whose task j joins bucket j of every split task.
+    pub(super) fn record_shuffle(
         &mut self,
         spec: NodeSpec,
         error: Option<PlanError>,
         partitions: u32,
-        key: impl Fn(&R) -> K + Send + Sync + 'static,
-    ) -> Handle<Vec<R>>
-    where
-        R: Clone + Send + Sync + 'static,
-        Vec<R>: Data,
-        K: std::hash::Hash,
-    {
+        ops: ValueOps,
+        (cut, join): (impl FnOnce(u32) -> Compute, Compute),
+    ) -> (NodeId, Arc<()>) {
         let mut error = error;
         if spec.inputs.len() != 1 || !spec.lazy.is_empty() {
             error.get_or_insert(PlanError::Partitions {
@@ -510,14 +506,12 @@ impl Pipeline {
         split.name = format!("{}/split", gather.name);
         split.params = gather.params.clone();
         split.policy = None;
-        let cut = crate::plan::shuffle_split::<R, K>(buckets, key);
         let split_layout = Layout {
             fanout: buckets,
             ..Layout::default()
         };
         let (split_id, _split_live) =
-            self.record_erased(split, error, ValueOps::of::<Vec<R>>(), cut, split_layout);
-        let join = crate::plan::shuffle_gather::<R>();
+            self.record_erased(split, error, ops, cut(buckets), split_layout);
         let mut gather = gather;
         gather.inputs = vec![split_id];
         let gather_layout = Layout {
@@ -525,8 +519,6 @@ impl Pipeline {
             partitions: buckets,
             fanout: 1,
         };
-        let (id, live) =
-            self.record_erased(gather, None, ValueOps::of::<Vec<R>>(), join, gather_layout);
-        Handle::new(id, live)
+        self.record_erased(gather, None, ops, join, gather_layout)
     }
 }
