@@ -68,8 +68,8 @@ pub use stepstone_macros::{MemSize, pipeline, step};
 pub mod prelude {
     pub use crate::plan::{ArgError, Part, Parts, with_parts};
     pub use crate::{
-        Args, Budget, Data, Error, Handle, InputFile, InputGlob, MemSize, Partitions, Pipeline,
-        Policy, Result, RunConfig,
+        Args, Budget, Data, Error, FileSplit, FileSplits, Handle, InputFile, InputGlob, MemSize,
+        Partitions, Pipeline, Policy, Result, RunConfig,
     };
     pub use serde::{Deserialize, Serialize};
     #[cfg(feature = "macros")]
