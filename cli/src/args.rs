@@ -27,6 +27,7 @@ Examples:
   stepstone completions bash > /etc/bash_completion.d/stepstone
   stepstone checkpoints ls --dir .stepstone   objects: step, kind, size, age, run
   stepstone runs show latest              the last run's summary table
+  stepstone ui --open                     a web page of the runs (local; s3://bucket/prefix too)
 
 Exit codes: 0 success, 1 failure (the message says what and how to fix it), 2 usage error.";
 
@@ -60,6 +61,9 @@ pub(crate) enum Command {
     /// List and show run reports; plot memory over time; draw the lineage graph.
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Serve a web page of the runs: steps and why they ran, lineage, memory, live progress.
+    #[command(after_help = UI_HELP)]
+    Ui(UiArgs),
     /// Print a shell completion script to standard output.
     #[command(after_help = "Example:\n  stepstone completions zsh > ~/.zfunc/_stepstone")]
     Completions {
@@ -258,6 +262,35 @@ pub(crate) struct StoreArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+const UI_HELP: &str = "\
+Examples:
+  stepstone ui                                 serve ./.stepstone at http://127.0.0.1:7878/
+  stepstone ui --dir s3://bucket/prefix --open runs on S3 (AWS_* environment), open a browser
+  stepstone ui --bind 127.0.0.1:0              any free port (the URL is printed)
+  curl http://127.0.0.1:7878/api/runs          the JSON behind the page, for scripts
+
+The server only reads the checkpoint directory. It listens on loopback unless --bind names
+another address; then anyone who can reach that address sees the runs.";
+
+/// Arguments of `stepstone ui`.
+#[derive(Debug, Args)]
+pub(crate) struct UiArgs {
+    /// The checkpoint directory, or `s3://bucket/prefix`.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".stepstone",
+        env = "STEPSTONE_CHECKPOINT_DIR"
+    )]
+    pub(crate) dir: PathBuf,
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:7878")]
+    pub(crate) bind: std::net::SocketAddr,
+    /// Open the page in the default browser.
+    #[arg(long)]
+    pub(crate) open: bool,
 }
 
 /// `stepstone checkpoints …`.

@@ -14,6 +14,7 @@ mod catalog;
 mod cmd;
 mod output;
 mod scaffold;
+mod ui;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

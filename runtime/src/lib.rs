@@ -37,6 +37,7 @@
 
 #[cfg(feature = "arrow")]
 pub mod arrow;
+mod codec;
 pub mod config;
 mod error;
 pub mod exec;

@@ -8,7 +8,8 @@ mod check;
 mod checkpoints;
 mod completions;
 mod new;
-mod runs;
+pub(crate) mod runs;
+mod ui;
 mod update;
 
 use crate::args::{Cli, Command};
@@ -23,6 +24,7 @@ pub(crate) fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Completions { shell } => completions::execute(shell),
         Command::Checkpoints(command) => checkpoints::execute(command),
         Command::Runs(command) => runs::execute(command),
+        Command::Ui(args) => ui::execute(args),
     }
 }
 

@@ -14,9 +14,9 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_buffer::Buffer;
 use arrow_schema::{ArrowError, Field, Schema};
 
+use crate::codec::{CodecId, ObjectMeta, Payload, ValueCodec};
 use crate::memory::{Footprint, MemSize};
 use crate::plan::Data;
-use crate::store::{CodecId, ObjectMeta, Payload, ValueCodec};
 
 /// An Arrow [`RecordBatch`] as a step value.
 ///

@@ -13,15 +13,15 @@
 //! must match what walking the checksummed body finds.
 
 use std::collections::HashMap;
-use std::io::{self, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 
 use arrow_array::RecordBatch;
 use arrow_ipc::MetadataVersion;
 use arrow_ipc::writer::{FileWriter, IpcWriteOptions};
 
+use crate::codec::{BlockKey, ObjectKind, ObjectMeta};
 use crate::memory::Footprint;
 use crate::plan::Fingerprint;
-use crate::store::{BlockKey, ObjectKind, ObjectMeta, ReadFile};
 
 /// Value of `stepstone.magic`.
 pub(crate) const MAGIC: &str = "STPSTONE";
@@ -133,8 +133,8 @@ pub(crate) fn write_file(
 /// not start like an Arrow file (the caller tries Stepstone's own format), an error text when
 /// it is an Arrow file without a valid Stepstone identity ([`IdentityError::Invalid`]), and
 /// [`IdentityError::Io`] when reading failed (the file may be fine).
-pub(crate) fn read_identity(
-    file: &mut dyn ReadFile,
+pub(crate) fn read_identity<R: io::Read + Seek + ?Sized>(
+    file: &mut R,
     len: u64,
 ) -> Result<Option<Identity>, IdentityError> {
     let io = |what: &'static str| move |e: std::io::Error| IdentityError::Io(what, e);

@@ -17,14 +17,7 @@ use arrow_ipc::reader::FileDecoder;
 use arrow_ipc::{Block, MessageHeader, MetadataVersion};
 
 use super::ipc::{ALIGNMENT, ARROW_MAGIC, EOS, Identity};
-
-/// A whole Arrow IPC object file in memory (mapped), whose checksum matched its identity.
-#[derive(Debug)]
-pub struct VerifiedFile {
-    buffer: Buffer,
-    body_len: usize,
-    footer_start: usize,
-}
+use crate::codec::VerifiedFile;
 
 /// Where one message sits: its block (as the footer would list it) and its header type.
 struct Message {

@@ -23,11 +23,11 @@ mod tests;
 #[cfg(test)]
 mod tests_hostile;
 
+pub use crate::codec::VerifiedFile;
 pub use batch::{ArrowIpc, Batch};
 pub use files::{
     CsvOptions, FileError, read_csv, read_parquet, write_parquet, write_parquet_row_groups,
 };
-pub use ipc_read::VerifiedFile;
 pub use shuffle::bucket_of_rows;
 pub use splits::{read_csv_split, read_parquet_split, row_groups};
 
@@ -54,6 +54,6 @@ pub fn read_ipc_file(file: std::fs::File) -> Result<Vec<Batch>, String> {
 
 /// Decode a payload read with [`Store::read_value`](crate::store::Store::read_value) from an
 /// Arrow object (`Err` for a postcard payload, which holds no Arrow data).
-pub fn batch_from_payload(payload: crate::store::Payload) -> Result<Batch, String> {
-    <ArrowIpc as crate::store::ValueCodec<Batch>>::decode(payload)
+pub fn batch_from_payload(payload: crate::codec::Payload) -> Result<Batch, String> {
+    <ArrowIpc as crate::codec::ValueCodec<Batch>>::decode(payload)
 }

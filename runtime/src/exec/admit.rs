@@ -5,7 +5,7 @@
 use super::ExecError;
 use super::executor::Executor;
 use super::objects::ReadFailure;
-use super::step::{Prepared, Ran};
+use super::task::{Prepared, Ran};
 use crate::plan::{BlockId, Buckets, Lineage, Value};
 use crate::report::StepStatus;
 
@@ -135,6 +135,8 @@ impl Executor {
         self.output_history.insert(name.clone(), footprint);
         let fresh = self.config.fresh;
         let log = &mut self.services.log;
+        let part = (partition.index(), partition.count());
+        log.live_task_time(seq, &name, part, ran.seconds);
         if let Some(row) = log.row(seq) {
             row.status = StepStatus::Executed;
             row.executions += 1;

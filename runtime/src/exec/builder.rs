@@ -4,45 +4,22 @@
 use serde::Serialize;
 
 use super::pipeline::Pipeline;
+use super::spec::NodeSpec;
 use crate::input::{FileSplits, InputGlob, InputSource};
-use crate::plan::{Args, BoxError, Data, Handle, NodeId, PlanError, Policy};
-
-/// What a recorded step is, before the pipeline turns it into a node.
-pub(super) struct NodeSpec {
-    pub(super) name: String,
-    pub(super) module: String,
-    pub(super) code: String,
-    pub(super) version: Option<String>,
-    pub(super) policy: Option<Policy>,
-    pub(super) params: Vec<u8>,
-    pub(super) inputs: Vec<NodeId>,
-    pub(super) lazy: Vec<NodeId>,
-    /// Partitions a source makes (`None`: as many as its partitioned inputs, or 1).
-    pub(super) partitions: Option<u32>,
-}
-
-impl NodeSpec {
-    /// A spec for step `name` with nothing else set.
-    pub(super) fn named(name: &str) -> NodeSpec {
-        NodeSpec {
-            name: name.to_string(),
-            module: String::new(),
-            code: String::new(),
-            version: None,
-            policy: None,
-            params: Vec::new(),
-            inputs: Vec::new(),
-            lazy: Vec::new(),
-            partitions: None,
-        }
-    }
-}
+use crate::plan::{Args, BoxError, Data, Handle, PlanError, Policy};
 
 /// Records one hand-written step; finish with [`StepBuilder::run`].
 pub struct StepBuilder<'p> {
     pipeline: &'p mut Pipeline,
     spec: NodeSpec,
     error: Option<PlanError>,
+}
+
+impl Pipeline {
+    /// Start recording a hand-written step called `name`; finish with [`StepBuilder::run`].
+    pub fn step(&mut self, name: &str) -> StepBuilder<'_> {
+        StepBuilder::new(self, name)
+    }
 }
 
 impl std::fmt::Debug for StepBuilder<'_> {

@@ -16,13 +16,13 @@ use std::collections::HashMap;
 
 use super::ExecError;
 use super::blocks::Blocks;
-use super::residency::Heap;
+use super::heap::Heap;
 use super::services::Services;
 use crate::config::RunConfig;
 use crate::input::RunInputs;
 use crate::memory::Footprint;
 use crate::plan::{BlockId, Lineage, NodeId, Schedule, Task, dedup, task_reads};
-use crate::report::{ReportConfig, RunFigures, RunReport, StepProgress, summary_table};
+use crate::report::{LiveNow, ReportConfig, RunFigures, RunReport, StepProgress, summary_table};
 
 /// Runs schedules of tasks under the memory budget.
 pub(crate) struct Executor {
@@ -121,6 +121,7 @@ impl Executor {
         let tasks = std::mem::take(&mut schedule.tasks);
         let reads = std::mem::take(&mut schedule.reads);
         self.services.log.progress.planned(tasks.len() as u64);
+        self.services.log.live_planned(tasks.len() as u64);
         self.schedule = schedule;
         let result = self.run_schedule(lineage, &tasks, &reads);
         self.schedule = Schedule::default();
@@ -201,6 +202,14 @@ impl Executor {
                 spilled,
             });
         }
+        let step = lineage.get(id).map(|n| n.name.as_str()).unwrap_or_default();
+        let now = LiveNow {
+            pipeline: &self.config.pipeline,
+            step,
+            tracked: memory.tracked(),
+            budget: memory.budget().bytes(),
+        };
+        log.live_step_done(&self.services.store, now);
     }
 
     /// Truncate lineage after a materialization: nodes no root needs leave the DAG, and their
@@ -261,6 +270,7 @@ impl Executor {
             },
             memory: &self.services.memory,
         };
+        self.services.log.live_finish(store);
         let report = self.services.log.take_report(figures, error);
         let json = serde_json::to_vec_pretty(&report)
             .map_err(|e| crate::Error::pipeline(e.to_string()))?;

@@ -24,6 +24,7 @@ mod admit;
 mod blocks;
 mod builder;
 mod executor;
+mod heap;
 mod inputs;
 mod interrupt;
 mod lazy;
@@ -35,7 +36,9 @@ mod pipeline;
 mod residency;
 mod run;
 mod services;
+mod spec;
 mod step;
+mod task;
 
 pub use crate::stop::request_stop;
 pub use builder::StepBuilder;

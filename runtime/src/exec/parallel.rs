@@ -8,7 +8,7 @@ use std::sync::{Arc, mpsc};
 
 use super::admit::Finished;
 use super::executor::Executor;
-use super::step::{Prepared, Ran};
+use super::task::{Prepared, Ran};
 use crate::plan::{BlockId, Lineage, Task};
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::ExecError;
-use super::builder::{NodeSpec, StepBuilder};
 use super::executor::Executor;
+use super::spec::NodeSpec;
 use crate::Error;
 use crate::config::RunConfig;
 use crate::input::InputSource;
@@ -79,11 +79,6 @@ impl Pipeline {
             recorded_since_flush: 0,
             pending_partitions: None,
         })
-    }
-
-    /// Start recording a hand-written step called `name`; finish with [`StepBuilder::run`].
-    pub fn step(&mut self, name: &str) -> StepBuilder<'_> {
-        StepBuilder::new(self, name)
     }
 
     /// Record a step described by `spec` (what `#[step]` expands to). `inputs` are the upstream
@@ -462,7 +457,8 @@ impl Pipeline {
     }
 
     /// Record a hash shuffle of `spec`'s one input into `partitions` partitions of values with
-    /// `ops` (what [`StepBuilder::repartition`] and `repartition_by` do): a split node whose
+    /// `ops` (what [`StepBuilder::repartition`](super::StepBuilder::repartition) and
+    /// `repartition_by` do): a split node whose
     /// task i cuts input partition i into one bucket block per output partition (`cut` of the
     /// bucket count), and a gather node whose task j joins bucket j of every split task.
     pub(super) fn record_shuffle(

@@ -1,80 +1,14 @@
 //! One task's life up to its body: prepare (inputs resident and pinned, lazy inputs ready,
-//! budget checked, room made) and run the body (on this thread or a worker). What follows —
-//! admitting the output — is `admit.rs`.
-//!
-//! A [`Prepared`] task owns everything its body needs, so it can move to a worker thread that
-//! sees only the store and the accountant.
-
-use std::time::Instant;
+//! budget checked, room made) into a [`Prepared`] task (`task.rs`) and run it on this thread.
+//! What follows — admitting the output — is `admit.rs`.
 
 use super::ExecError;
 use super::admit::Finished;
 use super::executor::Executor;
-use super::lazy::{LazyLoad, StoreSource};
+use super::heap::small_part;
 use super::objects::ReadFailure;
-use super::panics::{Caught, catch_step};
-use super::residency::small_part;
-use crate::memory::Accountant;
-use crate::plan::{
-    Args, BlockId, BoxError, Compute, LazySlot, Lineage, Partitions, Task, Value, dedup, task_reads,
-};
-use crate::store::Store;
-
-/// A task ready to run: everything its body needs, owned, so it can move to a worker.
-pub(crate) struct Prepared {
-    pub(crate) task: Task,
-    /// Which partition of how many the body computes.
-    pub(crate) partition: Partitions,
-    pub(crate) name: String,
-    pub(crate) seq: usize,
-    pub(crate) compute: Compute,
-    pub(crate) values: Vec<Value>,
-    pub(crate) lazy: Vec<BlockId>,
-    /// Where each lazy input's blocks start in `lazy` (and the end).
-    pub(crate) lazy_starts: Vec<usize>,
-    pub(crate) slots: Vec<LazySlot>,
-    pub(crate) objects: Vec<Option<(crate::store::ObjectInfo, crate::plan::ValueOps)>>,
-    pub(crate) pinned: Vec<BlockId>,
-    pub(crate) inputs_bytes: u64,
-    /// Bytes charged for the output while the step runs (released when it finishes).
-    pub(crate) reserved: u64,
-    /// A source step no earlier output tells the size of: it must run alone.
-    pub(crate) size_unknown: bool,
-}
-
-/// What running a prepared step produced.
-pub(crate) struct Ran {
-    /// The body's result, or where and why it panicked.
-    pub(crate) result: Result<Result<Value, BoxError>, Caught>,
-    pub(crate) seconds: f64,
-    pub(crate) loads: Vec<LazyLoad>,
-}
-
-impl Prepared {
-    /// Run the body. Needs only the store and the accountant (for lazy inputs).
-    pub(crate) fn run(&self, store: &Store, memory: &Accountant) -> Ran {
-        let source = StoreSource::new(store, memory, self.objects.clone());
-        let started = Instant::now();
-        let result = {
-            let _span = tracing::info_span!("step", name = %self.name, seq = self.seq).entered();
-            catch_step(|| {
-                (self.compute)(&Args {
-                    step: &self.name,
-                    partition: self.partition,
-                    values: &self.values,
-                    lazy: &self.slots,
-                    lazy_starts: &self.lazy_starts,
-                    source: Some(&source),
-                })
-            })
-        };
-        Ran {
-            result,
-            seconds: started.elapsed().as_secs_f64(),
-            loads: source.into_loads(),
-        }
-    }
-}
+use super::task::Prepared;
+use crate::plan::{BlockId, Lineage, Partitions, Task, dedup, task_reads};
 
 impl Executor {
     /// Run `task` now on this thread (again, when a lazy input turned out corrupt and was

@@ -16,34 +16,15 @@ use std::collections::HashSet;
 use rustc_hash::FxHashMap;
 use std::sync::Weak;
 
-use super::identity::Salts;
-use super::partition::ReadRule;
-use super::retired::{Recipe, Retired};
-use super::value::{Compute, ValueOps};
-use super::{Fingerprint, NodeId, Policy};
+use super::recipe::Recipe;
+use super::retired::{RETIRED_CAP, Retired};
+use super::{Fingerprint, NodeId};
 
-/// One recorded step invocation.
+/// One recorded step invocation: its [`Recipe`] and its graph state. Field access reaches the
+/// recipe's fields through `Deref` (`node.name`, `node.parents`).
 pub(crate) struct Node {
     pub(crate) id: NodeId,
-    pub(crate) name: String,
-    pub(crate) fingerprint: Fingerprint,
-    pub(crate) policy: Policy,
-    /// Steps since the last checkpoint along the longest chain (for `checkpoint_every`).
-    pub(crate) since_checkpoint: u32,
-    pub(crate) ops: ValueOps,
-    pub(crate) parents: Vec<NodeId>,
-    /// Parents from this index on are lazy inputs (loaded on demand while the step runs).
-    pub(crate) lazy_from: usize,
-    /// Tasks (partitions of the output; 1 when unpartitioned).
-    pub(crate) partitions: u32,
-    /// Blocks each task makes (1, or a shuffle split's bucket count).
-    pub(crate) fanout: u32,
-    /// Which parent blocks a task reads.
-    pub(crate) rule: ReadRule,
-    /// Per-task identity salts of a node partitioned over files (see `plan/identity.rs`).
-    pub(crate) salts: Salts,
-    /// `None` once lineage is truncated.
-    pub(crate) compute: Option<Compute>,
+    pub(crate) recipe: Recipe,
     pub(crate) live: Weak<()>,
     /// Recorded children whose output does not exist yet.
     pub(crate) pending_children: u32,
@@ -52,23 +33,25 @@ pub(crate) struct Node {
     pub(crate) done: bool,
 }
 
+impl std::ops::Deref for Node {
+    type Target = Recipe;
+    fn deref(&self) -> &Recipe {
+        &self.recipe
+    }
+}
+
+impl std::ops::DerefMut for Node {
+    fn deref_mut(&mut self) -> &mut Recipe {
+        &mut self.recipe
+    }
+}
+
 impl Node {
     /// A node made from `recipe`, not run yet.
     pub(crate) fn fresh(id: NodeId, recipe: Recipe, live: Weak<()>, sink: bool) -> Node {
         Node {
             id,
-            name: recipe.name,
-            fingerprint: recipe.fingerprint,
-            policy: recipe.policy,
-            since_checkpoint: recipe.since_checkpoint,
-            ops: recipe.ops,
-            parents: recipe.parents,
-            lazy_from: recipe.lazy_from,
-            partitions: recipe.partitions,
-            fanout: recipe.fanout,
-            rule: recipe.rule,
-            salts: recipe.salts,
-            compute: recipe.compute,
+            recipe,
             live,
             pending_children: 0,
             sink,
@@ -78,16 +61,6 @@ impl Node {
 
     pub(crate) fn is_live(&self) -> bool {
         self.live.strong_count() > 0
-    }
-
-    /// How many blocks the node's output is (tasks × fanout).
-    pub(crate) fn blocks(&self) -> u32 {
-        self.partitions.saturating_mul(self.fanout)
-    }
-
-    /// Whether the output is more than one block.
-    pub(crate) fn is_partitioned(&self) -> bool {
-        self.blocks() > 1
     }
 }
 
@@ -156,7 +129,7 @@ impl Lineage {
     /// A durable checkpoint: the node no longer needs its parents (its recipe is retired).
     pub(crate) fn cut(&mut self, id: NodeId) {
         if let Some(n) = self.nodes.get_mut(&id) {
-            self.retired.cut(n);
+            self.retired.cut(id, &mut n.recipe);
         }
     }
 
@@ -180,8 +153,7 @@ impl Lineage {
         if let Some(p) = missing {
             return Err(format!(
                 "the recipe of its input step #{} was forgotten (more than {} steps ago)",
-                p.0,
-                super::retired::RETIRED_CAP
+                p.0, RETIRED_CAP
             ));
         }
         let mut returned = Vec::new();
@@ -193,15 +165,7 @@ impl Lineage {
                 continue;
             };
             // Parents come back lazily: restored themselves when they must be computed.
-            let recipe = Recipe {
-                name: r.name.clone(),
-                parents: Vec::new(),
-                lazy_from: 0,
-                compute: None,
-                salts: r.salts.clone(),
-                ..*r
-            };
-            let node = Node::fresh(*p, recipe, Weak::new(), false);
+            let node = Node::fresh(*p, r.without_lineage(), Weak::new(), false);
             self.nodes.insert(*p, node);
             returned.push(*p);
         }
@@ -262,7 +226,7 @@ impl Lineage {
         if !removed.is_empty() {
             for n in self.nodes.values_mut() {
                 if n.parents.iter().any(|p| !keep.contains(p)) {
-                    self.retired.cut(n);
+                    self.retired.cut(n.id, &mut n.recipe);
                 }
             }
             // Removed nodes that never produced output no longer hold their parents back.
@@ -278,7 +242,7 @@ impl Lineage {
         }
         for node in removed {
             release(&node);
-            self.retired.removed(node);
+            self.retired.removed(node.id, node.recipe);
         }
     }
 }

@@ -10,6 +10,7 @@ mod fingerprint;
 mod identity;
 mod lineage;
 mod partition;
+mod recipe;
 mod retired;
 mod schedule;
 mod value;
@@ -26,7 +27,7 @@ pub use partition::Partitions;
 pub(crate) use partition::{
     BlockId, Buckets, ReadRule, Task, partition_count, shuffle_gather, shuffle_split, task_reads,
 };
-pub(crate) use retired::Recipe;
+pub(crate) use recipe::Recipe;
 pub(crate) use schedule::{Schedule, dedup};
 pub use value::{ArgError, Args, BoxError, Data, Part, Parts, with_parts};
 pub(crate) use value::{Compute, LazySlot, LazySource, Value, ValueOps};

@@ -9,70 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use super::identity::Salts;
-use super::lineage::Node;
-use super::partition::ReadRule;
-use super::value::{Compute, ValueOps};
-use super::{Fingerprint, NodeId, Policy};
+use super::NodeId;
+use super::recipe::Recipe;
 
 /// Retired nodes kept at most; beyond it the oldest recipes are forgotten, and a corrupt
 /// checkpoint that needs one of them fails the run with a clear "nothing can rebuild it".
 pub(crate) const RETIRED_CAP: usize = 4_096;
-
-/// Everything needed to put a node back into the DAG (no value, no stored object).
-pub(crate) struct Recipe {
-    pub(crate) name: String,
-    pub(crate) fingerprint: Fingerprint,
-    pub(crate) policy: Policy,
-    pub(crate) since_checkpoint: u32,
-    pub(crate) ops: ValueOps,
-    pub(crate) parents: Vec<NodeId>,
-    pub(crate) lazy_from: usize,
-    pub(crate) partitions: u32,
-    pub(crate) fanout: u32,
-    pub(crate) rule: ReadRule,
-    pub(crate) salts: Salts,
-    pub(crate) compute: Option<Compute>,
-}
-
-impl Recipe {
-    /// The recipe of a node leaving the DAG: its fields move, nothing is copied.
-    fn from_removed(node: Node) -> Recipe {
-        Recipe {
-            name: node.name,
-            fingerprint: node.fingerprint,
-            policy: node.policy,
-            since_checkpoint: node.since_checkpoint,
-            ops: node.ops,
-            parents: node.parents,
-            lazy_from: node.lazy_from,
-            partitions: node.partitions,
-            fanout: node.fanout,
-            rule: node.rule,
-            salts: node.salts,
-            compute: node.compute,
-        }
-    }
-
-    /// The recipe of a node staying in the DAG whose lineage is cut: its parents and closure
-    /// move here (the node loses them anyway), its name is copied.
-    fn from_cut(node: &mut Node) -> Recipe {
-        Recipe {
-            name: node.name.clone(),
-            fingerprint: node.fingerprint,
-            policy: node.policy,
-            since_checkpoint: node.since_checkpoint,
-            ops: node.ops,
-            parents: std::mem::take(&mut node.parents),
-            lazy_from: node.lazy_from,
-            partitions: node.partitions,
-            fanout: node.fanout,
-            rule: node.rule,
-            salts: node.salts.clone(),
-            compute: node.compute.take(),
-        }
-    }
-}
 
 /// The retired recipes, by node (boxed: the map moves entries as it grows, a recipe is large).
 #[derive(Default)]
@@ -81,25 +23,24 @@ pub(crate) struct Retired {
 }
 
 impl Retired {
-    /// Cut `node`'s lineage (its parents and compute closure are dropped from the DAG), keeping
-    /// them here. A node already cut keeps its first entry, which has the closure.
-    pub(crate) fn cut(&mut self, node: &mut Node) {
-        if node.compute.is_none() && self.recipes.contains_key(&node.id) {
-            node.parents.clear();
+    /// Cut the lineage of node `id` (its parents and compute closure leave its `recipe`),
+    /// keeping them here. A node already cut keeps its first entry, which has the closure.
+    pub(crate) fn cut(&mut self, id: NodeId, recipe: &mut Recipe) {
+        if recipe.compute.is_none() && self.recipes.contains_key(&id) {
+            recipe.parents.clear();
             return;
         }
-        let id = node.id;
-        self.insert(id, Recipe::from_cut(node));
+        self.insert(id, recipe.take_lineage());
     }
 
-    /// Keep the recipe of a node truncation removed from the DAG (its value is released by the
-    /// caller first). A node cut earlier keeps that entry, which has the closure.
-    pub(crate) fn removed(&mut self, node: Node) {
-        if node.compute.is_none() && self.recipes.contains_key(&node.id) {
+    /// Keep the recipe of node `id`, which truncation removed from the DAG (its value is
+    /// released by the caller first). A node cut earlier keeps that entry, which has the
+    /// closure.
+    pub(crate) fn removed(&mut self, id: NodeId, recipe: Recipe) {
+        if recipe.compute.is_none() && self.recipes.contains_key(&id) {
             return;
         }
-        let id = node.id;
-        self.insert(id, Recipe::from_removed(node));
+        self.insert(id, recipe);
     }
 
     fn insert(&mut self, id: NodeId, recipe: Recipe) {

@@ -18,12 +18,14 @@ use crate::memory::Accountant;
 #[derive(Debug)]
 pub(crate) struct RunLog {
     pub(crate) run_id: String,
-    started_at: String,
+    pub(crate) started_at: String,
     started: Instant,
     rows: StepRows,
     events: Vec<MemoryEvent>,
     pub(crate) totals: Totals,
     pub(crate) progress: ProgressView,
+    /// The live feed (`live.json`, `tasks.json`).
+    pub(crate) live: super::live::LiveFeed,
     /// The previous run's steps by record order, to say why a step runs again.
     previous: Option<(String, HashMap<usize, StepReport>)>,
 }
@@ -46,6 +48,7 @@ impl RunLog {
             events: Vec::new(),
             totals: Totals::default(),
             progress,
+            live: super::live::LiveFeed::default(),
             previous: None,
         }
     }

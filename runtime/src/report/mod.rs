@@ -3,6 +3,7 @@
 //! `runs/<run-id>/report.json` (schema [`REPORT_SCHEMA_VERSION`]) and summarized as a table.
 
 mod content;
+mod live;
 mod log;
 mod progress;
 mod rows;
@@ -15,6 +16,11 @@ use crate::plan::{Fingerprint, Policy};
 
 pub(crate) use content::content_reason;
 pub use content::{ContentRecord, InputRecord, MAX_LISTED_INPUTS};
+pub(crate) use live::LiveNow;
+pub use live::{
+    LIVE_EVERY, LIVE_FILE, LIVE_SCHEMA_VERSION, LiveProgress, RecentTask, TASK_TIMES_CAP,
+    TASKS_FILE, TaskTime, TaskTimes,
+};
 pub(crate) use log::{RunFigures, RunLog};
 pub(crate) use progress::{ProgressView, StepProgress};
 pub(crate) use rows::StepRows;

@@ -162,7 +162,7 @@ impl Store {
     pub fn write_run_file(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, StoreError> {
         let dir = self.run_dir().ok_or_else(|| self.read_only())?;
         let path = dir.join(name);
-        if !super::open::is_plain_name(name) {
+        if !super::runs::is_plain_name(name) {
             let source = io::Error::new(io::ErrorKind::InvalidInput, "not a plain file name");
             return Err(StoreError::Io {
                 op: "write run file",

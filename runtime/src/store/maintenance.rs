@@ -79,7 +79,7 @@ impl Store {
     pub fn remove_run(&self, run_id: &str) -> Result<(), StoreError> {
         self.require_lock()?;
         let path = self.root.join("runs").join(run_id);
-        if !super::open::is_plain_name(run_id) || self.run_id.as_deref() == Some(run_id) {
+        if !super::runs::is_plain_name(run_id) || self.run_id.as_deref() == Some(run_id) {
             let source = io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "not a removable run folder (a plain name of a run that is not this one)",

@@ -16,7 +16,6 @@
 #[cfg(feature = "arrow")]
 mod arrow_object;
 mod backend;
-mod codec;
 mod commit;
 #[cfg(any(test, feature = "fault-injection"))]
 pub mod fault;
@@ -45,16 +44,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
-pub use backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
 #[cfg(test)]
-pub(crate) use codec::codec_postcard_for_tests;
-pub use codec::{CodecId, ObjectMeta, Payload, Postcard, ValueCodec};
+#[cfg(test)]
+pub(crate) use crate::codec::codec_postcard_for_tests;
+pub use crate::codec::{BlockKey, CodecId, ObjectKind, ObjectMeta, Payload, Postcard, ValueCodec};
+pub use backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
 pub use local::LocalFs;
 pub use object::{PayloadReader, decode_object};
 pub use s3::S3Backend;
 
 use crate::memory::Footprint;
-use crate::plan::Fingerprint;
 use format::Header;
 
 /// Errors of the storage layer.
@@ -125,19 +124,6 @@ pub enum StoreError {
     },
 }
 
-/// What an object is for; stored in its header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ObjectKind {
-    /// Durable, fsync'd, reused by any later run with the same fingerprint.
-    Checkpoint,
-    /// Written under memory pressure, not fsync'd; reused after a crash; deleted when a run
-    /// completes.
-    Spill,
-    /// Run-local copy (policy `persist`); deleted at run end.
-    Persist,
-}
-
 /// Payload compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -146,15 +132,6 @@ pub enum Compression {
     None,
     /// zstd at the given level.
     Zstd(i32),
-}
-
-/// The unit of storage: one block of one node's output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct BlockKey {
-    /// The node's fingerprint.
-    pub fingerprint: Fingerprint,
-    /// The part number (0 for unpartitioned datasets).
-    pub part: u32,
 }
 
 /// A validated object header.

@@ -47,7 +47,7 @@ impl Store {
         options: StoreOptions,
     ) -> Result<Store, StoreError> {
         let run_path = dir.join("runs").join(run_id);
-        if !is_plain_name(run_id) {
+        if !super::runs::is_plain_name(run_id) {
             let source = io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "run id must be a plain name ([A-Za-z0-9._-])",
@@ -225,16 +225,6 @@ fn key_from_rel(rel: &Path) -> Option<BlockKey> {
         fingerprint,
         part: part.parse().ok()?,
     })
-}
-
-/// A single, harmless path component: `[A-Za-z0-9._-]+`, not starting with a dot.
-pub(crate) fn is_plain_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('.')
-        && name.len() <= 200
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 /// Take `dir/LOCK` and record our pid in it; a held lock is [`StoreError::Locked`] naming the

@@ -42,7 +42,7 @@ impl Store {
 
     /// Read `runs/<run_id>/<name>` (at most 64 MiB). `Ok(None)` when it does not exist.
     pub fn read_run_file(&self, run_id: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        if !super::open::is_plain_name(run_id) || !super::open::is_plain_name(name) {
+        if !is_plain_name(run_id) || !is_plain_name(name) {
             return Ok(None);
         }
         let path = self.root.join("runs").join(run_id).join(Path::new(name));
@@ -63,4 +63,14 @@ pub(crate) fn run_number(run_id: &str) -> Option<u64> {
 /// `run_id` numbered `n` (zero-padded so that names sort like numbers up to a million runs).
 pub(crate) fn numbered(n: u64, run_id: &str) -> String {
     format!("r{n:06}-{run_id}")
+}
+
+/// A single, harmless path component: `[A-Za-z0-9._-]+`, not starting with a dot.
+pub(crate) fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name.len() <= 200
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }

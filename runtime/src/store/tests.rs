@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::plan::Fingerprint;
 
 pub(super) const TY: &str = "alloc::vec::Vec<u64>";
 

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use super::format::{FIXED_LEN, Header};
 use super::tests::{TY, files_under, key, open_with, payload, put};
 use super::*;
+use crate::plan::Fingerprint;
 
 /// Write one object and return (store, its absolute path, its bytes).
 fn written(

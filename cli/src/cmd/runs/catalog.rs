@@ -139,7 +139,9 @@ impl Catalog {
     }
 }
 
-fn parse_report(bytes: &[u8]) -> (Option<RunReport>, Option<String>) {
+/// A report's bytes parsed, or why they cannot be (unreadable, a schema this version does not
+/// read).
+pub(crate) fn parse_report(bytes: &[u8]) -> (Option<RunReport>, Option<String>) {
     #[derive(serde::Deserialize)]
     struct Version {
         schema_version: Option<u32>,

@@ -14,7 +14,7 @@ use stepstone::report::{RunReport, StepStatus};
 use crate::args::GraphFormat;
 
 /// Fill and border colour per status.
-fn colours(status: StepStatus) -> (&'static str, &'static str) {
+pub(crate) fn colours(status: StepStatus) -> (&'static str, &'static str) {
     match status {
         StepStatus::Executed => ("#c8e6c9", "#2e7d32"),
         StepStatus::Reused => ("#bbdefb", "#1565c0"),
@@ -23,7 +23,7 @@ fn colours(status: StepStatus) -> (&'static str, &'static str) {
     }
 }
 
-fn status_name(status: StepStatus) -> &'static str {
+pub(crate) fn status_name(status: StepStatus) -> &'static str {
     match status {
         StepStatus::Executed => "executed",
         StepStatus::Reused => "reused",
@@ -33,7 +33,7 @@ fn status_name(status: StepStatus) -> &'static str {
 }
 
 /// Edges `(parent, child)` by row index; `None` as parent means "a step outside the rows".
-fn edges(report: &RunReport) -> Vec<(Option<usize>, usize)> {
+pub(crate) fn edges(report: &RunReport) -> Vec<(Option<usize>, usize)> {
     let index: HashMap<Fingerprint, usize> = report
         .steps
         .iter()

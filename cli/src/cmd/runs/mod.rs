@@ -5,7 +5,7 @@
 //! checkpoint directory.
 
 pub(crate) mod catalog;
-mod lineage;
+pub(crate) mod lineage;
 mod plot;
 
 use std::fmt::Write;

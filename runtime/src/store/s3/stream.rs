@@ -17,8 +17,10 @@ use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as ObjectPath;
 
 use super::Client;
-use super::upload::PART_LEN;
 use crate::store::backend::WriteFile;
+
+/// Part size of a multipart upload (streamed here, or sent from a file by `upload.rs`).
+pub(crate) const PART_LEN: usize = 8 << 20;
 
 /// A started multipart upload.
 pub(super) struct Started {

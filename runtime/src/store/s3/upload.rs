@@ -15,12 +15,10 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, WriteMultipart};
 
 use super::S3Backend;
-use super::stream::Pending;
+use super::stream::{PART_LEN, Pending};
 
 /// Objects up to this size are sent as one (conditional) `PUT`, read into memory whole.
 pub(crate) const SINGLE_PUT_MAX: u64 = 8 << 20;
-/// Part size of a multipart upload.
-pub(crate) const PART_LEN: usize = 8 << 20;
 /// Parts buffered or in flight at once (bounds the upload's memory to about this many parts).
 const MAX_PARTS_IN_FLIGHT: usize = 2;
 /// Read size from the local file.

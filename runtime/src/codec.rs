@@ -1,19 +1,57 @@
-//! How a value becomes the bytes of an object and back. The codec belongs to the value's type
-//! ([`crate::Data::Codec`]): serde types use [`Postcard`] inside Stepstone's own object format;
-//! Arrow values (`stepstone::arrow::Batch`, feature `arrow`) use Arrow IPC files.
+//! How a value becomes the bytes of an object and back, and what names an object: the layer
+//! beneath both the store (`crate::store`, which writes and reads objects) and the Arrow values
+//! (`crate::arrow`, whose codec writes IPC files), so neither imports the other for these. The
+//! codec belongs to the value's type ([`crate::Data::Codec`]): serde types use [`Postcard`]
+//! inside Stepstone's own object format; Arrow values (`stepstone::arrow::Batch`, feature
+//! `arrow`) use Arrow IPC files.
 //!
-//! Responsible for: the [`ValueCodec`] trait, the postcard codec (chunked encoder), the
-//! [`Payload`] a store read hands to a decoder, and the identity ([`ObjectMeta`]) a codec that
-//! writes a self-describing file (Arrow IPC) embeds. Not responsible for: where objects live or
-//! the commit protocol (see `commit.rs`), nor the Arrow IPC layout (see `crate::arrow::ipc`).
+//! Responsible for: the object's identity ([`BlockKey`], [`ObjectKind`], [`ObjectMeta`]), the
+//! [`ValueCodec`] trait, the postcard codec (chunked encoder), the [`Payload`] a store read hands
+//! to a decoder (for Arrow, a [`VerifiedFile`]: the mapped file whose checksum matched; its
+//! checks and decoding are `crate::arrow`'s). Not responsible for: where objects live or the
+//! commit protocol (`store/commit.rs`), nor the Arrow IPC layout (`crate::arrow::ipc`). The
+//! public paths stay `stepstone::store::{BlockKey, ValueCodec, …}` and
+//! `stepstone::arrow::VerifiedFile`.
 
 use std::io::Write;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{BlockKey, ObjectKind};
 use crate::memory::Footprint;
+use crate::plan::Fingerprint;
+
+/// The unit of storage: one block of one node's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlockKey {
+    /// The node's fingerprint.
+    pub fingerprint: Fingerprint,
+    /// The part number (0 for unpartitioned datasets).
+    pub part: u32,
+}
+
+/// What an object is for; stored in its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectKind {
+    /// Durable, fsync'd, reused by any later run with the same fingerprint.
+    Checkpoint,
+    /// Written under memory pressure, not fsync'd; reused after a crash; deleted when a run
+    /// completes.
+    Spill,
+    /// Run-local copy (policy `persist`); deleted at run end.
+    Persist,
+}
+
+/// A whole Arrow IPC object file in memory (mapped), whose checksum matched its identity (made
+/// and decoded by `crate::arrow`).
+#[cfg(feature = "arrow")]
+#[derive(Debug)]
+pub struct VerifiedFile {
+    pub(crate) buffer: arrow_buffer::Buffer,
+    pub(crate) body_len: usize,
+    pub(crate) footer_start: usize,
+}
 
 /// Which object format a codec writes; stored with the object and shown by inspection tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -76,7 +114,7 @@ pub enum Payload {
     Bytes(Vec<u8>),
     /// A whole Arrow IPC file, memory-mapped (checksum verified before this is built).
     #[cfg(feature = "arrow")]
-    Arrow(crate::arrow::VerifiedFile),
+    Arrow(VerifiedFile),
 }
 
 /// Encoding and decoding of one value type. Implemented by [`Postcard`] for every serde type
