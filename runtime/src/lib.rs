@@ -30,7 +30,10 @@
 //! [`memory`] (budget, sizes, eviction choice), [`store`] (backend, object format, commit
 //! protocol), [`exec`] (the [`Pipeline`] recording handle and the executor that runs schedules
 //! over the store, memory and report services), [`report`] (run reports), [`input`] (input
-//! files fingerprinted by content: [`InputFile`], [`InputGlob`]).
+//! files fingerprinted by content: [`InputFile`], [`InputGlob`]; sources partitioned over
+//! files, row groups or byte ranges: [`FileSplits`], [`StepBuilder::per_file`],
+//! `#[step(per_file = "file")]`), [`arrow`] (Arrow batches, Parquet and CSV by partition, the
+//! shuffle by key columns: [`StepBuilder::repartition_by`], `#[step(repartition(...))]`).
 
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]

@@ -458,9 +458,9 @@ impl Pipeline {
 
     /// Record a hash shuffle of `spec`'s one input into `partitions` partitions of values with
     /// `ops` (what [`StepBuilder::repartition`](super::StepBuilder::repartition) and
-    /// `repartition_by` do): a split node whose
-    /// task i cuts input partition i into one bucket block per output partition (`cut` of the
-    /// bucket count), and a gather node whose task j joins bucket j of every split task.
+    /// `repartition_by` do): a split node whose task i cuts input partition i into one bucket
+    /// block per output partition (`cut` of the bucket count), and a gather node whose task j
+    /// joins bucket j of every split task (`join`).
     pub(super) fn record_shuffle(
         &mut self,
         spec: NodeSpec,
