@@ -62,6 +62,18 @@ use crate::errors::Errors;
 ///   cannot see changes.
 /// * `crate = "…"`: path to the runtime crate if it is not `::stepstone` (renamed dependency or
 ///   re-export); must be absolute (`::name`, an extern-prelude name, or `crate::…`).
+/// * `per_file = "file"`: the step is a source with one task per file. The named parameter is
+///   an `InputFile` in the body and an `InputGlob` at the call (`load(p, InputGlob::from(
+///   "data/*.csv"))`), or a `FileSplit` in the body and a `FileSplits` at the call (Parquet
+///   row groups from `stepstone::arrow::row_groups`, byte ranges from
+///   `FileSplits::byte_ranges`). Each partition is keyed by its own file's content: one changed
+///   file recomputes its partition and that partition's descendants only.
+/// * `repartition(by = "key, other", partitions = 16)`: the step's output is hash-repartitioned
+///   into that many partitions — by those columns for a `stepstone::arrow::Batch` output, by
+///   those fields for a `Vec<Row>` output (`by = "0"` for a tuple field). Datasets
+///   repartitioned alike (same key types, same count) are co-partitioned: a step reading two of
+///   them runs once per partition pair (a join). The repartition is recorded as
+///   `<step>/repartition`.
 ///
 /// # Code fingerprint
 ///
@@ -105,7 +117,8 @@ pub fn step(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     match parse::step(item_fn.clone(), &mut errors) {
-        Some(step) => {
+        Some(mut step) => {
+            parse::per_file(&mut step, &options, &mut errors);
             let expanded = expand::step::expand(&step, &options);
             let errors = errors.to_compile_errors();
             quote::quote!(#errors #expanded).into()

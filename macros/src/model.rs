@@ -39,6 +39,18 @@ pub(crate) struct StepOptions {
     pub(crate) krate: Option<Path>,
     /// `volatile`: the step always executes.
     pub(crate) volatile: bool,
+    /// `per_file = "param"`: the step runs once per file of the glob passed for `param`.
+    pub(crate) per_file: Option<LitStr>,
+    /// `repartition(by = "…", partitions = N)`: the output is hash-repartitioned.
+    pub(crate) repartition: Option<Repartition>,
+}
+
+/// `repartition(by = "key, other", partitions = 16)` of `#[step(...)]`, validated.
+pub(crate) struct Repartition {
+    /// The key: column names (`Batch`) or field names (`Vec<Row>`), comma-separated.
+    pub(crate) by: LitStr,
+    /// The output partition count (≥ 1).
+    pub(crate) partitions: LitInt,
 }
 
 /// Options of `#[pipeline(...)]`.
@@ -70,6 +82,9 @@ pub(crate) enum ArgKind {
     /// `Partitions`: the call says how many partitions the step makes (a partitioned source,
     /// run once per partition; the count is in the fingerprint); the body sees which one.
     Partitions(Type),
+    /// The parameter named by `#[step(per_file = "…")]` (an `InputFile` in the body): the call
+    /// passes an `InputGlob`, and the step runs once per file of it, each task seeing its file.
+    PerFile(Type),
 }
 
 /// One argument of a step function.

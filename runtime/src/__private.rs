@@ -10,10 +10,13 @@ use std::str::FromStr;
 pub use crate::config::{PipelineDefaults, RunArgs, RunConfig};
 pub use crate::error::{Error, Result};
 pub use crate::exec::{Outcome, Pipeline, run};
-pub use crate::input::InputSource;
+pub use crate::input::{InputGlob, InputSource};
+
+mod files;
 pub use crate::memory::{Footprint, MemSize};
 pub use crate::plan::{Args, BoxError, Data, Handle, NodeId, Parts, Policy, StepSpec};
 pub use clap;
+pub use files::*;
 pub use serde;
 
 /// A fallible step's return value on its way to the runtime. Converted by

@@ -30,7 +30,10 @@
 //! [`memory`] (budget, sizes, eviction choice), [`store`] (backend, object format, commit
 //! protocol), [`exec`] (the [`Pipeline`] recording handle and the executor that runs schedules
 //! over the store, memory and report services), [`report`] (run reports), [`input`] (input
-//! files fingerprinted by content: [`InputFile`], [`InputGlob`]).
+//! files fingerprinted by content: [`InputFile`], [`InputGlob`]; sources partitioned over
+//! files, row groups or byte ranges: [`FileSplits`], [`StepBuilder::per_file`],
+//! `#[step(per_file = "file")]`), [`arrow`] (Arrow batches, Parquet and CSV by partition, the
+//! shuffle by key columns: [`StepBuilder::repartition_by`], `#[step(repartition(...))]`).
 
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -55,7 +58,7 @@ pub mod __private;
 pub use config::{Event, PipelineDefaults, Progress, RunArgs, RunConfig};
 pub use error::{Error, Result, error_chain};
 pub use exec::{Outcome, Pipeline, StepBuilder, run};
-pub use input::{InputFile, InputGlob};
+pub use input::{FileSplit, FileSplits, InputFile, InputGlob, Piece};
 pub use logging::init_logging;
 pub use memory::{Budget, Footprint, MemSize};
 pub use plan::{Args, BoxError, Data, Fingerprint, Handle, Partitions, Policy, StepSpec};
@@ -69,8 +72,8 @@ pub use stepstone_macros::{MemSize, pipeline, step};
 pub mod prelude {
     pub use crate::plan::{ArgError, Part, Parts, with_parts};
     pub use crate::{
-        Args, Budget, Data, Error, Handle, InputFile, InputGlob, MemSize, Partitions, Pipeline,
-        Policy, Result, RunConfig,
+        Args, Budget, Data, Error, FileSplit, FileSplits, Handle, InputFile, InputGlob, MemSize,
+        Partitions, Pipeline, Policy, Result, RunConfig,
     };
     pub use serde::{Deserialize, Serialize};
     #[cfg(feature = "macros")]

@@ -1,6 +1,9 @@
 //! Arrow batches through the executor: under a budget far below the data they are spilled as
 //! Arrow IPC files and reloaded by mmap with the same answer; a second run reuses the
-//! checkpoints; a corrupted Arrow object (stale or matching checksum) is recomputed.
+//! checkpoints; a corrupted Arrow object (stale or matching checksum) is recomputed. The
+//! shuffle of batches by key columns is in `arrow_shuffle/`.
+
+mod arrow_shuffle;
 
 use std::sync::Arc;
 

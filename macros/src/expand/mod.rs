@@ -7,6 +7,7 @@ pub(crate) mod helpers;
 pub(crate) mod mem_size;
 pub(crate) mod paths;
 pub(crate) mod pipeline;
+pub(crate) mod repartition;
 pub(crate) mod step;
 
 #[cfg(test)]

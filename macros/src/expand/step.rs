@@ -90,6 +90,8 @@ struct Wiring {
     checks: Vec<TokenStream>,
     /// `Partitions` parameters (at most one is meaningful: the source's count).
     partitions: Vec<Ident>,
+    /// The `per_file` parameter and its body type (an `InputGlob` or `FileSplits` at the call).
+    per_file: Vec<(Ident, syn::Type)>,
 }
 
 fn wiring(step: &StepFn, rt: &TokenStream, args: &Ident) -> Wiring {
@@ -163,6 +165,21 @@ fn wiring(step: &StepFn, rt: &TokenStream, args: &Ident) -> Wiring {
                 w.param_locals.push(local);
                 w.partitions.push(ident.clone());
             }
+            ArgKind::PerFile(ty) => {
+                let local = format_ident!("__param{}", index, span = mixed);
+                // Spanned on the user's type: anything but `InputFile` / `FileSplit` is
+                // reported there.
+                let span = syn::spanned::Spanned::span(ty);
+                let call_ty: syn::Type =
+                    syn::parse_quote_spanned!(span=> <#ty as #rt::__private::PerFile>::Call);
+                w.signature.push(quote!(#ident: #call_ty));
+                w.params.push(ident.clone());
+                w.param_types.push(call_ty);
+                let file = quote_spanned!(span=> #rt::__private::file_of::<#ty>(&#local, #args)?);
+                w.call.push(file);
+                w.param_locals.push(local);
+                w.per_file.push((ident.clone(), ty.clone()));
+            }
         }
     }
     w
@@ -187,6 +204,7 @@ fn pipeline_form(
         inputs,
         lazy,
         recorder,
+        recorded,
     ] = [
         "p",
         "__args",
@@ -196,6 +214,7 @@ fn pipeline_form(
         "__inputs",
         "__lazy",
         "__recorder",
+        "__recorded",
     ]
     .map(|n| Ident::new(n, mixed));
     let Wiring {
@@ -209,6 +228,7 @@ fn pipeline_form(
         call,
         checks,
         partitions,
+        per_file,
     } = wiring(step, rt, &args);
     let chain = |ids: Vec<TokenStream>| {
         ids.into_iter().fold(
@@ -220,8 +240,23 @@ fn pipeline_form(
     let files = params.iter().enumerate().map(|(i, ident)| {
         let index = syn::Index::from(i);
         let shown = ident.unraw_string();
+        if per_file.iter().any(|(p, _)| p == ident) {
+            // Hashed file by file by `pend_files`, not as one content-addressed input.
+            return quote!((#shown, ::core::option::Option::None));
+        }
         quote!((#shown, (&#rt::__private::InputParam(&#values.#index)).input_source()))
     });
+    let per_file = per_file.iter().filter_map(|(ident, ty)| {
+        let index = syn::Index::from(params.iter().position(|p| p == ident)?);
+        let shown = ident.unraw_string();
+        Some(quote!(#rt::__private::pend_files::<#ty>(#pipeline, &#spec_const, #shown, &#values.#index);))
+    });
+    let output = crate::expand::repartition::wrap(
+        step,
+        options.repartition.as_ref(),
+        rt,
+        [&pipeline, &spec_const, &recorded],
+    );
     let body_call = quote!(#body_ident(#(#call),*));
     let result = body_result(step, rt, &body_call);
     quote! {
@@ -234,11 +269,12 @@ fn pipeline_form(
             let #values = (#(#params,)*);
             let #owned = ::core::clone::Clone::clone(&#values);
             #(#rt::__private::pend_partitions(#pipeline, &#spec_const, &#partitions);)*
+            #(#per_file)*
             #(#setup)*
             let #inputs: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::Iterator::collect(#input_ids);
             let #lazy: ::std::vec::Vec<#rt::__private::NodeId> = ::core::iter::Iterator::collect(#lazy_ids);
             let #recorder = (&#rt::__private::Probe::<(#data, (#(#param_types,)*))>::new()).probe();
-            #recorder.record(
+            let #recorded = #recorder.record(
                 #pipeline,
                 &#spec_const,
                 &#values,
@@ -249,7 +285,8 @@ fn pipeline_form(
                     let (#(#param_locals,)*) = ::core::clone::Clone::clone(&#owned);
                     #result
                 },
-            )
+            );
+            #output
         }
     }
 }

@@ -6,7 +6,7 @@ pub(crate) mod options;
 pub(crate) mod signature;
 
 use crate::errors::Errors;
-use crate::model::{PipelineFn, StepFn};
+use crate::model::{ArgKind, PipelineFn, StepFn, StepOptions};
 use crate::validate;
 
 /// Parse a `#[step]` function; `None` if its signature cannot be expanded (errors recorded).
@@ -35,5 +35,36 @@ pub(crate) fn pipeline(item: &mut syn::ItemFn, errors: &mut Errors) -> Option<Pi
             output,
         }),
         _ => None,
+    }
+}
+
+/// Apply `#[step(per_file = "param")]`: the named parameter becomes the per-file one. A name
+/// that is not a by-value parameter of the step is an error spanned on the option's value.
+pub(crate) fn per_file(step: &mut StepFn, options: &StepOptions, errors: &mut Errors) {
+    let Some(name) = &options.per_file else {
+        return;
+    };
+    let wanted = name.value();
+    let arg = step.args.iter_mut().find(|a| a.ident == wanted.as_str());
+    match arg {
+        Some(arg) if matches!(arg.kind, ArgKind::Param(_)) => {
+            if let ArgKind::Param(ty) = &arg.kind {
+                arg.kind = ArgKind::PerFile(ty.clone());
+            }
+        }
+        Some(_) => errors.spanned(
+            name,
+            format!(
+                "`per_file` names `{wanted}`, which is a dataset or partition argument; name the \
+                 step's `InputFile` parameter (the call passes an `InputGlob`, the body sees one file)"
+            ),
+        ),
+        None => errors.spanned(
+            name,
+            format!(
+                "`per_file` names `{wanted}`, but the step has no parameter of that name; add \
+                 `{wanted}: InputFile` (the call passes an `InputGlob`, the body sees one file)"
+            ),
+        ),
     }
 }

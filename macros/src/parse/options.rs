@@ -10,10 +10,10 @@ use syn::parse::Parser;
 use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr, Path};
 
 use crate::errors::Errors;
-use crate::model::{PipelineOptions, Policy, StepOptions};
+use crate::model::{PipelineOptions, Policy, Repartition, StepOptions};
 
-const STEP_OPTIONS: &str =
-    "checkpoint, persist, cache, volatile, name = \"…\", version = \"…\", crate = \"…\"";
+const STEP_OPTIONS: &str = "checkpoint, persist, cache, volatile, name = \"…\", version = \"…\", \
+     per_file = \"…\", repartition(by = \"…\", partitions = N), crate = \"…\"";
 const PIPELINE_OPTIONS: &str =
     "budget = \"…\", checkpoint_every = N, name = \"…\", checkpoint_dir = \"…\", crate = \"…\"";
 
@@ -33,6 +33,8 @@ pub(crate) fn step(args: TokenStream, errors: &mut Errors) -> StepOptions {
             "name" => options.name = string(&meta, "name = \"load\"", errors)?,
             "version" => options.version = string(&meta, "version = \"2\"", errors)?,
             "crate" => options.krate = crate_path(&meta, errors)?,
+            "per_file" => options.per_file = string(&meta, "per_file = \"file\"", errors)?,
+            "repartition" => options.repartition = repartition(&meta, errors)?,
             _ => {
                 errors.spanned(
                     &meta.path,
@@ -259,6 +261,64 @@ fn checkpoint_every(
             errors.spanned(
                 &lit,
                 format!("`checkpoint_every` must be a whole number from 1 to 4294967295: {e}"),
+            );
+            Ok(None)
+        }
+    }
+}
+
+const REPARTITION: &str = "repartition(by = \"key\", partitions = 16)";
+
+/// `repartition(by = "…", partitions = N)`: both are required, N ≥ 1.
+fn repartition(
+    meta: &ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<Option<Repartition>> {
+    if !meta.input.peek(syn::token::Paren) {
+        errors.spanned(
+            &meta.path,
+            format!("`repartition` needs a key and a count: `{REPARTITION}`"),
+        );
+        skip_value(meta)?;
+        return Ok(None);
+    }
+    let (mut by, mut partitions) = (None, None);
+    meta.parse_nested_meta(|inner| {
+        if inner.path.is_ident("by") {
+            by = string(&inner, "by = \"key\"", errors)?;
+        } else if inner.path.is_ident("partitions") {
+            partitions = partition_count(&inner, errors)?;
+        } else {
+            errors.spanned(
+                &inner.path,
+                format!("unknown `repartition` option; write `{REPARTITION}`"),
+            );
+            skip_value(&inner)?;
+        }
+        Ok(())
+    })?;
+    match (by, partitions) {
+        (Some(by), Some(partitions)) => Ok(Some(Repartition { by, partitions })),
+        _ => {
+            errors.spanned(
+                &meta.path,
+                format!("`repartition` needs both `by` and `partitions`: `{REPARTITION}`"),
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// `partitions = N` with N from 1 to `u32::MAX`.
+fn partition_count(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<LitInt>> {
+    match meta.value()?.parse::<Expr>()? {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) if i.base10_parse::<u32>().is_ok_and(|n| n >= 1) => Ok(Some(i)),
+        other => {
+            errors.spanned(
+                &other,
+                "`partitions` must be a whole number from 1 to 4294967295, e.g. `partitions = 16`",
             );
             Ok(None)
         }

@@ -4,8 +4,8 @@
 //! Responsible for: reading a CSV file (given or inferred schema) or a Parquet file (one batch
 //! per row group) into [`Batch`]es, and writing batches to Parquet with the same commit
 //! discipline as a checkpoint (temp file in the destination's folder, fsync, rename, fsync of
-//! the folder). Not responsible for: partitions (one batch per row group until partitioned
-//! datasets exist) or fingerprints (the step's `InputFile` parameter carries the content hash).
+//! the folder). Not responsible for: partitioned reads (`splits.rs`: a row group, a byte range)
+//! or fingerprints (the step's `InputFile` parameter carries the content hash).
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
@@ -46,7 +46,10 @@ pub enum FileError {
     },
 }
 
-fn io_err<'p>(op: &'static str, path: &'p Path) -> impl FnOnce(io::Error) -> FileError + 'p {
+pub(super) fn io_err<'p>(
+    op: &'static str,
+    path: &'p Path,
+) -> impl FnOnce(io::Error) -> FileError + 'p {
     move |source| FileError::Io {
         op,
         path: path.to_path_buf(),
@@ -99,20 +102,7 @@ pub fn read_csv(input: &InputFile, options: &CsvOptions) -> Result<Batch, FileEr
     let path = input.path();
     let bad = format_err(path);
     let mut file = File::open(path).map_err(io_err("open", path))?;
-    let schema = match &options.schema {
-        Some(schema) => Arc::clone(schema),
-        None => {
-            let format = arrow_csv::reader::Format::default()
-                .with_header(options.header)
-                .with_delimiter(options.delimiter);
-            let (schema, _) = format
-                .infer_schema(&mut file, Some(options.infer_rows))
-                .map_err(|e| bad(format!("inferring the CSV schema: {e}")))?;
-            file.seek(SeekFrom::Start(0))
-                .map_err(io_err("seek", path))?;
-            Arc::new(schema)
-        }
-    };
+    let schema = csv_schema(&mut file, path, options)?;
     let reader = arrow_csv::ReaderBuilder::new(Arc::clone(&schema))
         .with_header(options.header)
         .with_delimiter(options.delimiter)
@@ -127,7 +117,30 @@ pub fn read_csv(input: &InputFile, options: &CsvOptions) -> Result<Batch, FileEr
         .map_err(|e| bad(e.to_string()))
 }
 
-/// Read a Parquet file: one batch per row group, in file order.
+/// The schema of CSV `file`: `options.schema`, or inferred from its first records (the file is
+/// left positioned at its start).
+pub(super) fn csv_schema(
+    file: &mut File,
+    path: &Path,
+    options: &CsvOptions,
+) -> Result<SchemaRef, FileError> {
+    if let Some(schema) = &options.schema {
+        return Ok(Arc::clone(schema));
+    }
+    let format = arrow_csv::reader::Format::default()
+        .with_header(options.header)
+        .with_delimiter(options.delimiter);
+    let (schema, _) = format
+        .infer_schema(&mut *file, Some(options.infer_rows))
+        .map_err(|e| format_err(path)(format!("inferring the CSV schema: {e}")))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(io_err("seek", path))?;
+    Ok(Arc::new(schema))
+}
+
+/// Read a Parquet file: one batch per row group, in file order (all of them in memory at once;
+/// a partitioned source reads one row group per partition with [`super::row_groups`] and
+/// [`super::read_parquet_split`]).
 pub fn read_parquet(input: &InputFile) -> Result<Vec<Batch>, FileError> {
     let path = input.path();
     let bad = format_err(path);
@@ -163,6 +176,16 @@ pub fn read_parquet(input: &InputFile) -> Result<Vec<Batch>, FileError> {
 /// folder, fsync, rename over `out`, fsync of the folder. On error nothing is left at `out`
 /// (an earlier file there is untouched) and the temp file is removed.
 pub fn write_parquet(batches: &[Batch], out: &Path) -> Result<(), FileError> {
+    write_parquet_file(batches, out, false)
+}
+
+/// [`write_parquet`] with each batch its own row group (so a reader partitioned by row group,
+/// [`super::row_groups`], gets one partition per batch).
+pub fn write_parquet_row_groups(batches: &[Batch], out: &Path) -> Result<(), FileError> {
+    write_parquet_file(batches, out, true)
+}
+
+fn write_parquet_file(batches: &[Batch], out: &Path, group_each: bool) -> Result<(), FileError> {
     let bad = format_err(out);
     let Some(first) = batches.first() else {
         return Err(bad("nothing to write: no batches".into()));
@@ -176,7 +199,7 @@ pub fn write_parquet(batches: &[Batch], out: &Path) -> Result<(), FileError> {
         .ok_or_else(|| bad("not a file name".into()))?
         .to_string_lossy();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = write_temp(batches, first, &tmp).and_then(|()| {
+    let result = write_temp(batches, first, &tmp, group_each).and_then(|()| {
         std::fs::rename(&tmp, out).map_err(io_err("rename into place", out))?;
         File::open(&dir)
             .and_then(|d| d.sync_all())
@@ -188,7 +211,12 @@ pub fn write_parquet(batches: &[Batch], out: &Path) -> Result<(), FileError> {
     result
 }
 
-fn write_temp(batches: &[Batch], first: &Batch, tmp: &Path) -> Result<(), FileError> {
+fn write_temp(
+    batches: &[Batch],
+    first: &Batch,
+    tmp: &Path,
+    group_each: bool,
+) -> Result<(), FileError> {
     let bad = format_err(tmp);
     let file = File::create(tmp).map_err(io_err("create", tmp))?;
     let level = ZstdLevel::try_new(1).map_err(|e| bad(e.to_string()))?;
@@ -199,6 +227,9 @@ fn write_temp(batches: &[Batch], first: &Batch, tmp: &Path) -> Result<(), FileEr
         ArrowWriter::try_new(file, first.schema(), Some(props)).map_err(|e| bad(e.to_string()))?;
     for batch in batches {
         writer.write(batch).map_err(|e| bad(e.to_string()))?;
+        if group_each {
+            writer.flush().map_err(|e| bad(e.to_string()))?;
+        }
     }
     let file = writer.into_inner().map_err(|e| bad(e.to_string()))?;
     file.sync_all().map_err(io_err("fsync", tmp))

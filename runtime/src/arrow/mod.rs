@@ -1,5 +1,6 @@
 //! Arrow-native values (feature `arrow`): [`Batch`] step values stored as plain Arrow IPC
-//! files and reloaded by memory-mapping them, CSV and Parquet sources, an atomic Parquet sink.
+//! files and reloaded by memory-mapping them, CSV and Parquet sources (whole, or partitioned by
+//! file, row group or byte range), an atomic Parquet sink.
 //!
 //! Responsible for: the Arrow value type and its codec, the IPC object layout (identity and
 //! checksum in the footer's custom metadata; see docs/design.md, "Arrow values"), hostile-file checks before
@@ -7,13 +8,16 @@
 //! (`store`), nor counting buffers shared between values (`memory::SharedBuffers`).
 //!
 //! Files: `batch.rs` ([`Batch`], [`ArrowIpc`]), `ipc.rs` (writing, identity), `ipc_read.rs`
-//! (verification and zero-copy decoding), `mmap.rs` (the mapping), `files.rs` (CSV, Parquet).
+//! (verification and zero-copy decoding), `mmap.rs` (the mapping), `files.rs` (CSV, Parquet),
+//! `splits.rs` (partitioned reads), `shuffle.rs` (repartition by key columns).
 
 mod batch;
 mod files;
 pub(crate) mod ipc;
 mod ipc_read;
 mod mmap;
+pub(crate) mod shuffle;
+mod splits;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -21,7 +25,11 @@ mod tests_hostile;
 
 pub use crate::codec::VerifiedFile;
 pub use batch::{ArrowIpc, Batch};
-pub use files::{CsvOptions, FileError, read_csv, read_parquet, write_parquet};
+pub use files::{
+    CsvOptions, FileError, read_csv, read_parquet, write_parquet, write_parquet_row_groups,
+};
+pub use shuffle::bucket_of_rows;
+pub use splits::{read_csv_split, read_parquet_split, row_groups};
 
 pub(crate) use mmap::map_file;
 

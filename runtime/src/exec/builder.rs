@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::pipeline::Pipeline;
 use super::spec::NodeSpec;
-use crate::input::InputSource;
+use crate::input::{FileSplits, InputGlob, InputSource};
 use crate::plan::{Args, BoxError, Data, Handle, PlanError, Policy};
 
 /// Records one hand-written step; finish with [`StepBuilder::run`].
@@ -68,6 +68,49 @@ impl<'p> StepBuilder<'p> {
         self.spec.params.extend_from_slice(&count.to_le_bytes());
         self
     }
+    /// Make this step a source partitioned over files: it runs once per file of `files` (in
+    /// sorted order), and task i reads file i — get it with [`InputGlob::file`] of
+    /// [`Args::partition`]. Each partition is keyed by its own file's path and content (hashed
+    /// now, through the stat cache), so on a later run a changed file recomputes its partition
+    /// and what was computed from that partition only; an added or removed file adds or removes
+    /// a partition, and steps that read every partition (lazy inputs, a repartition) recompute.
+    /// Only the pattern enters the step's fingerprint (parameter `name` in messages). Reuse
+    /// across runs needs the partitions stored: give this step (or its descendants) the
+    /// checkpoint policy.
+    ///
+    /// ```no_run
+    /// # fn main() -> stepstone::Result<()> {
+    /// use stepstone::{InputGlob, Policy, RunConfig};
+    ///
+    /// let out = stepstone::run(&RunConfig::new("lines"), |p| {
+    ///     let files = InputGlob::from("data/*.csv");
+    ///     let glob = files.clone();
+    ///     let lines = p
+    ///         .step("lines")
+    ///         .code("1")
+    ///         .policy(Policy::Checkpoint)
+    ///         .per_file("files", &files)
+    ///         .run(move |a| Ok(std::fs::read_to_string(glob.file(a.partition())?.path())?.lines().count() as u64));
+    ///     Ok(p.step("total").code("1").lazy_inputs(&[lines]).run(|a| {
+    ///         a.parts::<u64>(0, 1).map(|n| n.map(|n| *n)).sum::<Result<u64, _>>().map_err(Into::into)
+    ///     }))
+    /// })?;
+    /// println!("{} lines", out.value);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn per_file(self, name: &str, files: &InputGlob) -> Self {
+        self.per_split(name, &FileSplits::files(files))
+    }
+    /// [`StepBuilder::per_file`] over any [`FileSplits`]: one partition per split (a file, a
+    /// Parquet row group from `stepstone::arrow::row_groups`, a byte range from
+    /// [`FileSplits::byte_ranges`]); the body finds its split with
+    /// [`FileSplits::get`] of [`Args::partition`]. Each split is keyed by its file's content
+    /// and its place in the file.
+    pub fn per_split(self, name: &str, splits: &FileSplits) -> Self {
+        self.pipeline.pend_files(&self.spec.name, name, splits);
+        self.param(splits)
+    }
     /// A parameter (serialized into the fingerprint; call once per parameter, in order).
     pub fn param<P: Serialize + ?Sized>(mut self, param: &P) -> Self {
         if let Err(e) = postcard::to_io(param, &mut self.spec.params) {
@@ -124,8 +167,33 @@ impl<'p> StepBuilder<'p> {
         Vec<R>: Data,
         K: std::hash::Hash,
     {
-        self.pipeline
-            .record_shuffle(self.spec, self.error, partitions, key)
+        let ops = crate::plan::ValueOps::of::<Vec<R>>();
+        let cut = |buckets| crate::plan::shuffle_split::<R, K>(buckets, key);
+        let join = crate::plan::shuffle_gather::<R>();
+        let (id, live) =
+            self.pipeline
+                .record_shuffle(self.spec, self.error, partitions, ops, (cut, join));
+        Handle::new(id, live)
+    }
+    /// Record a hash repartition of this step's one input (`.input(&batches)`, partitions of
+    /// [`Batch`](crate::arrow::Batch)) into `partitions` partitions by the key columns `by`:
+    /// rows whose key columns are equal land in the same output partition. Rows are bucketed
+    /// by xxh3 of Arrow's row encoding of the key columns (`arrow-row`) and cut with `take`;
+    /// each bucket is a block, spilled as Arrow IPC when the budget needs. Two datasets
+    /// repartitioned by keys of the same types into the same count are co-partitioned: a step
+    /// reading both runs once per partition pair (a join). A key column a batch does not have
+    /// fails its task, naming the column.
+    #[cfg(feature = "arrow")]
+    pub fn repartition_by(self, partitions: u32, by: &[&str]) -> Handle<crate::arrow::Batch> {
+        let columns: Vec<String> = by.iter().map(|c| (*c).to_string()).collect();
+        let this = self.param(&columns);
+        let ops = crate::plan::ValueOps::of::<crate::arrow::Batch>();
+        let cut = |buckets| crate::arrow::shuffle::split(buckets, columns);
+        let join = crate::arrow::shuffle::gather();
+        let (id, live) =
+            this.pipeline
+                .record_shuffle(this.spec, this.error, partitions, ops, (cut, join));
+        Handle::new(id, live)
     }
     /// Record the step with its body; returns the output handle. Nothing runs yet.
     pub fn run<T: Data>(

@@ -91,6 +91,21 @@ impl Executor {
         })
     }
 
+    /// `StepBuilder::per_split`: the next recorded node (step `step`) runs once per split of
+    /// `files` (parameter `param`), each file hashed now. A file that cannot be read is
+    /// returned as the error the run fails with.
+    pub(crate) fn pending_files(
+        &mut self,
+        step: &str,
+        param: &str,
+        files: &crate::FileSplits,
+    ) -> crate::Result<()> {
+        let dir = self.input_root();
+        let (_, reads) = self.inputs.hash_params(&dir, step, &[(param, files)])?;
+        self.inputs.pending_files = Some(crate::input::FileParts::new(step, reads, files));
+        Ok(())
+    }
+
     /// `StepBuilder::input_file`: the next recorded node (step `step`) reads `source`. A file
     /// that cannot be read is returned as the error the run fails with.
     pub(crate) fn pending_input(

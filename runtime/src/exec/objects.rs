@@ -48,10 +48,9 @@ impl ReadFailure {
 
 /// The store key of block `id` of `node`.
 fn key_of(node: &Node, id: BlockId) -> BlockKey {
-    BlockKey {
-        fingerprint: node.fingerprint,
-        part: id.part,
-    }
+    let (fingerprint, part) =
+        crate::plan::block_key(node.fingerprint, node.fanout, &node.salts, id.part);
+    BlockKey { fingerprint, part }
 }
 
 impl Executor {

@@ -182,6 +182,12 @@ impl Pipeline {
         self.defer(pended);
     }
 
+    /// `StepBuilder::per_split`: the next recorded node (step `step`) runs once per split.
+    pub(crate) fn pend_files(&mut self, step: &str, param: &str, files: &crate::FileSplits) {
+        let pended = self.executor.pending_files(step, param, files);
+        self.defer(pended);
+    }
+
     /// Keep the first recording error: the run fails with it when it executes.
     fn defer(&mut self, result: crate::Result<()>) {
         if let Err(e) = result {
@@ -315,6 +321,8 @@ impl Pipeline {
                 .filter(|(step, _)| *step == spec.name)
                 .map(|(_, count)| count);
         }
+        let files = self.executor.inputs.take_files(&spec.name);
+        spec.partitions = files.as_ref().map(|f| f.count()).or(spec.partitions);
         let lazy = std::mem::take(&mut spec.lazy);
         spec.inputs.extend(lazy);
         let mut parent_fps = Vec::with_capacity(spec.inputs.len());
@@ -408,6 +416,18 @@ impl Pipeline {
             parents: parent_fps,
             content: content_row,
         });
+        let shape = crate::plan::Shape {
+            parents: &spec.inputs,
+            lazy_from,
+            partitions,
+            rule: layout.rule,
+        };
+        let salts =
+            crate::plan::task_salts(&self.lineage, &shape, files.as_ref().map(|f| f.salts()));
+        let compute = match files {
+            Some(files) => files.wrap(compute),
+            None => compute,
+        };
         let recipe = Recipe {
             name: spec.name,
             fingerprint,
@@ -419,6 +439,7 @@ impl Pipeline {
             partitions,
             fanout: layout.fanout.max(1),
             rule: layout.rule,
+            salts,
             compute: Some(compute),
         };
         self.lineage
@@ -435,22 +456,19 @@ impl Pipeline {
         (id, live)
     }
 
-    /// Record a hash shuffle of `spec`'s one input (partitions of `Vec<R>`) into `partitions`
-    /// partitions by `key` (what [`StepBuilder::repartition`](super::StepBuilder::repartition) does): a split node whose task i
-    /// cuts input partition i into one bucket block per output partition, and a gather node
-    /// whose task j concatenates bucket j of every split task.
-    pub(super) fn record_shuffle<R, K>(
+    /// Record a hash shuffle of `spec`'s one input into `partitions` partitions of values with
+    /// `ops` (what [`StepBuilder::repartition`](super::StepBuilder::repartition) and
+    /// `repartition_by` do): a split node whose task i cuts input partition i into one bucket
+    /// block per output partition (`cut` of the bucket count), and a gather node whose task j
+    /// joins bucket j of every split task (`join`).
+    pub(super) fn record_shuffle(
         &mut self,
         spec: NodeSpec,
         error: Option<PlanError>,
         partitions: u32,
-        key: impl Fn(&R) -> K + Send + Sync + 'static,
-    ) -> Handle<Vec<R>>
-    where
-        R: Clone + Send + Sync + 'static,
-        Vec<R>: Data,
-        K: std::hash::Hash,
-    {
+        ops: ValueOps,
+        (cut, join): (impl FnOnce(u32) -> Compute, Compute),
+    ) -> (NodeId, Arc<()>) {
         let mut error = error;
         if spec.inputs.len() != 1 || !spec.lazy.is_empty() {
             error.get_or_insert(PlanError::Partitions {
@@ -484,14 +502,12 @@ impl Pipeline {
         split.name = format!("{}/split", gather.name);
         split.params = gather.params.clone();
         split.policy = None;
-        let cut = crate::plan::shuffle_split::<R, K>(buckets, key);
         let split_layout = Layout {
             fanout: buckets,
             ..Layout::default()
         };
         let (split_id, _split_live) =
-            self.record_erased(split, error, ValueOps::of::<Vec<R>>(), cut, split_layout);
-        let join = crate::plan::shuffle_gather::<R>();
+            self.record_erased(split, error, ops, cut(buckets), split_layout);
         let mut gather = gather;
         gather.inputs = vec![split_id];
         let gather_layout = Layout {
@@ -499,8 +515,6 @@ impl Pipeline {
             partitions: buckets,
             fanout: 1,
         };
-        let (id, live) =
-            self.record_erased(gather, None, ValueOps::of::<Vec<R>>(), join, gather_layout);
-        Handle::new(id, live)
+        self.record_erased(gather, None, ops, join, gather_layout)
     }
 }

@@ -10,11 +10,15 @@
 //! decides when a content-addressed step runs (`exec/inputs.rs`).
 
 mod content;
+mod parts;
 mod run;
+mod split;
 mod types;
 
 pub use content::{StatCache, StatKey, hash_file, hash_reader};
+pub(crate) use parts::FileParts;
 pub(crate) use run::{NodeContent, RunInputs, changed_since_hashed};
+pub use split::{FileSplit, FileSplits, Piece};
 pub use types::{InputFile, InputGlob, InputSource};
 
 use std::path::{Path, PathBuf};

@@ -149,6 +149,8 @@ pub(crate) struct RunInputs {
     pub(crate) unresolved: BTreeMap<NodeId, PendingFingerprint>,
     /// A resolution is running (the materializations it starts do not start another).
     pub(crate) resolving: bool,
+    /// Set by `StepBuilder::per_file` just before it records the node: its files.
+    pub(crate) pending_files: Option<super::FileParts>,
 }
 
 impl RunInputs {
@@ -156,6 +158,11 @@ impl RunInputs {
     /// builder of another step that was dropped without `run` is discarded).
     pub(crate) fn take_pending(&mut self, step: &str) -> Option<NodeContent> {
         self.pending.take().filter(|c| c.name == step)
+    }
+
+    /// The files of step `step`, the one being recorded now, when it is partitioned per file.
+    pub(crate) fn take_files(&mut self, step: &str) -> Option<super::FileParts> {
+        self.pending_files.take().filter(|f| f.step == step)
     }
 
     /// A node was recorded with fingerprint inputs `f`: keep what its identity needs when it is

@@ -114,7 +114,10 @@ impl<'de> Deserialize<'de> for InputFile {
 
 /// Every file matching a glob pattern (`data/*.csv`, `logs/**/*.json`), in sorted order,
 /// fingerprinted by the sorted names and the content of each file: adding, removing, renaming
-/// or editing a file recomputes the steps that read it.
+/// or editing a file recomputes the steps that read it. To run one task per file instead — so
+/// one edited file recomputes only its partition — pass the glob to a step with
+/// `#[step(per_file = "file")]` on a parameter `file: InputFile`, or to
+/// [`StepBuilder::per_file`](crate::StepBuilder::per_file).
 ///
 /// The pattern is expanded when the value is built (and again when it is deserialized); it
 /// dereferences to the sorted list of matching files (directories are left out). A pattern that

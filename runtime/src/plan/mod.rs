@@ -7,6 +7,7 @@
 //! reach any more.
 
 mod fingerprint;
+mod identity;
 mod lineage;
 mod partition;
 mod recipe;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 pub use fingerprint::{
     FORMAT_VERSION, Fingerprint, FingerprintInputs, ParseFingerprintError, content_identity,
 };
+pub(crate) use identity::{Shape, block_key, file_salt, task_salts};
 pub(crate) use lineage::{Lineage, Node};
 pub use partition::Partitions;
 pub(crate) use partition::{

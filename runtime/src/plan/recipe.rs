@@ -7,6 +7,7 @@
 //! pending children, done: `lineage.rs`) nor for the run state of its value (the executor's
 //! block table).
 
+use super::identity::Salts;
 use super::partition::ReadRule;
 use super::value::{Compute, ValueOps};
 use super::{Fingerprint, NodeId, Policy};
@@ -28,6 +29,8 @@ pub(crate) struct Recipe {
     pub(crate) fanout: u32,
     /// Which parent blocks a task reads.
     pub(crate) rule: ReadRule,
+    /// Per-task identity salts of a node partitioned over files (see `identity.rs`).
+    pub(crate) salts: Salts,
     /// `None` once lineage is truncated.
     pub(crate) compute: Option<Compute>,
 }
@@ -40,6 +43,7 @@ impl Recipe {
             name: self.name.clone(),
             parents: std::mem::take(&mut self.parents),
             compute: self.compute.take(),
+            salts: self.salts.clone(),
             ..*self
         }
     }
@@ -52,6 +56,7 @@ impl Recipe {
             parents: Vec::new(),
             lazy_from: 0,
             compute: None,
+            salts: self.salts.clone(),
             ..*self
         }
     }
