@@ -55,6 +55,24 @@ fn two_versions(root: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (v1, v2)
 }
 
+/// A folder catalog under `root` with batch-etl 1.0.0 and 1.1.0 (see [`two_versions`])
+/// published by the architecture team.
+fn catalog_of_two_versions(root: &Path) -> std::path::PathBuf {
+    let (v1, v2) = two_versions(root);
+    let catalog = root.join("catalog");
+    for dir in [&v1, &v2] {
+        let out = stepstone()
+            .args(["archetypes", "publish", dir.to_str().unwrap()])
+            .arg("--catalog")
+            .arg(&catalog)
+            .args(["--approver", "architecture-team"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    catalog
+}
+
 fn in_project(project: &Path, args: &[&str]) -> std::process::Output {
     stepstone()
         .args(args)
@@ -66,17 +84,8 @@ fn in_project(project: &Path, args: &[&str]) -> std::process::Output {
 #[test]
 fn update_merges_keeps_user_edits_marks_conflicts_and_refuses_tampering() {
     let work = tempfile::tempdir().unwrap();
-    let (v1, v2) = two_versions(work.path());
-    let catalog = work.path().join("catalog");
+    let catalog = catalog_of_two_versions(work.path());
     let catalog_arg = catalog.to_str().unwrap();
-    for dir in [&v1, &v2] {
-        let out = stepstone()
-            .args(["archetypes", "publish", dir.to_str().unwrap()])
-            .args(["--catalog", catalog_arg, "--approver", "architecture-team"])
-            .output()
-            .unwrap();
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
-    }
 
     let project = work.path().join("demo");
     let out = stepstone()
@@ -184,17 +193,8 @@ fn update_merges_keeps_user_edits_marks_conflicts_and_refuses_tampering() {
 #[test]
 fn update_refuses_a_symlinked_backup_folder_before_writing_anything() {
     let work = tempfile::tempdir().unwrap();
-    let (v1, v2) = two_versions(work.path());
-    let catalog = work.path().join("catalog");
+    let catalog = catalog_of_two_versions(work.path());
     let catalog_arg = catalog.to_str().unwrap();
-    for dir in [&v1, &v2] {
-        let out = stepstone()
-            .args(["archetypes", "publish", dir.to_str().unwrap()])
-            .args(["--catalog", catalog_arg, "--approver", "architecture-team"])
-            .output()
-            .unwrap();
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
-    }
     for link in [".stepstone/backup", ".stepstone"] {
         let project = work.path().join(format!("demo-{}", link.len()));
         let out = stepstone()
