@@ -73,6 +73,18 @@ fn catalog_of_two_versions(root: &Path) -> std::path::PathBuf {
     catalog
 }
 
+/// `stepstone new demo` from batch-etl 1.0.0 of `catalog`, into `dest`.
+fn new_project_at_1_0_0(catalog: &Path, dest: &Path) {
+    let out = stepstone()
+        .args(["new", "demo", "--catalog"])
+        .arg(catalog)
+        .args(["--archetype", "batch-etl@1.0.0", "--no-input", "--dest"])
+        .arg(dest)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
 fn in_project(project: &Path, args: &[&str]) -> std::process::Output {
     stepstone()
         .args(args)
@@ -88,13 +100,7 @@ fn update_merges_keeps_user_edits_marks_conflicts_and_refuses_tampering() {
     let catalog_arg = catalog.to_str().unwrap();
 
     let project = work.path().join("demo");
-    let out = stepstone()
-        .args(["new", "demo", "--catalog", catalog_arg])
-        .args(["--archetype", "batch-etl@1.0.0", "--no-input", "--dest"])
-        .arg(&project)
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    new_project_at_1_0_0(&catalog, &project);
 
     // The user edits src/steps.rs and the same README line 1.1.0 changes.
     let steps = project.join("src/steps.rs");
@@ -194,16 +200,9 @@ fn update_merges_keeps_user_edits_marks_conflicts_and_refuses_tampering() {
 fn update_refuses_a_symlinked_backup_folder_before_writing_anything() {
     let work = tempfile::tempdir().unwrap();
     let catalog = catalog_of_two_versions(work.path());
-    let catalog_arg = catalog.to_str().unwrap();
     for link in [".stepstone/backup", ".stepstone"] {
         let project = work.path().join(format!("demo-{}", link.len()));
-        let out = stepstone()
-            .args(["new", "demo", "--catalog", catalog_arg])
-            .args(["--archetype", "batch-etl@1.0.0", "--no-input", "--dest"])
-            .arg(&project)
-            .output()
-            .unwrap();
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        new_project_at_1_0_0(&catalog, &project);
         // The README line 1.1.0 changes is edited, so the update would back it up.
         let readme = project.join("README.md");
         let text = fs::read_to_string(&readme).unwrap();
