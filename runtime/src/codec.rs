@@ -41,6 +41,30 @@ pub enum ObjectKind {
     Spill,
     /// Run-local copy (policy `persist`); deleted at run end.
     Persist,
+    /// A block that crosses a process boundary (a segment's output another segment or the
+    /// coordinator reads) and is not a checkpoint: same format and conditional commit as a
+    /// checkpoint, not fsync'd, in `objects/`; reused after a crash like a spill; deleted when
+    /// the run completes.
+    Exchange,
+}
+
+impl ObjectKind {
+    /// Whether objects of this kind are committed conditionally (first writer wins, a later
+    /// writer verifies the winner and leaves): checkpoints and exchange objects.
+    pub fn is_published(self) -> bool {
+        matches!(self, ObjectKind::Checkpoint | ObjectKind::Exchange)
+    }
+}
+
+/// The result of a conditional commit ([`Store::write_committed`](crate::store::Store::write_committed)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Commit {
+    /// This write's object is the one at the key.
+    Won,
+    /// Another writer's object of the same block was there (or committed first) and verified;
+    /// this write was dropped.
+    LostVerified,
 }
 
 /// A whole Arrow IPC object file in memory (mapped), whose checksum matched its identity (made

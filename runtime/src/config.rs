@@ -19,6 +19,8 @@ pub const ENV_BUDGET: &str = "STEPSTONE_BUDGET";
 pub const ENV_CHECKPOINT_DIR: &str = "STEPSTONE_CHECKPOINT_DIR";
 /// The environment variable that sets the local spill directory of an `s3://` store.
 pub const ENV_SPILL_DIR: &str = "STEPSTONE_SPILL_DIR";
+/// The environment variable that sets the runner (`threads` or `processes`).
+pub const ENV_RUNNER: &str = "STEPSTONE_RUNNER";
 /// The project configuration file read from the current directory.
 pub const CONFIG_FILE: &str = "stepstone.toml";
 /// The checkpoint directory when nothing sets one.
@@ -109,6 +111,53 @@ pub struct RunArgs {
     /// Wait for another run holding the checkpoint directory instead of failing
     #[arg(long)]
     pub wait: bool,
+    /// Where tasks run: `threads` (in this process) or `processes` (child processes of this
+    /// binary, each running a partition's chain of steps under its share of the budget)
+    /// [env: STEPSTONE_RUNNER] [default: threads]
+    #[arg(long, value_name = "RUNNER")]
+    pub runner: Option<Runner>,
+    /// Worker mode: run the task (segment) this spec file describes, then exit (0 done, 1 a
+    /// step failed, 2 refused, 3 transient). Started by a coordinator, not by hand.
+    #[arg(long, value_name = "SPEC", hide = true)]
+    pub run_task: Option<PathBuf>,
+    /// Worker mode: the attempt number of the task.
+    #[arg(long, value_name = "N", hide = true, requires = "run_task")]
+    pub attempt: Option<u32>,
+    /// Worker mode: exit when the parent goes away (`stdin`: standard input reaches its end).
+    #[arg(long, value_name = "HOW", hide = true, requires = "run_task")]
+    pub lifeline: Option<Lifeline>,
+}
+
+/// Where a run's tasks execute (`--runner`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum Runner {
+    /// In this process: one task at a time, or `--jobs` worker threads.
+    #[default]
+    Threads,
+    /// In child processes of this binary, `--jobs` at a time: each runs a segment (a
+    /// partition's chain of steps) under `budget / jobs`, and only values other segments read
+    /// cross, as stored objects. A killed child is retried; a step's error is not.
+    Processes,
+}
+
+/// How a worker notices that its parent is gone (`--lifeline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum Lifeline {
+    /// Standard input is a pipe from the parent: its end means the parent is gone.
+    Stdin,
+}
+
+/// A worker's task: the spec it runs and how it was started.
+#[derive(Debug, Clone)]
+pub struct WorkerTask {
+    /// The segment to run.
+    pub spec: Arc<crate::exec::TaskSpec>,
+    /// The attempt number (1 for the first).
+    pub attempt: u32,
+    /// Watch for the parent's end.
+    pub lifeline: Option<Lifeline>,
 }
 
 /// Something that happened during a run, for observers (progress bars, tests, crash drills).
@@ -183,6 +232,15 @@ pub struct RunConfig {
     /// Storage backend for the checkpoint directory (`None`: the local file system). Tests use
     /// it to run whole pipelines on a fault-injecting backend.
     pub backend: Option<Arc<dyn crate::store::Backend>>,
+    /// Where tasks run (`--runner`).
+    pub runner: Runner,
+    /// Worker mode (`--run-task`): this process runs one segment of a coordinator's run.
+    pub worker: Option<WorkerTask>,
+    /// With [`Runner::Processes`]: the program and arguments that start a worker (`None`: this
+    /// executable with this process's own arguments, less `--runner`). The worker must record
+    /// the same pipeline: a pipeline binary given the same flags. The coordinator appends
+    /// `--run-task SPEC --attempt N --lifeline stdin`.
+    pub worker_command: Option<Vec<std::ffi::OsString>>,
 }
 
 impl fmt::Debug for RunConfig {
@@ -198,6 +256,8 @@ impl fmt::Debug for RunConfig {
             .field("wait_for_lock", &self.wait_for_lock)
             .field("progress", &self.progress)
             .field("lookahead", &self.lookahead)
+            .field("runner", &self.runner)
+            .field("worker", &self.worker)
             .finish_non_exhaustive()
     }
 }
@@ -222,6 +282,9 @@ impl RunConfig {
             observer: None,
             sample_memory_every: None,
             backend: None,
+            runner: Runner::Threads,
+            worker: None,
+            worker_command: None,
         }
     }
 
@@ -254,6 +317,11 @@ impl RunConfig {
     /// Parallel steps at most.
     pub fn jobs(mut self, jobs: usize) -> Self {
         self.jobs = jobs.max(1);
+        self
+    }
+    /// Where tasks run.
+    pub fn runner(mut self, runner: Runner) -> Self {
+        self.runner = runner;
         self
     }
     /// Register an event callback.
@@ -342,6 +410,30 @@ impl RunConfig {
         };
         config.print_summary = true;
         config.handle_signals = true;
+        config.runner = match (args.runner, env(ENV_RUNNER)) {
+            (Some(runner), _) => runner,
+            (None, Some(text)) => <Runner as clap::ValueEnum>::from_str(text.trim(), true)
+                .map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "{ENV_RUNNER}={text}: not a runner; use `threads` or `processes`"
+                    ))
+                })?,
+            (None, None) => Runner::Threads,
+        };
+        if let Some(path) = &args.run_task {
+            let spec = crate::exec::TaskSpec::read(path).map_err(ConfigError::Invalid)?;
+            config.budget = Budget(spec.budget_bytes);
+            config.jobs = 1;
+            config.runner = Runner::Threads;
+            config.progress = Progress::Never;
+            config.print_summary = false;
+            config.report_path = None;
+            config.worker = Some(WorkerTask {
+                spec: Arc::new(spec),
+                attempt: args.attempt.unwrap_or(1),
+                lifeline: args.lifeline,
+            });
+        }
         Ok(config)
     }
 }

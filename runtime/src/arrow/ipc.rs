@@ -74,6 +74,7 @@ fn kind_name(kind: ObjectKind) -> &'static str {
         ObjectKind::Checkpoint => "checkpoint",
         ObjectKind::Spill => "spill",
         ObjectKind::Persist => "persist",
+        ObjectKind::Exchange => "exchange",
     }
 }
 
@@ -243,6 +244,7 @@ fn parse_identity(
         "checkpoint" => ObjectKind::Checkpoint,
         "spill" => ObjectKind::Spill,
         "persist" => ObjectKind::Persist,
+        "exchange" => ObjectKind::Exchange,
         other => return Err(format!("unknown object kind {other:?}")),
     };
     let fp = field(metadata, "stepstone.fingerprint")?;

@@ -170,12 +170,12 @@ impl Blocks {
         self.objects.remove(key);
     }
 
-    /// Keys of the spill objects this run wrote or used.
-    pub(crate) fn spills(&self) -> Vec<BlockKey> {
+    /// The spill and exchange objects this run wrote or used: deleted when it completes.
+    pub(crate) fn temporary_objects(&self) -> Vec<(BlockKey, ObjectKind)> {
         self.objects
             .iter()
-            .filter(|(_, kind)| **kind == ObjectKind::Spill)
-            .map(|(k, _)| *k)
+            .filter(|(_, kind)| matches!(kind, ObjectKind::Spill | ObjectKind::Exchange))
+            .map(|(k, kind)| (*k, *kind))
             .collect()
     }
 

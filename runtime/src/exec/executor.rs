@@ -42,6 +42,9 @@ pub(crate) struct Executor {
     /// The last spill that failed (an evicted value was dropped instead of kept on disk), for
     /// the error of a step whose input was lost that way (`lazy.rs`).
     pub(crate) spill_failure: Option<String>,
+    /// In a worker process (`--run-task`): the segment's exchange outputs and the objects it
+    /// committed (`worker.rs`).
+    pub(crate) worker: Option<super::worker::WorkerState>,
 }
 
 impl Executor {
@@ -55,7 +58,7 @@ impl Executor {
             check_report_path(path)?;
         }
         let mut services = Services::open(&config, run_id, started_at)?;
-        if !config.fresh {
+        if !config.fresh && config.worker.is_none() {
             // With --fresh every step runs again "because of --fresh": no earlier report needed.
             services.load_previous_report();
         }
@@ -69,6 +72,7 @@ impl Executor {
             inputs: RunInputs::default(),
             pending_reads: rustc_hash::FxHashMap::default(),
             spill_failure: None,
+            worker: None,
         })
     }
 
@@ -138,9 +142,29 @@ impl Executor {
         tasks: &[Task],
         reads: &[Vec<BlockId>],
     ) -> crate::Result<()> {
+        // Content-addressed steps resolved on the way run here: their outputs decide the
+        // identities every worker is given.
+        let resolving = self.inputs.resolving;
+        if self.config.runner == crate::config::Runner::Processes
+            && self.config.worker.is_none()
+            && !resolving
+            && !tasks.is_empty()
+        {
+            return self.run_processes(lineage, tasks, reads);
+        }
         if self.config.jobs > 1 && tasks.len() > 1 {
             return self.run_parallel(lineage, tasks, reads);
         }
+        self.run_inline(lineage, tasks, reads)
+    }
+
+    /// Run `tasks` one at a time on this thread.
+    pub(crate) fn run_inline(
+        &mut self,
+        lineage: &mut Lineage,
+        tasks: &[Task],
+        reads: &[Vec<BlockId>],
+    ) -> crate::Result<()> {
         for (pos, (&task, reads)) in tasks.iter().zip(reads).enumerate() {
             self.check_stop()?;
             if !self.task_present(lineage, task) {
@@ -251,9 +275,21 @@ impl Executor {
     /// End the run: on success delete spills and persist copies; always write the report.
     pub(crate) fn complete(&mut self, error: Option<&crate::Error>) -> crate::Result<RunReport> {
         let store = &self.services.store;
+        if self.config.worker.is_some() {
+            // A worker's spills go with its private folder; the run's report is the
+            // coordinator's.
+            return Ok(self.services.log.take_report(
+                RunFigures {
+                    pipeline: &self.config.pipeline,
+                    config: ReportConfig::default(),
+                    memory: &self.services.memory,
+                },
+                error,
+            ));
+        }
         if error.is_none() {
-            for key in self.blocks.spills() {
-                store.remove(key, crate::store::ObjectKind::Spill)?;
+            for (key, kind) in self.blocks.temporary_objects() {
+                store.remove(key, kind)?;
                 self.services.log.object_deleted();
             }
             store.finish_run()?;

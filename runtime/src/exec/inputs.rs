@@ -183,6 +183,14 @@ impl Executor {
                 content.name.clone(),
                 content.module.clone(),
             );
+            if let Some(shipped) = self.inputs.shipped.get(&id).copied() {
+                // A worker: the coordinator resolved it (and ran it, when it had to).
+                self.set_fingerprint(lineage, id, shipped);
+                if let Some(c) = self.inputs.nodes.get_mut(&id) {
+                    c.resolved = true;
+                }
+                continue;
+            }
             if volatile {
                 self.blocks.get_mut(BlockId::whole(id)).probed = true; // never reuse an object: it always executes
             } else if !self.config.fresh {

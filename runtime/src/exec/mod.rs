@@ -33,17 +33,24 @@ mod objects;
 mod panics;
 mod parallel;
 mod pipeline;
+mod processes;
+mod remote;
 mod residency;
 mod run;
 mod services;
 mod spec;
 mod step;
 mod task;
+mod worker;
 
 pub use crate::stop::request_stop;
 pub use builder::StepBuilder;
 pub use interrupt::exit_code;
 pub use pipeline::Pipeline;
+pub use remote::{
+    AttemptStatus, ObjectRecord, SPEC_FORMAT, SpecBlock, SpecIdentity, SpecTask, TaskFailure,
+    TaskOutcome, TaskRecord, TaskSpec, exit_codes,
+};
 pub use run::run;
 
 use crate::memory::human_bytes;
@@ -149,6 +156,13 @@ pub enum ExecError {
     /// The pipeline's output handle does not belong to this run.
     #[error("the output handle refers to node {0}, which this pipeline does not hold")]
     UnknownOutput(usize),
+    /// In a worker process (`--run-task`): the task ran, and the rest of the pipeline is the
+    /// coordinator's (what a `get` or the output returns in a worker once its segment ran).
+    #[error("this worker process ran its task; the rest of the pipeline is the coordinator's")]
+    WorkerFinished,
+    /// A worker process of the run ended in a way that is not a step's failure, too often.
+    #[error("{0}")]
+    Worker(String),
 }
 
 struct PanicText<'a>(&'a Option<String>, &'a String);

@@ -171,7 +171,7 @@ impl Executor {
     }
 
     /// Every block of `id`'s node is a durable checkpoint: the node no longer needs its parents.
-    fn cut_if_durable(&mut self, lineage: &mut Lineage, id: BlockId) {
+    pub(crate) fn cut_if_durable(&mut self, lineage: &mut Lineage, id: BlockId) {
         let blocks = lineage.get(id.node).map_or(0, |n| n.blocks());
         let durable = (0..blocks).all(|part| {
             self.blocks
@@ -279,7 +279,7 @@ impl Executor {
                           meta: Option<&crate::store::ObjectMeta<'_>>| {
             (ops.encode)(&*value, &mut super::interrupt::StopAware(w), meta)
         };
-        let info = self.services.store.write_value(
+        let (info, commit) = self.services.store.write_committed(
             key,
             kind,
             ops.type_name,
@@ -288,6 +288,7 @@ impl Executor {
             &mut encode,
         )?;
         drop(value);
+        self.note_committed(id, &info, commit);
         let bytes = info.file_len;
         let written = match kind {
             ObjectKind::Spill => Some(StepEvent::Spilled { bytes }),
@@ -296,7 +297,7 @@ impl Executor {
                 path: info.path.display().to_string(),
                 part: id.part,
             }),
-            ObjectKind::Persist => None,
+            ObjectKind::Persist | ObjectKind::Exchange => None,
         };
         if let Some(event) = written {
             self.services.log.record(seq, event);
@@ -305,6 +306,7 @@ impl Executor {
             ObjectKind::Spill => "spill",
             ObjectKind::Checkpoint => "checkpoint",
             ObjectKind::Persist => "persist",
+            ObjectKind::Exchange => "exchange",
         };
         self.block_event(lineage, event, id, bytes);
         self.blocks.note_object(key, info.kind);
@@ -324,6 +326,10 @@ impl Executor {
                 ObjectKind::Checkpoint
             }
             Policy::Persist if stored.is_none() => ObjectKind::Persist,
+            // A worker's segment output another process reads.
+            _ if self.wants_exchange(id) && stored.is_none_or(|s| !s.kind.is_published()) => {
+                ObjectKind::Exchange
+            }
             _ => return Ok(()),
         };
         if let Err(e) = self.write_object(lineage, id, kind) {
@@ -331,6 +337,7 @@ impl Executor {
             // (the report and the summary count it), not "executed".
             let what = match kind {
                 ObjectKind::Checkpoint => "its checkpoint could not be written",
+                ObjectKind::Exchange => "its exchange object could not be written",
                 _ => "its persist copy could not be written",
             };
             self.services.log.fail(id.node.0, what);

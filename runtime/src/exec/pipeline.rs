@@ -32,6 +32,17 @@ pub struct Pipeline {
     recorded_since_flush: usize,
     /// A `Partitions` parameter of the next recorded step (its name, the count).
     pending_partitions: Option<(String, u32)>,
+    /// In a worker process: the segment to run once its last step is recorded, and how it
+    /// ended.
+    worker: Option<WorkerRun>,
+}
+
+/// A worker's segment: run when the recording reaches its last step; after that, recording
+/// stops and every materialization ends the build.
+struct WorkerRun {
+    spec: Arc<super::remote::TaskSpec>,
+    attempt: u32,
+    end: Option<super::worker::SegmentEnd>,
 }
 
 /// How a node's output is laid out in blocks, beyond what its inputs decide.
@@ -72,13 +83,59 @@ impl Pipeline {
         run_id: String,
         started_at: String,
     ) -> crate::Result<Self> {
+        let mut config = config;
+        let task = config.worker.clone();
+        if task.is_some() {
+            // The coordinator made the checkpoints a lookahead flush would ask for.
+            config.lookahead = usize::MAX;
+        }
+        let mut executor = Executor::open(config, run_id, started_at)?;
+        let worker = match task {
+            Some(task) => {
+                let end = executor
+                    .start_worker(&task.spec)
+                    .err()
+                    .map(super::worker::SegmentEnd::refused);
+                Some(WorkerRun {
+                    spec: task.spec,
+                    attempt: task.attempt,
+                    end,
+                })
+            }
+            None => None,
+        };
         Ok(Pipeline {
             lineage: Lineage::default(),
-            executor: Executor::open(config, run_id, started_at)?,
+            executor,
             deferred: None,
             recorded_since_flush: 0,
             pending_partitions: None,
+            worker,
         })
+    }
+
+    /// A worker's build is over: the outcome of its segment (refused when the recording never
+    /// reached the segment) and the exit code.
+    pub(super) fn finish_worker(
+        &mut self,
+        started: std::time::Instant,
+    ) -> Option<super::remote::TaskOutcome> {
+        let worker = self.worker.as_mut()?;
+        let end = worker.end.take().unwrap_or_else(|| {
+            super::worker::SegmentEnd::not_recorded(&worker.spec, self.lineage.len())
+        });
+        let (spec, attempt) = (worker.spec.clone(), worker.attempt);
+        Some(self.executor.outcome(&spec, attempt, end, started))
+    }
+
+    /// The store of this run (a worker writes its attempt report there).
+    pub(super) fn store(&self) -> &crate::store::Store {
+        &self.executor.services.store
+    }
+
+    /// In a worker, once the segment ran: `Some` — recording and materializing stop.
+    fn worker_done(&self) -> bool {
+        self.worker.as_ref().is_some_and(|w| w.end.is_some())
     }
 
     /// Record a step described by `spec` (what `#[step]` expands to). `inputs` are the upstream
@@ -198,6 +255,9 @@ impl Pipeline {
     /// Make the values of `targets` exist (resident or stored): the executor runs what they
     /// need.
     fn materialize(&mut self, targets: &[NodeId]) -> crate::Result<()> {
+        if self.worker_done() {
+            return Err(ExecError::WorkerFinished.into());
+        }
         if let Some(e) = self.deferred.take() {
             return Err(e);
         }
@@ -307,6 +367,9 @@ impl Pipeline {
         // ends it here, and the run fails as interrupted before anything executes.
         if let Some(signal) = crate::stop::requested() {
             self.defer(Err(ExecError::Interrupted { signal }.into()));
+            return (self.lineage.next_id(), Arc::new(()));
+        }
+        if self.worker_done() {
             return (self.lineage.next_id(), Arc::new(()));
         }
         let id = self.lineage.next_id();
@@ -445,6 +508,12 @@ impl Pipeline {
         self.lineage
             .insert(Node::fresh(id, recipe, Arc::downgrade(&live), ops.is_unit));
         self.executor.recorded(&self.lineage, id);
+        if let Some(worker) = self.worker.as_ref()
+            && id.0 >= worker.spec.last_seq()
+        {
+            self.run_worker_segment();
+            return (id, live);
+        }
         self.recorded_since_flush += 1;
         if self.recorded_since_flush >= self.executor.config.lookahead.max(1) {
             self.recorded_since_flush = 0;
@@ -454,6 +523,21 @@ impl Pipeline {
             }
         }
         (id, live)
+    }
+
+    /// A worker recorded its segment's last step: run the segment (a recording error found on
+    /// the way ends it instead).
+    fn run_worker_segment(&mut self) {
+        let Some(spec) = self.worker.as_ref().map(|w| w.spec.clone()) else {
+            return;
+        };
+        let end = match self.deferred.take() {
+            Some(error) => super::worker::classify(&error, Vec::new()),
+            None => self.executor.run_segment(&mut self.lineage, &spec),
+        };
+        if let Some(worker) = self.worker.as_mut() {
+            worker.end = Some(end);
+        }
     }
 
     /// Record a hash shuffle of `spec`'s one input into `partitions` partitions of values with

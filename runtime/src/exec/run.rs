@@ -19,10 +19,17 @@ use crate::plan::{Data, Handle};
 /// error, and the error is returned. A stop request (SIGINT / SIGTERM when
 /// [`RunConfig::handle_signals`] is set, or [`crate::exec::request_stop`]) ends the run at its
 /// next safe point the same way, with status `interrupted` and [`ExecError::Interrupted`].
+///
+/// In worker mode ([`RunConfig::worker`], the hidden `--run-task` flag a coordinator starts
+/// this binary with) this runs the one task the spec names and exits the process with the
+/// worker's exit code ([`crate::exec::exit_codes`]); it does not return.
 pub fn run<T: Data>(
     config: &RunConfig,
     build: impl FnOnce(&mut Pipeline) -> crate::Result<Handle<T>>,
 ) -> crate::Result<Outcome<T>> {
+    if let Some(task) = &config.worker {
+        super::worker::serve(config, task, build);
+    }
     if config.handle_signals {
         super::interrupt::install().map_err(crate::Error::pipeline)?;
     }

@@ -22,15 +22,19 @@ pub(crate) struct Services {
 }
 
 impl Services {
-    /// Open the checkpoint directory (taking its lock) and start accounting for run `run_id`.
+    /// Open the checkpoint directory (taking its lock; a worker attaches) and start accounting
+    /// for run `run_id`.
     pub(crate) fn open(
         config: &RunConfig,
         run_id: String,
         started_at: String,
     ) -> crate::Result<Services> {
+        // A worker attaches to its coordinator's run: no lock, no cleanup, its own spills.
+        let attach = config.worker.is_some();
         let options = StoreOptions {
             wait_for_lock: config.wait_for_lock,
-            number_runs: true,
+            number_runs: !attach,
+            attach,
             ..StoreOptions::default()
         };
         let store = match &config.backend {

@@ -151,6 +151,9 @@ pub(crate) struct RunInputs {
     pub(crate) resolving: bool,
     /// Set by `StepBuilder::per_file` just before it records the node: its files.
     pub(crate) pending_files: Option<super::FileParts>,
+    /// In a worker: the identities of content-addressed steps, as the coordinator resolved
+    /// them (the worker never resolves one itself: a volatile step would differ).
+    pub(crate) shipped: HashMap<NodeId, crate::plan::Fingerprint>,
 }
 
 impl RunInputs {

@@ -32,6 +32,14 @@ impl Fingerprint {
     pub fn to_hex(self) -> String {
         format!("{:032x}", self.0)
     }
+
+    /// Parse the 32-digit hex form ([`Fingerprint::to_hex`]).
+    pub fn from_hex(text: &str) -> Option<Fingerprint> {
+        if text.len() != 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u128::from_str_radix(text, 16).ok().map(Fingerprint)
+    }
 }
 
 impl fmt::Display for Fingerprint {

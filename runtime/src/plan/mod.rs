@@ -13,6 +13,7 @@ mod partition;
 mod recipe;
 mod retired;
 mod schedule;
+mod segment;
 mod value;
 
 use std::marker::PhantomData;
@@ -29,6 +30,7 @@ pub(crate) use partition::{
 };
 pub(crate) use recipe::Recipe;
 pub(crate) use schedule::{Schedule, dedup};
+pub(crate) use segment::{Segment, segments};
 pub use value::{ArgError, Args, BoxError, Data, Part, Parts, with_parts};
 pub(crate) use value::{Compute, LazySlot, LazySource, Value, ValueOps};
 

@@ -35,6 +35,21 @@ impl Schedule {
     pub(crate) fn build(
         lineage: &Lineage,
         targets: &[NodeId],
+        available: impl FnMut(BlockId) -> bool,
+    ) -> Result<Schedule, UnknownNode> {
+        let mut blocks = Vec::new();
+        for t in targets {
+            let node = lineage.get(*t).ok_or(UnknownNode(*t))?;
+            blocks.extend((0..node.blocks()).map(|part| BlockId::new(*t, part)));
+        }
+        Self::build_blocks(lineage, &blocks, available)
+    }
+
+    /// [`Schedule::build`] for some blocks of nodes (a worker's segment outputs), not every
+    /// block of each.
+    pub(crate) fn build_blocks(
+        lineage: &Lineage,
+        targets: &[BlockId],
         mut available: impl FnMut(BlockId) -> bool,
     ) -> Result<Schedule, UnknownNode> {
         let mut tasks = Vec::new();
@@ -53,11 +68,8 @@ impl Schedule {
             }
             Ok(())
         };
-        for t in targets.iter().rev() {
-            let node = lineage.get(*t).ok_or(UnknownNode(*t))?;
-            for part in (0..node.blocks()).rev() {
-                need(BlockId::new(*t, part), &mut stack)?;
-            }
+        for block in targets.iter().rev() {
+            need(*block, &mut stack)?;
         }
         while let Some((task, expanded)) = stack.pop() {
             if expanded {
@@ -95,13 +107,8 @@ impl Schedule {
             }
         }
         let end = tasks.len() as u64;
-        for t in targets {
-            let blocks = lineage.get(*t).map_or(1, |n| n.blocks());
-            for part in 0..blocks {
-                uses.entry(BlockId::new(*t, part))
-                    .or_default()
-                    .push_back(end);
-            }
+        for block in targets {
+            uses.entry(*block).or_default().push_back(end);
         }
         Ok(Schedule {
             tasks,
@@ -116,6 +123,15 @@ impl Schedule {
             Some(pos) => *pos,
             None => u64::MAX,
         }
+    }
+
+    /// The planned uses of `block` not consumed yet (schedule positions; the end of the
+    /// schedule for a target).
+    pub(crate) fn uses(&self, block: BlockId) -> Vec<u64> {
+        self.uses
+            .get(&block)
+            .map(|u| u.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// Whether the schedule still plans a use of `block`.

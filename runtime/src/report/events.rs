@@ -134,6 +134,9 @@ impl RunLog {
                     row.status = StepStatus::Reused;
                     row.reason = match kind {
                         ObjectKind::Checkpoint => "checkpoint from an earlier run".into(),
+                        ObjectKind::Exchange => {
+                            "exchange object left by an earlier (failed) run".into()
+                        }
                         _ => "spill left by an earlier (failed) run".into(),
                     };
                 }

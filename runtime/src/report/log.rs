@@ -79,6 +79,11 @@ impl RunLog {
         self.record(seq, super::StepEvent::Failed { reason });
     }
 
+    /// The row of step `seq` as it stands.
+    pub(crate) fn row(&self, seq: usize) -> Option<&StepReport> {
+        self.rows.get(seq)
+    }
+
     /// The run's totals so far.
     pub(crate) fn totals(&self) -> &Totals {
         &self.totals

@@ -149,7 +149,7 @@ pub struct MemoryEvent {
 }
 
 /// The resolved configuration a run used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportConfig {
     /// Budget in bytes.
     pub budget_bytes: u64,

@@ -56,6 +56,13 @@ impl StepRows {
         self.live.insert(row.seq, row);
     }
 
+    /// The row of step `seq`, live or finished (not folded).
+    pub(crate) fn get(&self, seq: usize) -> Option<&StepReport> {
+        self.live
+            .get(&seq)
+            .or_else(|| self.finished.iter().find(|r| r.seq == seq))
+    }
+
     pub(crate) fn get_mut(&mut self, seq: usize) -> Option<&mut StepReport> {
         self.live.get_mut(&seq)
     }

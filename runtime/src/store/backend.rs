@@ -105,6 +105,10 @@ pub trait Backend: Send + Sync + Debug {
     /// Take the advisory lock on `path` (created if missing). `Ok(None)` when another process
     /// holds it and `wait` is false; with `wait`, block until it is free.
     fn lock(&self, path: &Path, wait: bool) -> io::Result<Option<Box<dyn LockHandle>>>;
+
+    /// Forget any listing of `objects/` cached while the lock was taken: other processes (the
+    /// run's workers) now add objects a cached listing would miss.
+    fn forget_listing(&self) {}
 }
 
 /// Remove a file, treating "not found" as success.

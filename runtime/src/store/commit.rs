@@ -15,8 +15,8 @@ use super::backend::{Backend, WriteFile};
 use super::format::{Header, MAX_TYPE_NAME};
 use super::object::{RawCounter, StoredWriter};
 use super::{
-    BlockKey, CodecId, Compression, EncodeFn, EncodeValueFn, ObjectInfo, ObjectKind, ObjectMeta,
-    Store, StoreError, io_error,
+    BlockKey, CodecId, Commit, Compression, EncodeFn, EncodeValueFn, ObjectInfo, ObjectKind,
+    ObjectMeta, Store, StoreError, io_error,
 };
 use crate::memory::Footprint;
 
@@ -88,6 +88,23 @@ impl Store {
         footprint: Footprint,
         encode: &mut EncodeValueFn<'_>,
     ) -> Result<ObjectInfo, StoreError> {
+        self.write_committed(key, kind, type_name, codec, footprint, encode)
+            .map(|(info, _)| info)
+    }
+
+    /// [`Store::write_value`], also telling whether this write's object is the one at the key
+    /// ([`Commit::Won`]) or another writer's verified object of the same block was kept
+    /// ([`Commit::LostVerified`]: checkpoints and exchange objects are committed
+    /// conditionally, so two attempts of one task leave one object).
+    pub fn write_committed(
+        &self,
+        key: BlockKey,
+        kind: ObjectKind,
+        type_name: &str,
+        codec: CodecId,
+        footprint: Footprint,
+        encode: &mut EncodeValueFn<'_>,
+    ) -> Result<(ObjectInfo, Commit), StoreError> {
         if self.run_id.is_none() {
             return Err(self.read_only());
         }
@@ -101,15 +118,17 @@ impl Store {
             });
         }
         // On an object store the conditional publish below makes the same decision.
-        let conditional = kind == ObjectKind::Checkpoint && self.backend.publish_is_conditional();
+        let conditional = kind.is_published() && self.backend.publish_is_conditional();
         if !conditional && let Some(existing) = self.existing_to_keep(key, kind, type_name) {
-            return Ok(existing);
+            return Ok((existing, Commit::LostVerified));
         }
         let compression = match (kind, codec) {
             // Arrow objects stay uncompressed so they can be mapped and decoded in place.
             (_, CodecId::ArrowIpc) => None,
             (ObjectKind::Checkpoint, _) => self.options.checkpoint_compression,
-            (ObjectKind::Spill | ObjectKind::Persist, _) => self.options.spill_compression,
+            (ObjectKind::Spill | ObjectKind::Persist | ObjectKind::Exchange, _) => {
+                self.options.spill_compression
+            }
         }
         .unwrap_or(Compression::None);
         let job = Job {
@@ -122,13 +141,14 @@ impl Store {
         };
         let mut tmp = self.temp_file(&format!("{}.{}.{kind:?}", key.fingerprint, key.part));
         let (header, file_len) = self.write_temp(&tmp.path, &job, &final_path, encode)?;
-        self.ensure_parent(&final_path, kind == ObjectKind::Checkpoint)?;
-        if kind != ObjectKind::Checkpoint {
+        let durable = kind == ObjectKind::Checkpoint;
+        self.ensure_parent(&final_path, durable)?;
+        if !kind.is_published() {
             self.backend
                 .rename(&tmp.path, &final_path)
                 .map_err(io_error("rename into place", &final_path))?;
             tmp.armed = false;
-            return Ok(ObjectInfo::from_header(header, file_len, rel));
+            return Ok((ObjectInfo::from_header(header, file_len, rel), Commit::Won));
         }
         let commit = |exclusive| {
             self.backend
@@ -136,13 +156,11 @@ impl Store {
                 .map_err(io_error("commit", &final_path))
         };
         if !commit(true)? {
-            // Another writer committed this block first: use its object if it is intact and of
-            // our type (the temp file is dropped); otherwise replace it.
+            // Another writer committed this block first: use its object if it is intact, of
+            // our type and at least as durable; otherwise replace it.
             match self.verify_rel(&rel) {
-                Ok(winner)
-                    if winner.kind == ObjectKind::Checkpoint && winner.type_name == type_name =>
-                {
-                    return Ok(winner);
+                Ok(winner) if winner.type_name == type_name && keeps(winner.kind, kind) => {
+                    return Ok((winner, Commit::LostVerified));
                 }
                 _ => {
                     commit(false)?;
@@ -150,11 +168,13 @@ impl Store {
             }
         }
         tmp.armed = false;
-        let dir = parent(&final_path);
-        self.backend
-            .sync_dir(dir)
-            .map_err(io_error("fsync directory", dir))?;
-        Ok(ObjectInfo::from_header(header, file_len, rel))
+        if durable {
+            let dir = parent(&final_path);
+            self.backend
+                .sync_dir(dir)
+                .map_err(io_error("fsync directory", dir))?;
+        }
+        Ok((ObjectInfo::from_header(header, file_len, rel), Commit::Won))
     }
 
     /// Atomically write a file of this run's folder (e.g. `report.json`): temp file, fsync,
@@ -199,7 +219,7 @@ impl Store {
             return None;
         }
         let info = self.probe_kind(key, kind).ok().flatten()?;
-        if info.kind != ObjectKind::Checkpoint || info.type_name != type_name {
+        if !keeps(info.kind, kind) || info.type_name != type_name {
             return None;
         }
         // A checkpoint is only kept if its payload is intact; a corrupt one is replaced.
@@ -240,7 +260,7 @@ impl Store {
         };
         let header_len = header.len();
         let placeholder = header.encode();
-        let created = if job.kind == ObjectKind::Checkpoint {
+        let created = if job.kind.is_published() {
             self.backend.create_for_publish(tmp, final_path)
         } else {
             self.backend.create(tmp)
@@ -293,6 +313,18 @@ impl Store {
             synced.insert(dir.to_path_buf());
         }
         Ok(())
+    }
+}
+
+/// Whether an intact object of kind `existing` at a key serves a write of kind `writing` (the
+/// write is dropped): a checkpoint serves every write; an exchange object serves every write but
+/// a checkpoint's (two attempts of one segment leave one object); a spill serves nothing (it is
+/// replaced).
+pub(super) fn keeps(existing: ObjectKind, writing: ObjectKind) -> bool {
+    match existing {
+        ObjectKind::Checkpoint => true,
+        ObjectKind::Exchange => writing != ObjectKind::Checkpoint,
+        ObjectKind::Spill | ObjectKind::Persist => false,
     }
 }
 

@@ -48,6 +48,7 @@ fn kind_byte(kind: ObjectKind) -> u8 {
         ObjectKind::Checkpoint => 1,
         ObjectKind::Spill => 2,
         ObjectKind::Persist => 3,
+        ObjectKind::Exchange => 4,
     }
 }
 
@@ -152,6 +153,7 @@ impl Header {
             1 => ObjectKind::Checkpoint,
             2 => ObjectKind::Spill,
             3 => ObjectKind::Persist,
+            4 => ObjectKind::Exchange,
             other => return Err(format!("unknown object kind {other}")),
         };
         if body[11] != CODEC_POSTCARD {

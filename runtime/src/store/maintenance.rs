@@ -57,6 +57,7 @@ impl Store {
             _lock: Some(lock),
             tmp_seq: AtomicU64::new(0),
             synced_dirs: Mutex::default(),
+            private: None,
         })
     }
 

@@ -47,7 +47,9 @@ use std::sync::{Arc, Mutex};
 #[cfg(test)]
 #[cfg(test)]
 pub(crate) use crate::codec::codec_postcard_for_tests;
-pub use crate::codec::{BlockKey, CodecId, ObjectKind, ObjectMeta, Payload, Postcard, ValueCodec};
+pub use crate::codec::{
+    BlockKey, CodecId, Commit, ObjectKind, ObjectMeta, Payload, Postcard, ValueCodec,
+};
 pub use backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
 pub use local::LocalFs;
 pub use object::{PayloadReader, decode_object};
@@ -192,6 +194,10 @@ pub struct StoreOptions {
     /// lock or lease is held: runs then list in the order they held the store, not by the wall
     /// clocks of the hosts that started them ([`Store::run_id`] tells the final id).
     pub number_runs: bool,
+    /// Attach to a store another process (the run's coordinator) holds: no lock or lease, no
+    /// cleanup of others' temp files, no cached listing, spills in a folder of its own under
+    /// `tmp/`; `run_id` names the coordinator's run, whose folder must exist.
+    pub attach: bool,
 }
 
 /// An opened object: relative and full path, the file, its checked header, the file length.
@@ -218,6 +224,29 @@ pub struct Store {
     tmp_seq: AtomicU64,
     /// Object directories whose entry in their parent was fsync'd during this run.
     synced_dirs: Mutex<HashSet<PathBuf>>,
+    /// An attached store's own folder under `tmp/` (its spills), removed when it closes.
+    private: Option<PrivateDir>,
+}
+
+/// An attached store's own folder under `tmp/`: removed (with its spills) when the store
+/// closes; a crashed worker's folder is an orphan the next run's open removes.
+#[derive(Debug)]
+struct PrivateDir {
+    backend: Arc<dyn Backend>,
+    /// Relative to the root.
+    rel: PathBuf,
+    root: PathBuf,
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let path = self.root.join(&self.rel);
+        if let Err(e) = self.backend.remove_dir_all(&path)
+            && e.kind() != io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %path.display(), error = %e, "could not remove a worker's spill folder; the next run removes it");
+        }
+    }
 }
 
 impl Store {
@@ -310,21 +339,28 @@ impl Store {
     }
 
     /// Remove an object (missing is not an error). Removing a `Spill` never deletes a
-    /// checkpoint stored at the same key; removing a `Checkpoint` removes whatever `objects/`
-    /// holds there.
+    /// checkpoint or exchange object stored at the same key, removing an `Exchange` never
+    /// deletes a checkpoint; removing a `Checkpoint` removes whatever `objects/` holds there.
     pub fn remove(&self, key: BlockKey, kind: ObjectKind) -> Result<(), StoreError> {
         if self.run_id.is_none() {
             return Err(self.read_only());
         }
         let rel = self.rel_path(key, kind).ok_or_else(|| self.read_only())?;
-        if kind == ObjectKind::Spill
+        if kind != ObjectKind::Checkpoint
             && let Ok(Some(info)) = self.probe_rel(rel.clone())
-            && info.kind == ObjectKind::Checkpoint
+            && info.kind != kind
+            && commit::keeps(info.kind, kind)
         {
             return Ok(());
         }
         let path = self.root.join(rel);
         backend::remove_if_exists(&*self.backend, &path).map_err(io_error("remove", &path))
+    }
+
+    /// Other processes (this run's workers) write objects from now on: drop any listing of
+    /// `objects/` cached when the store was opened, so probes ask the backend again.
+    pub fn forget_listing(&self) {
+        self.backend.forget_listing();
     }
 
     /// Delete this run's persist objects.
@@ -345,7 +381,12 @@ impl Store {
         let hex = key.fingerprint.to_hex();
         let file = format!("{hex}.{}", key.part);
         match kind {
-            ObjectKind::Checkpoint | ObjectKind::Spill => {
+            // An attached worker's spills are its own: another attempt of the same task may
+            // spill the same block, and each deletes its own when it ends.
+            ObjectKind::Spill if self.private.is_some() => {
+                self.private.as_ref().map(|p| p.rel.join(file))
+            }
+            ObjectKind::Checkpoint | ObjectKind::Spill | ObjectKind::Exchange => {
                 Some(PathBuf::from("objects").join(&hex[..2]).join(file))
             }
             ObjectKind::Persist => self

@@ -58,6 +58,9 @@ impl Store {
                 source,
             });
         }
+        if options.attach {
+            return Store::attach(backend, dir, run_id, options);
+        }
         backend
             .create_dir_all(dir)
             .map_err(io_error("create checkpoint directory", dir))?;
@@ -77,6 +80,7 @@ impl Store {
             _lock: Some(lock),
             tmp_seq: AtomicU64::new(0),
             synced_dirs: Mutex::default(),
+            private: None,
         };
         let run_path = if store.options.number_runs {
             let id = super::runs::numbered(store.next_run_number()?, run_id);
@@ -97,6 +101,52 @@ impl Store {
                 .map_err(io_error("fsync directory", &synced))?;
         }
         Ok(store)
+    }
+
+    /// [`StoreOptions::attach`]: a worker's view of the store its coordinator holds for run
+    /// `run_id`. Takes no lock and removes nothing of others'; its spills go to a folder of its
+    /// own under `tmp/` (`attach-<pid>-<n>`), removed when the store is dropped.
+    fn attach(
+        backend: Arc<dyn Backend>,
+        dir: &Path,
+        run_id: &str,
+        options: StoreOptions,
+    ) -> Result<Store, StoreError> {
+        let run_path = dir.join("runs").join(run_id);
+        if !backend
+            .exists(&run_path)
+            .map_err(io_error("stat", &run_path))?
+        {
+            return Err(StoreError::Io {
+                op: "attach to run",
+                path: run_path,
+                source: io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "the coordinator's run folder is not there (is the coordinator still running, on this store?)",
+                ),
+            });
+        }
+        static ATTACHED: AtomicU64 = AtomicU64::new(0);
+        let n = ATTACHED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let rel = PathBuf::from("tmp").join(format!("attach-{}-{n}", std::process::id()));
+        let private_path = dir.join(&rel);
+        backend
+            .create_dir_all(&private_path)
+            .map_err(io_error("create directory", &private_path))?;
+        Ok(Store {
+            root: dir.to_path_buf(),
+            backend: backend.clone(),
+            run_id: Some(run_id.to_string()),
+            options,
+            _lock: None,
+            tmp_seq: AtomicU64::new(0),
+            synced_dirs: Mutex::default(),
+            private: Some(super::PrivateDir {
+                backend,
+                rel,
+                root: dir.to_path_buf(),
+            }),
+        })
     }
 
     /// Open an existing checkpoint directory for inspection: no lock, no cleanup, no run
@@ -135,6 +185,7 @@ impl Store {
             _lock: None,
             tmp_seq: AtomicU64::new(0),
             synced_dirs: Mutex::default(),
+            private: None,
         })
     }
 

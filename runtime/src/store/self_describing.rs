@@ -60,7 +60,7 @@ impl Store {
         final_path: &Path,
         encode: &mut EncodeValueFn<'_>,
     ) -> Result<(Header, u64), StoreError> {
-        let created = if job.kind == ObjectKind::Checkpoint {
+        let created = if job.kind.is_published() {
             self.backend.create_for_publish(tmp, final_path)
         } else {
             self.backend.create(tmp)

@@ -37,6 +37,7 @@ pub(crate) fn kind_name(kind: ObjectKind) -> &'static str {
         ObjectKind::Checkpoint => "checkpoint",
         ObjectKind::Spill => "spill",
         ObjectKind::Persist => "persist",
+        ObjectKind::Exchange => "exchange",
     }
 }
 

@@ -398,4 +398,8 @@ impl Backend for S3Backend {
         self.take_listing()?;
         Ok(Some(Box::new(lease)))
     }
+
+    fn forget_listing(&self) {
+        *self.known.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
