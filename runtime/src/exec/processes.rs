@@ -63,6 +63,8 @@ enum State {
 struct Running {
     pid: u32,
     attempt: u32,
+    /// Its budget.
+    share: u64,
     /// Its lifeline: dropped (closed) when this process ends, which ends the child.
     _stdin: Option<ChildStdin>,
 }
@@ -85,7 +87,13 @@ impl Children {
     }
 
     /// Start `command` for segment `segment`, attempt `attempt`.
-    fn start(&mut self, segment: usize, attempt: u32, mut command: Command) -> std::io::Result<()> {
+    fn start(
+        &mut self,
+        segment: usize,
+        attempt: u32,
+        share: u64,
+        mut command: Command,
+    ) -> std::io::Result<()> {
         let mut child: Child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -105,6 +113,7 @@ impl Children {
             Running {
                 pid,
                 attempt,
+                share,
                 _stdin: stdin,
             },
         );
@@ -201,18 +210,29 @@ impl Executor {
             ))
         })?;
         let jobs = self.config.jobs.max(1);
-        let share = (self.services.memory.budget().bytes() / jobs as u64).max(1);
+        let budget = self.services.memory.budget().bytes();
         let mut state = vec![State::Pending; plans.len()];
         let mut attempts = vec![0u32; plans.len()];
         let mut children = Children::new();
         loop {
             self.check_stop()?;
             while children.running.len() < jobs {
-                let ready = (0..plans.len()).find(|&s| {
-                    state[s] == State::Pending
-                        && plans[s].after.iter().all(|a| state[*a] == State::Done)
-                });
-                let Some(s) = ready else { break };
+                let ready: Vec<usize> = (0..plans.len())
+                    .filter(|&s| {
+                        state[s] == State::Pending
+                            && plans[s].after.iter().all(|a| state[*a] == State::Done)
+                    })
+                    .collect();
+                let Some(&s) = ready.first() else { break };
+                // Each worker gets an equal share of the budget among those that can run now
+                // (a segment that runs alone gets all of it); one starts only when its share
+                // fits beside the shares of the running ones.
+                let beside = jobs.min(children.running.len() + ready.len()).max(1) as u64;
+                let share = (budget / beside).max(1);
+                let reserved: u64 = children.running.values().map(|r| r.share).sum();
+                if !children.running.is_empty() && reserved + share > budget {
+                    break;
+                }
                 if self.segment_present(&plans[s]) {
                     // Made by an earlier attempt or run meanwhile (or nothing of it is needed).
                     self.fold_segment(lineage, &plans[s], None, reads);
@@ -230,7 +250,7 @@ impl Executor {
                     .arg(attempts[s].to_string())
                     .arg("--lifeline")
                     .arg("stdin");
-                children.start(s, attempts[s], cmd).map_err(|e| {
+                children.start(s, attempts[s], share, cmd).map_err(|e| {
                     ExecError::Worker(format!(
                         "cannot start a worker process ({}): {e}",
                         Path::new(&command[0]).display()

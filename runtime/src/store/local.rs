@@ -64,6 +64,25 @@ impl Backend for LocalFs {
         Some(path.to_path_buf())
     }
 
+    /// Exclusive: a hard link, which fails when `to` exists (two processes committing the same
+    /// block — attempts of one task — leave the first one's object); then the temp name goes.
+    /// A file system without hard links falls back to a rename (same content by key).
+    fn publish(&self, from: &Path, to: &Path, exclusive: bool) -> io::Result<bool> {
+        if exclusive {
+            match std::fs::hard_link(from, to) {
+                Ok(()) => {
+                    std::fs::remove_file(from)?;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+                Err(e) => {
+                    tracing::debug!(error = %e, "no hard link here; committing by rename");
+                }
+            }
+        }
+        self.rename(from, to).map(|()| true)
+    }
+
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadFile>> {
         // O_NONBLOCK: opening a FIFO planted in the directory would otherwise block until a
         // writer appears (a hang); regular files ignore the flag.

@@ -1,0 +1,510 @@
+//! The process runner (`--runner processes`, docs/reliability.md rows 31–35): the same answer
+//! as a run in one process, workers killed at random moments retried, a step's error or panic
+//! failing the run after one attempt, two attempts of one segment leaving one object per block,
+//! the coordinator killed leaving no worker behind and a re-run executing no finished segment,
+//! a worker of another plan refused with exit 2. The `segments` binary (tests/src/bin) is a
+//! partitioned chain; `seed` is the seed workload.
+
+mod s3_util;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use s3_util::Server;
+
+const SEGMENTS: &str = env!("CARGO_BIN_EXE_segments");
+const SEED: &str = env!("CARGO_BIN_EXE_seed");
+
+fn json(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or("");
+    serde_json::from_str(line).unwrap_or_else(|e| {
+        panic!(
+            "no JSON line ({e}); {:?}\nstdout: {text}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn run(program: &str, dir: &Path, args: &[&str]) -> Output {
+    Command::new(program)
+        .arg("--checkpoint-dir")
+        .arg(dir)
+        .arg("--no-progress")
+        .args(args)
+        .output()
+        .expect("start the pipeline binary")
+}
+
+/// The one run folder of a checkpoint directory that holds `name`-prefixed files.
+fn run_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.join("runs"))
+        .map(|it| it.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    runs.sort();
+    runs
+}
+
+fn files_starting(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(prefix))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+}
+
+/// Pids of live worker processes whose command line mentions `marker` (a checkpoint directory).
+fn workers_of(marker: &str) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if !args.iter().any(|a| a.contains(marker)) || !args.iter().any(|a| a == "--run-task") {
+            continue;
+        }
+        // A zombie (killed, not yet reaped) is not alive.
+        let state = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        if state
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        {
+            continue;
+        }
+        let attempt = args
+            .iter()
+            .position(|a| a == "--attempt")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(1);
+        out.push((pid, attempt));
+    }
+    out
+}
+
+/// A small pseudo-random sequence (no dependency): xorshift seeded from the clock.
+struct Rng(u64);
+
+impl Rng {
+    fn new() -> Rng {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1);
+        Rng(seed | 1)
+    }
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below.max(1)
+    }
+}
+
+/// Run `cmd` and SIGKILL its workers at random moments (only first and second attempts, so no
+/// segment runs out of attempts): returns the output and how many were killed.
+fn run_killing(mut cmd: Command, marker: &str, max_kills: u32) -> (Output, u32) {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the coordinator");
+    let coordinator = child.id();
+    let marker = marker.to_string();
+    let killer = std::thread::spawn(move || {
+        let mut rng = Rng::new();
+        let mut kills = 0;
+        let alive = || Path::new(&format!("/proc/{coordinator}/cmdline")).exists();
+        while kills < max_kills && alive() {
+            std::thread::sleep(Duration::from_millis(20 + rng.next(200)));
+            let victims: Vec<u32> = workers_of(&marker)
+                .into_iter()
+                .filter(|(_, attempt)| *attempt <= 2)
+                .map(|(pid, _)| pid)
+                .collect();
+            if victims.is_empty() {
+                continue;
+            }
+            let pid = victims[rng.next(victims.len() as u64) as usize];
+            // SAFETY: kill(2) of a worker of the test's own coordinator.
+            #[allow(unsafe_code)]
+            let killed = unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0;
+            if killed {
+                kills += 1;
+            }
+        }
+        kills
+    });
+    let out = child.wait_with_output().expect("wait for the coordinator");
+    let kills = killer.join().expect("the killer thread");
+    (out, kills)
+}
+
+fn checksum(out: &Output) -> u64 {
+    assert!(
+        out.status.success(),
+        "the run failed: {:?}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(out)["checksum"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no checksum: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn the_seed_with_processes_gives_the_in_process_checksum_for_1_3_and_8_partitions() {
+    let tmp = tempfile::tempdir().unwrap();
+    for partitions in ["1", "3", "8"] {
+        let args = [
+            "--rows", "60000", "--partitions", partitions, "--budget", "16MiB", "--every", "10",
+        ];
+        let local = run(SEED, &tmp.path().join(format!("t{partitions}")), &args);
+        let dir = tmp.path().join(format!("p{partitions}"));
+        let mut with = args.to_vec();
+        with.extend(["--runner", "processes", "--jobs", "2"]);
+        let remote = run(SEED, &dir, &with);
+        assert!(remote.status.success(), "{}", String::from_utf8_lossy(&remote.stderr));
+        let (a, b) = (json(&local)["checksum"].as_f64(), json(&remote)["checksum"].as_f64());
+        assert_eq!(a, b, "partitions {partitions}");
+        // The workers' attempt reports are kept with the run; exchange objects are gone.
+        let runs = run_dirs(&dir);
+        assert_eq!(runs.len(), 1);
+        let specs = files_starting(&runs[0], "task-s");
+        assert!(
+            specs.len() >= 2,
+            "a spec and an attempt report per segment: {specs:?}"
+        );
+        for report in specs.iter().filter(|p| !p.to_string_lossy().ends_with(".spec.json")) {
+            assert_eq!(read_json(report)["status"], "succeeded", "{}", report.display());
+        }
+        let store = stepstone::store::Store::open_read_only(&dir).unwrap();
+        for info in store.list_objects().unwrap() {
+            let info = info.expect("a valid object");
+            assert_eq!(
+                info.kind,
+                stepstone::store::ObjectKind::Checkpoint,
+                "only checkpoints stay after a completed run: {}",
+                info.path.display()
+            );
+        }
+        assert!(
+            walk(&dir.join("tmp")).is_empty(),
+            "no worker temp files or spill folders are left: {:?}",
+            walk(&dir.join("tmp"))
+        );
+        // A second run reuses everything.
+        let again = run(SEED, &dir, &with);
+        assert_eq!(json(&again)["steps_executed"], 0);
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_step_error_and_a_panic_in_a_worker_fail_the_run_after_one_attempt() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (flag, words) in [
+        ("--fail-at", "injected failure at adjust step 3"),
+        ("--panic-at", "injected panic at adjust step 3"),
+    ] {
+        let dir = tmp.path().join(flag.trim_start_matches('-'));
+        let out = run(
+            SEGMENTS,
+            &dir,
+            &["--runner", "processes", "--jobs", "1", flag, "3"],
+        );
+        assert_eq!(out.status.code(), Some(1), "{flag}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("step `adjust` (#3)") && stderr.contains(words),
+            "{flag}: the step's message: {stderr}"
+        );
+        if flag == "--panic-at" {
+            assert!(stderr.contains("segments.rs:"), "the panic's location: {stderr}");
+        }
+        let runs = run_dirs(&dir);
+        let report = read_json(&runs[0].join("report.json"));
+        assert_eq!(report["status"], "failed");
+        assert!(report["error"].as_str().unwrap_or("").contains(words));
+        // One attempt of the failing segment, never a second.
+        let attempts = files_starting(&runs[0], "task-s00000-a");
+        assert_eq!(attempts.len(), 1, "{attempts:?}");
+        assert_eq!(read_json(&attempts[0])["status"], "failed");
+        assert_eq!(read_json(&attempts[0])["exit_code"], 1);
+    }
+}
+
+#[test]
+fn workers_killed_at_random_moments_are_retried_and_the_answer_is_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["--partitions", "8", "--steps", "12", "--sleep-ms", "15"];
+    let expected = checksum(&run(SEGMENTS, &tmp.path().join("reference"), &args));
+    let mut total_kills = 0;
+    for round in 0..2 {
+        let dir = tmp.path().join(format!("killed{round}"));
+        let mut cmd = Command::new(SEGMENTS);
+        cmd.arg("--checkpoint-dir")
+            .arg(&dir)
+            .args(["--no-progress", "--runner", "processes", "--jobs", "2"])
+            .args(args);
+        let (out, kills) = run_killing(cmd, &dir.to_string_lossy(), 8);
+        assert_eq!(checksum(&out), expected, "round {round}, {kills} workers killed");
+        total_kills += kills;
+        // One object per block: every checkpoint verifies.
+        let store = stepstone::store::Store::open_read_only(&dir).unwrap();
+        for info in store.list_objects().unwrap() {
+            let info = info.expect("a valid object");
+            store.verify(info.key).expect("an intact object");
+        }
+    }
+    assert!(total_kills >= 10, "only {total_kills} workers were killed");
+}
+
+#[test]
+fn killing_the_coordinator_leaves_no_worker_and_the_rerun_skips_finished_segments() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ck");
+    let args = [
+        "--partitions", "6", "--steps", "12", "--sleep-ms", "40", "--runner", "processes",
+        "--jobs", "2",
+    ];
+    let mut coordinator = Command::new(SEGMENTS)
+        .arg("--checkpoint-dir")
+        .arg(&dir)
+        .arg("--no-progress")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until at least one segment finished and others run.
+    let started = Instant::now();
+    let finished = loop {
+        let done: Vec<PathBuf> = run_dirs(&dir)
+            .first()
+            .map(|r| files_starting(r, "task-s"))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| !p.to_string_lossy().ends_with(".spec.json"))
+            .filter(|p| std::fs::read(p).is_ok_and(|b| !b.is_empty()))
+            .collect();
+        if !done.is_empty() && !workers_of(&dir.to_string_lossy()).is_empty() {
+            break done;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no segment finished in a minute"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    coordinator.kill().unwrap();
+    coordinator.wait().unwrap();
+    let killed_at = Instant::now();
+    while !workers_of(&dir.to_string_lossy()).is_empty() {
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(5),
+            "workers outlived their coordinator by 5 s: {:?}",
+            workers_of(&dir.to_string_lossy())
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // What finished before the kill (reports written after it are not counted).
+    let finished_tasks: BTreeSet<(u64, u64)> = finished
+        .iter()
+        .map(|p| read_json(p))
+        .filter(|o| o["status"] == "succeeded")
+        .flat_map(|o| {
+            o["tasks"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| (t["seq"].as_u64().unwrap(), t["index"].as_u64().unwrap()))
+        })
+        .collect();
+    assert!(!finished_tasks.is_empty());
+    let again = run(SEGMENTS, &dir, &args);
+    let reference = run(SEGMENTS, &tmp.path().join("reference"), &args[..6]);
+    assert_eq!(checksum(&again), checksum(&reference));
+    // The re-run's segments do not include a task a finished segment ran.
+    let runs = run_dirs(&dir);
+    let rerun = runs.last().unwrap();
+    for spec in files_starting(rerun, "task-s")
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".spec.json"))
+    {
+        for t in read_json(spec)["tasks"].as_array().unwrap() {
+            let task = (t["seq"].as_u64().unwrap(), t["index"].as_u64().unwrap());
+            assert!(
+                !finished_tasks.contains(&task),
+                "the re-run executed task {task:?} of a finished segment"
+            );
+        }
+    }
+}
+
+#[test]
+fn two_attempts_of_one_segment_at_once_leave_one_object_per_block() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ck");
+    let args = ["--partitions", "2", "--steps", "12", "--runner", "processes", "--jobs", "1"];
+    checksum(&run(SEGMENTS, &dir, &args));
+    let runs = run_dirs(&dir);
+    let spec = runs[0].join("task-s00000.spec.json");
+    let outputs = read_json(&spec)["outputs"].as_array().unwrap().clone();
+    assert!(!outputs.is_empty());
+    // Start from a store without the segment's objects, then race two attempts of it.
+    std::fs::remove_dir_all(dir.join("objects")).unwrap();
+    let attempt = |n: &str| {
+        Command::new(SEGMENTS)
+            .arg("--checkpoint-dir")
+            .arg(&dir)
+            .args(["--no-progress", "--sleep-ms", "10"])
+            .args(&args[..4])
+            .arg("--run-task")
+            .arg(&spec)
+            .args(["--attempt", n])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (attempt("7"), attempt("8"));
+    assert_eq!(a.wait().unwrap().code(), Some(0));
+    assert_eq!(b.wait().unwrap().code(), Some(0));
+    let (ra, rb) = (
+        read_json(&runs[0].join("task-s00000-a7.json")),
+        read_json(&runs[0].join("task-s00000-a8.json")),
+    );
+    for output in &outputs {
+        let key = output["key"].as_str().unwrap();
+        let commit = |r: &serde_json::Value| {
+            r["objects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["key"] == key)
+                .map(|o| o["commit"].as_str().unwrap().to_string())
+        };
+        let mut both = vec![commit(&ra), commit(&rb)];
+        both.sort();
+        assert_eq!(
+            both,
+            vec![Some("lost-verified".to_string()), Some("won".to_string())],
+            "block {key}"
+        );
+        let (hex, part) = key.rsplit_once('.').unwrap();
+        let path = dir.join("objects").join(&hex[..2]).join(format!("{hex}.{part}"));
+        assert!(path.is_file(), "one object at {}", path.display());
+    }
+    assert!(walk(&dir.join("tmp")).is_empty(), "{:?}", walk(&dir.join("tmp")));
+}
+
+#[test]
+fn a_worker_of_another_plan_is_refused_with_exit_2_naming_both_hashes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ck");
+    let args = ["--partitions", "2", "--steps", "8", "--runner", "processes", "--jobs", "1"];
+    checksum(&run(SEGMENTS, &dir, &args));
+    let runs = run_dirs(&dir);
+    let spec = runs[0].join("task-s00000.spec.json");
+    let planned = read_json(&spec)["plan_hash"].as_str().unwrap().to_string();
+    // Other flags (more rows: other keys) than the coordinator's.
+    let out = Command::new(SEGMENTS)
+        .arg("--checkpoint-dir")
+        .arg(&dir)
+        .args(["--no-progress", "--partitions", "2", "--steps", "8", "--rows", "999"])
+        .arg("--run-task")
+        .arg(&spec)
+        .args(["--attempt", "2"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&planned) && stderr.contains("plan hash"), "{stderr}");
+    let report = read_json(&runs[0].join("task-s00000-a2.json"));
+    assert_eq!(report["status"], "refused");
+    // A binary that records fewer steps than the task names is refused too.
+    let out = Command::new(SEGMENTS)
+        .arg("--checkpoint-dir")
+        .arg(&dir)
+        .args(["--no-progress", "--partitions", "2", "--steps", "2"])
+        .arg("--run-task")
+        .arg(runs[0].join("task-s00002.spec.json"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn on_s3_the_seed_with_processes_gives_the_local_checksum_with_workers_killed() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut kills = 0;
+    for partitions in ["1", "3", "8"] {
+        let args = [
+            "--rows", "60000", "--partitions", partitions, "--budget", "16MiB", "--every", "10",
+        ];
+        let local = run(SEED, &tmp.path().join(format!("t{partitions}")), &args);
+        let url = server.url(&format!("processes-{partitions}"));
+        let mut cmd = server.command(SEED);
+        cmd.current_dir(tmp.path())
+            .arg("--checkpoint-dir")
+            .arg(&url)
+            .args(["--no-progress", "--runner", "processes", "--jobs", "2"])
+            .args(args);
+        let (out, killed) = run_killing(cmd, &url, if partitions == "8" { 6 } else { 2 });
+        kills += killed;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            json(&local)["checksum"].as_f64(),
+            json(&out)["checksum"].as_f64(),
+            "partitions {partitions} on S3"
+        );
+    }
+    eprintln!("{kills} workers killed on S3");
+}
