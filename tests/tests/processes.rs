@@ -76,7 +76,11 @@ fn workers_of(marker: &str) -> Vec<(u32, u32)> {
         return out;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
@@ -183,15 +187,29 @@ fn the_seed_with_processes_gives_the_in_process_checksum_for_1_3_and_8_partition
     let tmp = tempfile::tempdir().unwrap();
     for partitions in ["1", "3", "8"] {
         let args = [
-            "--rows", "60000", "--partitions", partitions, "--budget", "16MiB", "--every", "10",
+            "--rows",
+            "60000",
+            "--partitions",
+            partitions,
+            "--budget",
+            "16MiB",
+            "--every",
+            "10",
         ];
         let local = run(SEED, &tmp.path().join(format!("t{partitions}")), &args);
         let dir = tmp.path().join(format!("p{partitions}"));
         let mut with = args.to_vec();
         with.extend(["--runner", "processes", "--jobs", "2"]);
         let remote = run(SEED, &dir, &with);
-        assert!(remote.status.success(), "{}", String::from_utf8_lossy(&remote.stderr));
-        let (a, b) = (json(&local)["checksum"].as_f64(), json(&remote)["checksum"].as_f64());
+        assert!(
+            remote.status.success(),
+            "{}",
+            String::from_utf8_lossy(&remote.stderr)
+        );
+        let (a, b) = (
+            json(&local)["checksum"].as_f64(),
+            json(&remote)["checksum"].as_f64(),
+        );
         assert_eq!(a, b, "partitions {partitions}");
         // The workers' attempt reports are kept with the run; exchange objects are gone.
         let runs = run_dirs(&dir);
@@ -201,8 +219,16 @@ fn the_seed_with_processes_gives_the_in_process_checksum_for_1_3_and_8_partition
             specs.len() >= 2,
             "a spec and an attempt report per segment: {specs:?}"
         );
-        for report in specs.iter().filter(|p| !p.to_string_lossy().ends_with(".spec.json")) {
-            assert_eq!(read_json(report)["status"], "succeeded", "{}", report.display());
+        for report in specs
+            .iter()
+            .filter(|p| !p.to_string_lossy().ends_with(".spec.json"))
+        {
+            assert_eq!(
+                read_json(report)["status"],
+                "succeeded",
+                "{}",
+                report.display()
+            );
         }
         let store = stepstone::store::Store::open_read_only(&dir).unwrap();
         for info in store.list_objects().unwrap() {
@@ -261,7 +287,10 @@ fn a_step_error_and_a_panic_in_a_worker_fail_the_run_after_one_attempt() {
             "{flag}: the step's message: {stderr}"
         );
         if flag == "--panic-at" {
-            assert!(stderr.contains("segments.rs:"), "the panic's location: {stderr}");
+            assert!(
+                stderr.contains("segments.rs:"),
+                "the panic's location: {stderr}"
+            );
         }
         let runs = run_dirs(&dir);
         let report = read_json(&runs[0].join("report.json"));
@@ -289,7 +318,11 @@ fn workers_killed_at_random_moments_are_retried_and_the_answer_is_the_same() {
             .args(["--no-progress", "--runner", "processes", "--jobs", "2"])
             .args(args);
         let (out, kills) = run_killing(cmd, &dir.to_string_lossy(), 8);
-        assert_eq!(checksum(&out), expected, "round {round}, {kills} workers killed");
+        assert_eq!(
+            checksum(&out),
+            expected,
+            "round {round}, {kills} workers killed"
+        );
         total_kills += kills;
         // One object per block: every checkpoint verifies.
         let store = stepstone::store::Store::open_read_only(&dir).unwrap();
@@ -306,8 +339,16 @@ fn killing_the_coordinator_leaves_no_worker_and_the_rerun_skips_finished_segment
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ck");
     let args = [
-        "--partitions", "6", "--steps", "12", "--sleep-ms", "40", "--runner", "processes",
-        "--jobs", "2",
+        "--partitions",
+        "6",
+        "--steps",
+        "12",
+        "--sleep-ms",
+        "40",
+        "--runner",
+        "processes",
+        "--jobs",
+        "2",
     ];
     let mut coordinator = Command::new(SEGMENTS)
         .arg("--checkpoint-dir")
@@ -388,7 +429,16 @@ fn killing_the_coordinator_leaves_no_worker_and_the_rerun_skips_finished_segment
 fn two_attempts_of_one_segment_at_once_leave_one_object_per_block() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ck");
-    let args = ["--partitions", "2", "--steps", "12", "--runner", "processes", "--jobs", "1"];
+    let args = [
+        "--partitions",
+        "2",
+        "--steps",
+        "12",
+        "--runner",
+        "processes",
+        "--jobs",
+        "1",
+    ];
     checksum(&run(SEGMENTS, &dir, &args));
     let runs = run_dirs(&dir);
     let spec = runs[0].join("task-s00000.spec.json");
@@ -434,17 +484,33 @@ fn two_attempts_of_one_segment_at_once_leave_one_object_per_block() {
             "block {key}"
         );
         let (hex, part) = key.rsplit_once('.').unwrap();
-        let path = dir.join("objects").join(&hex[..2]).join(format!("{hex}.{part}"));
+        let path = dir
+            .join("objects")
+            .join(&hex[..2])
+            .join(format!("{hex}.{part}"));
         assert!(path.is_file(), "one object at {}", path.display());
     }
-    assert!(walk(&dir.join("tmp")).is_empty(), "{:?}", walk(&dir.join("tmp")));
+    assert!(
+        walk(&dir.join("tmp")).is_empty(),
+        "{:?}",
+        walk(&dir.join("tmp"))
+    );
 }
 
 #[test]
 fn a_worker_of_another_plan_is_refused_with_exit_2_naming_both_hashes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ck");
-    let args = ["--partitions", "2", "--steps", "8", "--runner", "processes", "--jobs", "1"];
+    let args = [
+        "--partitions",
+        "2",
+        "--steps",
+        "8",
+        "--runner",
+        "processes",
+        "--jobs",
+        "1",
+    ];
     checksum(&run(SEGMENTS, &dir, &args));
     let runs = run_dirs(&dir);
     let spec = runs[0].join("task-s00000.spec.json");
@@ -453,7 +519,15 @@ fn a_worker_of_another_plan_is_refused_with_exit_2_naming_both_hashes() {
     let out = Command::new(SEGMENTS)
         .arg("--checkpoint-dir")
         .arg(&dir)
-        .args(["--no-progress", "--partitions", "2", "--steps", "8", "--rows", "999"])
+        .args([
+            "--no-progress",
+            "--partitions",
+            "2",
+            "--steps",
+            "8",
+            "--rows",
+            "999",
+        ])
         .arg("--run-task")
         .arg(&spec)
         .args(["--attempt", "2"])
@@ -462,7 +536,10 @@ fn a_worker_of_another_plan_is_refused_with_exit_2_naming_both_hashes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&planned) && stderr.contains("plan hash"), "{stderr}");
+    assert!(
+        stderr.contains(&planned) && stderr.contains("plan hash"),
+        "{stderr}"
+    );
     let report = read_json(&runs[0].join("task-s00000-a2.json"));
     assert_eq!(report["status"], "refused");
     // A binary that records fewer steps than the task names is refused too.
@@ -475,7 +552,12 @@ fn a_worker_of_another_plan_is_refused_with_exit_2_naming_both_hashes() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -487,7 +569,14 @@ fn on_s3_the_seed_with_processes_gives_the_local_checksum_with_workers_killed() 
     let mut kills = 0;
     for partitions in ["1", "3", "8"] {
         let args = [
-            "--rows", "60000", "--partitions", partitions, "--budget", "16MiB", "--every", "10",
+            "--rows",
+            "60000",
+            "--partitions",
+            partitions,
+            "--budget",
+            "16MiB",
+            "--every",
+            "10",
         ];
         let local = run(SEED, &tmp.path().join(format!("t{partitions}")), &args);
         let url = server.url(&format!("processes-{partitions}"));
@@ -499,7 +588,11 @@ fn on_s3_the_seed_with_processes_gives_the_local_checksum_with_workers_killed() 
             .args(args);
         let (out, killed) = run_killing(cmd, &url, if partitions == "8" { 6 } else { 2 });
         kills += killed;
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(
             json(&local)["checksum"].as_f64(),
             json(&out)["checksum"].as_f64(),

@@ -31,7 +31,10 @@ fn faults() -> Faults {
 /// The rows of one partition: `parts.range(rows)`.
 #[step]
 fn generate(rows: u64, parts: Partitions) -> Vec<u64> {
-    parts.range(rows).map(|id| id.wrapping_mul(2_654_435_761) % 1_000_003).collect()
+    parts
+        .range(rows)
+        .map(|id| id.wrapping_mul(2_654_435_761) % 1_000_003)
+        .collect()
 }
 
 #[step]
@@ -46,7 +49,10 @@ fn adjust(prev: &Vec<u64>, i: u32) -> Result<Vec<u64>, String> {
     if f.panic_at == Some(i) {
         panic!("injected panic at adjust step {i}");
     }
-    Ok(prev.iter().map(|x| (x * 3 + u64::from(i)) % 1_000_003).collect())
+    Ok(prev
+        .iter()
+        .map(|x| (x * 3 + u64::from(i)) % 1_000_003)
+        .collect())
 }
 
 /// Sum of every kept dataset, read one partition at a time.
