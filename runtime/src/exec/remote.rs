@@ -1,7 +1,7 @@
 //! Tasks as data: what a coordinator sends a worker process ([`TaskSpec`]) and what comes
 //! back ([`TaskOutcome`]), both plain JSON.
 //!
-//! A spec names a **segment** (see [`crate::plan::Segment`]): tasks of the recorded pipeline by
+//! A spec names a **segment** (`plan/segment.rs`): tasks of the recorded pipeline by
 //! record order (`seq`) and partition, the store keys of the blocks it reads from outside and
 //! of the blocks it must leave in the store (checkpoints and exchange objects), the identities
 //! of content-addressed steps (hashed once, by the coordinator), the worker's budget and a

@@ -24,6 +24,7 @@ pub(super) fn open_with(dir: &Path, compression: Option<Compression>) -> Store {
         checkpoint_compression: compression,
         spill_compression: compression,
         number_runs: false,
+        attach: false,
     };
     match Store::open(dir, "run-1", options) {
         Ok(store) => store,
