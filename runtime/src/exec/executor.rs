@@ -44,7 +44,7 @@ pub(crate) struct Executor {
     pub(crate) spill_failure: Option<String>,
     /// In a worker process (`--run-task`): the segment's exchange outputs and the objects it
     /// committed (`worker.rs`).
-    pub(crate) worker: Option<super::worker::WorkerState>,
+    pub(crate) worker: Option<super::remote::WorkerState>,
 }
 
 impl Executor {

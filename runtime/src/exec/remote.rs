@@ -191,6 +191,16 @@ pub struct TaskFailure {
     pub location: Option<String>,
 }
 
+/// The worker's part of an executor.
+#[derive(Debug, Default)]
+pub(crate) struct WorkerState {
+    /// Blocks to leave in the store as exchange objects (those the node's policy does not
+    /// already checkpoint).
+    pub(crate) exchange: rustc_hash::FxHashMap<BlockId, ObjectKind>,
+    /// Checkpoints and exchange objects this attempt committed or found committed.
+    pub(crate) objects: Vec<ObjectRecord>,
+}
+
 /// `<fingerprint hex>.<part>`: a key as specs write it.
 pub(crate) fn key_text(key: BlockKey) -> String {
     format!("{}.{}", key.fingerprint.to_hex(), key.part)

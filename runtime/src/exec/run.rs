@@ -28,7 +28,7 @@ pub fn run<T: Data>(
     build: impl FnOnce(&mut Pipeline) -> crate::Result<Handle<T>>,
 ) -> crate::Result<Outcome<T>> {
     if let Some(task) = &config.worker {
-        super::worker::serve(config, task, build);
+        serve(config, task, build);
     }
     if config.handle_signals {
         super::interrupt::install().map_err(crate::Error::pipeline)?;
@@ -62,4 +62,64 @@ fn new_run_id() -> (String, String) {
     let stamp: String = now.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     let n = RUN_COUNTER.fetch_add(1, Ordering::Relaxed);
     (format!("{stamp}-{}-{n}", std::process::id()), now)
+}
+
+/// Worker mode: run the task `task` names (recording the pipeline with `build` up to its
+/// last step), write the attempt's outcome into the run's folder, and exit with its code.
+pub(super) fn serve<T: crate::plan::Data>(
+    config: &crate::config::RunConfig,
+    task: &crate::config::WorkerTask,
+    build: impl FnOnce(&mut Pipeline) -> crate::Result<crate::plan::Handle<T>>,
+) -> ! {
+    super::worker::start_lifeline(task.lifeline);
+    if config.handle_signals
+        && let Err(e) = super::interrupt::install()
+    {
+        tracing::warn!(error = %e, "a worker could not install its signal handlers");
+    }
+    super::interrupt::reset();
+    let started = std::time::Instant::now();
+    let spec = &task.spec;
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let mut pipeline = match Pipeline::open(config.clone(), spec.run_id.clone(), now) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!(
+                "error: worker for segment {} of run {}: {}",
+                spec.segment,
+                spec.run_id,
+                crate::error_chain(&e)
+            );
+            std::process::exit(super::remote::exit_codes::TRANSIENT);
+        }
+    };
+    // The build's own result does not matter: the segment's outcome does.
+    let _ = build(&mut pipeline);
+    let Some(outcome) = pipeline.finish_worker(started) else {
+        std::process::exit(super::remote::exit_codes::REFUSED);
+    };
+    let mut code = outcome.exit_code;
+    if let Some(error) = &outcome.error {
+        eprintln!(
+            "error: segment {} attempt {} of run {}: {}",
+            spec.segment, task.attempt, spec.run_id, error.message
+        );
+    }
+    let name = format!("task-s{:05}-a{}.json", spec.segment, task.attempt);
+    let written = serde_json::to_vec_pretty(&outcome)
+        .map_err(|e| e.to_string())
+        .and_then(|json| {
+            pipeline
+                .store()
+                .write_run_file(&name, &json)
+                .map_err(|e| crate::error_chain(&e))
+        });
+    if let Err(e) = written {
+        eprintln!("error: the attempt report {name} could not be written: {e}");
+        if code == super::remote::exit_codes::SUCCEEDED {
+            code = super::remote::exit_codes::TRANSIENT;
+        }
+    }
+    drop(pipeline);
+    std::process::exit(code);
 }

@@ -13,14 +13,12 @@
 //! input is a pipe from the parent (`--lifeline stdin`) and, on Linux, the kernel sends it
 //! SIGKILL when its parent exits (`PR_SET_PDEATHSIG`), so no orphan keeps writing.
 //!
-//! Owns the worker's part of the executor ([`WorkerState`]: which blocks to exchange, which
-//! objects were committed) and the mapping from errors to exit codes. Not responsible for the
+//! Owns the mapping from errors to exit codes and the worker's use of the executor (its
+//! `WorkerState`, `remote.rs`: which blocks to exchange, which objects were committed). Not responsible for the
 //! spec's format (`remote.rs`) or for starting workers (`processes.rs`).
 
 use std::io::Read;
 use std::time::Instant;
-
-use rustc_hash::FxHashMap;
 
 use super::ExecError;
 use super::executor::Executor;
@@ -31,16 +29,6 @@ use super::remote::{
 use crate::config::Lifeline;
 use crate::plan::{BlockId, Fingerprint, Lineage, NodeId, Schedule};
 use crate::store::{BlockKey, ObjectKind};
-
-/// The worker's part of an executor.
-#[derive(Debug, Default)]
-pub(crate) struct WorkerState {
-    /// Blocks to leave in the store as exchange objects (those the node's policy does not
-    /// already checkpoint).
-    pub(crate) exchange: FxHashMap<BlockId, ObjectKind>,
-    /// Checkpoints and exchange objects this attempt committed or found committed.
-    pub(crate) objects: Vec<ObjectRecord>,
-}
 
 /// How a segment ended in the worker, before the outcome is written.
 pub(crate) struct SegmentEnd {
@@ -129,66 +117,6 @@ pub(crate) fn start_lifeline(lifeline: Option<Lifeline>) {
     }
 }
 
-/// Worker mode: run the task `task` names (recording the pipeline with `build` up to its
-/// last step), write the attempt's outcome into the run's folder, and exit with its code.
-pub(crate) fn serve<T: crate::plan::Data>(
-    config: &crate::config::RunConfig,
-    task: &crate::config::WorkerTask,
-    build: impl FnOnce(&mut super::Pipeline) -> crate::Result<crate::plan::Handle<T>>,
-) -> ! {
-    start_lifeline(task.lifeline);
-    if config.handle_signals
-        && let Err(e) = super::interrupt::install()
-    {
-        tracing::warn!(error = %e, "a worker could not install its signal handlers");
-    }
-    super::interrupt::reset();
-    let started = Instant::now();
-    let spec = &task.spec;
-    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let mut pipeline = match super::Pipeline::open(config.clone(), spec.run_id.clone(), now) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!(
-                "error: worker for segment {} of run {}: {}",
-                spec.segment,
-                spec.run_id,
-                crate::error_chain(&e)
-            );
-            std::process::exit(exit_codes::TRANSIENT);
-        }
-    };
-    // The build's own result does not matter: the segment's outcome does.
-    let _ = build(&mut pipeline);
-    let Some(outcome) = pipeline.finish_worker(started) else {
-        std::process::exit(exit_codes::REFUSED);
-    };
-    let mut code = outcome.exit_code;
-    if let Some(error) = &outcome.error {
-        eprintln!(
-            "error: segment {} attempt {} of run {}: {}",
-            spec.segment, task.attempt, spec.run_id, error.message
-        );
-    }
-    let name = format!("task-s{:05}-a{}.json", spec.segment, task.attempt);
-    let written = serde_json::to_vec_pretty(&outcome)
-        .map_err(|e| e.to_string())
-        .and_then(|json| {
-            pipeline
-                .store()
-                .write_run_file(&name, &json)
-                .map_err(|e| crate::error_chain(&e))
-        });
-    if let Err(e) = written {
-        eprintln!("error: the attempt report {name} could not be written: {e}");
-        if code == exit_codes::SUCCEEDED {
-            code = exit_codes::TRANSIENT;
-        }
-    }
-    drop(pipeline);
-    std::process::exit(code);
-}
-
 impl Executor {
     /// Prepare this executor to run `spec` in a worker: content-addressed identities come from
     /// the spec, lookahead flushes are off (the coordinator made those checkpoints already).
@@ -209,7 +137,7 @@ impl Executor {
             // Under --fresh a probe finds only this run's objects: the spec's inputs are.
             self.blocks.note_object(key, input.kind);
         }
-        self.worker = Some(WorkerState::default());
+        self.worker = Some(super::remote::WorkerState::default());
         Ok(())
     }
 
