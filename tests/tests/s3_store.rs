@@ -434,3 +434,65 @@ fn server_down_during_a_get_keeps_the_checkpoint_for_the_next_run() {
     );
     assert!(!report.events.iter().any(|e| e.kind == "corrupt"));
 }
+
+/// Early-cutoff records live in the store: a content-addressed step that ran on one machine
+/// (its own spill directory and input cache) is resolved from the record on another, which then
+/// runs nothing.
+#[test]
+fn an_input_steps_output_record_is_in_the_store_for_every_machine() {
+    use stepstone::report::StepStatus;
+
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let url = server.url("input-records");
+    let work = s3_util::tempdir();
+    let input = work.path().join("in.txt");
+    std::fs::write(&input, "a\nb\nc\n").unwrap();
+    let file = stepstone::InputFile::from(input.as_path());
+    let pipeline = |p: &mut stepstone::Pipeline| {
+        let lines = p
+            .step("lines")
+            .code("1")
+            .policy(stepstone::Policy::Checkpoint)
+            .input_file("input", &file)
+            .param(&file)
+            .run({
+                let file = file.clone();
+                move |_| Ok(std::fs::read_to_string(&*file)?.lines().count() as u64)
+            });
+        Ok(p.step("twice")
+            .code("1")
+            .input(&lines)
+            .policy(stepstone::Policy::Checkpoint)
+            .run(|a| Ok(*a.get::<u64>(0)? * 2)))
+    };
+    let run = |spill: &Path| {
+        let root = Path::new(&url).to_path_buf();
+        let cfg = stepstone_tests::config(&root, "64MiB")
+            .backend(server.backend_at(&url, Some(spill)))
+            .spill_dir(spill);
+        stepstone::run(&cfg, pipeline).expect("run")
+    };
+    let (machine_a, machine_b) = (s3_util::tempdir(), s3_util::tempdir());
+    let first = run(machine_a.path());
+    assert_eq!(first.value, 6);
+    let store =
+        Store::open_read_only_with_backend(server.backend_at(&url, None), Path::new(&url)).unwrap();
+    let record = store
+        .read_store_file(stepstone::store::StoreFile::InputOutputs)
+        .unwrap()
+        .expect("the record is in the store");
+    assert!(String::from_utf8_lossy(&record).contains(':'));
+    let second = run(machine_b.path());
+    assert_eq!(second.value, 6);
+    for row in &second.report.steps {
+        assert_ne!(
+            row.status,
+            StepStatus::Executed,
+            "{}: {}",
+            row.name,
+            row.reason
+        );
+    }
+}

@@ -194,8 +194,7 @@ impl Executor {
             if volatile {
                 self.blocks.get_mut(BlockId::whole(id)).probed = true; // never reuse an object: it always executes
             } else if !self.config.fresh {
-                let dir = self.input_root();
-                if let Some(output) = self.inputs.recorded_output(&dir, fp) {
+                if let Some(output) = self.inputs.recorded_output(&self.services.store, fp) {
                     let identity = identity(lineage, id, &name, &module, output);
                     self.set_fingerprint(lineage, id, identity);
                     if let Some(c) = self.inputs.nodes.get_mut(&id) {
@@ -251,8 +250,7 @@ impl Executor {
         }
         self.set_fingerprint(lineage, id, identity);
         if let Some(fp) = static_fp {
-            let dir = self.input_root();
-            self.inputs.record_output(&dir, fp, output);
+            self.inputs.record_output(&self.services.store, fp, output);
         }
         if let Some(c) = self.inputs.nodes.get_mut(&id) {
             c.resolved = true;

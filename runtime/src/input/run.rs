@@ -1,21 +1,22 @@
 //! One run's view of its inputs: which files each content-addressed node read (and their stat
 //! when hashed, to re-check after the step ran), the per-run hash memo (each file hashed at most
-//! once per run), the persistent stat cache, and the record of output content hashes by static
-//! fingerprint (`inputs/outputs.json`) that lets a later run resolve an input-reading node's
+//! once per run), the persistent stat cache (machine-local: stat keys are this machine's), and
+//! the record of output content hashes by static fingerprint (`inputs/outputs.json` in the
+//! checkpoint store, local or S3, so every machine sees it) that lets a later run resolve an input-reading node's
 //! identity without running it, and the fingerprint inputs of nodes whose fingerprint waits for
 //! that resolution. Not responsible for scheduling (see `exec/inputs.rs`).
 
 use std::collections::{BTreeMap, HashMap};
-
-use crate::plan::FingerprintInputs;
 use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::Xxh3;
 
-use super::content::{StatCache, StatKey, write_atomic};
+use super::content::{StatCache, StatKey};
 use super::types::InputSource;
+use crate::plan::FingerprintInputs;
 use crate::plan::{Fingerprint, NodeId, PlanError};
 use crate::report::InputRecord;
+use crate::store::{Store, StoreFile};
 
 /// One file a node read, as it was when hashed.
 #[derive(Debug, Clone)]
@@ -265,28 +266,33 @@ impl RunInputs {
         Ok((key, hash))
     }
 
-    /// The output content hash recorded for a node whose static fingerprint is `fp`.
-    pub(crate) fn recorded_output(&mut self, dir: &Path, fp: Fingerprint) -> Option<u128> {
-        let outputs = self.outputs.get_or_insert_with(|| load_outputs(dir));
+    /// The output content hash recorded for a node whose static fingerprint is `fp` (in the
+    /// store, so every machine that uses it sees the record).
+    pub(crate) fn recorded_output(&mut self, store: &Store, fp: Fingerprint) -> Option<u128> {
+        let outputs = self.outputs.get_or_insert_with(|| load_outputs(store));
         outputs
             .get(&fp.to_hex())
             .and_then(|h| u128::from_str_radix(h, 16).ok())
     }
 
-    /// Remember that the node with static fingerprint `fp` produced output hash `output`.
-    pub(crate) fn record_output(&mut self, dir: &Path, fp: Fingerprint, output: u128) {
-        let outputs = self.outputs.get_or_insert_with(|| load_outputs(dir));
+    /// Remember in the store that the node with static fingerprint `fp` produced output hash
+    /// `output`.
+    pub(crate) fn record_output(&mut self, store: &Store, fp: Fingerprint, output: u128) {
+        let outputs = self.outputs.get_or_insert_with(|| load_outputs(store));
         let hex = format!("{output:032x}");
         if outputs.get(&fp.to_hex()) == Some(&hex) {
             return;
         }
         outputs.insert(fp.to_hex(), hex);
-        let file = outputs_file(dir);
         let written = serde_json::to_vec(outputs)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| write_atomic(&file, &bytes));
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                store
+                    .write_store_file(StoreFile::InputOutputs, &bytes)
+                    .map_err(|e| crate::error_chain(&e))
+            });
         if let Err(e) = written {
-            tracing::warn!(file = %file.display(), error = %e, "cannot record an output hash; the step will run again next time");
+            tracing::warn!(error = %e, "cannot record an output hash; the step will run again next time");
         }
     }
 }
@@ -314,13 +320,13 @@ pub(crate) fn changed_since_hashed(reads: &[FileRead]) -> Option<String> {
     None
 }
 
-fn outputs_file(dir: &Path) -> PathBuf {
-    dir.join("inputs").join("outputs.json")
-}
-
-fn load_outputs(dir: &Path) -> BTreeMap<String, String> {
-    std::fs::read(outputs_file(dir))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+fn load_outputs(store: &Store) -> BTreeMap<String, String> {
+    match store.read_store_file(StoreFile::InputOutputs) {
+        Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        Ok(None) => BTreeMap::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the recorded output hashes; content-addressed steps run again");
+            BTreeMap::new()
+        }
+    }
 }

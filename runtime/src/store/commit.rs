@@ -190,22 +190,33 @@ impl Store {
                 source,
             });
         }
-        let mut tmp = self.temp_file(&format!("run-{name}"));
+        self.replace_file(&path, bytes)?;
+        Ok(path)
+    }
+
+    /// Write `bytes` to `path` atomically: temp file, fsync, rename, directory fsync.
+    pub(super) fn replace_file(&self, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut tmp = self.temp_file(&format!("file-{name}"));
         let result = (|| {
             let mut file = self.backend.create(&tmp.path)?;
             file.write_all(bytes)?;
             file.flush()?;
             file.sync()
         })();
-        result.map_err(|e| write_error(&tmp.path, &path, bytes.len() as u64, e))?;
+        result.map_err(|e| write_error(&tmp.path, path, bytes.len() as u64, e))?;
         self.backend
-            .rename(&tmp.path, &path)
-            .map_err(io_error("rename into place", &path))?;
+            .rename(&tmp.path, path)
+            .map_err(io_error("rename into place", path))?;
         tmp.armed = false;
+        let dir = parent(path);
         self.backend
-            .sync_dir(&dir)
-            .map_err(io_error("fsync directory", &dir))?;
-        Ok(path)
+            .sync_dir(dir)
+            .map_err(io_error("fsync directory", dir))?;
+        Ok(())
     }
 
     /// The object already at `key` that a write of `kind` must keep, if any.

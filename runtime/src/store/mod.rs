@@ -53,6 +53,7 @@ pub use crate::codec::{
 pub use backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
 pub use local::LocalFs;
 pub use object::{PayloadReader, decode_object};
+pub use runs::StoreFile;
 pub use s3::S3Backend;
 
 use crate::memory::Footprint;

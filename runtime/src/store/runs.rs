@@ -54,6 +54,52 @@ impl Store {
     }
 }
 
+/// The store's own small files beside `objects/` and `runs/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreFile {
+    /// `inputs/outputs.json`: for each content-addressed step (static fingerprint), the hash of
+    /// the output it gave (early cutoff), shared by every machine that uses the store.
+    InputOutputs,
+}
+
+impl StoreFile {
+    fn rel(self) -> &'static str {
+        match self {
+            StoreFile::InputOutputs => "inputs/outputs.json",
+        }
+    }
+}
+
+impl Store {
+    /// Read one of the store's own files (at most 64 MiB); `Ok(None)` when it does not exist.
+    pub fn read_store_file(&self, file: StoreFile) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.root.join(file.rel());
+        match read_small(&*self.backend, &path, RUN_FILE_CAP) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error("read", &path)(e)),
+        }
+    }
+
+    /// Replace one of the store's own files atomically (a temp file, then a rename or, on S3,
+    /// an upload). Needs a run's store (the lock or lease held, or attached to a run).
+    pub fn write_store_file(&self, file: StoreFile, bytes: &[u8]) -> Result<(), StoreError> {
+        if self.run_id.is_none() {
+            return Err(StoreError::ReadOnly {
+                dir: self.root.clone(),
+            });
+        }
+        let path = self.root.join(file.rel());
+        if let Some(dir) = path.parent() {
+            self.backend
+                .create_dir_all(dir)
+                .map_err(io_error("create directory", dir))?;
+        }
+        self.replace_file(&path, bytes)
+    }
+}
+
 /// The number of a numbered run id (`r000042-…` → 42); `None` for an unnumbered one.
 pub(crate) fn run_number(run_id: &str) -> Option<u64> {
     let digits = run_id.strip_prefix('r')?.split('-').next()?;
