@@ -193,15 +193,15 @@ impl Executor {
             }
             if volatile {
                 self.blocks.get_mut(BlockId::whole(id)).probed = true; // never reuse an object: it always executes
-            } else if !self.config.fresh {
-                if let Some(output) = self.inputs.recorded_output(&self.services.store, fp) {
-                    let identity = identity(lineage, id, &name, &module, output);
-                    self.set_fingerprint(lineage, id, identity);
-                    if let Some(c) = self.inputs.nodes.get_mut(&id) {
-                        c.resolved = true;
-                    }
-                    continue;
+            } else if !self.config.fresh
+                && let Some(output) = self.inputs.recorded_output(&self.services.store, fp)
+            {
+                let identity = identity(lineage, id, &name, &module, output);
+                self.set_fingerprint(lineage, id, identity);
+                if let Some(c) = self.inputs.nodes.get_mut(&id) {
+                    c.resolved = true;
                 }
+                continue;
             }
             // Run it now: its output decides its identity (set by `check_content`).
             self.materialize(lineage, &[id])?;
