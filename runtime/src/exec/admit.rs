@@ -43,10 +43,10 @@ impl Executor {
         } = prepared;
         drop(values);
         drop(slots);
-        self.services.memory.release(reserved);
+        drop(reserved);
         let id = task.node;
         let unreadable = self.record_lazy_loads(lineage, &lazy, ran.loads);
-        self.unpin(&pinned);
+        drop(pinned);
         // A lazy input that failed verification was forgotten: whatever the body made of the
         // error, its result is discarded and the step runs again once that input is rebuilt.
         // Each retry forgets at least one object, so the count is bounded by the lazy inputs.

@@ -15,6 +15,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use rustc_hash::FxHashMap;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use crate::memory::Footprint;
 use crate::plan::{BlockId, Node, NodeId, Policy, Value};
 use crate::store::{BlockKey, ObjectInfo, ObjectKind};
@@ -36,8 +39,8 @@ pub(crate) struct Block {
     pub(crate) shared: bool,
     /// Last measured footprint of the value.
     pub(crate) footprint: Option<Footprint>,
-    /// Pins by running steps.
-    pub(crate) pins: u32,
+    /// Pins by running steps (each held by a [`Pin`] guard).
+    pub(crate) pins: PinCount,
     /// A valid object known to hold this node's value.
     pub(crate) stored: Option<ObjectInfo>,
     /// The store has been asked for an object of an earlier run.
@@ -78,6 +81,38 @@ pub(crate) struct Blocks {
     objects: HashMap<BlockKey, ObjectKind>,
 }
 
+/// How many running tasks pin a block. Shared with the [`Pin`] guards, so a task's pins go away
+/// when its prepared form is dropped — admitted, failed, or abandoned on any error path.
+#[derive(Debug, Default)]
+pub(crate) struct PinCount(Option<Arc<AtomicU32>>);
+
+impl PinCount {
+    /// No running task holds the block.
+    pub(crate) fn is_free(&self) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|n| n.load(Ordering::Acquire) == 0)
+    }
+
+    /// Pin the block until the returned guard is dropped.
+    pub(crate) fn pin(&mut self) -> Pin {
+        let count = self.0.get_or_insert_with(|| Arc::new(AtomicU32::new(0)));
+        count.fetch_add(1, Ordering::AcqRel);
+        Pin(Arc::clone(count))
+    }
+}
+
+/// One running task's pin of a block: keeps the value resident (never evicted, never freed)
+/// until dropped.
+#[derive(Debug)]
+pub(crate) struct Pin(Arc<AtomicU32>);
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// An empty block, for nodes the table does not hold.
 static EMPTY: Block = Block {
     readers: 0,
@@ -86,7 +121,7 @@ static EMPTY: Block = Block {
     charged: 0,
     shared: false,
     footprint: None,
-    pins: 0,
+    pins: PinCount(None),
     stored: None,
     probed: false,
     stored_by_earlier_run: false,
@@ -195,5 +230,25 @@ impl Blocks {
             let spills_on_eviction = b.value.is_some() && node.policy != Policy::Cache;
             !(trusted_object || spills_on_eviction)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_hold_a_block_until_their_guards_are_dropped() {
+        let mut blocks = Blocks::default();
+        let id = BlockId::new(NodeId(3), 1);
+        assert!(blocks.get(id).pins.is_free());
+        let first = blocks.get_mut(id).pins.pin();
+        let second = blocks.get_mut(id).pins.pin();
+        assert!(!blocks.get(id).pins.is_free());
+        drop(first);
+        assert!(!blocks.get(id).pins.is_free(), "one pin is left");
+        // A task's pins travel with it to a worker thread and are dropped there.
+        std::thread::spawn(move || drop(second)).join().unwrap();
+        assert!(blocks.get(id).pins.is_free());
     }
 }

@@ -4,6 +4,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use super::ExecError;
+use super::blocks::Pin;
 use super::executor::Executor;
 use super::objects::ReadFailure;
 use crate::memory::Accountant;
@@ -86,7 +87,7 @@ impl Executor {
         &mut self,
         lineage: &mut Lineage,
         lazy: &[BlockId],
-        pinned: &mut Vec<BlockId>,
+        pinned: &mut Vec<Pin>,
     ) -> crate::Result<u64> {
         let mut largest = 0u64;
         self.spill_failure = None;
@@ -99,8 +100,7 @@ impl Executor {
                 self.ensure_resident(lineage, p)?;
             }
             if cache && lineage.get(p.node).is_some() {
-                self.blocks.get_mut(p).pins += 1;
-                pinned.push(p);
+                pinned.push(self.blocks.get_mut(p).pins.pin());
             }
             if lineage.get(p.node).is_some() {
                 let b = self.blocks.get(p);

@@ -78,7 +78,7 @@ impl Executor {
                 .resident()
                 .filter_map(|id| {
                     let b = self.blocks.get(id);
-                    (b.pins == 0 && b.value.is_some()).then(|| Candidate {
+                    (b.pins.is_free() && b.value.is_some()).then(|| Candidate {
                         block: id,
                         next_use: self.schedule.next_use(id),
                         bytes: self.freed_by_evicting(id),
@@ -118,7 +118,7 @@ impl Executor {
         };
         let b = self.blocks.get(id);
         let dead = b.value.is_some()
-            && b.pins == 0
+            && b.pins.is_free()
             && b.readers == 0
             && !n.is_live()
             // Targets keep a planned use at the end of the schedule.

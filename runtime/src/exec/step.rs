@@ -4,10 +4,12 @@
 
 use super::ExecError;
 use super::admit::Finished;
+use super::blocks::Pin;
 use super::executor::Executor;
 use super::heap::small_part;
 use super::objects::ReadFailure;
 use super::task::Prepared;
+use crate::memory::Reservation;
 use crate::plan::{BlockId, Lineage, Partitions, Task, dedup, task_reads};
 
 impl Executor {
@@ -103,28 +105,22 @@ impl Executor {
         if known_inputs > budget {
             return Err(self.too_large(too_large(known_inputs)));
         }
+        // Pins are guards: every early return below drops them.
         let mut pinned = self.pin_inputs(lineage, &distinct)?;
-        let lazy_largest = match self.prepare_lazy(lineage, &reads.lazy, &mut pinned) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                self.unpin(&pinned);
-                return Err(e);
-            }
-        };
+        let lazy_largest = self.prepare_lazy(lineage, &reads.lazy, &mut pinned)?;
         let charged: u64 = distinct.iter().map(|p| self.blocks.get(*p).charged).sum();
         let inputs_bytes = charged + lazy_largest;
         if inputs_bytes > budget {
-            self.unpin(&pinned);
+            drop(pinned);
             return Err(self.too_large(too_large(inputs_bytes)));
         }
         // Unknown output size: guess the eager inputs' size (lazy inputs are read, not copied).
         let estimate = hint.unwrap_or(charged).min(budget - inputs_bytes);
         self.make_room_for(lineage, estimate + lazy_largest, reusable);
         if !force && !self.services.memory.fits(estimate + lazy_largest) {
-            self.unpin(&pinned);
             return Ok(None);
         }
-        self.services.memory.charge(estimate);
+        let reserved = Reservation::new(&self.services.memory, estimate);
         let values = reads
             .eager
             .iter()
@@ -144,7 +140,7 @@ impl Executor {
             objects,
             pinned,
             inputs_bytes,
-            reserved: estimate,
+            reserved,
             size_unknown: hint.is_none() && is_source,
         }))
     }
@@ -164,32 +160,21 @@ impl Executor {
         .into()
     }
 
-    /// Make each input block resident and pin it for the running task.
+    /// Make each input block resident and pin it for the running task (the pins go when the
+    /// returned guards are dropped).
     pub(crate) fn pin_inputs(
         &mut self,
         lineage: &mut Lineage,
         inputs: &[BlockId],
-    ) -> crate::Result<Vec<BlockId>> {
+    ) -> crate::Result<Vec<Pin>> {
         let mut pinned = Vec::with_capacity(inputs.len());
         for &p in inputs {
-            if let Err(e) = self.ensure_resident(lineage, p) {
-                self.unpin(&pinned);
-                return Err(e);
-            }
+            self.ensure_resident(lineage, p)?;
             if lineage.get(p.node).is_some() {
-                self.blocks.get_mut(p).pins += 1;
-                pinned.push(p);
+                pinned.push(self.blocks.get_mut(p).pins.pin());
             }
         }
         Ok(pinned)
-    }
-
-    /// Release the pins of a task that ended.
-    pub(crate) fn unpin(&mut self, pinned: &[BlockId]) {
-        for p in pinned {
-            let b = self.blocks.get_mut(*p);
-            b.pins = b.pins.saturating_sub(1);
-        }
     }
 
     /// Make block `id` resident: it is, or load its object, or recompute it from lineage.

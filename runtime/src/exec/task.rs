@@ -29,10 +29,11 @@ pub(crate) struct Prepared {
     pub(crate) lazy_starts: Vec<usize>,
     pub(crate) slots: Vec<LazySlot>,
     pub(crate) objects: Vec<Option<(crate::store::ObjectInfo, crate::plan::ValueOps)>>,
-    pub(crate) pinned: Vec<BlockId>,
+    /// Its inputs' pins: released when the task is dropped.
+    pub(crate) pinned: Vec<super::blocks::Pin>,
     pub(crate) inputs_bytes: u64,
-    /// Bytes charged for the output while the step runs (released when it finishes).
-    pub(crate) reserved: u64,
+    /// Bytes charged for the output while the step runs (released when the task is dropped).
+    pub(crate) reserved: crate::memory::Reservation,
     /// A source step no earlier output tells the size of: it must run alone.
     pub(crate) size_unknown: bool,
 }

@@ -188,9 +188,59 @@ fn push_sample(samples: &Mutex<Vec<MemorySample>>, sample: MemorySample) {
     samples.push(sample);
 }
 
+/// Bytes charged against the budget for as long as the guard lives (DataFusion's
+/// `MemoryReservation`): a task's output estimate while its body runs is released when the
+/// task is admitted, fails or is dropped on any error path.
+#[must_use = "the reservation is released when dropped"]
+#[derive(Debug)]
+pub struct Reservation {
+    memory: Arc<Accountant>,
+    bytes: u64,
+}
+
+impl Reservation {
+    /// Charge `bytes` on `memory` until the guard is dropped.
+    pub fn new(memory: &Arc<Accountant>, bytes: u64) -> Reservation {
+        memory.charge(bytes);
+        Reservation {
+            memory: Arc::clone(memory),
+            bytes,
+        }
+    }
+
+    /// The reserved bytes.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.memory.release(self.bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reservation_is_released_when_dropped_on_any_path() {
+        let a = Arc::new(Accountant::start(Budget(100), None));
+        let failing = || -> Result<(), String> {
+            let held = Reservation::new(&a, 70);
+            assert_eq!(a.tracked(), 70);
+            assert_eq!(held.bytes(), 70);
+            Err("the step failed".into())
+        };
+        assert!(failing().is_err());
+        assert_eq!(a.tracked(), 0, "an error path gives the bytes back");
+        let moved = Reservation::new(&a, 30);
+        let elsewhere = std::thread::spawn(move || drop(moved));
+        elsewhere.join().unwrap();
+        assert_eq!(a.tracked(), 0);
+        assert_eq!(a.peak(), 70);
+    }
 
     #[test]
     fn charge_release_and_peak() {

@@ -10,7 +10,7 @@ mod rss;
 mod shared;
 mod size;
 
-pub use accountant::{Accountant, MemorySample};
+pub use accountant::{Accountant, MemorySample, Reservation};
 pub use budget::{Budget, ParseBudgetError, human_bytes};
 pub use eviction::{Candidate, choose_victim};
 pub use rss::{current_rss, fix_mmap_threshold, peak_rss, release_free_memory, reset_peak_rss};
