@@ -139,6 +139,11 @@ pub enum Runner {
     /// partition's chain of steps) under `budget / jobs`, and only values other segments read
     /// cross, as stored objects. A killed child is retried; a step's error is not.
     Processes,
+    /// Like `Processes`, but the segments run wherever an engine's launcher puts them (the
+    /// Spark launcher, `stepstone spark submit`): stages go out as `@stepstone` JSON lines on
+    /// standard output and one answer per segment comes back on standard input. Each segment
+    /// gets the whole budget (the engine places tasks). Protocol: docs/design.md.
+    Launcher,
 }
 
 /// How a worker notices that its parent is gone (`--lifeline`).
@@ -415,7 +420,7 @@ impl RunConfig {
             (None, Some(text)) => <Runner as clap::ValueEnum>::from_str(text.trim(), true)
                 .map_err(|_| {
                     ConfigError::Invalid(format!(
-                        "{ENV_RUNNER}={text}: not a runner; use `threads` or `processes`"
+                        "{ENV_RUNNER}={text}: not a runner; use `threads`, `processes` or `launcher`"
                     ))
                 })?,
             (None, None) => Runner::Threads,

@@ -145,8 +145,10 @@ impl Executor {
         // Content-addressed steps resolved on the way run here: their outputs decide the
         // identities every worker is given.
         let resolving = self.inputs.resolving;
-        if self.config.runner == crate::config::Runner::Processes
-            && self.config.worker.is_none()
+        if matches!(
+            self.config.runner,
+            crate::config::Runner::Processes | crate::config::Runner::Launcher
+        ) && self.config.worker.is_none()
             && !resolving
             && !tasks.is_empty()
         {

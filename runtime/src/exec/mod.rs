@@ -27,6 +27,7 @@ mod executor;
 mod heap;
 mod inputs;
 mod interrupt;
+mod launch;
 mod lazy;
 mod measure;
 mod objects;

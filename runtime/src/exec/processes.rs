@@ -1,5 +1,5 @@
-//! The process runner (`--runner processes`): a schedule's tasks run as segments in child
-//! processes of the same binary, `--jobs` at a time.
+//! The process runner (`--runner processes`, and `--runner launcher` for an engine): a
+//! schedule's tasks run as segments in worker processes of the same binary.
 //!
 //! The coordinator (this process) groups the schedule into segments (`plan::segments`), and for
 //! each decides which of its blocks must cross the process boundary: a checkpoint, a block read
@@ -12,35 +12,31 @@
 //! its attempt report into this run's report (each task's row, checkpoints, the objects'
 //! stored headers); 1 fails the run with the step's message, after one attempt; 2 (another
 //! binary or flags) fails it at once; anything else — killed, store errors — is retried, up to
-//! [`MAX_ATTEMPTS`] attempts.
+//! the launcher's `max_attempts` (4 for local children).
 //!
-//! Owns the children (their pids and lifelines) for the length of one schedule: on a stop, a
-//! failure or any return, every child still running is stopped (SIGTERM, then SIGKILL) and
-//! waited for. Not responsible for what a worker does (`worker.rs`) or the spec's format
-//! (`remote.rs`).
+//! Owns the coordinator's loop over one schedule's segments (their state and attempts); what
+//! starts workers is a launcher (`launch.rs`: children of this binary, or an engine's launcher
+//! over the line protocol), stopped on a stop, a failure or any error return. Not responsible
+//! for what a worker does (`worker.rs`) or the spec's format (`remote.rs`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 use super::ExecError;
 use super::executor::Executor;
+use super::launch::{Launch, LineLauncher, LocalChildren};
 use super::remote::{
     SPEC_FORMAT, SpecBlock, SpecIdentity, SpecTask, TaskOutcome, TaskSpec, exit_codes, key_of,
     key_text, plan_hash,
 };
+use crate::config::Runner;
 use crate::memory::Footprint;
 use crate::plan::{BlockId, Lineage, Policy, Segment, Task, dedup, segments};
 use crate::report::StepEvent;
 use crate::store::ObjectKind;
-
-/// Attempts of one segment before the run fails (a killed or transiently failing worker is
-/// started again; a step's own failure is never retried).
-pub(crate) const MAX_ATTEMPTS: u32 = 4;
 
 /// What one segment runs and leaves behind.
 struct SegmentPlan {
@@ -57,118 +53,6 @@ enum State {
     Pending,
     Running,
     Done,
-}
-
-/// A running child.
-struct Running {
-    pid: u32,
-    attempt: u32,
-    /// Its budget.
-    share: u64,
-    /// Its lifeline: dropped (closed) when this process ends, which ends the child.
-    _stdin: Option<ChildStdin>,
-}
-
-/// The children of one schedule: stopped and waited for whenever the schedule ends.
-struct Children {
-    running: FxHashMap<usize, Running>,
-    done_tx: mpsc::Sender<(usize, u32, std::io::Result<ExitStatus>)>,
-    done_rx: mpsc::Receiver<(usize, u32, std::io::Result<ExitStatus>)>,
-}
-
-impl Children {
-    fn new() -> Children {
-        let (done_tx, done_rx) = mpsc::channel();
-        Children {
-            running: FxHashMap::default(),
-            done_tx,
-            done_rx,
-        }
-    }
-
-    /// Start `command` for segment `segment`, attempt `attempt`.
-    fn start(
-        &mut self,
-        segment: usize,
-        attempt: u32,
-        share: u64,
-        mut command: Command,
-    ) -> std::io::Result<()> {
-        let mut child: Child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let stdin = child.stdin.take();
-        let pid = child.id();
-        let tx = self.done_tx.clone();
-        std::thread::Builder::new()
-            .name(format!("stepstone-wait-{pid}"))
-            .spawn(move || {
-                let status = child.wait();
-                let _ = tx.send((segment, attempt, status));
-            })?;
-        self.running.insert(
-            segment,
-            Running {
-                pid,
-                attempt,
-                share,
-                _stdin: stdin,
-            },
-        );
-        Ok(())
-    }
-
-    /// Stop every running child (SIGTERM; SIGKILL after a grace period) and wait for them.
-    fn stop_all(&mut self) {
-        if self.running.is_empty() {
-            return;
-        }
-        for r in self.running.values() {
-            signal(r.pid, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut killed = false;
-        while !self.running.is_empty() {
-            match self.done_rx.recv_timeout(Duration::from_millis(100)) {
-                Ok((segment, attempt, _)) => {
-                    if self
-                        .running
-                        .get(&segment)
-                        .is_some_and(|r| r.attempt == attempt)
-                    {
-                        self.running.remove(&segment);
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if !killed && Instant::now() > deadline {
-                        for r in self.running.values() {
-                            signal(r.pid, libc::SIGKILL);
-                        }
-                        killed = true;
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        }
-    }
-}
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        self.stop_all();
-    }
-}
-
-#[allow(unsafe_code)]
-fn signal(pid: u32, signal: i32) {
-    if let Ok(pid) = libc::pid_t::try_from(pid) {
-        // SAFETY: kill(2) on a pid of our own child that has not been waited for.
-        unsafe {
-            libc::kill(pid, signal);
-        }
-    }
 }
 
 /// A folder for spec files (removed when the schedule ends).
@@ -202,7 +86,29 @@ impl Executor {
         let plans = self.plan_segments(lineage, tasks, reads);
         // Workers add objects from now on: a listing cached at open would miss them.
         self.services.store.forget_listing();
-        let command = self.worker_command()?;
+        let mut launcher: Box<dyn Launch> = match self.config.runner {
+            Runner::Launcher => Box::new(LineLauncher::new(format!(
+                "{} run {}",
+                self.config.pipeline, self.services.log.run_id
+            ))),
+            _ => Box::new(LocalChildren::new(self.worker_command()?)),
+        };
+        let result = self.run_segments(lineage, &plans, reads, &mut *launcher);
+        if result.is_err() {
+            launcher.stop_all();
+        }
+        result
+    }
+
+    /// The coordinator's loop: start each segment once the segments it reads from are done,
+    /// fold what each attempt did, retry what was lost.
+    fn run_segments(
+        &mut self,
+        lineage: &mut Lineage,
+        plans: &[SegmentPlan],
+        reads: &[Vec<BlockId>],
+        launcher: &mut dyn Launch,
+    ) -> crate::Result<()> {
         let specs = SpecDir::create().map_err(|e| {
             ExecError::Worker(format!(
                 "cannot create a folder for task specs in {}: {e}",
@@ -213,10 +119,9 @@ impl Executor {
         let budget = self.services.memory.budget().bytes();
         let mut state = vec![State::Pending; plans.len()];
         let mut attempts = vec![0u32; plans.len()];
-        let mut children = Children::new();
         loop {
             self.check_stop()?;
-            while children.running.len() < jobs {
+            loop {
                 let ready: Vec<usize> = (0..plans.len())
                     .filter(|&s| {
                         state[s] == State::Pending
@@ -224,15 +129,9 @@ impl Executor {
                     })
                     .collect();
                 let Some(&s) = ready.first() else { break };
-                // Each worker gets an equal share of the budget among those that can run now
-                // (a segment that runs alone gets all of it); one starts only when its share
-                // fits beside the shares of the running ones.
-                let beside = jobs.min(children.running.len() + ready.len()).max(1) as u64;
-                let share = (budget / beside).max(1);
-                let reserved: u64 = children.running.values().map(|r| r.share).sum();
-                if !children.running.is_empty() && reserved + share > budget {
+                let Some(share) = launcher.share(budget, jobs, ready.len()) else {
                     break;
-                }
+                };
                 if self.segment_present(&plans[s]) {
                     // Made by an earlier attempt or run meanwhile (or nothing of it is needed).
                     self.fold_segment(lineage, &plans[s], None, reads);
@@ -242,20 +141,9 @@ impl Executor {
                 attempts[s] += 1;
                 let spec = self.segment_spec(lineage, s, &plans[s], share)?;
                 let path = self.write_spec(&specs.0, &spec, attempts[s])?;
-                let mut cmd = Command::new(&command[0]);
-                cmd.args(&command[1..])
-                    .arg("--run-task")
-                    .arg(&path)
-                    .arg("--attempt")
-                    .arg(attempts[s].to_string())
-                    .arg("--lifeline")
-                    .arg("stdin");
-                children.start(s, attempts[s], share, cmd).map_err(|e| {
-                    ExecError::Worker(format!(
-                        "cannot start a worker process ({}): {e}",
-                        Path::new(&command[0]).display()
-                    ))
-                })?;
+                launcher
+                    .start(attempts[s], share, &spec, &path)
+                    .map_err(ExecError::Worker)?;
                 state[s] = State::Running;
                 let first = plans[s].tasks[0];
                 let name = lineage
@@ -266,7 +154,8 @@ impl Executor {
                     .log
                     .event("worker-start", &name, first.node.0, Some(s as u32), 0);
             }
-            if children.running.is_empty() {
+            launcher.flush().map_err(ExecError::Worker)?;
+            if launcher.running() == 0 {
                 if let Some(s) = state.iter().position(|s| *s != State::Done) {
                     return Err(ExecError::Worker(format!(
                         "segment {s} can never start: a segment it reads from did not finish (a bug: please report it)"
@@ -275,27 +164,15 @@ impl Executor {
                 }
                 return Ok(());
             }
-            let (s, attempt, status) =
-                match children.done_rx.recv_timeout(Duration::from_millis(200)) {
-                    Ok(done) => done,
-                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
-                    Err(mpsc::RecvTimeoutError::Disconnected) => {
-                        return Err(
-                            ExecError::Worker("lost track of the worker processes".into()).into(),
-                        );
-                    }
-                };
-            if children
-                .running
-                .get(&s)
-                .is_none_or(|r| r.attempt != attempt)
-            {
+            let Some(ended) = launcher
+                .next(Duration::from_millis(200))
+                .map_err(ExecError::Worker)?
+            else {
                 continue;
-            }
-            children.running.remove(&s);
-            let outcome = self.read_outcome(&plans[s], s, attempt);
-            let code = status.as_ref().ok().and_then(|st| st.code());
-            match (code, outcome) {
+            };
+            let s = ended.segment;
+            let outcome = self.read_outcome(s, ended.report_attempt);
+            match (ended.code, outcome) {
                 (Some(exit_codes::SUCCEEDED), Ok(outcome)) => {
                     self.fold_segment(lineage, &plans[s], Some(&outcome), reads);
                     state[s] = State::Done;
@@ -314,22 +191,23 @@ impl Executor {
                     .into());
                 }
                 (_, outcome) => {
-                    let why = describe_end(
-                        &status,
-                        outcome.ok().and_then(|o| o.error.map(|e| e.message)),
-                    );
+                    let why = match outcome.ok().and_then(|o| o.error.map(|e| e.message)) {
+                        Some(message) => format!("{}: {message}", ended.how),
+                        None => ended.how.clone(),
+                    };
                     let first = plans[s].tasks[0];
                     let name = lineage
                         .get(first.node)
                         .map(|n| n.name.clone())
                         .unwrap_or_default();
-                    tracing::warn!(segment = s, attempt, step = %name, "a worker ended without finishing its task ({why}); retrying");
+                    tracing::warn!(segment = s, attempt = ended.attempt, step = %name, "a worker ended without finishing its task ({why}); retrying");
                     self.services
                         .log
                         .event("worker-retry", &name, first.node.0, Some(s as u32), 0);
-                    if attempts[s] >= MAX_ATTEMPTS {
+                    let max = launcher.max_attempts();
+                    if attempts[s] >= max {
                         return Err(ExecError::Worker(format!(
-                            "segment {s} (step `{name}`, partition {}) did not finish in {MAX_ATTEMPTS} attempts; the last one {why}",
+                            "segment {s} (step `{name}`, partition {}) did not finish in {max} attempts; the last one {why}",
                             first.index
                         ))
                         .into());
@@ -529,13 +407,7 @@ impl Executor {
     }
 
     /// The attempt report a worker left in the run's folder.
-    fn read_outcome(
-        &self,
-        plan: &SegmentPlan,
-        s: usize,
-        attempt: u32,
-    ) -> Result<TaskOutcome, String> {
-        let _ = plan;
+    fn read_outcome(&self, s: usize, attempt: u32) -> Result<TaskOutcome, String> {
         let name = format!("task-s{s:05}-a{attempt}.json");
         let run = &self.services.log.run_id;
         match self.services.store.read_run_file(run, &name) {
@@ -709,22 +581,5 @@ impl Executor {
             command.push(arg);
         }
         Ok(command)
-    }
-}
-
-/// How a worker ended, in words.
-fn describe_end(status: &std::io::Result<ExitStatus>, why: Option<String>) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    let how = match status {
-        Ok(st) => match (st.code(), st.signal()) {
-            (Some(code), _) => format!("exited with code {code}"),
-            (None, Some(sig)) => format!("was killed by signal {sig}"),
-            _ => "ended".to_string(),
-        },
-        Err(e) => format!("could not be waited for ({e})"),
-    };
-    match why {
-        Some(why) => format!("{how}: {why}"),
-        None => how,
     }
 }
