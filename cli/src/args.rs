@@ -64,6 +64,9 @@ pub(crate) enum Command {
     /// Serve a web page of the runs: steps and why they ran, lineage, memory, live progress.
     #[command(after_help = UI_HELP)]
     Ui(UiArgs),
+    /// Run a pipeline's segments on Apache Spark; size the Spark settings for a quota.
+    #[command(subcommand)]
+    Spark(SparkCommand),
     /// Print a shell completion script to standard output.
     #[command(after_help = "Example:\n  stepstone completions zsh > ~/.zfunc/_stepstone")]
     Completions {
@@ -291,6 +294,76 @@ pub(crate) struct UiArgs {
     /// Open the page in the default browser.
     #[arg(long)]
     pub(crate) open: bool,
+}
+
+/// `stepstone spark …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SparkCommand {
+    /// Run a pipeline binary on a Spark cluster: spark-submit starts Stepstone's launcher as
+    /// the driver, the binary coordinates the run, each segment runs as a Spark task.
+    #[command(after_help = SPARK_SUBMIT_HELP)]
+    Submit(SparkSubmitArgs),
+    /// Print the `--conf` settings that fit a memory quota, a per-task budget and executor size.
+    #[command(after_help = SPARK_CONF_HELP)]
+    Conf(SparkConfArgs),
+}
+
+const SPARK_SUBMIT_HELP: &str = "\
+Examples:
+  stepstone spark submit --master spark://host:7077 ./target/release/pipeline -- \\
+      --checkpoint-dir s3://bucket/pipeline --budget 4GiB
+  stepstone spark submit --master yarn $(stepstone spark conf --quota 100GB --budget 4GiB) \\
+      ./target/release/pipeline -- --checkpoint-dir s3://bucket/pipeline
+
+The same command again resumes: finished segments are found in the checkpoint store. The
+checkpoint directory must be reachable from every executor (s3://…, or a shared path).
+Exit code: the pipeline's (0, 1 a step failed, 2 usage or plan error, 130/143 interrupted).";
+
+const SPARK_CONF_HELP: &str = "\
+Example:
+  stepstone spark conf --quota 100GB --budget 4GiB --executor-cores 4
+
+Each task runs one segment under the budget; its process needs the budget plus about a
+quarter more (allocator, buffers) and 64 MiB, and its Python worker about 64 MiB. So an
+executor of C cores needs spark.executor.memoryOverhead = C × (1.25 × budget + 128 MiB) beside
+a small JVM heap (spark.executor.memory = 1g), the driver 1g + budget + 384 MiB (its JVM, the
+launcher and the coordinator), and the quota holds floor((quota − driver) / (1g + overhead))
+executors. On YARN and Kubernetes the container limit is memory + memoryOverhead, so a task
+over its budget is refused by Stepstone before the container is killed. Never set
+spark.executor.pyspark.memory: it caps the address space of the pipeline process too.";
+
+/// Arguments of `stepstone spark submit`.
+#[derive(Debug, Args)]
+pub(crate) struct SparkSubmitArgs {
+    /// The Spark master: `spark://host:7077`, `yarn`, `k8s://…`, `local[2]`.
+    #[arg(long, value_name = "URL")]
+    pub(crate) master: String,
+    /// A Spark setting, `KEY=VALUE` (repeatable), passed to spark-submit.
+    #[arg(long = "conf", value_name = "KEY=VALUE")]
+    pub(crate) conf: Vec<String>,
+    /// The spark-submit to use [default: $SPARK_HOME/bin/spark-submit, else spark-submit on
+    /// PATH (pip install pyspark)].
+    #[arg(long, value_name = "PATH")]
+    pub(crate) spark_submit: Option<PathBuf>,
+    /// The pipeline binary (built for the executors' platform).
+    pub(crate) binary: PathBuf,
+    /// The pipeline's own flags (after `--`), given to the coordinator and to every worker.
+    #[arg(last = true, value_name = "FLAGS")]
+    pub(crate) flags: Vec<String>,
+}
+
+/// Arguments of `stepstone spark conf`.
+#[derive(Debug, Args)]
+pub(crate) struct SparkConfArgs {
+    /// The memory the run may use on the cluster in all (executors and driver), e.g. `100GB`.
+    #[arg(long, value_name = "SIZE")]
+    pub(crate) quota: String,
+    /// The budget of one task (the pipeline's `--budget`), e.g. `4GiB`.
+    #[arg(long, value_name = "SIZE")]
+    pub(crate) budget: String,
+    /// Tasks one executor runs at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) executor_cores: u32,
 }
 
 /// `stepstone checkpoints …`.

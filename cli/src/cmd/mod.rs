@@ -9,6 +9,7 @@ mod checkpoints;
 mod completions;
 mod new;
 pub(crate) mod runs;
+mod spark;
 mod ui;
 mod update;
 
@@ -25,6 +26,7 @@ pub(crate) fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Checkpoints(command) => checkpoints::execute(command),
         Command::Runs(command) => runs::execute(command),
         Command::Ui(args) => ui::execute(args),
+        Command::Spark(command) => spark::execute(command),
     }
 }
 

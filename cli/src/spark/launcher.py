@@ -1,0 +1,193 @@
+"""Stepstone's Spark launcher: runs a Stepstone pipeline's segments as Spark tasks.
+
+Started by `stepstone spark submit` through spark-submit, as the Spark driver:
+
+    launcher.py [--stage-retries N] BINARY [PIPELINE FLAGS...]
+
+It starts BINARY as the run's coordinator (`--runner launcher`): the coordinator records the
+pipeline, plans against the checkpoint store, holds its lock or lease and writes one
+`@stepstone {"op":"stage",...}` line per stage of ready segments on its standard output. Each
+stage becomes one Spark job (stages run concurrently, one thread each; the job's description
+names the run and stage in the Spark UI) with one task per segment. A task starts BINARY in
+worker mode (`--run-task SPEC --attempt W --lifeline stdin`) with the coordinator's flags and
+environment (AWS_*, STEPSTONE_*, RUST_LOG), in the coordinator's working directory when the
+executor has it, and maps its exit code:
+
+    0 done, 1 the step failed (deterministic), 2 refused (another binary or flags)
+        -> returned as the task's result: Spark does not retry it
+    anything else (killed, store unreachable, a stop)
+        -> raised: Spark retries the task (spark.task.maxFailures), on another executor if
+           one is lost
+
+The worker's standard input is a pipe from this Python worker: when Spark kills the task (only
+the Python worker dies), the pipe closes and the native process exits by itself. One answer
+line per segment goes back on the coordinator's standard input. Other lines the coordinator
+prints are passed through. The exit code is the coordinator's.
+
+The protocol is documented in docs/design.md ("Running on Apache Spark").
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+
+PROTOCOL = 1
+PREFIX = "@stepstone "
+# Flags the coordinator's environment passes on to every worker.
+ENV_PREFIXES = ("AWS_", "STEPSTONE_", "RUST_LOG", "RUST_BACKTRACE")
+
+
+def worker_attempt(coordinator_attempt, spark_attempt):
+    """The attempt number a worker gets: unique per (coordinator attempt, Spark attempt)."""
+    return (coordinator_attempt - 1) * 100 + spark_attempt + 1
+
+
+def classify(exit_code):
+    """What a worker's exit code means: 'result' (return it) or 'retry' (raise)."""
+    if exit_code in (0, 1, 2):
+        return "result"
+    return "retry"
+
+
+def run_segment(task, spark_attempt=None, spark_files_get=None):
+    """Run one segment in worker mode on this executor; return its answer or raise to retry."""
+    if spark_attempt is None:
+        from pyspark import TaskContext
+
+        context = TaskContext.get()
+        spark_attempt = context.attemptNumber() if context is not None else 0
+    if spark_files_get is None:
+        from pyspark import SparkFiles
+
+        spark_files_get = SparkFiles.get
+    binary = task["binary_path"] or spark_files_get(task["binary"])
+    if not os.access(binary, os.X_OK):
+        os.chmod(binary, 0o755)
+    attempt = worker_attempt(task["attempt"], spark_attempt)
+    env = dict(os.environ)
+    env.update(task.get("env", {}))
+    cwd = task.get("cwd")
+    if not cwd or not os.path.isdir(cwd):
+        cwd = None
+    with tempfile.TemporaryDirectory(prefix="stepstone-task-") as scratch:
+        spec_path = os.path.join(scratch, "spec.json")
+        with open(spec_path, "w") as f:
+            json.dump(task["spec"], f)
+        command = [binary, *task["args"], "--run-task", spec_path, "--attempt", str(attempt),
+                   "--lifeline", "stdin"]
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, env=env, cwd=cwd)
+        code = process.wait()
+    answer = {"segment": task["segment"], "attempt": task["attempt"],
+              "worker_attempt": attempt, "exit_code": code}
+    if classify(code) == "result":
+        return answer
+    raise RuntimeError(
+        f"stepstone segment {task['segment']} (worker attempt {attempt}) ended with exit code "
+        f"{code}: a transient failure, retried by Spark")
+
+
+def die_with_parent():
+    """Linux: ask the kernel to kill this process when its parent dies (PR_SET_PDEATHSIG), so
+    a killed driver leaves neither this launcher nor its coordinator running."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+class Coordinator:
+    """The coordinator process and the answers written to it. When this launcher ends, the
+    coordinator's standard input closes and it stops; it is also killed with its parent."""
+
+    def __init__(self, command):
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True, bufsize=1, preexec_fn=die_with_parent)
+        self.lock = threading.Lock()
+
+    def answer(self, message):
+        with self.lock:
+            try:
+                self.process.stdin.write(json.dumps(message) + "\n")
+                self.process.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                pass  # the coordinator is gone: its exit code tells why
+
+
+def short(error):
+    text = str(error).strip().splitlines()
+    return text[0][:500] if text else type(error).__name__
+
+
+def run_stage(sc, coordinator, message, base_task):
+    """One stage as one Spark job; every segment of it gets an answer."""
+    tasks = [dict(base_task, segment=t["segment"], attempt=t["attempt"], spec=t["spec"])
+             for t in message["tasks"]]
+    try:
+        sc.setJobGroup(f"stepstone-stage-{message['stage']}", message["description"],
+                       interruptOnCancel=True)
+        results = sc.parallelize(tasks, len(tasks)).map(run_segment).collect()
+        for result in results:
+            coordinator.answer(result)
+    except Exception as error:  # the job failed: Spark gave up on a task after its retries
+        for t in message["tasks"]:
+            coordinator.answer({"segment": t["segment"], "attempt": t["attempt"],
+                                "exit_code": None, "message": short(error)})
+
+
+def main(argv):
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0 if argv else 2
+    binary, flags = argv[0], argv[1:]
+    die_with_parent()  # the driver JVM: when it is killed, so is this launcher
+    from pyspark.sql import SparkSession
+
+    name = os.path.basename(binary)
+    spark = SparkSession.builder.appName(f"stepstone {name}").getOrCreate()
+    sc = spark.sparkContext
+    binary = os.path.abspath(binary)
+    shared = os.environ.get("STEPSTONE_SPARK_SHARED_BINARY") == "1"
+    if not shared:
+        sc.addFile(binary)
+    base_task = {
+        "binary": name,
+        "binary_path": binary if shared else None,
+        "args": flags,
+        "env": {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)},
+        "cwd": os.getcwd(),
+    }
+    coordinator = Coordinator([binary, *flags, "--runner", "launcher"])
+    threads = []
+    for line in coordinator.process.stdout:
+        if not line.startswith(PREFIX):
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            continue
+        message = json.loads(line[len(PREFIX):])
+        if message.get("op") == "stage":
+            if message.get("format") != PROTOCOL:
+                for t in message.get("tasks", []):
+                    coordinator.answer({"segment": t["segment"], "attempt": t["attempt"],
+                                        "exit_code": None,
+                                        "message": f"this launcher speaks protocol {PROTOCOL}"})
+                continue
+            thread = threading.Thread(target=run_stage,
+                                      args=(sc, coordinator, message, base_task), daemon=True)
+            thread.start()
+            threads.append(thread)
+        elif message.get("op") == "stop":
+            sc.cancelAllJobs()
+    code = coordinator.process.wait()
+    sc.cancelAllJobs()
+    spark.stop()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,306 @@
+//! Stepstone on a real Spark standalone cluster (docs/reliability.md rows 31–36 on Spark): the
+//! seed with checkpoints on S3 gives the local checksum; a step error fails the run once with
+//! its message (Spark does not retry it); an executor JVM killed mid-stage gives the same
+//! answer; the driver killed leaves no Stepstone process and a re-run executes no finished
+//! segment. One test function, one cluster (starting one takes 15–40 s).
+
+mod s3_util;
+mod spark_util;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use s3_util::Server;
+use spark_util::{Cluster, processes_with};
+
+const SEED: &str = env!("CARGO_BIN_EXE_seed");
+const SEGMENTS: &str = env!("CARGO_BIN_EXE_segments");
+
+fn json(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or("");
+    serde_json::from_str(line).unwrap_or_else(|e| {
+        panic!(
+            "no JSON line ({e}); {:?}\nstdout: {text}\nstderr: {}",
+            out.status,
+            tail(&out.stderr)
+        )
+    })
+}
+
+fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains(" INFO ") && !l.contains(" WARN "))
+        .collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn files_starting(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(prefix))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn runs(dir: &Path) -> Vec<PathBuf> {
+    files_starting(&dir.join("runs"), "r")
+}
+
+/// Wait until no process of this checkpoint directory is left (workers, coordinator).
+fn assert_none_left(marker: &str, within: Duration) {
+    let started = Instant::now();
+    while !processes_with(&[marker, "--checkpoint-dir"]).is_empty() {
+        assert!(
+            started.elapsed() < within,
+            "Stepstone processes of {marker} still run: {:?}",
+            processes_with(&[marker, "--checkpoint-dir"])
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn pipelines_run_on_a_spark_cluster_through_failures() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+
+    // 1. The seed (2M rows, 8 partitions, budget 256 MiB) on the cluster, checkpoints on S3
+    //    when a server is at hand, gives the checksum of a local run.
+    let seed_flags = [
+        "--rows",
+        "2000000",
+        "--partitions",
+        "8",
+        "--budget",
+        "256MiB",
+        "--every",
+        "10",
+        "--no-progress",
+    ];
+    let local = Command::new(SEED)
+        .arg("--checkpoint-dir")
+        .arg(tmp.path().join("local"))
+        .args(seed_flags)
+        .output()
+        .unwrap();
+    let server = Server::start();
+    let (dir, mut submit) = match &server {
+        Some(server) => {
+            let url = server.url("spark-seed");
+            let mut cmd = cluster.submit(
+                SEED,
+                &[&["--checkpoint-dir", url.as_str()][..], &seed_flags[..]].concat(),
+                &[],
+            );
+            for (k, v) in server.settings() {
+                cmd.env(k, v);
+            }
+            (url, cmd)
+        }
+        None => {
+            let dir = tmp.path().join("cluster-seed").display().to_string();
+            let cmd = cluster.submit(
+                SEED,
+                &[&["--checkpoint-dir", dir.as_str()][..], &seed_flags[..]].concat(),
+                &[],
+            );
+            (dir, cmd)
+        }
+    };
+    let out = submit.current_dir(tmp.path()).output().unwrap();
+    assert!(out.status.success(), "{}", tail(&out.stderr));
+    assert_eq!(
+        json(&out)["checksum"].as_f64(),
+        json(&local)["checksum"].as_f64(),
+        "the seed on Spark ({dir})"
+    );
+    assert_none_left(&dir, Duration::from_secs(10));
+
+    // 2. A step error: one failure with its message, no retry by Spark.
+    let fail_dir = tmp.path().join("fail");
+    let out = cluster
+        .submit(
+            SEGMENTS,
+            &[
+                "--checkpoint-dir",
+                &fail_dir.display().to_string(),
+                "--no-progress",
+                "--fail-at",
+                "3",
+            ],
+            &[],
+        )
+        .output()
+        .unwrap();
+    // Spark prints the driver's (the launcher's, the coordinator's) stderr on its stdout.
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", tail(all.as_bytes()));
+    assert!(
+        all.contains("step `adjust` (#3) failed: injected failure at adjust step 3"),
+        "{}",
+        tail(all.as_bytes())
+    );
+    let run = &runs(&fail_dir)[0];
+    for report in files_starting(run, "task-s")
+        .iter()
+        .filter(|p| !p.to_string_lossy().ends_with(".spec.json"))
+    {
+        assert!(
+            report.to_string_lossy().ends_with("-a1.json"),
+            "a deterministic failure is not retried: {}",
+            report.display()
+        );
+    }
+
+    // 3. An executor JVM killed mid-stage: its tasks run again; same answer.
+    let flags = ["--partitions", "6", "--sleep-ms", "150", "--no-progress"];
+    let reference = Command::new(SEGMENTS)
+        .arg("--checkpoint-dir")
+        .arg(tmp.path().join("reference"))
+        .args(flags)
+        .output()
+        .unwrap();
+    let expected = json(&reference)["checksum"].clone();
+    let kill_dir = tmp.path().join("executor-killed");
+    let kill_marker = kill_dir.display().to_string();
+    let child = cluster
+        .submit(
+            SEGMENTS,
+            &[&["--checkpoint-dir", kill_marker.as_str()][..], &flags[..]].concat(),
+            &[],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while processes_with(&[&kill_marker, "--run-task"]).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no worker started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let executors = processes_with(&["CoarseGrainedExecutorBackend"]);
+    assert!(!executors.is_empty(), "no executor JVM found");
+    let _ = Command::new("kill")
+        .args(["-9", &executors[0].to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", tail(&out.stderr));
+    assert_eq!(
+        json(&out)["checksum"],
+        expected,
+        "after an executor was killed"
+    );
+    assert_none_left(&kill_marker, Duration::from_secs(15));
+
+    // 4. The driver killed: nothing of the run is left, and a re-run executes no finished
+    //    segment.
+    let driver_dir = tmp.path().join("driver-killed");
+    let driver_marker = driver_dir.display().to_string();
+    let submit_flags = [
+        &["--checkpoint-dir", driver_marker.as_str()][..],
+        &flags[..],
+    ]
+    .concat();
+    let mut driver = cluster
+        .submit(SEGMENTS, &submit_flags, &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let finished: Vec<PathBuf> = loop {
+        let done: Vec<PathBuf> = runs(&driver_dir)
+            .first()
+            .map(|r| files_starting(r, "task-s"))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| !p.to_string_lossy().ends_with(".spec.json"))
+            .filter(|p| {
+                std::fs::read(p)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                    .is_some_and(|o| o["status"] == "succeeded")
+            })
+            .collect();
+        if !done.is_empty() {
+            break done;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no segment finished"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = Command::new("kill")
+        .args(["-9", &driver.id().to_string()])
+        .status();
+    let _ = driver.wait();
+    assert_none_left(&driver_marker, Duration::from_secs(30));
+    let finished_tasks: BTreeSet<(u64, u64)> = finished
+        .iter()
+        .map(|p| read_json(p))
+        .flat_map(|o| {
+            o["tasks"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| (t["seq"].as_u64().unwrap(), t["index"].as_u64().unwrap()))
+        })
+        .collect();
+    let out = cluster
+        .submit(SEGMENTS, &submit_flags, &[])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", tail(&out.stderr));
+    assert_eq!(
+        json(&out)["checksum"],
+        expected,
+        "the re-run after the driver was killed"
+    );
+    let rerun = runs(&driver_dir).last().cloned().unwrap();
+    for spec in files_starting(&rerun, "task-s")
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".spec.json"))
+    {
+        for t in read_json(spec)["tasks"].as_array().unwrap() {
+            let task = (t["seq"].as_u64().unwrap(), t["index"].as_u64().unwrap());
+            assert!(
+                !finished_tasks.contains(&task),
+                "the re-run executed task {task:?} of a segment finished before the kill"
+            );
+        }
+    }
+    assert_none_left(&driver_marker, Duration::from_secs(10));
+}
