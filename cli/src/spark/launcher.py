@@ -78,8 +78,9 @@ def run_segment(task, spark_attempt=None, spark_files_get=None):
             json.dump(task["spec"], f)
         command = [binary, *task["args"], "--run-task", spec_path, "--attempt", str(attempt),
                    "--lifeline", "stdin"]
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, env=env, cwd=cwd)
-        code = process.wait()
+        # stdin stays open while the worker runs: its end is the worker's lifeline.
+        with subprocess.Popen(command, stdin=subprocess.PIPE, env=env, cwd=cwd) as process:
+            code = process.wait()
     answer = {"segment": task["segment"], "attempt": task["attempt"],
               "worker_attempt": attempt, "exit_code": code}
     if classify(code) == "result":

@@ -1,0 +1,87 @@
+"""Unit tests of Stepstone's Spark launcher (no Spark needed): attempt numbers, the exit-code
+rule, and a segment run against a fake pipeline binary. Run by cli/tests/spark.rs with
+`python3 -m unittest` in this folder."""
+
+import json
+import os
+import stat
+import tempfile
+import unittest
+
+import launcher
+
+
+def fake_binary(folder, exit_code, record):
+    """A stand-in pipeline binary: records its arguments, stdin state and spec, exits."""
+    path = os.path.join(folder, "pipeline")
+    with open(path, "w") as f:
+        f.write(f"""#!/bin/sh
+printf '%s\\n' "$@" > {record}
+cat "$(sed -n '/--run-task/{{n;p;}}' {record})" > {record}.spec
+exit {exit_code}
+""")
+    os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR)
+    return path
+
+
+def task(binary, attempt=1):
+    return {"segment": 3, "attempt": attempt, "spec": {"segment": 3, "plan_hash": "abc"},
+            "binary": os.path.basename(binary), "binary_path": binary,
+            "args": ["--checkpoint-dir", "s3://b/p", "--rows", "10"],
+            "env": {"STEPSTONE_X": "1"}, "cwd": os.getcwd()}
+
+
+class LauncherTests(unittest.TestCase):
+    def test_attempt_numbers_are_unique_per_coordinator_and_spark_attempt(self):
+        seen = {launcher.worker_attempt(c, s) for c in (1, 2) for s in range(4)}
+        self.assertEqual(len(seen), 8)
+        self.assertEqual(launcher.worker_attempt(1, 0), 1)
+
+    def test_deterministic_exit_codes_are_results_the_rest_is_retried(self):
+        for code in (0, 1, 2):
+            self.assertEqual(launcher.classify(code), "result")
+        for code in (3, 137, 143, -9, None):
+            self.assertEqual(launcher.classify(code), "retry")
+
+    def test_a_segment_runs_the_binary_in_worker_mode_with_the_spec(self):
+        with tempfile.TemporaryDirectory() as folder:
+            record = os.path.join(folder, "args")
+            binary = fake_binary(folder, 0, record)
+            answer = launcher.run_segment(task(binary, attempt=2), spark_attempt=1)
+            self.assertEqual(answer, {"segment": 3, "attempt": 2, "worker_attempt": 102,
+                                      "exit_code": 0})
+            args = open(record).read().split("\n")
+            self.assertEqual(args[:4], ["--checkpoint-dir", "s3://b/p", "--rows", "10"])
+            self.assertIn("--run-task", args)
+            self.assertEqual(args[args.index("--attempt") + 1], "102")
+            self.assertEqual(args[args.index("--lifeline") + 1], "stdin")
+            with open(record + ".spec") as f:
+                self.assertEqual(json.load(f)["plan_hash"], "abc")
+
+    def test_a_step_failure_is_returned_not_raised(self):
+        with tempfile.TemporaryDirectory() as folder:
+            binary = fake_binary(folder, 1, os.path.join(folder, "args"))
+            answer = launcher.run_segment(task(binary), spark_attempt=0)
+            self.assertEqual(answer["exit_code"], 1)
+
+    def test_a_transient_failure_raises_for_spark_to_retry(self):
+        with tempfile.TemporaryDirectory() as folder:
+            binary = fake_binary(folder, 3, os.path.join(folder, "args"))
+            with self.assertRaises(RuntimeError) as raised:
+                launcher.run_segment(task(binary), spark_attempt=0)
+            self.assertIn("exit code 3", str(raised.exception))
+
+    def test_the_binary_is_taken_from_spark_files_when_not_shared(self):
+        with tempfile.TemporaryDirectory() as folder:
+            binary = fake_binary(folder, 0, os.path.join(folder, "args"))
+            shipped = dict(task(binary), binary_path=None)
+            asked = []
+            answer = launcher.run_segment(
+                shipped, spark_attempt=0,
+                spark_files_get=lambda name: asked.append(name) or binary)
+            self.assertEqual(asked, ["pipeline"])
+            self.assertEqual(answer["exit_code"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
