@@ -601,3 +601,64 @@ fn on_s3_the_seed_with_processes_gives_the_local_checksum_with_workers_killed() 
     }
     eprintln!("{kills} workers killed on S3");
 }
+
+#[test]
+fn a_worker_refuses_a_task_whose_coordinator_no_longer_holds_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ck");
+    let args = [
+        "--partitions",
+        "2",
+        "--steps",
+        "8",
+        "--runner",
+        "processes",
+        "--jobs",
+        "1",
+    ];
+    checksum(&run(SEGMENTS, &dir, &args));
+    let runs = run_dirs(&dir);
+    let spec_path = runs[0].join("task-s00000.spec.json");
+    let mut spec = read_json(&spec_path);
+    let lease = spec["lease"].as_str().unwrap().to_string();
+    assert!(lease.starts_with("pid "), "{lease}");
+    // Another run holds the store now (a later run's pid in LOCK).
+    std::fs::write(dir.join("LOCK"), "4194000\n").unwrap();
+    let out = Command::new(SEGMENTS)
+        .arg("--checkpoint-dir")
+        .arg(&dir)
+        .args(["--no-progress", "--partitions", "2", "--steps", "8"])
+        .arg("--run-task")
+        .arg(&spec_path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pid 4194000")
+            && stderr.contains(&lease)
+            && stderr.contains("took the store over"),
+        "{stderr}"
+    );
+    // The same spec under the holder it names runs.
+    spec["lease"] = serde_json::Value::String("pid 4194000".into());
+    let renamed = tmp.path().join("spec.json");
+    std::fs::write(&renamed, serde_json::to_vec(&spec).unwrap()).unwrap();
+    let out = Command::new(SEGMENTS)
+        .arg("--checkpoint-dir")
+        .arg(&dir)
+        .args(["--no-progress", "--partitions", "2", "--steps", "8"])
+        .arg("--run-task")
+        .arg(&renamed)
+        .args(["--attempt", "5"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

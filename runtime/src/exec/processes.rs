@@ -385,6 +385,7 @@ impl Executor {
             outputs,
             identities,
             budget_bytes: share,
+            lease: self.services.store.lock_holder().ok().flatten(),
         })
     }
 

@@ -59,6 +59,11 @@ pub struct TaskSpec {
     pub identities: Vec<SpecIdentity>,
     /// The worker's memory budget in bytes (its share of the run's).
     pub budget_bytes: u64,
+    /// The fencing token: who held the store's lock or lease when the coordinator sent the
+    /// task ([`Store::lock_holder`](crate::store::Store::lock_holder)). A worker refuses (exit
+    /// 2) when another holder has it now: the run this attempt belongs to is over.
+    #[serde(default)]
+    pub lease: Option<String>,
 }
 
 /// One task of a segment: a step by record order, and its partition.

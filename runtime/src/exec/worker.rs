@@ -168,6 +168,22 @@ impl Executor {
                 spec.plan_hash
             ));
         }
+        if let Some(expected) = &spec.lease {
+            match self.services.store.lock_holder() {
+                Ok(Some(now)) if now != *expected => {
+                    return SegmentEnd::refused(format!(
+                        "the store's lock is held by {now}, not by this task's coordinator ({expected}): another run took the store over, so this attempt belongs to a run that is over"
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    return SegmentEnd::transient(
+                        "store",
+                        format!("cannot read the store's lock holder: {e}"),
+                    );
+                }
+            }
+        }
         for (block, named) in inputs.iter().zip(&spec.inputs) {
             match self.probe_earlier(lineage, *block) {
                 Ok(true) => {}

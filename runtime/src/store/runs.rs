@@ -72,6 +72,20 @@ impl StoreFile {
 }
 
 impl Store {
+    /// Who holds the store's lock or lease now, as a token (`pid 4242` for a directory,
+    /// `host h pid 4242 boot …` for an S3 lease; `None` when nothing is recorded): a worker
+    /// compares it with its coordinator's, so an attempt of a run another run has replaced does
+    /// not go on.
+    pub fn lock_holder(&self) -> Result<Option<String>, StoreError> {
+        let path = self.root.join("LOCK");
+        let bytes = match read_small(&*self.backend, &path, 4096) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("read", &path)(e)),
+        };
+        Ok(holder_token(&bytes))
+    }
+
     /// Read one of the store's own files (at most 64 MiB); `Ok(None)` when it does not exist.
     pub fn read_store_file(&self, file: StoreFile) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.root.join(file.rel());
@@ -98,6 +112,23 @@ impl Store {
         }
         self.replace_file(&path, bytes)
     }
+}
+
+/// The holder named by a lock file's contents: an S3 lease's JSON (host, pid, boot; not its
+/// expiry, which renewals move), or a directory lock's pid.
+fn holder_token(bytes: &[u8]) -> Option<String> {
+    if let Ok(lease) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && lease.is_object()
+    {
+        return Some(format!(
+            "host {} pid {} boot {}",
+            lease["host"].as_str().unwrap_or("?"),
+            lease["pid"].as_u64().unwrap_or(0),
+            lease["boot"].as_str().unwrap_or("?")
+        ));
+    }
+    let text = String::from_utf8_lossy(bytes).trim().to_string();
+    (!text.is_empty()).then(|| format!("pid {text}"))
 }
 
 /// The number of a numbered run id (`r000042-…` → 42); `None` for an unnumbered one.
