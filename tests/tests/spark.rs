@@ -303,4 +303,67 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
         }
     }
     assert_none_left(&driver_marker, Duration::from_secs(10));
+
+    // 5. Speculation: partition 0's first attempt straggles; Spark starts a copy on the other
+    //    host, the copy commits, the straggler (if it gets that far) verifies and leaves.
+    let spec_dir = tmp.path().join("speculation");
+    let spec_marker = spec_dir.display().to_string();
+    let out = cluster
+        .submit(
+            SEGMENTS,
+            &[
+                "--checkpoint-dir",
+                spec_marker.as_str(),
+                "--no-progress",
+                "--partitions",
+                "2",
+                "--slow-first-attempt-ms",
+                "25000",
+            ],
+            &[
+                "spark.speculation=true",
+                "spark.speculation.interval=200ms",
+                "spark.speculation.quantile=0.5",
+                "spark.speculation.multiplier=1.5",
+                "spark.speculation.minTaskRuntime=1s",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", tail(&out.stderr));
+    let two = Command::new(SEGMENTS)
+        .arg("--checkpoint-dir")
+        .arg(tmp.path().join("reference-2"))
+        .args(["--no-progress", "--partitions", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&out)["checksum"], json(&two)["checksum"]);
+    let run = runs(&spec_dir).last().cloned().unwrap();
+    let reports: Vec<serde_json::Value> = files_starting(&run, "task-s00000-a")
+        .iter()
+        .map(|p| read_json(p))
+        .collect();
+    assert!(
+        reports
+            .iter()
+            .any(|r| r["attempt"] == 2 && r["status"] == "succeeded"),
+        "the speculative copy (worker attempt 2) finished segment 0: {reports:?}"
+    );
+    // One object per block: every object an attempt committed verifies, and no key was won
+    // twice.
+    let mut won = BTreeSet::new();
+    for r in &reports {
+        for o in r["objects"].as_array().unwrap() {
+            if o["commit"] == "won" {
+                assert!(won.insert(o["key"].to_string()), "{o} won twice");
+            }
+        }
+    }
+    let store = stepstone::store::Store::open_read_only(&spec_dir).unwrap();
+    for info in store.list_objects().unwrap() {
+        store
+            .verify(info.expect("a valid object").key)
+            .expect("an intact object");
+    }
+    assert_none_left(&spec_marker, Duration::from_secs(30));
 }

@@ -1,7 +1,8 @@
 //! A partitioned chain pipeline for the process runner's tests (`--runner processes`): the
 //! standard run flags plus `--rows N`, `--partitions P`, `--steps S`, `--every N` (checkpoint
 //! every N steps), `--sleep-ms N` (every adjust step sleeps: a window to kill workers in),
-//! `--fail-at K` (adjust step K returns an error), `--panic-at K` (adjust step K panics).
+//! `--fail-at K` (adjust step K returns an error), `--panic-at K` (adjust step K panics),
+//! `--slow-first-attempt-ms N` (partition 0's source sleeps N ms in a worker's first attempt).
 //! Generate → S adjust steps (every 4th kept) → a sum over the kept datasets, one partition at a
 //! time. Prints one JSON line: the checksum and the run's figures; exits 0, 1, 2 or 130 / 143.
 
@@ -18,6 +19,11 @@ use stepstone::prelude::*;
 #[derive(Debug, Default, Clone, Copy)]
 struct Faults {
     sleep_ms: u64,
+    /// Partition 0's source sleeps this long in a worker's first attempt (a straggler for
+    /// speculation to overtake).
+    slow_first_attempt_ms: u64,
+    /// The worker attempt this process runs (0: not a worker).
+    attempt: u32,
     fail_at: Option<u32>,
     panic_at: Option<u32>,
 }
@@ -31,6 +37,10 @@ fn faults() -> Faults {
 /// The rows of one partition: `parts.range(rows)`.
 #[step]
 fn generate(rows: u64, parts: Partitions) -> Vec<u64> {
+    let f = faults();
+    if f.slow_first_attempt_ms > 0 && f.attempt == 1 && parts.index() == 0 {
+        std::thread::sleep(std::time::Duration::from_millis(f.slow_first_attempt_ms));
+    }
     parts
         .range(rows)
         .map(|id| id.wrapping_mul(2_654_435_761) % 1_000_003)
@@ -105,6 +115,8 @@ struct Cli {
     fail_at: Option<u32>,
     #[arg(long)]
     panic_at: Option<u32>,
+    #[arg(long, default_value_t = 0)]
+    slow_first_attempt_ms: u64,
 }
 
 fn main() -> ExitCode {
@@ -112,6 +124,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let _ = FAULTS.set(Faults {
         sleep_ms: cli.sleep_ms,
+        slow_first_attempt_ms: cli.slow_first_attempt_ms,
+        attempt: if cli.run.run_task.is_some() {
+            cli.run.attempt.unwrap_or(1)
+        } else {
+            0
+        },
         fail_at: cli.fail_at,
         panic_at: cli.panic_at,
     });
