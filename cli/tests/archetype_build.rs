@@ -20,6 +20,10 @@ fn small_run(archetype: &str) -> (&'static [&'static str], &'static str) {
             &["--points", "5000", "--iterations", "5"],
             "out/centroids.csv",
         ),
+        "lakehouse" => (
+            &["--sales-files", "data/sales/*.parquet"],
+            "out/revenue_by_region.parquet",
+        ),
         other => panic!("add the small-data flags of archetype {other} to this test"),
     }
 }
