@@ -235,7 +235,7 @@ fn gc_keeps_the_checkpoints_of_file_partitions_so_a_rerun_recomputes_nothing() {
     }
     let dir = tempfile::tempdir().unwrap();
     let bodies = Arc::new(AtomicUsize::new(0));
-    let (total, first) = per_file_run(dir.path(), data.path(), &bodies).unwrap();
+    let (total, first) = per_file_run(dir.path(), data.path(), &bodies, "1").unwrap();
     assert_eq!(
         bodies.swap(0, Ordering::SeqCst),
         7,
@@ -256,7 +256,7 @@ fn gc_keeps_the_checkpoints_of_file_partitions_so_a_rerun_recomputes_nothing() {
     assert!(rows.iter().all(|r| r["step"].is_string()), "{rows:?}");
     assert_eq!(gc_freed(dir.path()), 0);
     assert_eq!(object_files(dir.path()), stored);
-    let (again, report) = per_file_run(dir.path(), data.path(), &bodies).unwrap();
+    let (again, report) = per_file_run(dir.path(), data.path(), &bodies, "1").unwrap();
     assert_eq!(bodies.load(Ordering::SeqCst), 0, "{:?}", report.steps);
     assert_eq!(report.totals.steps_executed, 0, "{:?}", report.totals);
     assert_eq!((total, again), (2 * (0..300).sum::<u64>(), total));
@@ -264,15 +264,26 @@ fn gc_keeps_the_checkpoints_of_file_partitions_so_a_rerun_recomputes_nothing() {
     // One file changes: its partition and the total recompute; gc then frees the stale
     // objects only, and the next run still recomputes nothing.
     write_part(data.path(), 1, 3);
-    let (changed, report) = per_file_run(dir.path(), data.path(), &bodies).unwrap();
+    let (changed, report) = per_file_run(dir.path(), data.path(), &bodies, "1").unwrap();
     assert_eq!(bodies.swap(0, Ordering::SeqCst), 3, "{:?}", report.steps);
     let freed = gc_freed(dir.path());
     assert!(
         freed >= 3,
         "the old file's load, double and the old total: {freed}"
     );
-    let (after, report) = per_file_run(dir.path(), data.path(), &bodies).unwrap();
+    let (after, report) = per_file_run(dir.path(), data.path(), &bodies, "1").unwrap();
     assert_eq!(bodies.load(Ordering::SeqCst), 0, "{:?}", report.steps);
     assert_eq!(report.totals.steps_executed, 0, "{:?}", report.totals);
     assert_eq!(after, changed);
+
+    // The per-file partitions the changed run reused were kept too: a new `total` reads them
+    // back, and no file is read again.
+    let (again, report) = per_file_run(dir.path(), data.path(), &bodies, "2").unwrap();
+    assert_eq!(
+        bodies.load(Ordering::SeqCst),
+        1,
+        "only total: {:?}",
+        report.steps
+    );
+    assert_eq!(again, changed);
 }

@@ -81,11 +81,13 @@ pub(crate) fn write_part(data: &Path, i: u64, scale: u64) {
 /// A pipeline over the files `data/*.csv`, everything checkpointed: `load` (one partition per
 /// file: its numbers) → `double` (per partition) → `total` (reads every partition). Every
 /// step's key is salted by its file, so none is keyed by its bare fingerprint. `bodies` counts
-/// the step bodies that ran. Returns the total and the report.
+/// the step bodies that ran; `total_code` is the code version of `total` (another one makes
+/// it recompute from the stored partitions). Returns the total and the report.
 pub(crate) fn per_file_run(
     dir: &Path,
     data: &Path,
     bodies: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    total_code: &str,
 ) -> Result<(u64, stepstone::RunReport), stepstone::Error> {
     use std::sync::atomic::Ordering;
     let config = RunConfig::new("ops-files").checkpoint_dir(dir).jobs(1);
@@ -118,7 +120,7 @@ pub(crate) fn per_file_run(
             });
         let ran = bodies.clone();
         Ok(p.step("total")
-            .code("1")
+            .code(total_code)
             .policy(Policy::Checkpoint)
             .lazy_inputs(&[double])
             .run(move |a| {
