@@ -10,6 +10,8 @@
 # answers agree (relative 1e-9).
 #
 #   bench/files.sh [ROUNDS] [FACTS] [DIMS] [JOBS]
+#   EXTRA_BUDGETS="160MiB 128MiB" bench/files.sh   also the co-partitioned plan under these
+#                                                  budgets (`stepstone@160MiB`, …), paired too
 #   needs: /usr/bin/time, python3 with duckdb and polars (pip install duckdb polars)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +43,10 @@ for i in $(seq "$rounds"); do
     --checkpoint-dir "$dir/ck" --no-progress
   rm -rf "$dir/ck"; measure stepstone-broadcast "$bin" --data "$dir/data" --broadcast true \
     --budget 384MiB --jobs "$jobs" --checkpoint-dir "$dir/ck" --no-progress
+  for budget in ${EXTRA_BUDGETS:-}; do
+    rm -rf "$dir/ck"; measure "stepstone@$budget" "$bin" --data "$dir/data" --budget "$budget" \
+      --jobs "$jobs" --checkpoint-dir "$dir/ck" --no-progress
+  done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 - "$out" "$facts" "$dims" "$jobs" "$load_before" "$load_after" "$(nproc)" <<'PY'
@@ -66,10 +72,8 @@ for name, runs in data.items():
     med[name] = (wall, rss, runs[-1][2], runs[-1][3])
     print(f"{name:20s} wall {wall:7.2f} s   peak RSS {rss:7.1f} MiB   rows {runs[-1][2]}   checksum {runs[-1][3]}")
 d, p = med.get("duckdb"), med.get("polars")
-for name in ("stepstone", "stepstone-broadcast"):
-    s = med.get(name)
-    if not s:
-        continue
+for name in sorted(n for n in med if n.startswith("stepstone")):
+    s = med[name]
     if d:
         agree = d[3] is not None and s[3] is not None and abs(s[3] - d[3]) <= abs(d[3]) * 1e-9 and s[2] == d[2]
         print(f"{name}: wall / duckdb {s[0] / d[0]:.2f}x (target <= 1.0); answer agrees with duckdb: {agree}")

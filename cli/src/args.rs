@@ -18,6 +18,7 @@ Examples:
   stepstone new demo                      scaffold ./demo from the default archetype (batch-etl)
   stepstone new demo --run                scaffold, then build and run its pipeline once
   stepstone new pr --archetype iterative --define iterations=50 --no-input
+  stepstone new lake --archetype lakehouse   Parquet/CSV folders as partitions: join, group, Parquet
   stepstone archetypes list               the archetypes this binary knows
   stepstone archetypes check ./my-arch    lint an archetype folder (add --build to test it)
   stepstone archetypes publish ./my-arch --catalog ../catalog --approver alice
@@ -80,6 +81,7 @@ Examples:
   stepstone new demo                         ./demo from batch-etl, prompting on a terminal
   stepstone new demo --no-input --dest /tmp/demo --define rows=100000
   stepstone new km --archetype iterative --answers answers.toml
+  stepstone new lake --archetype lakehouse --define partitions=32
   stepstone new demo --run                   scaffold, then `cargo run --release` inside it
 
 Answers come from (first wins): --define, --answers, an interactive prompt (on a terminal,

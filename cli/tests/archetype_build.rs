@@ -1,7 +1,8 @@
 //! Every built-in archetype generates a project that passes its own CI (`.ci/run`: `stepstone
 //! check`, cargo fmt --check, cargo clippy -D warnings, cargo test — its unit tests and its
-//! pipeline run under a small budget), whose binary runs on small data, and whose checkpoint
-//! data is git-ignored while the archetype record is not. The projects share one
+//! pipeline run under a small budget), whose binary runs on small data, whose stored objects
+//! `checkpoints gc` keeps after that run, and whose checkpoint data is git-ignored while the
+//! archetype record is not. The projects share one
 //! CARGO_TARGET_DIR so the runtime is compiled once.
 
 mod common;
@@ -19,6 +20,10 @@ fn small_run(archetype: &str) -> (&'static [&'static str], &'static str) {
         "iterative" => (
             &["--points", "5000", "--iterations", "5"],
             "out/centroids.csv",
+        ),
+        "lakehouse" => (
+            &["--sales-files", "data/sales/*.parquet"],
+            "out/revenue_by_region.parquet",
         ),
         other => panic!("add the small-data flags of archetype {other} to this test"),
     }
@@ -103,6 +108,19 @@ fn every_builtin_archetype_builds_and_passes_its_own_ci() {
             dest.join(".stepstone/archetype.toml").is_file(),
             "{name}: the run removed the record"
         );
+        // Every object the run stored is one its report lists (per-file partitions and the
+        // shuffles after them included): gc frees nothing.
+        let gc = run(&[
+            "checkpoints",
+            "gc",
+            "--json",
+            "--dir",
+            dest.join(".stepstone").to_str().unwrap(),
+        ]);
+        assert_eq!(code(&gc), 0, "{name}: {}", stderr(&gc));
+        let gc: serde_json::Value = serde_json::from_slice(&gc.stdout).unwrap();
+        assert_eq!(gc["freed_objects"], 0, "{name}: gc after one run: {gc}");
+        assert!(gc["kept_objects"].as_u64() > Some(0), "{name}: {gc}");
 
         checked(
             "git init",

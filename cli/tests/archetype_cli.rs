@@ -17,7 +17,7 @@ fn list_shows_the_builtin_archetypes() {
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let text = stdout(&output);
     assert!(text.starts_with("NAME"), "{text}");
-    for name in ["batch-etl", "iterative"] {
+    for name in ["batch-etl", "iterative", "lakehouse"] {
         let line = text
             .lines()
             .find(|l| l.starts_with(name))
@@ -35,7 +35,7 @@ fn list_shows_the_builtin_archetypes() {
         .iter()
         .map(|a| a["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["batch-etl", "iterative"]);
+    assert_eq!(names, ["batch-etl", "iterative", "lakehouse"]);
     assert_eq!(list[0]["status"], "approved");
 }
 
@@ -73,12 +73,16 @@ fn show_describes_variables_and_files() {
     );
     let output = run(&["archetypes", "show", "nope"]);
     assert_eq!(code(&output), 1);
-    assert!(stderr(&output).contains("known: batch-etl, iterative"));
+    assert!(stderr(&output).contains("known: batch-etl, iterative, lakehouse"));
 }
 
 #[test]
 fn check_accepts_the_builtin_archetypes() {
-    for (name, version) in [("batch-etl", "1.2.0"), ("iterative", "1.2.0")] {
+    for (name, version) in [
+        ("batch-etl", "1.2.0"),
+        ("iterative", "1.2.0"),
+        ("lakehouse", "1.0.0"),
+    ] {
         let output = run(&["archetypes", "check", &templates(name)]);
         assert_eq!(code(&output), 0, "{}", stderr(&output));
         assert!(

@@ -2,8 +2,12 @@
 
 mod ops_util;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use ops_util::{
-    cli, code, completed_dir, demo_run, failed_dir, object_files, redact, stderr, stdout,
+    cli, code, completed_dir, demo_run, failed_dir, object_files, per_file_run, redact, stderr,
+    stdout, write_part,
 };
 
 #[test]
@@ -212,4 +216,74 @@ fn gc_keeps_everything_when_a_later_run_left_no_report() {
         stderr(&gc)
     );
     assert_eq!(object_files(dir.path()), before);
+}
+
+/// `freed_objects` of `checkpoints gc --json --keep-runs 1` on `dir` (only the latest run's
+/// checkpoints are kept).
+fn gc_freed(dir: &std::path::Path) -> u64 {
+    let gc = cli(dir, &["checkpoints", "gc", "--json", "--keep-runs", "1"]);
+    assert_eq!(code(&gc), 0, "{}", stderr(&gc));
+    let summary: serde_json::Value = serde_json::from_slice(&gc.stdout).unwrap();
+    summary["freed_objects"].as_u64().unwrap()
+}
+
+#[test]
+fn gc_keeps_the_checkpoints_of_file_partitions_so_a_rerun_recomputes_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        write_part(data.path(), i, 1);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bodies = Arc::new(AtomicUsize::new(0));
+    let (total, first) = per_file_run(dir.path(), data.path(), &bodies, "1").unwrap();
+    assert_eq!(
+        bodies.swap(0, Ordering::SeqCst),
+        7,
+        "3 loads, 3 doubles, 1 total"
+    );
+    let load = first.steps_named("load").next().unwrap();
+    assert_eq!(
+        load.object_keys.len(),
+        3,
+        "one salted key per file: {load:?}"
+    );
+    let stored = object_files(dir.path());
+    assert_eq!(stored.len(), 7, "{stored:?}");
+
+    // Every object is a checkpoint the run just wrote, and `ls` knows which step made it.
+    let ls = cli(dir.path(), &["checkpoints", "ls", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&ls.stdout).unwrap();
+    assert!(rows.iter().all(|r| r["step"].is_string()), "{rows:?}");
+    assert_eq!(gc_freed(dir.path()), 0);
+    assert_eq!(object_files(dir.path()), stored);
+    let (again, report) = per_file_run(dir.path(), data.path(), &bodies, "1").unwrap();
+    assert_eq!(bodies.load(Ordering::SeqCst), 0, "{:?}", report.steps);
+    assert_eq!(report.totals.steps_executed, 0, "{:?}", report.totals);
+    assert_eq!((total, again), (2 * (0..300).sum::<u64>(), total));
+
+    // One file changes: its partition and the total recompute; gc then frees the stale
+    // objects only, and the next run still recomputes nothing.
+    write_part(data.path(), 1, 3);
+    let (changed, report) = per_file_run(dir.path(), data.path(), &bodies, "1").unwrap();
+    assert_eq!(bodies.swap(0, Ordering::SeqCst), 3, "{:?}", report.steps);
+    let freed = gc_freed(dir.path());
+    assert!(
+        freed >= 3,
+        "the old file's load, double and the old total: {freed}"
+    );
+    let (after, report) = per_file_run(dir.path(), data.path(), &bodies, "1").unwrap();
+    assert_eq!(bodies.load(Ordering::SeqCst), 0, "{:?}", report.steps);
+    assert_eq!(report.totals.steps_executed, 0, "{:?}", report.totals);
+    assert_eq!(after, changed);
+
+    // The per-file partitions the changed run reused were kept too: a new `total` reads them
+    // back, and no file is read again.
+    let (again, report) = per_file_run(dir.path(), data.path(), &bodies, "2").unwrap();
+    assert_eq!(
+        bodies.load(Ordering::SeqCst),
+        1,
+        "only total: {:?}",
+        report.steps
+    );
+    assert_eq!(again, changed);
 }

@@ -129,7 +129,12 @@ fn unknown_archetype_lists_the_known_ones() {
     refused(
         &["--archetype", "nope"],
         1,
-        &["no archetype named `nope`", "batch-etl", "iterative"],
+        &[
+            "no archetype named `nope`",
+            "batch-etl",
+            "iterative",
+            "lakehouse",
+        ],
     );
 }
 

@@ -30,14 +30,14 @@ fn files(dir: &Path) -> Vec<String> {
     out
 }
 
-const COMMON_FILES: [&str; 13] = [
+/// The files every built-in archetype generates (besides its sample data).
+const COMMON_FILES: [&str; 12] = [
     ".ci/run",
     ".gitignore",
     ".stepstone/archetype.toml",
     "Cargo.toml",
     "README.md",
     "build.rs",
-    "data/sample.csv",
     "src/lib.rs",
     "src/main.rs",
     "src/pipeline.rs",
@@ -48,7 +48,20 @@ const COMMON_FILES: [&str; 13] = [
 
 #[test]
 fn every_builtin_archetype_renders_with_defaults() {
-    for (name, pipeline) in [("batch-etl", "etl"), ("iterative", "kmeans")] {
+    let lake: &[&str] = &[
+        "data/sales/part-0000.parquet",
+        "data/sales/part-0001.parquet",
+        "data/sales/part-0002.parquet",
+        "data/sales/part-0003.parquet",
+        "data/stores/stores-1.csv",
+        "data/stores/stores-2.csv",
+    ];
+    let builtins: [(&str, &str, &[&str]); 3] = [
+        ("batch-etl", "etl", &["data/sample.csv"]),
+        ("iterative", "kmeans", &["data/sample.csv"]),
+        ("lakehouse", "revenue", lake),
+    ];
+    for (name, pipeline, data) in builtins {
         let scratch = Scratch::new();
         let dest = scratch.dest();
         let started = Instant::now();
@@ -66,7 +79,18 @@ fn every_builtin_archetype_renders_with_defaults() {
             started.elapsed()
         );
         assert_eq!(code(&output), 0, "{}", stderr(&output));
-        assert_eq!(files(&dest), COMMON_FILES, "{name}");
+        let mut expected: Vec<&str> = COMMON_FILES.iter().chain(data).copied().collect();
+        expected.sort_unstable();
+        assert_eq!(files(&dest), expected, "{name}");
+        // Sample data is copied byte for byte (the Parquet files too).
+        let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/../templates");
+        for file in data {
+            let original = Path::new(templates).join(name).join(file);
+            assert!(
+                std::fs::read(dest.join(file)).unwrap() == std::fs::read(original).unwrap(),
+                "{name}/{file} differs from the archetype's"
+            );
+        }
         assert!(read(&dest.join("Cargo.toml")).contains("name = \"my-proj\""));
         assert!(
             read(&dest.join("Cargo.toml")).contains("stepstone = { path = "),

@@ -1,6 +1,6 @@
 //! Helpers for the `checkpoints` and `runs` tests: make a real checkpoint directory by running a
 //! small pipeline in-process (a checkpoint, spills under a tiny budget, optionally a failing last
-//! step), run the built `stepstone` binary against it, and redact what varies between runs.
+//! step; or a pipeline partitioned over files), run the built `stepstone` binary against it, and redact what varies between runs.
 
 #![allow(dead_code)]
 
@@ -68,6 +68,71 @@ pub(crate) fn demo_run(dir: &Path, fail: bool) -> Result<stepstone::RunReport, s
         .checkpoint_dir(dir)
         .jobs(1);
     stepstone::run(&config, |p| Ok(pipeline(p, fail))).map(|o| o.report)
+}
+
+/// `part-<i>.csv` in `data`: one number per line, `i * 100 .. i * 100 + 100` times `scale`.
+pub(crate) fn write_part(data: &Path, i: u64, scale: u64) {
+    let text: String = (i * 100..i * 100 + 100)
+        .map(|n| format!("{}\n", n * scale))
+        .collect();
+    std::fs::write(data.join(format!("part-{i}.csv")), text).unwrap();
+}
+
+/// A pipeline over the files `data/*.csv`, everything checkpointed: `load` (one partition per
+/// file: its numbers) → `double` (per partition) → `total` (reads every partition). Every
+/// step's key is salted by its file, so none is keyed by its bare fingerprint. `bodies` counts
+/// the step bodies that ran; `total_code` is the code version of `total` (another one makes
+/// it recompute from the stored partitions). Returns the total and the report.
+pub(crate) fn per_file_run(
+    dir: &Path,
+    data: &Path,
+    bodies: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    total_code: &str,
+) -> Result<(u64, stepstone::RunReport), stepstone::Error> {
+    use std::sync::atomic::Ordering;
+    let config = RunConfig::new("ops-files").checkpoint_dir(dir).jobs(1);
+    let files = stepstone::InputGlob::from(format!("{}/*.csv", data.display()));
+    stepstone::run(&config, |p| {
+        let (glob, ran) = (files.clone(), bodies.clone());
+        let load = p
+            .step("load")
+            .code("1")
+            .policy(Policy::Checkpoint)
+            .per_file("files", &files)
+            .run(move |a| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                let text = std::fs::read_to_string(glob.file(a.partition())?.path())?;
+                let numbers: Result<Vec<u64>, _> = text.lines().map(str::parse).collect();
+                Ok(numbers?)
+            });
+        let ran = bodies.clone();
+        let double = p
+            .step("double")
+            .code("1")
+            .policy(Policy::Checkpoint)
+            .input(&load)
+            .run(move |a| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(a.get::<Vec<u64>>(0)?
+                    .iter()
+                    .map(|n| n * 2)
+                    .collect::<Vec<u64>>())
+            });
+        let ran = bodies.clone();
+        Ok(p.step("total")
+            .code(total_code)
+            .policy(Policy::Checkpoint)
+            .lazy_inputs(&[double])
+            .run(move |a| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                let mut total = 0u64;
+                for part in a.parts::<Vec<u64>>(0, 1) {
+                    total += part?.iter().sum::<u64>();
+                }
+                Ok(total)
+            }))
+    })
+    .map(|o| (o.value, o.report))
 }
 
 /// A directory after one completed run.

@@ -221,6 +221,7 @@ impl Executor {
             let event = StepEvent::Reused {
                 kind: info.kind,
                 path: info.path.display().to_string(),
+                object: info.key.fingerprint,
             };
             self.services.log.record(id.node.0, event);
         }
@@ -291,11 +292,15 @@ impl Executor {
         self.note_committed(id, &info, commit);
         let bytes = info.file_len;
         let written = match kind {
-            ObjectKind::Spill => Some(StepEvent::Spilled { bytes }),
+            ObjectKind::Spill => Some(StepEvent::Spilled {
+                bytes,
+                object: key.fingerprint,
+            }),
             ObjectKind::Checkpoint => Some(StepEvent::Checkpointed {
                 bytes,
                 path: info.path.display().to_string(),
                 part: id.part,
+                object: key.fingerprint,
             }),
             ObjectKind::Persist | ObjectKind::Exchange => None,
         };

@@ -469,6 +469,7 @@ impl Pipeline {
             spilled_bytes: 0,
             reloaded_bytes: 0,
             checkpoint: None,
+            object_keys: Vec::new(),
             output_type: ops.type_name.to_string(),
             code: spec
                 .version

@@ -247,6 +247,7 @@ mod tests {
             spilled_bytes: 0,
             reloaded_bytes: 0,
             checkpoint: None,
+            object_keys: Vec::new(),
             output_type: "u64".into(),
             code: "c".into(),
             params_hash: "p".into(),

@@ -6,7 +6,7 @@
 //! The executor never edits a row itself; it says what happened. Not responsible for the memory
 //! timeline's events (`RunLog::event`) nor for the live feed (`live.rs`).
 
-use super::{RunLog, StepStatus};
+use super::{RunLog, StepReport, StepStatus};
 use crate::codec::ObjectKind;
 use crate::memory::Footprint;
 use crate::plan::Fingerprint;
@@ -30,18 +30,29 @@ pub(crate) enum StepEvent<'a> {
         estimate: Footprint,
         exact: Footprint,
     },
-    /// A block of the step was written as a spill of `bytes`.
-    Spilled { bytes: u64 },
-    /// A block was written as a checkpoint of `bytes` at `path` (partition `part`).
-    Checkpointed { bytes: u64, path: String, part: u32 },
+    /// A block of the step was written as a spill of `bytes` under store key `object`.
+    Spilled { bytes: u64, object: Fingerprint },
+    /// A block was written as a checkpoint of `bytes` at `path` (partition `part`) under store
+    /// key `object`.
+    Checkpointed {
+        bytes: u64,
+        path: String,
+        part: u32,
+        object: Fingerprint,
+    },
     /// A stored block was read back (`first`: the block's first existence in this run, whose
     /// output bytes count now).
     Reloaded {
         bytes: u64,
         first: Option<Footprint>,
     },
-    /// An earlier run's object served a block for the first time: the step was reused.
-    Reused { kind: ObjectKind, path: String },
+    /// An earlier run's object (store key `object`) served a block for the first time: the
+    /// step was reused.
+    Reused {
+        kind: ObjectKind,
+        path: String,
+        object: Fingerprint,
+    },
     /// A stored object of the step failed its checks; the step recomputes.
     Corrupt { why: &'a str },
     /// The step failed.
@@ -61,7 +72,7 @@ impl RunLog {
     /// while the run goes on.
     pub(crate) fn record(&mut self, seq: usize, event: StepEvent<'_>) {
         match event {
-            StepEvent::Spilled { bytes } => {
+            StepEvent::Spilled { bytes, .. } => {
                 self.totals.spills_written += 1;
                 self.totals.spilled_bytes += bytes;
             }
@@ -115,11 +126,17 @@ impl RunLog {
                 row.output_resident_bytes =
                     (row.output_resident_bytes + exact.resident).saturating_sub(estimate.resident);
             }
-            StepEvent::Spilled { bytes } => row.spilled_bytes += bytes,
-            StepEvent::Checkpointed { path, part, .. } => {
+            StepEvent::Spilled { bytes, object } => {
+                row.spilled_bytes += bytes;
+                note_object_key(row, object);
+            }
+            StepEvent::Checkpointed {
+                path, part, object, ..
+            } => {
                 if row.checkpoint.is_none() || part == 0 {
                     row.checkpoint = Some(path);
                 }
+                note_object_key(row, object);
             }
             StepEvent::Reloaded { bytes, first } => {
                 row.reloaded_bytes += bytes;
@@ -128,8 +145,9 @@ impl RunLog {
                     row.output_resident_bytes += footprint.resident;
                 }
             }
-            StepEvent::Reused { kind, path } => {
+            StepEvent::Reused { kind, path, object } => {
                 row.partitions_reused += 1;
+                note_object_key(row, object);
                 if row.status == StepStatus::Skipped {
                     row.status = StepStatus::Reused;
                     row.reason = match kind {
@@ -164,5 +182,16 @@ impl RunLog {
                 row.content.output_hash = Some(format!("{hash:032x}"));
             }
         }
+    }
+}
+
+/// Remember that a block of `row`'s step lives under store key `object`, when that is not the
+/// step's fingerprint (a salted block): kept sorted and without duplicates for gc.
+fn note_object_key(row: &mut StepReport, object: Fingerprint) {
+    if object == row.fingerprint {
+        return;
+    }
+    if let Err(at) = row.object_keys.binary_search(&object) {
+        row.object_keys.insert(at, object);
     }
 }

@@ -117,6 +117,14 @@ pub struct StepReport {
     pub reloaded_bytes: u64,
     /// Checkpoint object path (relative to the checkpoint directory), if it has one.
     pub checkpoint: Option<String>,
+    /// The store keys (object fingerprints) this step's blocks were written under or read from
+    /// in this run when they are not [`StepReport::fingerprint`]: a step partitioned over
+    /// files, and every step computed from one, keys each partition by its file (a *salted*
+    /// key, see `docs/design.md`), so these are the objects `stepstone checkpoints gc` must keep
+    /// besides the fingerprint's. Sorted, without duplicates; left out when empty (and absent
+    /// from reports written before it was added: those listed no salted key).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub object_keys: Vec<Fingerprint>,
     /// Output type name (part of the fingerprint).
     pub output_type: String,
     /// Code hash or `version` override (part of the fingerprint).

@@ -1,7 +1,8 @@
 //! `stepstone checkpoints gc`: delete the objects and run folders no kept run needs.
 //!
 //! What is kept (the plan, decided from the run reports only):
-//! - the checkpoints the latest completed run executed or reused;
+//! - the checkpoints the latest completed run executed or reused (by the steps' fingerprints
+//!   and the salted keys of per-file partitions their rows list, `object_keys`);
 //! - every object (spills included) a failed run started after it references: a resume needs it;
 //! - the report folders of the `--keep-runs` latest runs, and the checkpoints they reference;
 //! - everything, when a run after the latest completed one has no readable report (killed: its
@@ -68,11 +69,14 @@ fn plan(catalog: &Catalog, keep_runs: usize) -> Plan {
             continue;
         };
         for s in &report.steps {
+            // A step's objects: keyed by its fingerprint, or by the salted keys of a step over
+            // files (and of what was computed from one), which the row lists.
+            let keys = || std::iter::once(s.fingerprint).chain(s.object_keys.iter().copied());
             if after_completed && i != latest_completed.unwrap_or(usize::MAX) {
-                plan.any.insert(s.fingerprint);
+                plan.any.extend(keys());
             }
             if matches!(s.status, StepStatus::Executed | StepStatus::Reused) {
-                plan.checkpoints.insert(s.fingerprint);
+                plan.checkpoints.extend(keys());
             }
         }
     }

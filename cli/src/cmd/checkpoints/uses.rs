@@ -1,4 +1,5 @@
-//! Which runs and steps used each fingerprint, from the run reports' rows.
+//! Which runs and steps used each fingerprint, from the run reports' rows: a row's own
+//! fingerprint and the salted object keys it lists (`object_keys`, per-file partitions).
 //!
 //! Reads the catalog only. An object's "origin" (the step and run shown by `checkpoints ls`) is
 //! the latest run that executed the step, else the latest run that mentions it.
@@ -40,7 +41,7 @@ impl Uses {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default();
-                by_fingerprint.entry(s.fingerprint).or_default().push(Use {
+                let used = Use {
                     run: run.id.clone(),
                     run_status: run.status(),
                     seq: s.seq,
@@ -48,7 +49,11 @@ impl Uses {
                     status,
                     reason: s.reason.clone(),
                     executed: s.status == StepStatus::Executed,
-                });
+                };
+                for key in &s.object_keys {
+                    by_fingerprint.entry(*key).or_default().push(used.clone());
+                }
+                by_fingerprint.entry(s.fingerprint).or_default().push(used);
             }
         }
         Uses { by_fingerprint }
