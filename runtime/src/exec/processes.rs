@@ -472,8 +472,8 @@ impl Executor {
                 if !record.executed {
                     continue;
                 }
-                let (name, part) = match lineage.get(crate::plan::NodeId(record.seq)) {
-                    Some(n) => (n.name.clone(), (record.index, n.partitions)),
+                let (name, part, own) = match lineage.get(crate::plan::NodeId(record.seq)) {
+                    Some(n) => (n.name.clone(), (record.index, n.partitions), n.fingerprint),
                     None => continue,
                 };
                 let log = &mut self.services.log;
@@ -495,20 +495,29 @@ impl Executor {
                 if record.spilled_bytes > 0 {
                     log.record(
                         record.seq,
+                        // The worker's spills went with its private folder.
                         StepEvent::Spilled {
                             bytes: record.spilled_bytes,
+                            object: own,
                         },
                     );
                 }
             }
             for object in &outcome.objects {
-                if object.kind == ObjectKind::Checkpoint {
+                let key = object
+                    .key
+                    .rsplit_once('.')
+                    .and_then(|(hex, _)| crate::plan::Fingerprint::from_hex(hex));
+                if object.kind == ObjectKind::Checkpoint
+                    && let Some(fingerprint) = key
+                {
                     self.services.log.record(
                         object.seq,
                         StepEvent::Checkpointed {
                             bytes: object.bytes,
                             path: object.path.clone(),
                             part: object.part,
+                            object: fingerprint,
                         },
                     );
                 }
