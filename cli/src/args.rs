@@ -129,8 +129,16 @@ pub(crate) struct NewArgs {
     pub(crate) runtime: RuntimeArgs,
 
     /// After rendering, run `cargo run --release` in the new project (its output is shown).
+    /// It builds in a target directory shared by the projects `new --run` builds
+    /// (`$XDG_CACHE_HOME/stepstone/target`, else `~/.cache/stepstone/target`), so the next
+    /// project reuses the compiled dependencies; a `CARGO_TARGET_DIR` set in the environment is
+    /// used instead.
     #[arg(long)]
     pub(crate) run: bool,
+
+    /// With `--run`: build in the project's own `target/`, not the shared target directory.
+    #[arg(long, env = "STEPSTONE_NO_SHARED_TARGET")]
+    pub(crate) no_shared_target: bool,
 }
 
 /// Where archetypes come from besides the ones built into the binary.

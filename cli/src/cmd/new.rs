@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
+use super::build_dir::BuildDir;
 use crate::args::NewArgs;
 use crate::catalog::{Catalogs, Request};
 use crate::output;
@@ -61,7 +62,7 @@ pub(crate) fn execute(args: NewArgs) -> anyhow::Result<()> {
         started.elapsed().as_millis()
     ));
     if args.run {
-        return run_project(&dest);
+        return run_project(&dest, &BuildDir::choose(args.no_shared_target));
     }
     output::status(format!(
         "Next: cd {} && cargo run --release   (tests: cargo test)",
@@ -140,15 +141,19 @@ fn check_status(archetype: &Archetype, allow_unapproved: bool) -> anyhow::Result
     Ok(())
 }
 
-/// `cargo run --release` in the new project, its output shown as it comes.
-fn run_project(dest: &Path) -> anyhow::Result<()> {
+/// `cargo run --release` in the new project, built in `build_dir`, its output shown as it comes.
+fn run_project(dest: &Path, build_dir: &BuildDir) -> anyhow::Result<()> {
     output::status(format!(
-        "Running: cargo run --release (in {})",
-        dest.display()
+        "Running: cargo run --release (in {}; building in {})",
+        dest.display(),
+        build_dir.describe()
     ));
-    let status = super::cargo()
-        .args(["run", "--release"])
-        .current_dir(dest)
+    let mut cargo = super::cargo();
+    cargo.args(["run", "--release"]).current_dir(dest);
+    if let Some(dir) = build_dir.to_set() {
+        cargo.env("CARGO_TARGET_DIR", dir);
+    }
+    let status = cargo
         .status()
         .context("could not start cargo; is it on PATH?")?;
     if !status.success() {
@@ -156,6 +161,19 @@ fn run_project(dest: &Path) -> anyhow::Result<()> {
             "`cargo run --release` in {} failed ({status}); the project is in place: fix it and re-run there",
             dest.display()
         );
+    }
+    match build_dir.to_set() {
+        Some(dir) => output::status(format!(
+            "Next: cd {} && cargo run --release   (tests: cargo test). With CARGO_TARGET_DIR={} \
+             they reuse what was just built; without it the project's own target/ compiles \
+             the dependencies once more",
+            dest.display(),
+            dir.display()
+        )),
+        None => output::status(format!(
+            "Next: cd {} && cargo run --release   (tests: cargo test)",
+            dest.display()
+        )),
     }
     Ok(())
 }
