@@ -24,19 +24,32 @@ unset CARGO_TARGET_DIR STEPSTONE_NO_SHARED_TARGET
 export XDG_CACHE_HOME="$work/cache" CARGO_INCREMENTAL=0 CARGO_TERM_COLOR=never
 if [ -z "${ONLINE:-}" ]; then export CARGO_NET_OFFLINE=true; fi
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-timed() { # LABEL CMD... : run, keep its output in $work/LABEL.log, print wall time and load
-  local label=$1 before start end
+stamp() { while IFS= read -r line; do printf '%s %s\n' "$(date +%s.%N)" "$line"; done; }
+timed() { # LABEL CMD... : run, keep its output (each line time-stamped) in $work/LABEL.log,
+  # print wall and CPU time (user + sys of cargo and everything it ran) and the load
+  local label=$1 before start end cpu
   shift
   before=$(load)
   start=$(date +%s.%N)
-  "$@" >"$work/$label.log" 2>&1 || { tail -40 "$work/$label.log"; echo "$label failed" >&2; exit 1; }
+  if ! /usr/bin/time -f '%U %S' -o "$work/cpu" "$@" 2>&1 | stamp >"$work/$label.log"; then
+    tail -40 "$work/$label.log"; echo "$label failed" >&2; exit 1
+  fi
   end=$(date +%s.%N)
-  printf '%-34s %7.1f s   load before %s, after %s\n' "$label" "$(echo "$end - $start" | bc)" "$before" "$(load)"
+  cpu=$(awk '{print $1 + $2}' "$work/cpu")
+  printf '%-40s %7.1f s wall, %6.1f s CPU   load before %s, after %s\n' "$label" \
+    "$(echo "$end - $start" | bc)" "$cpu" "$before" "$(load)"
+  # `new --run` prints "Running: cargo run …" when the CLI is built and the project's build starts
+  local running
+  running=$(awk '/ Running: cargo run/ {print $1; exit}' "$work/$label.log")
+  if [ -n "$running" ]; then
+    printf '%-40s %7.1f s to build the CLI, %.1f s to build and run the project\n' "" \
+      "$(echo "$running - $start" | bc)" "$(echo "$end - $running" | bc)"
+  fi
 }
 echo "stepstone $(git rev-parse --short HEAD), $(nproc) cores, $(cargo --version)"
 timed "1. first command (new demo --run)" \
   cargo run -p stepstone-cli -- new demo --no-input --dest target/demo --run
-compiled=$(sed -n '/^Running: cargo run/,$p' "$work/1. first command (new demo --run).log" | grep -c '^ *Compiling ' || true)
+compiled=$(sed -n '/ Running: cargo run/,$p' "$work/1. first command (new demo --run).log" | grep -c ' Compiling ' || true)
 timed "2. second project (new demo2 --run)" \
   cargo run -p stepstone-cli -- new demo2 --no-input --dest target/demo2 --run
 if [ -n "${RELEASE:-}" ]; then
@@ -45,5 +58,5 @@ if [ -n "${RELEASE:-}" ]; then
 fi
 packages=$(cd target/demo && cargo tree -e normal,build --prefix none | sed 's/ (\*)$//' | sort -u | wc -l)
 echo "generated project without S3: $packages packages (cargo tree, normal + build); its first build compiled $compiled crates"
-grep -h '^memory:' "$work/1. first command (new demo --run).log" | head -1
+grep -h ' memory:' "$work/1. first command (new demo --run).log" | head -1 | cut -d' ' -f2-
 echo "shared target directory: $(du -sh "$XDG_CACHE_HOME/stepstone/target" | cut -f1); workspace target: $(du -sh target | cut -f1)"

@@ -187,11 +187,17 @@ fn new_run_builds_in_the_shared_target_dir_with_this_binarys_profile() {
     std::fs::set_permissions(&fake_cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
     let cache = work.path().join("cache");
     let mine = work.path().join("mine");
-    let cases: [(&str, &[&str], Option<&Path>, Option<&str>); 4] = [
-        ("shared", &[], None, None),
-        ("opt-out", &["--release", "--no-shared-target"], None, None),
-        ("explicit", &[], Some(&mine), None),
-        ("env-opt-out", &[], None, Some("1")),
+    // (project, flags, CARGO_TARGET_DIR, STEPSTONE_NO_SHARED_TARGET)
+    let cases = [
+        ("shared", &[][..], None, None),
+        (
+            "opt-out",
+            &["--release", "--no-shared-target"][..],
+            None,
+            None,
+        ),
+        ("explicit", &[][..], Some(mine.as_path()), None),
+        ("env-opt-out", &[][..], None, Some("1")),
     ];
     for (project, flags, target, no_shared) in cases {
         let dest = work.path().join(project);
