@@ -217,6 +217,14 @@ fn new_run_builds_in_the_shared_target_dir_with_this_binarys_profile() {
         }
         let output = new.output().unwrap();
         assert_eq!(code(&output), 0, "{project}: {}", stderr(&output));
+        if project == "shared" {
+            let shared = cache.join("stepstone/target");
+            let next = format!(
+                "export CARGO_TARGET_DIR={}; then `cargo run`",
+                shared.display()
+            );
+            assert!(stderr(&output).contains(&next), "{}", stderr(&output));
+        }
     }
     let calls = std::fs::read_to_string(&record).unwrap();
     let dir = |p: &str| work.path().join(p).canonicalize().unwrap();

@@ -174,17 +174,18 @@ fn run_project(dest: &Path, release: bool, build_dir: &BuildDir) -> anyhow::Resu
             dest.display()
         );
     }
-    let reuse = match build_dir.to_set() {
-        Some(dir) => format!(
-            "; with CARGO_TARGET_DIR={} they reuse what was just built, without it the \
-             project's own target/ compiles the dependencies once more",
+    match build_dir.to_set() {
+        Some(dir) => output::status(format!(
+            "Next: cd {} && export CARGO_TARGET_DIR={}; then `{command}` reuses this build \
+             (tests: cargo test). Without CARGO_TARGET_DIR the project's own target/ compiles \
+             the dependencies again",
+            dest.display(),
             dir.display()
-        ),
-        None => String::new(),
-    };
-    output::status(format!(
-        "Next: cd {} && cargo run --release   (tests: cargo test{reuse})",
-        dest.display()
-    ));
+        )),
+        None => output::status(format!(
+            "Next: cd {} && {command}   (tests: cargo test)",
+            dest.display()
+        )),
+    }
     Ok(())
 }
