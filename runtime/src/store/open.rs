@@ -20,7 +20,7 @@ impl Store {
     /// remove orphan temp files and the persist folders of earlier runs, create
     /// `runs/<run_id>/`. `run_id` must be a plain name (letters, digits, `-`, `_`, `.`).
     ///
-    /// `dir` may be an `s3://bucket/prefix` URL: the store then lives on S3 ([`S3Backend`](super::S3Backend)),
+    /// `dir` may be an `s3://bucket/prefix` URL: the store then lives on S3 (`S3Backend`, feature `s3`),
     /// with spills in a fresh temp folder (see [`Store::open_with_spill_dir`]).
     pub fn open(dir: &Path, run_id: &str, options: StoreOptions) -> Result<Store, StoreError> {
         Store::open_with_spill_dir(dir, None, run_id, options)
