@@ -187,9 +187,11 @@ fn new_run_builds_in_the_shared_target_dir_with_this_binarys_profile() {
     std::fs::set_permissions(&fake_cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
     let cache = work.path().join("cache");
     let mine = work.path().join("mine");
-    // (project, flags, CARGO_TARGET_DIR, STEPSTONE_NO_SHARED_TARGET)
+    // (project, flags, CARGO_TARGET_DIR, STEPSTONE_NO_SHARED_TARGET); "shared-again" is a second
+    // project named `shared`: the name is taken in the shared directory, so it builds in its own.
     let cases = [
         ("shared", &[][..], None, None),
+        ("shared-again", &[][..], None, None),
         (
             "opt-out",
             &["--release", "--no-shared-target"][..],
@@ -199,8 +201,9 @@ fn new_run_builds_in_the_shared_target_dir_with_this_binarys_profile() {
         ("explicit", &[][..], Some(mine.as_path()), None),
         ("env-opt-out", &[][..], None, Some("1")),
     ];
-    for (project, flags, target, no_shared) in cases {
-        let dest = work.path().join(project);
+    for (folder, flags, target, no_shared) in cases {
+        let dest = work.path().join(folder);
+        let project = folder.strip_suffix("-again").unwrap_or(folder);
         let mut new = common::stepstone();
         new.args(["new", project, "--no-input", "--run", "--dest"])
             .arg(&dest)
@@ -216,8 +219,12 @@ fn new_run_builds_in_the_shared_target_dir_with_this_binarys_profile() {
             new.env("STEPSTONE_NO_SHARED_TARGET", value);
         }
         let output = new.output().unwrap();
-        assert_eq!(code(&output), 0, "{project}: {}", stderr(&output));
-        if project == "shared" {
+        assert_eq!(code(&output), 0, "{folder}: {}", stderr(&output));
+        if folder == "shared-again" {
+            let warning = "another project named `shared`";
+            assert!(stderr(&output).contains(warning), "{}", stderr(&output));
+        }
+        if folder == "shared" {
             let shared = cache.join("stepstone/target");
             let next = format!(
                 "export CARGO_TARGET_DIR={}; then `cargo run`",
@@ -234,6 +241,7 @@ fn new_run_builds_in_the_shared_target_dir_with_this_binarys_profile() {
             dir("shared").display(),
             cache.join("stepstone/target").display()
         ),
+        format!("{}|own|run", dir("shared-again").display()),
         format!("{}|own|run --release", dir("opt-out").display()),
         format!("{}|{}|run", dir("explicit").display(), mine.display()),
         format!("{}|own|run", dir("env-opt-out").display()),

@@ -7,7 +7,7 @@
 //! saying which one was used. Not responsible for running cargo (`new.rs` does).
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The directory `cargo run --release` of a new project builds in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,55 @@ impl BuildDir {
         match cache_dir(&var) {
             Some(cache) => BuildDir::Shared(cache.join("stepstone").join("target")),
             None => BuildDir::Own,
+        }
+    }
+
+    /// A shared directory serves one project per package name: cargo takes two packages with
+    /// the same name and version for one (its fingerprints are relative to the package), so in
+    /// one target directory an older project of the name could be handed the other's binary.
+    /// The first project of a name records its folder in `stepstone-projects/NAME` there; a
+    /// different project of that name, while the first still exists, builds in its own
+    /// `target/` instead. Returns the choice and, when it fell back, why.
+    pub(crate) fn claim(self, name: &str, dest: &Path) -> (BuildDir, Option<String>) {
+        let BuildDir::Shared(dir) = &self else {
+            return (self, None);
+        };
+        let record = dir.join("stepstone-projects").join(name);
+        let here = match dest.canonicalize() {
+            Ok(path) => path,
+            Err(e) => {
+                return (
+                    BuildDir::Own,
+                    Some(format!("cannot resolve {}: {e}", dest.display())),
+                );
+            }
+        };
+        if let Ok(text) = std::fs::read_to_string(&record) {
+            let holder = PathBuf::from(text.trim_end_matches('\n'));
+            if holder != here && holder.join("Cargo.toml").is_file() {
+                return (
+                    BuildDir::Own,
+                    Some(format!(
+                        "another project named `{name}` ({}) builds in the shared target directory {}, \
+                         and cargo would take the two for one package; this one builds in its own target/ \
+                         (give it another name to share)",
+                        holder.display(),
+                        dir.display()
+                    )),
+                );
+            }
+        }
+        let written = std::fs::create_dir_all(record.parent().unwrap_or(dir))
+            .and_then(|()| std::fs::write(&record, format!("{}\n", here.display())));
+        match written {
+            Ok(()) => (self, None),
+            Err(e) => (
+                BuildDir::Own,
+                Some(format!(
+                    "cannot record the project in {}: {e}; building in its own target/",
+                    record.display()
+                )),
+            ),
         }
     }
 
@@ -102,6 +151,30 @@ mod tests {
             BuildDir::choose_from(true, env(&vars)),
             BuildDir::FromEnvironment("/t".into())
         );
+    }
+
+    #[test]
+    fn one_project_per_name_in_the_shared_dir_while_it_exists() {
+        let work = tempfile::tempdir().unwrap();
+        let shared = BuildDir::Shared(work.path().join("target"));
+        let project = |folder: &str| {
+            let dest = work.path().join(folder);
+            std::fs::create_dir_all(&dest).unwrap();
+            std::fs::write(dest.join("Cargo.toml"), "").unwrap();
+            dest
+        };
+        let (first, second) = (project("first"), project("second"));
+        assert_eq!(shared.clone().claim("demo", &first), (shared.clone(), None));
+        assert_eq!(shared.clone().claim("demo", &first), (shared.clone(), None));
+        let (choice, why) = shared.clone().claim("demo", &second);
+        assert_eq!(choice, BuildDir::Own);
+        assert!(why.unwrap().contains("another project named `demo`"));
+        assert_eq!(
+            shared.clone().claim("other", &second),
+            (shared.clone(), None)
+        );
+        std::fs::remove_dir_all(&first).unwrap();
+        assert_eq!(shared.clone().claim("demo", &second), (shared, None));
     }
 
     #[test]

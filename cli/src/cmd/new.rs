@@ -63,7 +63,12 @@ pub(crate) fn execute(args: NewArgs) -> anyhow::Result<()> {
     ));
     if args.run {
         let release = args.release || !cfg!(debug_assertions);
-        return run_project(&dest, release, &BuildDir::choose(args.no_shared_target));
+        let (build_dir, fell_back) =
+            BuildDir::choose(args.no_shared_target).claim(&args.name, &dest);
+        if let Some(reason) = fell_back {
+            output::warn(reason);
+        }
+        return run_project(&dest, release, &build_dir);
     }
     output::status(format!(
         "Next: cd {} && cargo run --release   (tests: cargo test)",
