@@ -11,8 +11,8 @@
 //! `object.rs` (streaming write/read of one object), `commit.rs` (write protocol), `open.rs`
 //! (lock, cleanup, inspection), `fault.rs` (fault injection, feature `fault-injection`), `s3/`
 //! (`S3Backend`, feature `s3`: the store on S3, spills tiered to a local directory, the lease
-//! lock). The
-//! format and protocol are documented in `docs/design.md` ("Storage", "Checkpoints on S3").
+//! lock). The format and protocol are documented in `docs/design.md` ("Storage", "Checkpoints
+//! on S3").
 
 #[cfg(feature = "arrow")]
 mod arrow_object;
