@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pairs=${1:-5}
 mib=${2:-64}
-cargo build --release -q -p stepstone --example s3_bench --example seed
+cargo build --release -q -p stepstone --features s3 --example s3_bench --example seed
 bin=target/release/examples
 work=$(mktemp -d)
 pid=""

@@ -133,9 +133,29 @@ pub(crate) struct NewArgs {
     #[command(flatten)]
     pub(crate) runtime: RuntimeArgs,
 
-    /// After rendering, run `cargo run --release` in the new project (its output is shown).
+    /// After rendering, build and run the new project once (its output is shown): `cargo run`
+    /// in the profile this stepstone was built with (`dev` for `cargo run -p stepstone-cli`,
+    /// `release` when installed), in a target directory shared by the projects `new --run`
+    /// builds (`$XDG_CACHE_HOME/stepstone/target`, else `~/.cache/stepstone/target`), so the
+    /// next project reuses the compiled dependencies; a `CARGO_TARGET_DIR` set in the
+    /// environment is used instead.
     #[arg(long)]
     pub(crate) run: bool,
+
+    /// With `--run`: build the project with `--release` even when this stepstone is a debug
+    /// build (an optimized binary; the first release build of the Arrow/Parquet stack takes
+    /// minutes).
+    #[arg(long)]
+    pub(crate) release: bool,
+
+    /// With `--run`: build in the project's own `target/`, not the shared target directory.
+    /// `STEPSTONE_NO_SHARED_TARGET=1` (or `true`, `yes`, `on`) does the same.
+    #[arg(
+        long,
+        env = "STEPSTONE_NO_SHARED_TARGET",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub(crate) no_shared_target: bool,
 }
 
 /// Where archetypes come from besides the ones built into the binary.

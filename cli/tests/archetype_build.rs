@@ -104,6 +104,25 @@ fn every_builtin_archetype_builds_and_passes_its_own_ci() {
             dest.join(".stepstone/runs").is_dir(),
             "{name}: no run report in .stepstone/"
         );
+
+        // Built without the `s3` feature (the archetypes' default): an s3:// checkpoint
+        // directory is refused before any step runs, naming the feature to add.
+        let mut s3 = Command::new("cargo");
+        s3.args(["run", "-q", "--"])
+            .args(flags)
+            .args(["--checkpoint-dir", "s3://bucket/no-such-prefix"])
+            .current_dir(&dest)
+            .env("CARGO_TARGET_DIR", &target);
+        let refused = s3.output().unwrap();
+        let message = stderr(&refused);
+        assert_eq!(code(&refused), 1, "{name}: {message}");
+        assert!(
+            message.contains("s3://bucket/no-such-prefix")
+                && message.contains("built without the `s3` feature")
+                && message.contains("features = [\"s3\"]")
+                && message.contains("--features s3"),
+            "{name}: {message}"
+        );
         assert!(
             dest.join(".stepstone/archetype.toml").is_file(),
             "{name}: the run removed the record"
@@ -164,4 +183,86 @@ fn archetypes_check_build_generates_and_tests_an_archetype_folder() {
         .unwrap();
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert!(stderr(&output).contains("iterative: generated project builds and passes its tests"));
+}
+
+/// `new --run` hands the build to cargo (`CARGO`; here a script that records what it was
+/// given): the profile of this (debug) stepstone unless `--release`, in the shared target
+/// directory under the cache dir unless `CARGO_TARGET_DIR` is set or the user opts out.
+#[test]
+fn new_run_builds_in_the_shared_target_dir_with_this_binarys_profile() {
+    let work = tempfile::tempdir().unwrap();
+    let record = work.path().join("cargo-calls.txt");
+    let fake_cargo = work.path().join("fake-cargo");
+    std::fs::write(
+        &fake_cargo,
+        format!(
+            "#!/bin/sh\nprintf '%s|%s|%s\\n' \"$PWD\" \"${{CARGO_TARGET_DIR:-own}}\" \"$*\" >> '{}'\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&fake_cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cache = work.path().join("cache");
+    let mine = work.path().join("mine");
+    // (project, flags, CARGO_TARGET_DIR, STEPSTONE_NO_SHARED_TARGET); "shared-again" is a second
+    // project named `shared`: the name is taken in the shared directory, so it builds in its own.
+    let cases = [
+        ("shared", &[][..], None, None),
+        ("shared-again", &[][..], None, None),
+        (
+            "opt-out",
+            &["--release", "--no-shared-target"][..],
+            None,
+            None,
+        ),
+        ("explicit", &[][..], Some(mine.as_path()), None),
+        ("env-opt-out", &[][..], None, Some("1")),
+    ];
+    for (folder, flags, target, no_shared) in cases {
+        let dest = work.path().join(folder);
+        let project = folder.strip_suffix("-again").unwrap_or(folder);
+        let mut new = common::stepstone();
+        new.args(["new", project, "--no-input", "--run", "--dest"])
+            .arg(&dest)
+            .args(flags)
+            .env("CARGO", &fake_cargo)
+            .env("XDG_CACHE_HOME", &cache)
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("STEPSTONE_NO_SHARED_TARGET");
+        if let Some(target) = target {
+            new.env("CARGO_TARGET_DIR", target);
+        }
+        if let Some(value) = no_shared {
+            new.env("STEPSTONE_NO_SHARED_TARGET", value);
+        }
+        let output = new.output().unwrap();
+        assert_eq!(code(&output), 0, "{folder}: {}", stderr(&output));
+        if folder == "shared-again" {
+            let warning = "another project named `shared`";
+            assert!(stderr(&output).contains(warning), "{}", stderr(&output));
+        }
+        if folder == "shared" {
+            let shared = cache.join("stepstone/target");
+            let next = format!(
+                "export CARGO_TARGET_DIR={}; then `cargo run`",
+                shared.display()
+            );
+            assert!(stderr(&output).contains(&next), "{}", stderr(&output));
+        }
+    }
+    let calls = std::fs::read_to_string(&record).unwrap();
+    let dir = |p: &str| work.path().join(p).canonicalize().unwrap();
+    let expected = [
+        format!(
+            "{}|{}|run",
+            dir("shared").display(),
+            cache.join("stepstone/target").display()
+        ),
+        format!("{}|own|run", dir("shared-again").display()),
+        format!("{}|own|run --release", dir("opt-out").display()),
+        format!("{}|{}|run", dir("explicit").display(), mine.display()),
+        format!("{}|own|run", dir("env-opt-out").display()),
+    ];
+    assert_eq!(calls.lines().collect::<Vec<_>>(), expected, "{calls}");
 }

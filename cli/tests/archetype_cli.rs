@@ -66,7 +66,7 @@ fn show_describes_variables_and_files() {
     let output = run(&["archetypes", "show", "batch-etl"]);
     let text = stdout(&output);
     assert!(
-        text.contains("batch-etl 1.2.0 (approved)")
+        text.contains("batch-etl 1.3.0 (approved)")
             && text.contains("checkpoint_every")
             && text.contains("crate_name"),
         "{text}"
@@ -79,8 +79,8 @@ fn show_describes_variables_and_files() {
 #[test]
 fn check_accepts_the_builtin_archetypes() {
     for (name, version) in [
-        ("batch-etl", "1.2.0"),
-        ("iterative", "1.2.0"),
+        ("batch-etl", "1.3.0"),
+        ("iterative", "1.3.0"),
         ("lakehouse", "1.0.0"),
     ] {
         let output = run(&["archetypes", "check", &templates(name)]);

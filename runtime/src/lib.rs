@@ -34,6 +34,11 @@
 //! files, row groups or byte ranges: [`FileSplits`], [`StepBuilder::per_file`],
 //! `#[step(per_file = "file")]`), [`arrow`] (Arrow batches, Parquet and CSV by partition, the
 //! shuffle by key columns: [`StepBuilder::repartition_by`], `#[step(repartition(...))]`).
+//!
+//! Cargo features: `macros` and `arrow` (default) as above; `s3` (off) compiles the S3
+//! checkpoint store (`--checkpoint-dir s3://bucket/prefix`, `store::S3Backend`) — without it
+//! such a directory is refused with [`store::StoreError::S3NotBuilt`]; `fault-injection`
+//! (tests only).
 
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]

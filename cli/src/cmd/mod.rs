@@ -4,6 +4,7 @@
 //! `anyhow` with context, mapped to exit code 1 by the caller.
 
 mod archetypes;
+mod build_dir;
 mod check;
 mod checkpoints;
 mod completions;

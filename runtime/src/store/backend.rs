@@ -6,7 +6,7 @@
 //! commit an S3 store needs, a rename on a file system). Not responsible for: the object format
 //! or the protocol itself (see `format.rs` and `object.rs`). The trait is object-safe so a
 //! fault-injecting backend can wrap [`LocalFs`](super::LocalFs) in tests, and
-//! [`S3Backend`](super::S3Backend) maps the same calls onto objects.
+//! `S3Backend` (feature `s3`) maps the same calls onto objects.
 
 use std::fmt::Debug;
 use std::io::{self, Read, Seek, Write};

@@ -10,8 +10,9 @@
 //! Files: `backend.rs` (the trait), `local.rs` ([`LocalFs`]), `format.rs` (header bytes),
 //! `object.rs` (streaming write/read of one object), `commit.rs` (write protocol), `open.rs`
 //! (lock, cleanup, inspection), `fault.rs` (fault injection, feature `fault-injection`), `s3/`
-//! ([`S3Backend`]: the store on S3, spills tiered to a local directory, the lease lock). The
-//! format and protocol are documented in `docs/design.md` ("Storage", "Checkpoints on S3").
+//! (`S3Backend`, feature `s3`: the store on S3, spills tiered to a local directory, the lease
+//! lock). The format and protocol are documented in `docs/design.md` ("Storage", "Checkpoints
+//! on S3").
 
 #[cfg(feature = "arrow")]
 mod arrow_object;
@@ -25,6 +26,7 @@ mod maintenance;
 mod object;
 mod open;
 mod runs;
+#[cfg(feature = "s3")]
 pub mod s3;
 mod self_describing;
 #[cfg(test)]
@@ -54,6 +56,7 @@ pub use backend::{Backend, DirEntry, LockHandle, ReadFile, WriteFile};
 pub use local::LocalFs;
 pub use object::{PayloadReader, decode_object};
 pub use runs::StoreFile;
+#[cfg(feature = "s3")]
 pub use s3::S3Backend;
 
 use crate::memory::Footprint;
@@ -86,6 +89,15 @@ pub enum StoreError {
         pid: u32,
         /// When the lease expires unless its holder renews it (RFC 3339, UTC).
         until: String,
+    },
+    /// The checkpoint directory is an `s3://` URL but this program was built without the
+    /// runtime's `s3` feature (the S3 client is not compiled in).
+    #[error(
+        "checkpoint directory {url}: this program was built without the `s3` feature of stepstone, so it cannot use S3; add features = [\"s3\"] to the `stepstone` dependency in Cargo.toml (in a project made by `stepstone new`: run `cargo run --release --features s3`, or make `s3` a default feature in its Cargo.toml) and build again, or pass a local --checkpoint-dir"
+    )]
+    S3NotBuilt {
+        /// The `s3://bucket/prefix` URL that was given.
+        url: String,
     },
     /// An I/O operation failed.
     #[error("{op} {path}: {source}")]
@@ -446,6 +458,14 @@ fn check_identity(
         path: path.to_path_buf(),
         reason,
     })
+}
+
+/// The `s3://bucket/prefix` URL `dir` names, normalized (no trailing slash), if it names one.
+/// Recognized with or without the `s3` feature (without it such a store is refused).
+pub fn s3_url(dir: &Path) -> Option<String> {
+    let text = dir.to_str()?;
+    let rest = text.strip_prefix("s3://")?;
+    Some(format!("s3://{}", rest.trim_end_matches('/')))
 }
 
 /// Map an `io::Error` to [`StoreError::Io`] for `op` on `path`.

@@ -20,7 +20,7 @@ impl Store {
     /// remove orphan temp files and the persist folders of earlier runs, create
     /// `runs/<run_id>/`. `run_id` must be a plain name (letters, digits, `-`, `_`, `.`).
     ///
-    /// `dir` may be an `s3://bucket/prefix` URL: the store then lives on S3 ([`S3Backend`](super::S3Backend)),
+    /// `dir` may be an `s3://bucket/prefix` URL: the store then lives on S3 (`S3Backend`, feature `s3`),
     /// with spills in a fresh temp folder (see [`Store::open_with_spill_dir`]).
     pub fn open(dir: &Path, run_id: &str, options: StoreOptions) -> Result<Store, StoreError> {
         Store::open_with_spill_dir(dir, None, run_id, options)
@@ -308,20 +308,23 @@ fn acquire_lock(
 /// Map a failed lock to [`StoreError::Leased`] when an S3 lease is held by another run, to
 /// [`StoreError::Io`] otherwise.
 pub(crate) fn lock_error<'p>(
-    dir: &'p Path,
+    #[cfg_attr(not(feature = "s3"), expect(unused_variables))] dir: &'p Path,
     path: &'p Path,
 ) -> impl FnOnce(io::Error) -> StoreError + 'p {
-    move |e| match e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<super::s3::LeaseHeld>())
-    {
-        Some(held) => StoreError::Leased {
-            store: dir.display().to_string(),
-            host: held.host.clone(),
-            pid: held.pid,
-            until: held.until.clone(),
-        },
-        None => io_error("lock", path)(e),
+    move |e| {
+        #[cfg(feature = "s3")]
+        if let Some(held) = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<super::s3::LeaseHeld>())
+        {
+            return StoreError::Leased {
+                store: dir.display().to_string(),
+                host: held.host.clone(),
+                pid: held.pid,
+                until: held.until.clone(),
+            };
+        }
+        io_error("lock", path)(e)
     }
 }
 
@@ -361,9 +364,12 @@ fn remove_orphans(backend: &dyn Backend, dir: &Path) -> Result<(), StoreError> {
 /// The backend and root for `dir`: [`S3Backend`] for an `s3://` URL, [`LocalFs`] otherwise.
 pub(crate) fn backend_for(
     dir: &Path,
-    spill_dir: Option<&Path>,
+    #[cfg_attr(not(feature = "s3"), expect(unused_variables))] spill_dir: Option<&Path>,
 ) -> Result<(Arc<dyn Backend>, PathBuf), StoreError> {
-    match super::s3::s3_url(dir) {
+    match super::s3_url(dir) {
+        #[cfg(not(feature = "s3"))]
+        Some(url) => Err(StoreError::S3NotBuilt { url }),
+        #[cfg(feature = "s3")]
         Some(url) => {
             let backend =
                 super::S3Backend::open(&url, spill_dir).map_err(|source| StoreError::Io {

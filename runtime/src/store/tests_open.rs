@@ -129,3 +129,33 @@ fn read_only_store_lists_verifies_and_refuses_writes() {
         Err(StoreError::Io { .. })
     ));
 }
+
+/// Without the `s3` feature an `s3://` store is recognized and refused, for a run and for
+/// inspection alike, with the feature to add; nothing is created locally.
+#[cfg(not(feature = "s3"))]
+#[test]
+fn s3_url_without_the_feature_is_refused_with_the_fix() {
+    let cwd_entries = || std::fs::read_dir(".").unwrap().count();
+    let before = cwd_entries();
+    let url = std::path::Path::new("s3://bucket/some/prefix/");
+    let errors = [
+        Store::open(url, "run-1", StoreOptions::default()).unwrap_err(),
+        Store::open_read_only(url).unwrap_err(),
+    ];
+    for err in errors {
+        assert!(
+            matches!(&err, StoreError::S3NotBuilt { url } if url == "s3://bucket/some/prefix"),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        for part in [
+            "checkpoint directory s3://bucket/some/prefix:",
+            "built without the `s3` feature",
+            "features = [\"s3\"]",
+            "--features s3",
+        ] {
+            assert!(text.contains(part), "{part:?} missing from: {text}");
+        }
+    }
+    assert_eq!(cwd_entries(), before, "something was created locally");
+}

@@ -41,12 +41,7 @@ pub const ENV_RETRY_SECS: &str = "STEPSTONE_S3_RETRY_SECS";
 const DEFAULT_LEASE_SECS: u64 = 30;
 const DEFAULT_RETRY_SECS: u64 = 30;
 
-/// The `s3://bucket/prefix` URL `dir` names, normalized (no trailing slash), if it names one.
-pub fn s3_url(dir: &Path) -> Option<String> {
-    let text = dir.to_str()?;
-    let rest = text.strip_prefix("s3://")?;
-    Some(format!("s3://{}", rest.trim_end_matches('/')))
-}
+pub use super::s3_url;
 
 /// What the backend shares with its lease-renewal thread.
 pub(crate) struct Client {
@@ -168,6 +163,10 @@ impl S3Backend {
         } else {
             builder = builder.with_region("us-east-1");
         }
+        // The client's TLS is rustls on ring (no aws-lc-rs C build): install ring as the
+        // process-wide provider unless the program has installed one already (then that one is
+        // used; the error only says so).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let store = builder.build().map_err(|e| {
             io::Error::other(format!(
                 "cannot configure the S3 client for {url}: {e}; set AWS_ENDPOINT_URL, AWS_REGION \
