@@ -6,7 +6,7 @@
 //! the one owner of its state:
 //! - `pipeline.rs` — [`Pipeline`], the recording handle: owns the lineage it records into;
 //!   `builder.rs` — [`StepBuilder`] for hand-written steps.
-//! - `executor.rs` — the executor: runs a [`Schedule`](crate::plan::Schedule) of tasks over the
+//! - `executor.rs` — the executor: runs a schedule (`plan::Schedule`) of tasks over the
 //!   services; owns the block table (`blocks.rs`), the schedule being run and the heap
 //!   bookkeeping (`residency.rs`). A task is prepared and run (`step.rs`, on a worker with
 //!   `--jobs`: `parallel.rs`), its output admitted (`admit.rs`), values moved to and from the
@@ -14,7 +14,12 @@
 //!   content-addressed identities resolved (`inputs.rs`).
 //! - `services.rs` — the store, the memory accountant and the run log, which never see the
 //!   lineage.
-//! - `run.rs` — a run from start to end; `interrupt.rs` and `panics.rs` — stops and panics.
+//! - `run.rs` — a run from start to end (or, in worker mode, one task);
+//!   `interrupt.rs` and `panics.rs` — stops and panics.
+//! - Beyond one process: `remote.rs` — tasks as data ([`TaskSpec`], [`TaskOutcome`], exit
+//!   codes, the plan hash); `worker.rs` — a worker running one segment; `processes.rs` — the
+//!   coordinator's loop over segments; `launch.rs` — what starts workers (child processes, or
+//!   an engine's launcher over a line protocol).
 //!
 //! Not responsible for file formats ([`crate::store`]), sizes and the victim choice
 //! ([`crate::memory`]), fingerprints and schedules ([`crate::plan`]) or the report's shape

@@ -2,7 +2,7 @@
 //! the schedule of tasks that materializes some targets.
 //!
 //! Calling a step records a node and hands back a [`Handle`]; nothing runs here. The
-//! executor ([`crate::exec`]) asks for a [`Schedule`] and decides per task what to compute,
+//! executor ([`crate::exec`]) asks for a schedule (`Schedule`) and decides per task what to compute,
 //! load or skip. Lineage truncation removes nodes that no live handle and no pending node can
 //! reach any more.
 
