@@ -216,7 +216,7 @@ impl Executor {
         self.make_room(lineage, 0);
         let id = task.node;
         let memory = &self.services.memory;
-        memory.sample();
+        memory.step_sample();
         let log = &mut self.services.log;
         if log.progress.is_shown() {
             let step = lineage.get(id).map(|n| n.name.as_str()).unwrap_or_default();

@@ -29,6 +29,8 @@ pub struct Accountant {
     peak_reset: bool,
     rss_peak_sampled: Arc<AtomicU64>,
     samples: Arc<Mutex<Vec<MemorySample>>>,
+    /// Nanoseconds after `started` of the last step-boundary sample ([`Accountant::step_sample`]).
+    last_step_sample: AtomicU64,
     stop: Arc<AtomicBool>,
     sampler: Mutex<Option<JoinHandle<()>>>,
 }
@@ -36,6 +38,11 @@ pub struct Accountant {
 /// Samples kept at most; beyond that every other sample is dropped (the timeline thins out
 /// evenly instead of growing without bound).
 const MAX_SAMPLES: usize = 4096;
+
+/// Step-boundary samples are taken at most this often: reading the RSS is a system call that
+/// costs about as much as a tiny step itself (a 100,000-step loop read `/proc/self/statm`
+/// 100,000 times), and a timeline needs no more than a point per millisecond.
+const STEP_SAMPLE_GAP: Duration = Duration::from_millis(1);
 
 impl Accountant {
     /// Start accounting (and the background sampler) for a run with `budget`.
@@ -83,6 +90,7 @@ impl Accountant {
             peak_reset,
             rss_peak_sampled,
             samples,
+            last_step_sample: AtomicU64::new(0),
             stop,
             sampler: Mutex::new(sampler),
         }
@@ -138,6 +146,18 @@ impl Accountant {
                 rss_bytes: rss,
             },
         );
+    }
+    /// A sample at a step boundary: taken when at least a millisecond passed since the last one
+    /// (new peaks of the charged bytes are sampled at once by [`Accountant::charge`]).
+    pub fn step_sample(&self) {
+        let now = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let last = self.last_step_sample.load(Ordering::Relaxed);
+        let gap = u64::try_from(STEP_SAMPLE_GAP.as_nanos()).unwrap_or(u64::MAX);
+        if last != 0 && now.saturating_sub(last) < gap {
+            return;
+        }
+        self.last_step_sample.store(now.max(1), Ordering::Relaxed);
+        self.sample();
     }
     /// Peak RSS of the run: the kernel's high-water mark when it could be reset at the start,
     /// else the highest sampled value.
@@ -256,5 +276,27 @@ mod tests {
         assert_eq!(a.tracked(), 0);
         let timeline = a.finish();
         assert!(!timeline.is_empty());
+    }
+
+    /// Step boundaries sample the RSS at most once a millisecond (a 100,000-step loop read
+    /// `/proc/self/statm` after every step: half of its time), and the first one always.
+    #[test]
+    fn step_samples_are_rate_limited() {
+        let a = Accountant::start(Budget(100), None);
+        let count = || a.samples.lock().unwrap().len();
+        let before = count();
+        a.step_sample();
+        assert_eq!(count(), before + 1, "the first step boundary is sampled");
+        let started = Instant::now();
+        for _ in 0..1000 {
+            a.step_sample();
+        }
+        // At most one more per millisecond the loop took (a loaded machine may pause it).
+        let gaps = (started.elapsed().as_micros() / 1000) as usize;
+        assert!(count() <= before + 2 + gaps, "{} samples", count() - before);
+        std::thread::sleep(STEP_SAMPLE_GAP * 2);
+        let now = count();
+        a.step_sample();
+        assert_eq!(count(), now + 1, "a boundary after the gap is sampled");
     }
 }
