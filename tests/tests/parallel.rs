@@ -140,3 +140,94 @@ fn a_step_of_unknown_size_runs_alone_so_parallel_resume_holds_the_budget() {
         r.budget_bytes
     );
 }
+
+/// Threads that decoded a [`Traced`] value (the test below checks where lazy loads ran).
+static DECODED_ON: std::sync::Mutex<Vec<std::thread::ThreadId>> = std::sync::Mutex::new(Vec::new());
+
+/// Numbers whose decoding notes the thread it ran on.
+#[derive(serde::Serialize)]
+struct Traced(Vec<u64>);
+
+impl<'de> serde::Deserialize<'de> for Traced {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let numbers = Vec::<u64>::deserialize(d)?;
+        DECODED_ON.lock().unwrap().push(std::thread::current().id());
+        Ok(Traced(numbers))
+    }
+}
+
+impl stepstone::memory::MemSize for Traced {
+    fn add_heap(&self, acc: &mut stepstone::memory::Footprint) {
+        self.0.add_heap(acc);
+    }
+}
+
+/// Six checkpointed sources and a wide step reading `read` of them one at a time; returns the
+/// sum and the thread the wide step's body ran on.
+fn wide(
+    p: &mut Pipeline,
+    read: usize,
+    body_thread: Arc<std::sync::Mutex<Option<std::thread::ThreadId>>>,
+) -> Handle<u64> {
+    let sources: Vec<Handle<Traced>> = (0..6u64)
+        .map(|s| {
+            p.step("source")
+                .code("1")
+                .param(&s)
+                .policy(stepstone::Policy::Checkpoint)
+                .run(move |_| Ok(Traced((0..200_000).map(|i| i * 7 + s).collect())))
+        })
+        .collect();
+    p.step("total")
+        .code("1")
+        .param(&(read as u64))
+        .lazy_inputs(&sources)
+        .run(move |a| {
+            *body_thread.lock().unwrap() = Some(std::thread::current().id());
+            let mut total = 0u64;
+            for part in a.parts::<Traced>(0, 6).take(read) {
+                total = total.wrapping_add(part?.0.iter().sum::<u64>());
+            }
+            Ok(total)
+        })
+}
+
+/// A wide step that runs alone with `--jobs 2` reads its stored inputs on both cores: each
+/// input it asks for loads on its own thread while the next loads on another (issue 22: the
+/// aggregate of a partitioned run no longer decodes its 64 inputs on one core). Same answer as
+/// `--jobs 1`; a body that stops reading early leaves no charge behind.
+#[test]
+fn a_wide_step_alone_loads_its_stored_inputs_on_every_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = |jobs: usize| config(dir.path(), "64MiB").jobs(jobs);
+    // First run: the sources are checkpointed (and the sums computed from memory).
+    let body = Arc::new(std::sync::Mutex::new(None));
+    let first = stepstone::run(&cfg(1), |p| Ok(wide(p, 6, Arc::clone(&body)))).unwrap();
+    for (jobs, read) in [(1, 6), (2, 6), (2, 2)] {
+        DECODED_ON.lock().unwrap().clear();
+        let body = Arc::new(std::sync::Mutex::new(None));
+        let out = stepstone::run(&cfg(jobs), |p| Ok(wide(p, read, Arc::clone(&body)))).unwrap();
+        if read == 6 {
+            assert_eq!(out.value, first.value, "--jobs {jobs}");
+        }
+        let body = body.lock().unwrap().expect("the wide step ran");
+        let decoded = DECODED_ON.lock().unwrap().clone();
+        assert!(decoded.len() >= read, "--jobs {jobs}: {decoded:?}");
+        let elsewhere = decoded.iter().filter(|t| **t != body).count();
+        if jobs == 1 {
+            assert_eq!(elsewhere, 0, "--jobs 1 loads on the body's thread");
+        } else {
+            assert!(
+                elsewhere >= read / 2,
+                "--jobs 2, {read} read: {elsewhere} of {} loads on another thread",
+                decoded.len()
+            );
+        }
+        assert!(
+            out.report.tracked_peak_bytes <= out.report.budget_bytes,
+            "--jobs {jobs}: {} > {}",
+            out.report.tracked_peak_bytes,
+            out.report.budget_bytes
+        );
+    }
+}

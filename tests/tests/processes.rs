@@ -309,8 +309,11 @@ fn workers_killed_at_random_moments_are_retried_and_the_answer_is_the_same() {
     let tmp = tempfile::tempdir().unwrap();
     let args = ["--partitions", "8", "--steps", "12", "--sleep-ms", "15"];
     let expected = checksum(&run(SEGMENTS, &tmp.path().join("reference"), &args));
-    let mut total_kills = 0;
-    for round in 0..2 {
+    // Rounds until at least 20 workers were killed (issue 22: ≥ 20 across the suite, here
+    // alone), each checked against the reference.
+    let (mut total_kills, mut round) = (0, 0);
+    while total_kills < 20 && round < 6 {
+        round += 1;
         let dir = tmp.path().join(format!("killed{round}"));
         let mut cmd = Command::new(SEGMENTS);
         cmd.arg("--checkpoint-dir")
@@ -331,7 +334,11 @@ fn workers_killed_at_random_moments_are_retried_and_the_answer_is_the_same() {
             store.verify(info.key).expect("an intact object");
         }
     }
-    assert!(total_kills >= 10, "only {total_kills} workers were killed");
+    eprintln!("{total_kills} workers killed in {round} rounds");
+    assert!(
+        total_kills >= 20,
+        "only {total_kills} workers were killed in {round} rounds"
+    );
 }
 
 #[test]

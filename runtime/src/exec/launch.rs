@@ -46,11 +46,20 @@ pub(crate) struct Ended {
     pub(crate) how: String,
 }
 
+/// What a segment started now gets of the run's resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Share {
+    /// Its memory budget in bytes.
+    pub(crate) bytes: u64,
+    /// The cores it may use (its wide tasks load lazy inputs on all of them).
+    pub(crate) threads: u32,
+}
+
 /// What starts a coordinator's workers.
 pub(crate) trait Launch {
-    /// The budget a segment started now gets, or `None` when it must wait (`ready`: segments
-    /// that could start now, this one included).
-    fn share(&self, budget: u64, jobs: usize, ready: usize) -> Option<u64>;
+    /// What a segment started now gets, or `None` when it must wait (`ready`: segments that
+    /// could start now, this one included).
+    fn share(&self, budget: u64, jobs: usize, ready: usize) -> Option<Share>;
     /// Start `spec` (attempt `attempt`; `spec_path`: a local copy of it).
     fn start(
         &mut self,
@@ -105,16 +114,21 @@ impl LocalChildren {
 }
 
 impl Launch for LocalChildren {
-    fn share(&self, budget: u64, jobs: usize, ready: usize) -> Option<u64> {
+    fn share(&self, budget: u64, jobs: usize, ready: usize) -> Option<Share> {
         if self.running.len() >= jobs.max(1) {
             return None;
         }
         // An equal share among those that can run now (a segment that runs alone gets the
         // whole budget); it starts only when it fits beside the shares of the running ones.
-        let beside = jobs.min(self.running.len() + ready).max(1) as u64;
-        let share = (budget / beside).max(1);
+        // The cores are shared the same way (a segment alone may load on every one).
+        let beside = jobs.min(self.running.len() + ready).max(1);
+        let share = (budget / beside as u64).max(1);
         let reserved: u64 = self.running.values().map(|r| r.share).sum();
-        (self.running.is_empty() || reserved + share <= budget).then_some(share)
+        let threads = u32::try_from(jobs / beside).unwrap_or(u32::MAX).max(1);
+        (self.running.is_empty() || reserved + share <= budget).then_some(Share {
+            bytes: share,
+            threads,
+        })
     }
 
     fn start(
@@ -341,9 +355,13 @@ impl LineLauncher {
 }
 
 impl Launch for LineLauncher {
-    fn share(&self, budget: u64, _jobs: usize, _ready: usize) -> Option<u64> {
-        // The engine places tasks: each gets the whole per-task budget.
-        Some(budget)
+    fn share(&self, budget: u64, _jobs: usize, _ready: usize) -> Option<Share> {
+        // The engine places tasks: each gets the whole per-task budget and one core (a Spark
+        // task's `spark.task.cpus`, 1 unless the cluster says otherwise).
+        Some(Share {
+            bytes: budget,
+            threads: 1,
+        })
     }
 
     fn start(

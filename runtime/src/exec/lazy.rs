@@ -8,7 +8,7 @@ use super::blocks::Pin;
 use super::executor::Executor;
 use super::objects::ReadFailure;
 use crate::memory::Accountant;
-use crate::plan::{BlockId, LazySlot, LazySource, Lineage, Policy, Value, ValueOps};
+use crate::plan::{BlockId, LazyAhead, LazySlot, LazySource, Lineage, Policy, Value, ValueOps};
 use crate::store::{ObjectInfo, Store};
 
 /// One lazy load that happened during a step: input index, payload bytes read, or the failure.
@@ -186,5 +186,80 @@ impl Executor {
             }
         }
         unreadable
+    }
+}
+
+/// The result of one lazy load.
+type Loaded = Result<(Value, u64), String>;
+
+/// Lazy loads started ahead of a step's body on scoped threads ([`LazyAhead`]): owned by the
+/// task's run, which ends the scope. Loads nobody took are joined and their charges released
+/// when it is dropped (a body that stopped reading early).
+pub(crate) struct ReadAhead<'scope, 'env> {
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    source: &'env StoreSource<'env>,
+    width: usize,
+    started: Mutex<Vec<(usize, std::thread::ScopedJoinHandle<'scope, Loaded>)>>,
+}
+
+impl<'scope, 'env> ReadAhead<'scope, 'env> {
+    /// Loads of `source` on `scope`, `width` beside the body's own.
+    pub(crate) fn new(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        source: &'env StoreSource<'env>,
+        width: usize,
+    ) -> Self {
+        ReadAhead {
+            scope,
+            source,
+            width,
+            started: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn join(handle: std::thread::ScopedJoinHandle<'scope, Loaded>) -> Loaded {
+        handle
+            .join()
+            .unwrap_or_else(|_| Err("the thread loading it panicked".into()))
+    }
+}
+
+impl LazyAhead for ReadAhead<'_, '_> {
+    fn width(&self) -> usize {
+        self.width
+    }
+
+    fn start(&self, index: usize) {
+        let mut started = self.started.lock().unwrap_or_else(PoisonError::into_inner);
+        if started.iter().any(|(i, _)| *i == index) {
+            return;
+        }
+        let source = self.source;
+        let handle = self.scope.spawn(move || source.fetch(index));
+        started.push((index, handle));
+    }
+
+    fn take(&self, index: usize) -> Option<Loaded> {
+        let handle = {
+            let mut started = self.started.lock().unwrap_or_else(PoisonError::into_inner);
+            let at = started.iter().position(|(i, _)| *i == index)?;
+            started.swap_remove(at).1
+        };
+        Some(Self::join(handle))
+    }
+}
+
+impl Drop for ReadAhead<'_, '_> {
+    fn drop(&mut self) {
+        let started = std::mem::take(
+            self.started
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for (_, handle) in started {
+            if let Ok((_, bytes)) = Self::join(handle) {
+                self.source.release(bytes);
+            }
+        }
     }
 }

@@ -64,7 +64,7 @@ impl Executor {
                         continue;
                     }
                     // Nothing running: this step must go ahead (and fail clearly if it cannot fit).
-                    let Some(prepared) = self.prepare(lineage, task, running == 0)? else {
+                    let Some(mut prepared) = self.prepare(lineage, task, running == 0)? else {
                         break;
                     };
                     let alone = running == 0
@@ -74,7 +74,9 @@ impl Executor {
                         });
                     if alone {
                         // Nothing could run beside it: run it here, so a linear chain never
-                        // starts a thread (glibc's malloc is slower in a threaded process).
+                        // starts a thread (glibc's malloc is slower in a threaded process);
+                        // its lazy inputs may load on the other cores.
+                        prepared.read_ahead = self.read_ahead(&prepared);
                         let ran = prepared.run(&store, &memory);
                         let tries = retries.entry(pos).or_default();
                         if let Finished::Retry = self.finish(lineage, prepared, ran, tries)? {

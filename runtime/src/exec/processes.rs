@@ -27,7 +27,7 @@ use rustc_hash::FxHashSet;
 
 use super::ExecError;
 use super::executor::Executor;
-use super::launch::{Launch, LineLauncher, LocalChildren};
+use super::launch::{Launch, LineLauncher, LocalChildren, Share};
 use super::remote::{
     SPEC_FORMAT, SpecBlock, SpecIdentity, SpecTask, TaskOutcome, TaskSpec, exit_codes, key_of,
     key_text, plan_hash,
@@ -140,6 +140,7 @@ impl Executor {
                 }
                 attempts[s] += 1;
                 let spec = self.segment_spec(lineage, s, &plans[s], share)?;
+                let share = share.bytes;
                 let path = self.write_spec(&specs.0, &spec, attempts[s])?;
                 launcher
                     .start(attempts[s], share, &spec, &path)
@@ -307,7 +308,7 @@ impl Executor {
         lineage: &mut Lineage,
         s: usize,
         plan: &SegmentPlan,
-        share: u64,
+        share: Share,
     ) -> crate::Result<TaskSpec> {
         let mut inputs = Vec::with_capacity(plan.inputs.len());
         for &b in &plan.inputs {
@@ -384,7 +385,8 @@ impl Executor {
             inputs,
             outputs,
             identities,
-            budget_bytes: share,
+            budget_bytes: share.bytes,
+            threads: share.threads,
             lease: self.services.store.lock_holder().ok().flatten(),
         })
     }

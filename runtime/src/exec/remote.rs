@@ -59,6 +59,10 @@ pub struct TaskSpec {
     pub identities: Vec<SpecIdentity>,
     /// The worker's memory budget in bytes (its share of the run's).
     pub budget_bytes: u64,
+    /// The cores the worker may use (its share of `--jobs`; 1 on an engine): a wide task reads
+    /// its stored inputs on all of them. Absent in older specs: 1.
+    #[serde(default = "one_thread")]
+    pub threads: u32,
     /// The fencing token: who held the store's lock or lease when the coordinator sent the
     /// task ([`Store::lock_holder`](crate::store::Store::lock_holder)). A worker refuses (exit
     /// 2) when another holder has it now: the run this attempt belongs to is over.
@@ -299,4 +303,8 @@ impl TaskSpec {
         }
         Ok(spec)
     }
+}
+
+fn one_thread() -> u32 {
+    1
 }

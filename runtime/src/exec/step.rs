@@ -19,15 +19,37 @@ impl Executor {
         let mut retries = 0usize;
         loop {
             self.check_stop()?;
-            let prepared = self
+            let mut prepared = self
                 .prepare(lineage, task, true)?
                 .ok_or(ExecError::UnknownOutput(task.node.0))?;
+            prepared.read_ahead = self.read_ahead(&prepared);
             let ran = prepared.run(&self.services.store, &self.services.memory);
             match self.finish(lineage, prepared, ran, &mut retries)? {
                 Finished::Done => return Ok(()),
                 Finished::Retry => continue,
             }
         }
+    }
+
+    /// How many lazy loads of `prepared`, a task running alone, may run beside its own: one per
+    /// core the run was given beyond the first (`--jobs`; a worker: its spec's `threads`), as long
+    /// as that many more of its largest load fit the budget now.
+    pub(crate) fn read_ahead(&self, prepared: &Prepared) -> usize {
+        let cores = match &self.config.worker {
+            Some(worker) => worker.spec.threads as usize,
+            None => self.config.jobs,
+        };
+        let largest = prepared.lazy_largest;
+        let mut width = cores.saturating_sub(1);
+        while width > 0
+            && !self
+                .services
+                .memory
+                .fits(largest.saturating_mul(width as u64 + 1))
+        {
+            width -= 1;
+        }
+        width
     }
 
     /// Prepare `task` to run. With `force` false, returns `Ok(None)` (and holds nothing) when
@@ -142,6 +164,8 @@ impl Executor {
             inputs_bytes,
             reserved,
             size_unknown: hint.is_none() && is_source,
+            lazy_largest,
+            read_ahead: 0,
         }))
     }
 

@@ -9,10 +9,10 @@
 
 use std::time::Instant;
 
-use super::lazy::{LazyLoad, StoreSource};
+use super::lazy::{LazyLoad, ReadAhead, StoreSource};
 use super::panics::{Caught, catch_step};
 use crate::memory::Accountant;
-use crate::plan::{Args, BlockId, BoxError, Compute, LazySlot, Partitions, Task, Value};
+use crate::plan::{Args, BlockId, BoxError, Compute, LazyAhead, LazySlot, Partitions, Task, Value};
 use crate::store::Store;
 
 /// A task ready to run: everything its body needs, owned, so it can move to a worker.
@@ -36,6 +36,10 @@ pub(crate) struct Prepared {
     pub(crate) reserved: crate::memory::Reservation,
     /// A source step no earlier output tells the size of: it must run alone.
     pub(crate) size_unknown: bool,
+    /// The most one lazy load charges (its decoded value and its payload).
+    pub(crate) lazy_largest: u64,
+    /// Lazy loads that may run beside the body's own, on other threads (0: one at a time).
+    pub(crate) read_ahead: usize,
 }
 
 /// What running a prepared step produced.
@@ -50,24 +54,46 @@ impl Prepared {
     /// Run the body. Needs only the store and the accountant (for lazy inputs).
     pub(crate) fn run(&self, store: &Store, memory: &Accountant) -> Ran {
         let source = StoreSource::new(store, memory, self.objects.clone());
+        let stored = self
+            .slots
+            .iter()
+            .filter(|s| matches!(s, LazySlot::Stored))
+            .count();
+        let width = self.read_ahead.min(stored.saturating_sub(1));
         let started = Instant::now();
         let result = {
             let _span = tracing::info_span!("step", name = %self.name, seq = self.seq).entered();
-            catch_step(|| {
-                (self.compute)(&Args {
-                    step: &self.name,
-                    partition: self.partition,
-                    values: &self.values,
-                    lazy: &self.slots,
-                    lazy_starts: &self.lazy_starts,
-                    source: Some(&source),
+            if width == 0 {
+                catch_step(|| self.call(&source, None))
+            } else {
+                // The threads loading ahead live in a scope that ends with the body: loads it
+                // did not take are joined and released when `ahead` is dropped.
+                std::thread::scope(|scope| {
+                    let ahead = ReadAhead::new(scope, &source, width);
+                    catch_step(|| self.call(&source, Some(&ahead)))
                 })
-            })
+            }
         };
         Ran {
             result,
             seconds: started.elapsed().as_secs_f64(),
             loads: source.into_loads(),
         }
+    }
+
+    fn call(
+        &self,
+        source: &StoreSource<'_>,
+        ahead: Option<&dyn LazyAhead>,
+    ) -> Result<Value, BoxError> {
+        (self.compute)(&Args {
+            step: &self.name,
+            partition: self.partition,
+            values: &self.values,
+            lazy: &self.slots,
+            lazy_starts: &self.lazy_starts,
+            source: Some(source),
+            ahead,
+        })
     }
 }

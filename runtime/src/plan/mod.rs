@@ -32,7 +32,7 @@ pub(crate) use recipe::Recipe;
 pub(crate) use schedule::{Schedule, dedup};
 pub(crate) use segment::{Segment, segments};
 pub use value::{ArgError, Args, BoxError, Data, Part, Parts, with_parts};
-pub(crate) use value::{Compute, LazySlot, LazySource, Value, ValueOps};
+pub(crate) use value::{Compute, LazyAhead, LazySlot, LazySource, Value, ValueOps};
 
 /// Identifies a node within one run (record order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

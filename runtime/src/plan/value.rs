@@ -124,6 +124,19 @@ pub(crate) trait LazySource: Sync {
     fn release(&self, bytes: u64);
 }
 
+/// Loads of lazy inputs started ahead of a step's body, on other threads (the executor
+/// implements it when the task may use more than one core): [`Parts`] loads the input it is asked
+/// for on its own thread while the next [`LazyAhead::width`] stored ones load beside it, so a
+/// wide step reading many stored inputs decodes them on every core it was given.
+pub(crate) trait LazyAhead: Sync {
+    /// How many loads may run beside the body's own.
+    fn width(&self) -> usize;
+    /// Start loading `index` in the background (ignored when it already started).
+    fn start(&self, index: usize);
+    /// The result of `index` if its load was started (waiting for it), else `None`.
+    fn take(&self, index: usize) -> Option<Result<(Value, u64), String>>;
+}
+
 /// A lazy input as the executor hands it over: already resident, or to be fetched on demand.
 pub(crate) enum LazySlot {
     Resident(Value),
@@ -140,6 +153,8 @@ pub struct Args<'a> {
     /// Where each lazy input's partitions start in `lazy` (and the end); empty: one slot each.
     pub(crate) lazy_starts: &'a [usize],
     pub(crate) source: Option<&'a dyn LazySource>,
+    /// Loads started ahead of the body (`None`: one at a time, on the body's thread).
+    pub(crate) ahead: Option<&'a dyn LazyAhead>,
 }
 
 /// An input was asked for with the wrong index or type (a bug in a hand-written step), or a
@@ -232,6 +247,39 @@ impl<'a> Args<'a> {
                     .map_err(|e| self.error(index, format!("could not be loaded: {e}")))?
             }
         };
+        self.part(index, value, bytes)
+    }
+
+    /// Lazy input `index` when a load may have started ahead for it: its result, else loaded
+    /// here while the next stored inputs up to `end` start loading beside it.
+    fn fetch_ahead<T: Data>(
+        &self,
+        ahead: &dyn LazyAhead,
+        index: usize,
+        end: usize,
+    ) -> Result<Part<'a, T>, ArgError> {
+        if let Some(loaded) = ahead.take(index) {
+            let (value, bytes) =
+                loaded.map_err(|e| self.error(index, format!("could not be loaded: {e}")))?;
+            return self.part(index, value, bytes);
+        }
+        if matches!(self.lazy.get(index), Some(LazySlot::Stored)) {
+            let stored = (index + 1..end.min(self.lazy.len()))
+                .filter(|&i| matches!(self.lazy.get(i), Some(LazySlot::Stored)));
+            for i in stored.take(ahead.width()) {
+                ahead.start(i);
+            }
+        }
+        self.fetch(index)
+    }
+
+    /// The loaded `value` of lazy input `index` (charged `bytes`) as a `T`.
+    fn part<T: Data>(
+        &self,
+        index: usize,
+        value: Value,
+        bytes: u64,
+    ) -> Result<Part<'a, T>, ArgError> {
         let release = self.source;
         match value.downcast::<T>() {
             Ok(value) => Ok(Part {
@@ -271,6 +319,7 @@ pub fn with_parts<T: Data, R>(values: Vec<T>, body: impl FnOnce(Parts<'_, '_, T>
         lazy: &slots,
         lazy_starts: &[],
         source: None,
+        ahead: None,
     };
     body(args.parts(0, slots.len()))
 }
@@ -291,7 +340,10 @@ impl<'a, T: Data> Iterator for Parts<'_, 'a, T> {
         }
         let index = self.next;
         self.next += 1;
-        Some(self.args.fetch(index))
+        Some(match self.args.ahead {
+            Some(ahead) => self.args.fetch_ahead(ahead, index, self.end),
+            None => self.args.fetch(index),
+        })
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         let n = self.end.saturating_sub(self.next);
