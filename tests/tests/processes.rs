@@ -5,6 +5,7 @@
 //! a worker of another plan refused with exit 2. The `segments` binary (tests/src/bin) is a
 //! partitioned chain; `seed` is the seed workload.
 
+mod runs_util;
 mod s3_util;
 
 use std::collections::BTreeSet;
@@ -12,22 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use runs_util::{files_starting, json, processes, read_json, run_dirs};
 use s3_util::Server;
 
 const SEGMENTS: &str = env!("CARGO_BIN_EXE_segments");
 const SEED: &str = env!("CARGO_BIN_EXE_seed");
-
-fn json(out: &Output) -> serde_json::Value {
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().last().unwrap_or("");
-    serde_json::from_str(line).unwrap_or_else(|e| {
-        panic!(
-            "no JSON line ({e}); {:?}\nstdout: {text}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 fn run(program: &str, dir: &Path, args: &[&str]) -> Output {
     Command::new(program)
@@ -39,77 +29,21 @@ fn run(program: &str, dir: &Path, args: &[&str]) -> Output {
         .expect("start the pipeline binary")
 }
 
-/// The one run folder of a checkpoint directory that holds `name`-prefixed files.
-fn run_dirs(dir: &Path) -> Vec<PathBuf> {
-    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.join("runs"))
-        .map(|it| it.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    runs.sort();
-    runs
-}
-
-fn files_starting(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|it| {
-            it.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with(prefix))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
-}
-
-/// Pids of live worker processes whose command line mentions `marker` (a checkpoint directory).
+/// Live worker processes of a run whose command line mentions `marker` (its checkpoint
+/// directory): pid and attempt.
 fn workers_of(marker: &str) -> Vec<(u32, u32)> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<String> = cmdline
-            .split(|b| *b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        if !args.iter().any(|a| a.contains(marker)) || !args.iter().any(|a| a == "--run-task") {
-            continue;
-        }
-        // A zombie (killed, not yet reaped) is not alive.
-        let state = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        if state
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-        {
-            continue;
-        }
-        let attempt = args
-            .iter()
-            .position(|a| a == "--attempt")
-            .and_then(|i| args.get(i + 1))
-            .and_then(|a| a.parse().ok())
-            .unwrap_or(1);
-        out.push((pid, attempt));
-    }
-    out
+    processes(&[marker, "--run-task"])
+        .into_iter()
+        .map(|(pid, args)| {
+            let attempt = args
+                .iter()
+                .position(|a| a == "--attempt")
+                .and_then(|i| args.get(i + 1))
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(1);
+            (pid, attempt)
+        })
+        .collect()
 }
 
 /// A small pseudo-random sequence (no dependency): xorshift seeded from the clock.

@@ -4,68 +4,21 @@
 //! answer; the driver killed leaves no Stepstone process and a re-run executes no finished
 //! segment. One test function, one cluster (starting one takes 15–40 s).
 
+mod runs_util;
 mod s3_util;
 mod spark_util;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use runs_util::{files_starting, json, processes_with, read_json, run_dirs, tail};
 use s3_util::Server;
-use spark_util::{Cluster, processes_with};
+use spark_util::Cluster;
 
 const SEED: &str = env!("CARGO_BIN_EXE_seed");
 const SEGMENTS: &str = env!("CARGO_BIN_EXE_segments");
-
-fn json(out: &Output) -> serde_json::Value {
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .unwrap_or("");
-    serde_json::from_str(line).unwrap_or_else(|e| {
-        panic!(
-            "no JSON line ({e}); {:?}\nstdout: {text}\nstderr: {}",
-            out.status,
-            tail(&out.stderr)
-        )
-    })
-}
-
-fn tail(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.contains(" INFO ") && !l.contains(" WARN "))
-        .collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn files_starting(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|it| {
-            it.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with(prefix))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
-}
-
-fn runs(dir: &Path) -> Vec<PathBuf> {
-    files_starting(&dir.join("runs"), "r")
-}
 
 /// Wait until no process of this checkpoint directory is left (workers, coordinator).
 fn assert_none_left(marker: &str, within: Duration) {
@@ -167,7 +120,7 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
         "{}",
         tail(all.as_bytes())
     );
-    let run = &runs(&fail_dir)[0];
+    let run = &run_dirs(&fail_dir)[0];
     for report in files_starting(run, "task-s")
         .iter()
         .filter(|p| !p.to_string_lossy().ends_with(".spec.json"))
@@ -240,7 +193,7 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
         .unwrap();
     let started = Instant::now();
     let finished: Vec<PathBuf> = loop {
-        let done: Vec<PathBuf> = runs(&driver_dir)
+        let done: Vec<PathBuf> = run_dirs(&driver_dir)
             .first()
             .map(|r| files_starting(r, "task-s"))
             .unwrap_or_default()
@@ -289,7 +242,7 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
         expected,
         "the re-run after the driver was killed"
     );
-    let rerun = runs(&driver_dir).last().cloned().unwrap();
+    let rerun = run_dirs(&driver_dir).last().cloned().unwrap();
     for spec in files_starting(&rerun, "task-s")
         .iter()
         .filter(|p| p.to_string_lossy().ends_with(".spec.json"))
@@ -338,7 +291,7 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
         .output()
         .unwrap();
     assert_eq!(json(&out)["checksum"], json(&two)["checksum"]);
-    let run = runs(&spec_dir).last().cloned().unwrap();
+    let run = run_dirs(&spec_dir).last().cloned().unwrap();
     let reports: Vec<serde_json::Value> = files_starting(&run, "task-s00000-a")
         .iter()
         .map(|p| read_json(p))

@@ -108,6 +108,30 @@ impl Executor {
         targets: &[NodeId],
     ) -> crate::Result<()> {
         self.resolve_pending(lineage)?;
+        let mut blocks = Vec::new();
+        for t in targets {
+            let node = lineage.get(*t).ok_or(ExecError::UnknownOutput(t.0))?;
+            blocks.extend((0..node.blocks()).map(|part| BlockId::new(*t, part)));
+        }
+        let (tasks, reads) = self.plan_blocks(lineage, &blocks)?;
+        self.services.log.progress.planned(tasks.len() as u64);
+        self.services.log.live_planned(tasks.len() as u64);
+        let result = self.run_schedule(lineage, &tasks, &reads);
+        self.schedule = Schedule::default();
+        result?;
+        self.truncate(lineage, targets);
+        Ok(())
+    }
+
+    /// Plan the tasks that make `targets` (a block resident or in the store is a leaf: nothing
+    /// behind it is planned) and install the schedule as this executor's (its use counts decide
+    /// when a block is dead); returns the tasks in order and the blocks each reads. Used by
+    /// [`Executor::materialize`] and by a worker for its segment's outputs.
+    pub(crate) fn plan_blocks(
+        &mut self,
+        lineage: &Lineage,
+        targets: &[BlockId],
+    ) -> crate::Result<(Vec<Task>, Vec<Vec<BlockId>>)> {
         let mut unreadable = None;
         let mut schedule = Schedule::build(lineage, targets, |block| {
             if self.blocks.get(block).is_present() {
@@ -124,14 +148,8 @@ impl Executor {
         }
         let tasks = std::mem::take(&mut schedule.tasks);
         let reads = std::mem::take(&mut schedule.reads);
-        self.services.log.progress.planned(tasks.len() as u64);
-        self.services.log.live_planned(tasks.len() as u64);
         self.schedule = schedule;
-        let result = self.run_schedule(lineage, &tasks, &reads);
-        self.schedule = Schedule::default();
-        result?;
-        self.truncate(lineage, targets);
-        Ok(())
+        Ok((tasks, reads))
     }
 
     /// Run `tasks` in order (`reads[i]`: the blocks task i reads, known from the schedule, as

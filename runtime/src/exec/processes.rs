@@ -117,6 +117,8 @@ impl Executor {
         })?;
         let jobs = self.config.jobs.max(1);
         let budget = self.services.memory.budget().bytes();
+        // The fencing token of every spec: who holds the store now (read once: on S3 a GET).
+        let lease = self.services.store.lock_holder().ok().flatten();
         let mut state = vec![State::Pending; plans.len()];
         let mut attempts = vec![0u32; plans.len()];
         loop {
@@ -139,7 +141,7 @@ impl Executor {
                     continue;
                 }
                 attempts[s] += 1;
-                let spec = self.segment_spec(lineage, s, &plans[s], share)?;
+                let spec = self.segment_spec(lineage, s, &plans[s], share, lease.clone())?;
                 let share = share.bytes;
                 let path = self.write_spec(&specs.0, &spec, attempts[s])?;
                 launcher
@@ -302,13 +304,15 @@ impl Executor {
             })
     }
 
-    /// The spec of segment `s`: its inputs are made stored objects first.
+    /// The spec of segment `s` under the fencing token `lease`: its inputs are made stored
+    /// objects first.
     fn segment_spec(
         &mut self,
         lineage: &mut Lineage,
         s: usize,
         plan: &SegmentPlan,
         share: Share,
+        lease: Option<String>,
     ) -> crate::Result<TaskSpec> {
         let mut inputs = Vec::with_capacity(plan.inputs.len());
         for &b in &plan.inputs {
@@ -387,7 +391,7 @@ impl Executor {
             identities,
             budget_bytes: share.bytes,
             threads: share.threads,
-            lease: self.services.store.lock_holder().ok().flatten(),
+            lease,
         })
     }
 

@@ -239,23 +239,7 @@ impl Executor {
 
     /// Make `targets` exist (resident or stored), running what they need.
     fn run_blocks(&mut self, lineage: &mut Lineage, targets: &[BlockId]) -> crate::Result<()> {
-        let mut unreadable = None;
-        let mut schedule = Schedule::build_blocks(lineage, targets, |block| {
-            if self.blocks.get(block).is_present() {
-                return true;
-            }
-            self.probe_earlier(lineage, block).unwrap_or_else(|e| {
-                unreadable.get_or_insert(e);
-                false
-            })
-        })
-        .map_err(|unknown| ExecError::UnknownOutput(unknown.0.0))?;
-        if let Some(e) = unreadable {
-            return Err(e.into());
-        }
-        let tasks = std::mem::take(&mut schedule.tasks);
-        let reads = std::mem::take(&mut schedule.reads);
-        self.schedule = schedule;
+        let (tasks, reads) = self.plan_blocks(lineage, targets)?;
         let result = self.run_inline(lineage, &tasks, &reads);
         self.schedule = Schedule::default();
         result

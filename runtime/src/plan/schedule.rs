@@ -29,25 +29,10 @@ pub(crate) struct Schedule {
 pub(crate) struct UnknownNode(pub(crate) NodeId);
 
 impl Schedule {
-    /// The tasks to run for every block of `targets`, inputs first. A block for which
-    /// `available` says yes (a resident value or a valid stored object) is a leaf: the tasks
-    /// behind it are not planned.
+    /// The tasks to run for the blocks `targets` (every block of a node being materialized; a
+    /// worker's segment outputs), inputs first. A block for which `available` says yes (a
+    /// resident value or a valid stored object) is a leaf: the tasks behind it are not planned.
     pub(crate) fn build(
-        lineage: &Lineage,
-        targets: &[NodeId],
-        available: impl FnMut(BlockId) -> bool,
-    ) -> Result<Schedule, UnknownNode> {
-        let mut blocks = Vec::new();
-        for t in targets {
-            let node = lineage.get(*t).ok_or(UnknownNode(*t))?;
-            blocks.extend((0..node.blocks()).map(|part| BlockId::new(*t, part)));
-        }
-        Self::build_blocks(lineage, &blocks, available)
-    }
-
-    /// [`Schedule::build`] for some blocks of nodes (a worker's segment outputs), not every
-    /// block of each.
-    pub(crate) fn build_blocks(
         lineage: &Lineage,
         targets: &[BlockId],
         mut available: impl FnMut(BlockId) -> bool,
