@@ -7,6 +7,9 @@
 //! `**` only the file name is judged, as locally). Not responsible for listing or reading
 //! objects (`object.rs`).
 
+// Without the `s3` feature only the URL test is used (listing needs the client).
+#![cfg_attr(not(feature = "s3"), allow(dead_code))]
+
 use std::path::Path;
 
 /// The scheme of object-store inputs.
