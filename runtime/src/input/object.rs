@@ -381,3 +381,34 @@ mod imp {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Without the `s3` feature an `s3://` input is refused with the fix, when it is hashed
+    /// (a file) or listed (a glob), and when a body opens it.
+    #[cfg(not(feature = "s3"))]
+    #[test]
+    fn without_the_feature_an_object_input_says_to_enable_it() {
+        let url = super::ObjectUrl::parse("s3://b/k.csv").unwrap().unwrap();
+        let e = super::observe(&url, "s3://b/k.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("s3://b/k.csv") && e.contains("`s3` feature"),
+            "{e}"
+        );
+        let glob = crate::InputGlob::from("s3://b/data/*.csv");
+        let problem = glob.problem().unwrap_or_default();
+        assert!(problem.contains("`s3` feature"), "{problem}");
+        let e = crate::InputFile::from("s3://b/k.csv").open().unwrap_err();
+        assert!(e.to_string().contains("`s3` feature"), "{e}");
+    }
+
+    /// With it, a URL that names no object is refused before any request.
+    #[cfg(feature = "s3")]
+    #[test]
+    fn a_url_without_a_key_is_refused_before_any_request() {
+        let e = super::RemoteObject::open("s3://bucket/").unwrap_err();
+        assert!(e.to_string().contains("names no object"), "{e}");
+    }
+}
