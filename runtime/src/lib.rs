@@ -63,7 +63,7 @@ pub mod __private;
 pub use config::{Event, PipelineDefaults, Progress, RunArgs, RunConfig};
 pub use error::{Error, Result, error_chain};
 pub use exec::{Outcome, Pipeline, StepBuilder, run};
-pub use input::{FileSplit, FileSplits, InputFile, InputGlob, Piece};
+pub use input::{FileSplit, FileSplits, InputFile, InputGlob, InputReader, Piece};
 pub use logging::init_logging;
 pub use memory::{Budget, Footprint, MemSize};
 pub use plan::{Args, BoxError, Data, Fingerprint, Handle, Partitions, Policy, StepSpec};

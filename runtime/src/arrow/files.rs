@@ -1,5 +1,10 @@
 //! Arrow sources and sinks on files: CSV and Parquet in (fingerprinted by content through
-//! [`InputFile`]), Parquet out, written atomically.
+//! [`InputFile`]; local files or, with the `s3` feature, objects), Parquet out, written
+//! atomically.
+//!
+//! An object is read with ranged requests pinned to the version that was hashed: a Parquet
+//! file through [`ObjectChunks`] (parquet's `ChunkReader`: the footer, then only the column
+//! chunks a read needs), a CSV file through an [`InputReader`](crate::InputReader).
 //!
 //! Responsible for: reading a CSV file (given or inferred schema) or a Parquet file (one batch
 //! per row group) into [`Batch`]es, and writing batches to Parquet with the same commit
@@ -8,18 +13,79 @@
 //! or fingerprints (the step's `InputFile` parameter carries the content hash).
 
 use std::fs::File;
-use std::io::{self, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::file::reader::{ChunkReader, Length};
 
 use super::Batch;
 use crate::InputFile;
+use crate::input::{ObjectReader, RemoteObject};
+
+/// An object as Parquet's [`ChunkReader`]: each chunk one ranged request, pinned to the version
+/// that was hashed (so a projection or one row group fetches only its column chunks).
+#[derive(Debug, Clone)]
+pub(super) struct ObjectChunks(Arc<RemoteObject>);
+
+impl ObjectChunks {
+    pub(super) fn open(url: &str) -> io::Result<ObjectChunks> {
+        RemoteObject::open(url).map(|o| ObjectChunks(Arc::new(o)))
+    }
+}
+
+impl Length for ObjectChunks {
+    fn len(&self) -> u64 {
+        self.0.size()
+    }
+}
+
+impl ChunkReader for ObjectChunks {
+    type T = ObjectReader;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<ObjectReader> {
+        Ok(ObjectReader::new(Arc::clone(&self.0), start))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        let end = start.saturating_add(length as u64);
+        let bytes = self
+            .0
+            .get(start..end)
+            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
+        if bytes.len() != length {
+            return Err(parquet::errors::ParquetError::EOF(format!(
+                "{}: expected {length} bytes at {start}, the object has {}",
+                self.0.url(),
+                self.0.size()
+            )));
+        }
+        Ok(bytes)
+    }
+}
+
+/// A Parquet source that can be read again from the start (a file's handle, an object's chunks).
+pub(super) trait ParquetSource: ChunkReader + Sized + 'static {
+    /// Another handle on the same bytes.
+    fn again(&self) -> io::Result<Self>;
+}
+
+impl ParquetSource for File {
+    fn again(&self) -> io::Result<File> {
+        self.try_clone()
+    }
+}
+
+impl ParquetSource for ObjectChunks {
+    fn again(&self) -> io::Result<ObjectChunks> {
+        Ok(self.clone())
+    }
+}
 
 /// Errors of the Arrow file sources and sinks; each names the file.
 #[derive(Debug, thiserror::Error)]
@@ -100,8 +166,22 @@ impl Default for CsvOptions {
 /// ```
 pub fn read_csv(input: &InputFile, options: &CsvOptions) -> Result<Batch, FileError> {
     let path = input.path();
+    match input.url() {
+        None => read_csv_from(
+            File::open(path).map_err(io_err("open", path))?,
+            path,
+            options,
+        ),
+        Some(_) => read_csv_from(input.open().map_err(io_err("open", path))?, path, options),
+    }
+}
+
+fn read_csv_from(
+    mut file: impl Read + Seek,
+    path: &Path,
+    options: &CsvOptions,
+) -> Result<Batch, FileError> {
     let bad = format_err(path);
-    let mut file = File::open(path).map_err(io_err("open", path))?;
     let schema = csv_schema(&mut file, path, options)?;
     let reader = arrow_csv::ReaderBuilder::new(Arc::clone(&schema))
         .with_header(options.header)
@@ -120,7 +200,7 @@ pub fn read_csv(input: &InputFile, options: &CsvOptions) -> Result<Batch, FileEr
 /// The schema of CSV `file`: `options.schema`, or inferred from its first records (the file is
 /// left positioned at its start).
 pub(super) fn csv_schema(
-    file: &mut File,
+    file: &mut (impl Read + Seek),
     path: &Path,
     options: &CsvOptions,
 ) -> Result<SchemaRef, FileError> {
@@ -143,21 +223,30 @@ pub(super) fn csv_schema(
 /// [`super::read_parquet_split`]).
 pub fn read_parquet(input: &InputFile) -> Result<Vec<Batch>, FileError> {
     let path = input.path();
+    match input.url() {
+        None => read_parquet_from(File::open(path).map_err(io_err("open", path))?, path),
+        Some(url) => {
+            read_parquet_from(ObjectChunks::open(url).map_err(io_err("open", path))?, path)
+        }
+    }
+}
+
+/// Every row group of `source`, one batch each (the footer read once).
+fn read_parquet_from(source: impl ParquetSource, path: &Path) -> Result<Vec<Batch>, FileError> {
     let bad = format_err(path);
-    let file = File::open(path).map_err(io_err("open", path))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(e.to_string()))?;
-    let groups: Vec<usize> = builder
+    let metadata =
+        ArrowReaderMetadata::load(&source, Default::default()).map_err(|e| bad(e.to_string()))?;
+    let groups: Vec<usize> = metadata
         .metadata()
         .row_groups()
         .iter()
         .map(|g| usize::try_from(g.num_rows()).unwrap_or(0).max(1))
         .collect();
-    let schema = Arc::clone(builder.schema());
+    let schema = Arc::clone(metadata.schema());
     let mut out = Vec::with_capacity(groups.len());
     for (index, rows) in groups.into_iter().enumerate() {
-        let file = File::open(path).map_err(io_err("open", path))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| bad(e.to_string()))?
+        let again = source.again().map_err(io_err("open", path))?;
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(again, metadata.clone())
             .with_row_groups(vec![index])
             .with_batch_size(rows)
             .build()

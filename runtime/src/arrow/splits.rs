@@ -18,8 +18,22 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::Batch;
-use super::files::{CsvOptions, FileError, csv_schema, io_err};
+use super::files::{CsvOptions, FileError, ObjectChunks, ParquetSource, csv_schema, io_err};
 use crate::{FileSplit, FileSplits, InputFile, InputGlob, Piece};
+
+/// The row groups of the Parquet file (or object) at `path` (its footer only).
+fn count_row_groups(path: &Path) -> Result<usize, String> {
+    fn groups(source: impl ParquetSource, path: &Path) -> Result<usize, String> {
+        ParquetRecordBatchReaderBuilder::try_new(source)
+            .map(|b| b.metadata().num_row_groups())
+            .map_err(|e| format!("{} is not a readable Parquet file: {e}", path.display()))
+    }
+    let cannot = |e: std::io::Error| format!("cannot open {}: {e}", path.display());
+    match InputFile::new(path).url() {
+        None => groups(File::open(path).map_err(cannot)?, path),
+        Some(url) => groups(ObjectChunks::open(url).map_err(cannot)?, path),
+    }
+}
 
 /// One split per row group of every Parquet file of `glob`, files in sorted order (only the
 /// footers are read now). A file that is not Parquet is reported when the step is recorded.
@@ -42,14 +56,7 @@ pub fn row_groups(glob: &InputGlob) -> FileSplits {
     let mut splits = Vec::new();
     let mut problem = None;
     for path in glob.files() {
-        let groups = File::open(path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))
-            .and_then(|file| {
-                ParquetRecordBatchReaderBuilder::try_new(file)
-                    .map(|b| b.metadata().num_row_groups())
-                    .map_err(|e| format!("{} is not a readable Parquet file: {e}", path.display()))
-            });
-        match groups {
+        match count_row_groups(path) {
             Ok(groups) => splits.extend((0..groups).map(|g| FileSplit {
                 file: InputFile::new(path.clone()),
                 piece: Piece::RowGroup(g),
@@ -68,12 +75,30 @@ pub fn row_groups(glob: &InputGlob) -> FileSplits {
 /// columns are read. A column the file does not have is an error naming it.
 pub fn read_parquet_split(split: &FileSplit, columns: Option<&[&str]>) -> Result<Batch, FileError> {
     let path = split.file.path();
+    match split.file.url() {
+        None => {
+            let file = File::open(path).map_err(io_err("open", path))?;
+            parquet_split_from(file, split, columns)
+        }
+        Some(url) => {
+            let chunks = ObjectChunks::open(url).map_err(io_err("open", path))?;
+            parquet_split_from(chunks, split, columns)
+        }
+    }
+}
+
+fn parquet_split_from(
+    source: impl ParquetSource,
+    split: &FileSplit,
+    columns: Option<&[&str]>,
+) -> Result<Batch, FileError> {
+    let path = split.file.path();
     let bad = |message: String| FileError::Format {
         path: path.to_path_buf(),
         message,
     };
-    let file = File::open(path).map_err(io_err("open", path))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(e.to_string()))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(source).map_err(|e| bad(e.to_string()))?;
     let mut builder = match split.piece {
         Piece::Whole => builder,
         Piece::RowGroup(g) if g < builder.metadata().num_row_groups() => {
@@ -136,10 +161,31 @@ pub fn read_csv_split(split: &FileSplit, options: &CsvOptions) -> Result<Batch, 
             });
         }
     };
-    let mut file = File::open(path).map_err(io_err("open", path))?;
+    match split.file.url() {
+        None => {
+            let file = File::open(path).map_err(io_err("open", path))?;
+            let len = file.metadata().map_err(io_err("stat", path))?.len();
+            csv_range_from(file, len, path, range, options)
+        }
+        Some(_) => {
+            let reader = split.file.open().map_err(io_err("open", path))?;
+            let len = reader.len().map_err(io_err("stat", path))?;
+            csv_range_from(reader, len, path, range, options)
+        }
+    }
+}
+
+/// The CSV lines that start in `range` of `file` (`len` bytes long).
+fn csv_range_from(
+    mut file: impl Read + Seek,
+    len: u64,
+    path: &Path,
+    range: std::ops::Range<u64>,
+    options: &CsvOptions,
+) -> Result<Batch, FileError> {
     let schema = csv_schema(&mut file, path, options)?;
-    let start = line_start(&mut file, path, range.start)?;
-    let end = line_start(&mut file, path, range.end)?.max(start);
+    let start = line_start(&mut file, len, path, range.start)?;
+    let end = line_start(&mut file, len, path, range.end)?.max(start);
     file.seek(SeekFrom::Start(start))
         .map_err(io_err("seek", path))?;
     let body = BufReader::new(file.take(end - start));
@@ -166,8 +212,12 @@ fn csv_error(path: &Path, message: String) -> FileError {
 
 /// The first line start at or after `pos` (the file's length when there is none): `pos`
 /// itself at 0 or right after a line break, else just past the next line break.
-fn line_start(file: &mut File, path: &Path, pos: u64) -> Result<u64, FileError> {
-    let len = file.metadata().map_err(io_err("stat", path))?.len();
+fn line_start(
+    file: &mut (impl Read + Seek),
+    len: u64,
+    path: &Path,
+    pos: u64,
+) -> Result<u64, FileError> {
     if pos == 0 || pos >= len {
         return Ok(pos.min(len));
     }

@@ -50,7 +50,10 @@ impl Executor {
         let mut failed = Ok(());
         if !files.is_empty() {
             let dir = self.input_root();
-            match self.inputs.hash_params(&dir, spec.name, files) {
+            match self
+                .inputs
+                .hash_params(&dir, &self.services.store, spec.name, files)
+            {
                 Ok((hash, reads)) => {
                     content.inputs_hash = Some(hash);
                     content.reads = reads;
@@ -101,7 +104,9 @@ impl Executor {
         files: &crate::FileSplits,
     ) -> crate::Result<()> {
         let dir = self.input_root();
-        let (_, reads) = self.inputs.hash_params(&dir, step, &[(param, files)])?;
+        let (_, reads) =
+            self.inputs
+                .hash_params(&dir, &self.services.store, step, &[(param, files)])?;
         self.inputs.pending_files = Some(crate::input::FileParts::new(step, reads, files));
         Ok(())
     }
@@ -115,7 +120,9 @@ impl Executor {
         source: &dyn InputSource,
     ) -> crate::Result<()> {
         let dir = self.input_root();
-        let hashed = self.inputs.hash_params(&dir, step, &[(param, source)]);
+        let hashed = self
+            .inputs
+            .hash_params(&dir, &self.services.store, step, &[(param, source)]);
         let content = self.pending_for(step);
         let (hash, reads) = match hashed {
             Ok(ok) => ok,

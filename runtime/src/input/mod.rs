@@ -10,13 +10,20 @@
 //! decides when a content-addressed step runs (`exec/inputs.rs`).
 
 mod content;
+mod object;
 mod parts;
+mod pattern;
+mod reader;
+mod record;
 mod run;
 mod split;
 mod types;
 
 pub use content::{StatCache, StatKey, hash_file, hash_reader};
+pub(crate) use object::RemoteObject;
 pub(crate) use parts::FileParts;
+pub use reader::InputReader;
+pub(crate) use reader::ObjectReader;
 pub(crate) use run::{NodeContent, RunInputs, changed_since_hashed};
 pub use split::{FileSplit, FileSplits, Piece};
 pub use types::{InputFile, InputGlob, InputSource};

@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::content::{StatCache, StatKey};
+use super::object;
+use super::pattern::{ObjectUrl, is_object_url};
+use super::record::{ObjectRecords, ObjectVersion};
 use super::types::InputSource;
 use crate::plan::FingerprintInputs;
 use crate::plan::{Fingerprint, NodeId, PlanError};
@@ -22,9 +25,28 @@ use crate::store::{Store, StoreFile};
 #[derive(Debug, Clone)]
 pub(crate) struct FileRead {
     pub(crate) param: String,
+    /// The path, or an object's URL.
     pub(crate) path: PathBuf,
-    pub(crate) key: StatKey,
+    pub(crate) version: Version,
     pub(crate) hash: u128,
+}
+
+/// What a file or an object was when it was hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// A local file's stat.
+    File(StatKey),
+    /// An object's version (its reads are pinned to it).
+    Object(ObjectVersion),
+}
+
+impl Version {
+    fn size(&self) -> u64 {
+        match self {
+            Version::File(key) => key.size,
+            Version::Object(v) => v.size,
+        }
+    }
 }
 
 impl FileRead {
@@ -32,7 +54,7 @@ impl FileRead {
         InputRecord {
             param: self.param.clone(),
             path: self.path.display().to_string(),
-            size: self.key.size,
+            size: self.version.size(),
             hash: format!("{:032x}", self.hash),
         }
     }
@@ -142,6 +164,10 @@ impl PendingFingerprint {
 pub(crate) struct RunInputs {
     cache: Option<StatCache>,
     memo: HashMap<PathBuf, (StatKey, u128)>,
+    /// Objects hashed (or found in the record) this run: each is looked at once per run.
+    object_memo: HashMap<String, (ObjectVersion, u128)>,
+    /// The store's record of input objects (loaded on first use).
+    objects: ObjectRecords,
     pub(crate) nodes: HashMap<NodeId, NodeContent>,
     outputs: Option<BTreeMap<String, String>>,
     /// Set by the step wrapper just before it records the node.
@@ -196,10 +222,12 @@ impl RunInputs {
         }
     }
 
-    /// Hash the files of `params` (`(name, source)`), for step `step`.
+    /// Hash the files of `params` (`(name, source)`), for step `step`: local files through the
+    /// stat cache under `checkpoint_dir`, objects through the record in `store`.
     pub(crate) fn hash_params(
         &mut self,
         checkpoint_dir: &Path,
+        store: &Store,
         step: &str,
         params: &[(&str, &dyn InputSource)],
     ) -> Result<(u128, Vec<FileRead>), PlanError> {
@@ -225,9 +253,14 @@ impl RunInputs {
             all.update(&(files.len() as u64).to_le_bytes());
             for path in files {
                 let shown = path.display().to_string();
-                let (key, hash) = self
-                    .hash_file(checkpoint_dir, &path)
-                    .map_err(|e| error(&shown, e.to_string()))?;
+                let hashed = if is_object_url(&path) {
+                    self.hash_object(store, &shown)
+                        .map(|(v, h)| (Version::Object(v), h))
+                } else {
+                    self.hash_file(checkpoint_dir, &path)
+                        .map(|(k, h)| (Version::File(k), h))
+                };
+                let (version, hash) = hashed.map_err(|e| error(&shown, e.to_string()))?;
                 if source.names_count() {
                     all.update(&(shown.len() as u64).to_le_bytes());
                     all.update(shown.as_bytes());
@@ -236,7 +269,7 @@ impl RunInputs {
                 reads.push(FileRead {
                     param: (*param).to_string(),
                     path,
-                    key,
+                    version,
                     hash,
                 });
             }
@@ -244,6 +277,7 @@ impl RunInputs {
         if let Some(cache) = &mut self.cache {
             cache.save();
         }
+        self.objects.save(store);
         Ok((all.digest128(), reads))
     }
 
@@ -264,6 +298,49 @@ impl RunInputs {
         }
         self.memo.insert(path.to_path_buf(), (key, hash));
         Ok((key, hash))
+    }
+
+    /// The content hash of the object at `url`: its version from a `HEAD` (or its glob's
+    /// listing), the hash from the store's record when that version is recorded there, else one
+    /// streamed `GET` (recorded). In a worker, a version other than the one the coordinator
+    /// recorded means the object changed after the coordinator hashed it: an error, before this
+    /// task reads anything.
+    fn hash_object(&mut self, store: &Store, url: &str) -> std::io::Result<(ObjectVersion, u128)> {
+        if let Some(known) = self.object_memo.get(url) {
+            return Ok(known.clone());
+        }
+        let parsed = match ObjectUrl::parse(url) {
+            Some(Ok(parsed)) => parsed,
+            Some(Err(e)) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)),
+            None => return Err(std::io::Error::other("not an s3:// URL")),
+        };
+        let version = object::observe(&parsed, url)?;
+        let hash = match self.objects.lookup(store, url, &version) {
+            Some(hash) => {
+                tracing::debug!(
+                    url,
+                    "input object unchanged since it was hashed (recorded in the store)"
+                );
+                hash
+            }
+            None => {
+                if store.is_attached()
+                    && let Some(recorded) = self.objects.recorded(store, url)
+                {
+                    return Err(std::io::Error::other(format!(
+                        "it changed after the coordinator hashed it (ETag {} of {} bytes then, ETag {} of {} bytes now): this task would compute from other bytes than the run's identity says, so it fails and nothing is stored for it; run again to use the new content",
+                        recorded.etag, recorded.size, version.etag, version.size
+                    )));
+                }
+                let hash = object::hash(&parsed, url, &version)?;
+                self.objects.insert(store, url, version.clone(), hash);
+                hash
+            }
+        };
+        object::pin(url, version.clone());
+        self.object_memo
+            .insert(url.to_string(), (version.clone(), hash));
+        Ok((version, hash))
     }
 
     /// The output content hash recorded for a node whose static fingerprint is `fp` (in the
@@ -298,15 +375,20 @@ impl RunInputs {
 }
 
 /// Why the files a step read are not what they were when it was recorded, if they are not.
+/// (Objects are not looked at again: every read of one is pinned to the version that was
+/// hashed, so a changed object already failed the read.)
 pub(crate) fn changed_since_hashed(reads: &[FileRead]) -> Option<String> {
     for read in reads {
         let shown = read.path.display();
+        let Version::File(key) = &read.version else {
+            continue;
+        };
         match StatKey::of(&read.path) {
-            Ok(now) if now == read.key => {}
+            Ok(now) if now == *key => {}
             Ok(now) => {
                 return Some(format!(
                     "input {shown} (parameter `{}`) changed while the step read it (size {} → {} bytes); nothing was stored for it. Run again once the file is no longer being written",
-                    read.param, read.key.size, now.size
+                    read.param, key.size, now.size
                 ));
             }
             Err(e) => {

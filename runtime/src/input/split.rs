@@ -81,14 +81,15 @@ impl FileSplits {
     }
 
     /// Each file of `glob` cut into byte ranges of at most `max_bytes` (at least 1 KiB is
-    /// advised: a range with no line start reads no rows). Sizes are read now.
+    /// advised: a range with no line start reads no rows). Sizes are read now (for objects:
+    /// from the glob's listing).
     pub fn byte_ranges(glob: &InputGlob, max_bytes: u64) -> FileSplits {
         let step = max_bytes.max(1);
         let mut splits = Vec::new();
         let mut problem = None;
         for path in glob.files() {
-            let len = match std::fs::metadata(path) {
-                Ok(m) => m.len(),
+            let len = match InputFile::new(path.clone()).size() {
+                Ok(len) => len,
                 Err(e) => {
                     problem = Some(format!("cannot read the size of {}: {e}", path.display()));
                     break;

@@ -23,7 +23,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 ///
 /// In a pipeline: `#[default(InputFile::from("data/in.csv"))] input: InputFile` gives the flag
 /// `--input <INPUT>` with that default. It dereferences to the [`Path`], so the body reads it as
-/// usual:
+/// usual — or, for a body that works on local files and objects alike, with [`InputFile::open`]
+/// ([`InputReader`](crate::InputReader): `Read + Seek`), [`InputFile::read_bytes`] or
+/// [`InputFile::read_to_string`]:
 ///
 /// ```
 /// use stepstone::InputFile;
@@ -33,6 +35,28 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// assert_eq!(input.to_string(), "data/in.csv");
 /// let also: InputFile = "data/in.csv".parse().unwrap();
 /// assert_eq!(also, input);
+/// ```
+/// # Inputs on S3
+///
+/// With the runtime's `s3` feature, an input may be an object: `InputFile::from("s3://bucket/key")`
+/// (endpoint, region and credentials from the standard `AWS_*` environment, as for an S3
+/// checkpoint store). Its identity is the content hash of the object (one streamed `GET`), kept
+/// in the checkpoint store (`inputs/objects.json`) by version — ETag, size, last-modified — so a
+/// later run, a worker process or a Spark executor that finds the same version by a `HEAD` (or a
+/// glob's listing) does not download it again to hash it. A changed object is hashed again and
+/// recomputes what read it. A step body reads it with [`InputFile::open`] and the functions of
+/// `stepstone::arrow` (ranged requests); every read is pinned to the version that was hashed, so
+/// an object overwritten after the pipeline was recorded fails the step that reads it, and
+/// nothing is stored for it. [`Deref`] gives the URL as a [`Path`], which `std::fs` cannot open.
+/// Without the feature, an `s3://` input fails when its step is recorded, saying to enable it.
+///
+/// ```
+/// use stepstone::InputFile;
+///
+/// let input = InputFile::from("s3://bucket/data/in.csv");
+/// assert!(input.is_remote());
+/// assert_eq!(input.url(), Some("s3://bucket/data/in.csv"));
+/// assert_eq!(InputFile::from("data/in.csv").url(), None);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InputFile {
@@ -44,9 +68,24 @@ impl InputFile {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         InputFile { path: path.into() }
     }
-    /// The file's path.
+    /// The file's path (for an object: its URL, which `std::fs` cannot open; see
+    /// [`InputFile::open`]).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether the input is an object (`s3://bucket/key`) rather than a local file.
+    pub fn is_remote(&self) -> bool {
+        super::pattern::is_object_url(&self.path)
+    }
+
+    /// The object's URL when the input is an object (`None` for a local file).
+    pub fn url(&self) -> Option<&str> {
+        if self.is_remote() {
+            self.path.to_str()
+        } else {
+            None
+        }
     }
 }
 
@@ -121,7 +160,13 @@ impl<'de> Deserialize<'de> for InputFile {
 ///
 /// The pattern is expanded when the value is built (and again when it is deserialized); it
 /// dereferences to the sorted list of matching files (directories are left out). A pattern that
-/// matches no file fails the run before any step runs, like a missing [`InputFile`]:
+/// matches no file fails the run before any step runs, like a missing [`InputFile`].
+///
+/// With the runtime's `s3` feature the pattern may be an object URL, `s3://bucket/data/*.csv` or
+/// `s3://bucket/logs/**/*.parquet`: the keys under its literal folder (`data/`, `logs/`) are
+/// listed once and matched with the same rules (`*` and `?` stay within one `/`-separated part
+/// and never match a leading `.`, `**` crosses parts; "folder marker" keys are skipped); the
+/// matches are object URLs, each an [`InputFile`] on S3 (see there for identities and reads):
 ///
 /// ```
 /// use stepstone::InputGlob;
@@ -173,6 +218,14 @@ impl InputGlob {
 /// skipped, and so are dangling symlinks (an editor's lock link pointing at nothing is not
 /// data). A symlink to a file is followed like the file.
 fn expand(pattern: &str) -> (Vec<PathBuf>, Option<String>) {
+    if let Some(url) = super::pattern::ObjectUrl::parse(pattern) {
+        return match url
+            .and_then(|url| super::object::list(&url, pattern).map_err(|e| e.to_string()))
+        {
+            Ok(urls) => (urls.into_iter().map(PathBuf::from).collect(), None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+    }
     // (glob's own `require_literal_leading_dot` drops dotfiles even for a pattern that starts
     // with `.`: the dot rule is applied below, per component, instead.)
     let paths = match glob::glob(pattern) {

@@ -268,6 +268,12 @@ impl Store {
         &self.root
     }
 
+    /// Whether this is a worker's view of a store its coordinator holds
+    /// ([`StoreOptions::attach`]).
+    pub(crate) fn is_attached(&self) -> bool {
+        self.private.is_some()
+    }
+
     /// This run's id (`None` for a read-only store).
     pub fn run_id(&self) -> Option<&str> {
         self.run_id.as_deref()

@@ -61,12 +61,17 @@ pub enum StoreFile {
     /// `inputs/outputs.json`: for each content-addressed step (static fingerprint), the hash of
     /// the output it gave (early cutoff), shared by every machine that uses the store.
     InputOutputs,
+    /// `inputs/objects.json`: for each object-store input (`s3://…` URL) the version it had
+    /// when it was hashed (ETag, size, last-modified) and its content hash, so that no machine
+    /// using the store downloads an unchanged object again to hash it.
+    InputObjects,
 }
 
 impl StoreFile {
     fn rel(self) -> &'static str {
         match self {
             StoreFile::InputOutputs => "inputs/outputs.json",
+            StoreFile::InputObjects => "inputs/objects.json",
         }
     }
 }

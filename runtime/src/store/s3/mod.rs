@@ -52,6 +52,61 @@ pub(crate) struct Client {
 }
 
 impl Client {
+    /// A client of `bucket` configured like every S3 client of Stepstone: endpoint, region and
+    /// credentials from `settings` (named like the environment variables) over the `AWS_*`
+    /// environment, the retry policy of [`ENV_RETRY_SECS`], TLS on ring, and a private
+    /// current-thread tokio runtime. `what` names what the client is for in an error (a store
+    /// URL, an input URL); nothing of the configuration (credentials) is ever in a message.
+    pub(crate) fn for_bucket(
+        bucket: &str,
+        settings: &[(&str, &str)],
+        what: &str,
+    ) -> io::Result<Client> {
+        let retry_secs = setting(settings, ENV_RETRY_SECS)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(DEFAULT_RETRY_SECS);
+        let mut builder = AmazonS3Builder::from_env();
+        for (name, value) in settings {
+            if let Ok(key) = name.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+                builder = builder.with_config(key, *value);
+            }
+        }
+        let mut builder = builder.with_bucket_name(bucket).with_retry(RetryConfig {
+            max_retries: 10,
+            retry_timeout: Duration::from_secs(retry_secs),
+            ..RetryConfig::default()
+        });
+        // `AWS_ENDPOINT_URL` is the standard variable; the builder reads `AWS_ENDPOINT`.
+        if let Some(endpoint) = setting(settings, "AWS_ENDPOINT_URL") {
+            builder = builder.with_endpoint(endpoint);
+        }
+        if let Some(region) =
+            setting(settings, "AWS_REGION").or_else(|| setting(settings, "AWS_DEFAULT_REGION"))
+        {
+            builder = builder.with_region(region);
+        } else {
+            builder = builder.with_region("us-east-1");
+        }
+        // The client's TLS is rustls on ring (no aws-lc-rs C build): install ring as the
+        // process-wide provider unless the program has installed one already (then that one is
+        // used; the error only says so).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let store = builder.build().map_err(|e| {
+            io::Error::other(format!(
+                "cannot configure the S3 client for {what}: {e}; set AWS_ENDPOINT_URL, AWS_REGION \
+                 and the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+            ))
+        })?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(Client {
+            store,
+            rt,
+            bucket_url: format!("s3://{bucket}"),
+        })
+    }
+
     /// Run one request to completion on the private runtime.
     pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.rt.block_on(future)
@@ -118,15 +173,8 @@ impl S3Backend {
         spill_dir: Option<&Path>,
         settings: &[(&str, &str)],
     ) -> io::Result<S3Backend> {
-        let setting = |name: &str| {
-            settings
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-                .or_else(|| std::env::var(name).ok())
-        };
         let secs = |name: &str, default: u64| {
-            setting(name)
+            setting(settings, name)
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(default)
         };
@@ -143,39 +191,7 @@ impl S3Backend {
         }
         let prefix = ObjectPath::parse(prefix)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("bad prefix: {e}")))?;
-        let mut builder = AmazonS3Builder::from_env();
-        for (name, value) in settings {
-            if let Ok(key) = name.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
-                builder = builder.with_config(key, *value);
-            }
-        }
-        let mut builder = builder.with_bucket_name(bucket).with_retry(RetryConfig {
-            max_retries: 10,
-            retry_timeout: Duration::from_secs(secs(ENV_RETRY_SECS, DEFAULT_RETRY_SECS)),
-            ..RetryConfig::default()
-        });
-        // `AWS_ENDPOINT_URL` is the standard variable; the builder reads `AWS_ENDPOINT`.
-        if let Some(endpoint) = setting("AWS_ENDPOINT_URL") {
-            builder = builder.with_endpoint(endpoint);
-        }
-        if let Some(region) = setting("AWS_REGION").or_else(|| setting("AWS_DEFAULT_REGION")) {
-            builder = builder.with_region(region);
-        } else {
-            builder = builder.with_region("us-east-1");
-        }
-        // The client's TLS is rustls on ring (no aws-lc-rs C build): install ring as the
-        // process-wide provider unless the program has installed one already (then that one is
-        // used; the error only says so).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let store = builder.build().map_err(|e| {
-            io::Error::other(format!(
-                "cannot configure the S3 client for {url}: {e}; set AWS_ENDPOINT_URL, AWS_REGION \
-                 and the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
-            ))
-        })?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let client = Client::for_bucket(bucket, settings, url)?;
         // A given spill directory may be shared (a node-wide `STEPSTONE_SPILL_DIR`, two stores
         // passed the same `--spill-dir`): each store gets its own subfolder, so opening one
         // never sweeps another's in-flight temp files or spills.
@@ -185,11 +201,7 @@ impl S3Backend {
         };
         std::fs::create_dir_all(&local)?;
         Ok(S3Backend {
-            client: Arc::new(Client {
-                store,
-                rt,
-                bucket_url: format!("s3://{bucket}"),
-            }),
+            client: Arc::new(client),
             url: format!("s3://{rest}"),
             prefix,
             local,
@@ -243,6 +255,15 @@ impl S3Backend {
     fn error(&self, op: &str, key: &ObjectPath, e: object_store::Error) -> io::Error {
         map_error(op, &self.client.url(key), e)
     }
+}
+
+/// Setting `name`: from `settings` when given there, else from the environment.
+fn setting(settings: &[(&str, &str)], name: &str) -> Option<String> {
+    settings
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .or_else(|| std::env::var(name).ok())
 }
 
 /// Map an `object_store` error to an `io::Error` whose message names the object.
