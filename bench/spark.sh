@@ -8,6 +8,7 @@
 # ratios, checksums.
 #
 #   bench/spark.sh MASTER [ROUNDS] [ROWS] [PARTITIONS]      # MASTER: spark://127.0.0.1:7077
+#   EXAMPLE=seed_arrow bench/spark.sh MASTER                # Stepstone with Arrow batches
 #   needs: pip install pyspark==4.3.0, Java 17, a running cluster (.ci/run shows how to start one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +16,10 @@ master=${1:?usage: bench/spark.sh MASTER [ROUNDS] [ROWS] [PARTITIONS]}
 rounds=${2:-3}
 rows=${3:-20000000}
 parts=${4:-16}
-cargo build --release -q -p stepstone --example seed
+example=${EXAMPLE:-seed}
+cargo build --release -q -p stepstone --example "$example"
 cargo build --release -q -p stepstone-cli
-bin=$PWD/target/release/examples/seed
+bin=$PWD/target/release/examples/$example
 cli=$PWD/target/release/stepstone
 dir=$(mktemp -d ${SEED_DIR:+-p "$SEED_DIR"})
 trap 'rm -rf "$dir"' EXIT
@@ -44,7 +46,7 @@ for i in $(seq "$rounds"); do
     --budget 384MiB --every 10 --jobs 2 --runner processes --checkpoint-dir "$dir/lo" --no-progress
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-python3 - "$out" "$rows" "$parts" "$load_before" "$load_after" "$(nproc)" <<'PY'
+python3 - "$out" "$rows" "$parts" "$load_before" "$load_after" "$(nproc)" "$example" <<'PY'
 import json, statistics, sys
 path, rows, parts, before, after, cores = sys.argv[1:7]
 data = {}
@@ -56,7 +58,7 @@ for line in open(path):
         checksum = None
     data.setdefault(name, []).append((float(wall), checksum))
 med = lambda n: statistics.median(r[0] for r in data[n])
-print(f"seed {rows} rows, {parts} partitions, every 10, 384 MiB per task; {len(data['stepstone_spark'])} rounds, "
+print(f"{sys.argv[7]}: seed {rows} rows, {parts} partitions, every 10, 384 MiB per task; {len(data['stepstone_spark'])} rounds, "
       f"medians; {cores} cores, load {before} before, {after} after")
 for name in ("stepstone_spark", "spark_dataframes", "stepstone_local"):
     print(f"{name:<18} {med(name):>8.2f} s  checksum {data[name][-1][1]}")

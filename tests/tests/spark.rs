@@ -19,6 +19,7 @@ use spark_util::Cluster;
 
 const SEED: &str = env!("CARGO_BIN_EXE_seed");
 const SEGMENTS: &str = env!("CARGO_BIN_EXE_segments");
+const OBJECTS: &str = env!("CARGO_BIN_EXE_objects");
 
 /// Wait until no process of this checkpoint directory is left (workers, coordinator).
 fn assert_none_left(marker: &str, within: Duration) {
@@ -91,6 +92,49 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
         "the seed on Spark ({dir})"
     );
     assert_none_left(&dir, Duration::from_secs(10));
+
+    // 1b. Inputs on S3 (issue 23, item 4): a file and a glob of objects (one partition per
+    //     object) are hashed once by the coordinator and read by the workers Spark starts;
+    //     same answer as in one process, and the executors' workers ask no other version.
+    if let Some(server) = &server {
+        let prefix = server.url("spark-inputs");
+        let data = server.backend_at(&prefix, None);
+        data.raw_put("in.txt", b"4\n5\n".to_vec()).unwrap();
+        for i in 0..4u64 {
+            let text = format!("{i}\n{}\n", i * 10 + 1);
+            data.raw_put(&format!("data/part-{i}.csv"), text.into_bytes())
+                .unwrap();
+        }
+        let input = format!("{prefix}/in.txt");
+        let glob = format!("{prefix}/data/*.csv");
+        let args = ["--input", &input, "--glob", &glob, "--no-progress"];
+        let local = server
+            .command(OBJECTS)
+            .arg("--checkpoint-dir")
+            .arg(tmp.path().join("objects-local"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(local.status.success(), "{}", tail(&local.stderr));
+        let store = server.url("spark-objects");
+        let mut cmd = cluster.submit(
+            OBJECTS,
+            &[&["--checkpoint-dir", store.as_str()][..], &args[..]].concat(),
+            &[],
+        );
+        for (k, v) in server.settings() {
+            cmd.env(k, v);
+        }
+        let out = cmd.current_dir(tmp.path()).output().unwrap();
+        assert!(out.status.success(), "{}", tail(&out.stderr));
+        assert_eq!(
+            json(&out)["answer"],
+            json(&local)["answer"],
+            "inputs on S3 read by Spark's executors"
+        );
+        assert_eq!(json(&out)["executed"]["part_sum"], 4, "one task per object");
+        assert_none_left(&store, Duration::from_secs(10));
+    }
 
     // 2. A step error: one failure with its message, no retry by Spark.
     let fail_dir = tmp.path().join("fail");

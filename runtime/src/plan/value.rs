@@ -214,7 +214,9 @@ impl<'a> Args<'a> {
     }
     /// Lazy inputs `start..start + len`, loaded one at a time as the iterator advances (every
     /// partition of a partitioned one, in order); each [`Part`] releases its memory when
-    /// dropped.
+    /// dropped. A step that runs alone with more than one core (`--jobs N`, a worker's share)
+    /// loads the next stored inputs on the spare cores while it loads the one asked for, as far
+    /// as they fit the budget; the order and the values are the same.
     pub fn parts<T: Data>(&self, start: usize, len: usize) -> Parts<'_, 'a, T> {
         let slot = |i: usize| match self.lazy_starts.get(i) {
             Some(s) => *s,
