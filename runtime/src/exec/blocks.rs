@@ -11,7 +11,7 @@
 //! (the executor does, through [`crate::memory::Accountant`]) or for reading and writing
 //! objects ([`crate::store`]).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use rustc_hash::FxHashMap;
 
@@ -78,7 +78,7 @@ pub(crate) struct Blocks {
     /// Blocks whose value is resident, in record order.
     resident: BTreeSet<BlockId>,
     /// Objects this run wrote or used, by key, with their current kind.
-    objects: HashMap<BlockKey, ObjectKind>,
+    objects: FxHashMap<BlockKey, ObjectKind>,
 }
 
 /// How many running tasks pin a block. Shared with the [`Pin`] guards, so a task's pins go away

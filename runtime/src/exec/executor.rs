@@ -12,8 +12,6 @@
 //! [`Schedule`], run it — one task at a time here, or on workers with `--jobs` (`parallel.rs`);
 //! each task is prepared, run and admitted (`step.rs`, `admit.rs`) — then truncate the lineage.
 
-use std::collections::HashMap;
-
 use super::ExecError;
 use super::blocks::Blocks;
 use super::heap::Heap;
@@ -33,7 +31,7 @@ pub(crate) struct Executor {
     pub(crate) schedule: Schedule,
     pub(crate) heap: Heap,
     /// Last output footprint per step name: the estimate for a step not yet seen.
-    pub(crate) output_history: HashMap<String, Footprint>,
+    pub(crate) output_history: rustc_hash::FxHashMap<String, Footprint>,
     /// Input files, volatile steps and content identities (see `inputs.rs`).
     pub(crate) inputs: RunInputs,
     /// The blocks each recorded task that has not run yet will read (their `readers` counts
@@ -68,7 +66,7 @@ impl Executor {
             blocks: Blocks::default(),
             schedule: Schedule::default(),
             heap: Heap::start(),
-            output_history: HashMap::new(),
+            output_history: rustc_hash::FxHashMap::default(),
             inputs: RunInputs::default(),
             pending_reads: rustc_hash::FxHashMap::default(),
             spill_failure: None,

@@ -27,7 +27,7 @@ pub(crate) struct RunLog {
     /// The live feed (`live.json`, `tasks.json`).
     pub(crate) live: super::live::LiveFeed,
     /// The previous run's steps by record order, to say why a step runs again.
-    previous: Option<(String, HashMap<usize, StepReport>)>,
+    previous: Option<(String, rustc_hash::FxHashMap<usize, StepReport>)>,
 }
 
 /// The figures of the run's configuration and memory the report shows beside the steps.

@@ -2,7 +2,9 @@
 //! folded into one row per (step name, status), so a 100,000-step loop does not grow the
 //! runtime's memory by a report row per step.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -37,9 +39,10 @@ pub struct FoldedSteps {
 /// The rows of one run.
 #[derive(Debug, Default)]
 pub(crate) struct StepRows {
-    live: HashMap<usize, StepReport>,
+    live: FxHashMap<usize, StepReport>,
     finished: Vec<StepReport>,
-    folded: BTreeMap<(String, u8), FoldedSteps>,
+    /// By step name, then status (`status_key`).
+    folded: BTreeMap<String, [Option<FoldedSteps>; 4]>,
 }
 
 fn status_key(status: StepStatus) -> u8 {
@@ -87,8 +90,12 @@ impl StepRows {
             self.finished.push(row);
             return;
         }
-        let key = (row.name.clone(), status_key(row.status));
-        let fold = self.folded.entry(key).or_insert_with(|| FoldedSteps {
+        // Looked up by the borrowed name: a 100,000-step loop folds 90,000 rows.
+        let slots = match self.folded.get_mut(row.name.as_str()) {
+            Some(slots) => slots,
+            None => self.folded.entry(row.name.clone()).or_default(),
+        };
+        let fold = slots[usize::from(status_key(row.status))].get_or_insert_with(|| FoldedSteps {
             name: row.name.clone(),
             status: row.status,
             count: 0,
@@ -119,7 +126,78 @@ impl StepRows {
         rows.sort_by_key(|r| r.seq);
         (
             rows,
-            std::mem::take(&mut self.folded).into_values().collect(),
+            std::mem::take(&mut self.folded)
+                .into_values()
+                .flat_map(|slots| slots.into_iter().flatten())
+                .collect(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(seq: usize, name: &str, status: StepStatus) -> StepReport {
+        StepReport {
+            seq,
+            name: name.into(),
+            module: "m".into(),
+            fingerprint: crate::Fingerprint(seq as u128),
+            policy: crate::Policy::Checkpoint,
+            status,
+            reason: String::new(),
+            seconds: 1.0,
+            executions: 1,
+            partitions: 1,
+            partitions_executed: 1,
+            partitions_reused: 0,
+            output_bytes: 2,
+            output_resident_bytes: 2,
+            spilled_bytes: 0,
+            reloaded_bytes: 0,
+            checkpoint: None,
+            object_keys: Vec::new(),
+            output_type: "u64".into(),
+            code: "c".into(),
+            params_hash: "p".into(),
+            parents: Vec::new(),
+            content: Default::default(),
+        }
+    }
+
+    /// The first `STEP_ROWS_CAP` finished rows are kept (in record order whatever order they
+    /// finished in); later ones fold into one row per (name, status), ordered by name then
+    /// status.
+    #[test]
+    fn rows_beyond_the_cap_fold_per_name_and_status() {
+        let mut rows = StepRows::default();
+        let total = STEP_ROWS_CAP + 7;
+        for seq in (0..total).rev() {
+            let (name, status) = match seq % 3 {
+                0 => ("next", StepStatus::Executed),
+                1 => ("next", StepStatus::Reused),
+                _ => ("alpha", StepStatus::Executed),
+            };
+            rows.insert(row(seq, name, status));
+            rows.finish(seq);
+        }
+        let (kept, folded) = rows.take();
+        assert_eq!(kept.len(), STEP_ROWS_CAP);
+        assert!(kept.windows(2).all(|w| w[0].seq < w[1].seq));
+        assert_eq!(kept[0].seq, 7, "the rows finished first are kept");
+        let summary: Vec<(&str, StepStatus, usize, usize, usize)> = folded
+            .iter()
+            .map(|f| (f.name.as_str(), f.status, f.count, f.first_seq, f.last_seq))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("alpha", StepStatus::Executed, 2, 2, 5),
+                ("next", StepStatus::Executed, 3, 0, 6),
+                ("next", StepStatus::Reused, 2, 1, 4),
+            ]
+        );
+        assert_eq!(folded.iter().map(|f| f.output_bytes).sum::<u64>(), 14);
     }
 }
