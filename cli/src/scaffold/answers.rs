@@ -7,45 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Serialize;
-
 use super::ScaffoldError;
+pub(crate) use super::model::{Answer, Answers};
 use super::model::{Manifest, Rule, Variable};
-
-/// One checked answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub(crate) enum Answer {
-    /// A string or a choice.
-    Text(String),
-    /// A bool.
-    Bool(bool),
-    /// An integer.
-    Int(i64),
-}
-
-impl Answer {
-    /// As a TOML value (for the project's record).
-    pub(crate) fn to_toml(&self) -> toml::Value {
-        match self {
-            Answer::Text(s) => toml::Value::String(s.clone()),
-            Answer::Bool(b) => toml::Value::Boolean(*b),
-            Answer::Int(n) => toml::Value::Integer(*n),
-        }
-    }
-
-    /// As text, the way a user would type it.
-    pub(crate) fn to_text(&self) -> String {
-        match self {
-            Answer::Text(s) => s.clone(),
-            Answer::Bool(b) => b.to_string(),
-            Answer::Int(n) => n.to_string(),
-        }
-    }
-}
-
-/// Every declared variable's answer, by name.
-pub(crate) type Answers = BTreeMap<String, Answer>;
 
 /// Where answers come from, besides defaults.
 #[derive(Debug, Default)]

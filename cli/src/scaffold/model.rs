@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::ScaffoldError;
-use super::answers::Answer;
 
+mod answer;
 mod migration;
 mod rule;
 use super::safety::RelPath;
+pub(crate) use answer::{Answer, Answers};
 use migration::RawMigration;
 pub(crate) use migration::{Action, Example, Migration};
 pub(crate) use rule::Rule;

@@ -7,7 +7,7 @@
 use regex::Regex;
 use serde::Serialize;
 
-use crate::scaffold::answers::Answer;
+use super::Answer;
 
 /// A variable's type with its constraints.
 #[derive(Debug, Clone, Serialize)]
