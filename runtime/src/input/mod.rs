@@ -20,9 +20,11 @@ mod split;
 mod types;
 
 pub use content::{StatCache, StatKey, hash_file, hash_reader};
+#[cfg(feature = "arrow")]
 pub(crate) use object::RemoteObject;
 pub(crate) use parts::FileParts;
 pub use reader::InputReader;
+#[cfg(feature = "arrow")]
 pub(crate) use reader::ObjectReader;
 pub(crate) use run::{NodeContent, RunInputs, changed_since_hashed};
 pub use split::{FileSplit, FileSplits, Piece};
