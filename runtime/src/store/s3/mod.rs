@@ -89,8 +89,13 @@ impl Client {
         }
         // The client's TLS is rustls on ring (no aws-lc-rs C build): install ring as the
         // process-wide provider unless the program has installed one already (then that one is
-        // used; the error only says so).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // used; the error only says so). rustls 0.23.48 deprecates the ring provider (no
+        // post-quantum key exchange); the alternative is aws-lc-rs and its C build, which the
+        // first build of every generated project would pay. A project that wants post-quantum
+        // key exchange installs its own provider before the first S3 client is made.
+        #[allow(deprecated)]
+        let ring = rustls::crypto::ring::default_provider();
+        let _ = ring.install_default();
         let store = builder.build().map_err(|e| {
             io::Error::other(format!(
                 "cannot configure the S3 client for {what}: {e}; set AWS_ENDPOINT_URL, AWS_REGION \
