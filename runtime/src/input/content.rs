@@ -306,26 +306,9 @@ impl StatCache {
             return;
         }
         // Over the cap, drop the entries hashed longest ago among those this run did not use.
-        let cap = self.max_entries.max(self.used.len());
-        if self.entries.len() > cap {
-            let used = &self.used;
-            let mut ages: Vec<i128> = self
-                .entries
-                .iter()
-                .filter(|(name, _)| !used.contains(*name))
-                .map(|(_, e)| e.hashed_at_ns)
-                .collect();
-            ages.sort_unstable();
-            let drop = self.entries.len() - cap;
-            if let Some(&cutoff) = ages.get(drop.saturating_sub(1)) {
-                let mut dropped = 0;
-                self.entries.retain(|name, e| {
-                    let old = !used.contains(name) && e.hashed_at_ns <= cutoff && dropped < drop;
-                    dropped += usize::from(old);
-                    !old
-                });
-            }
-        }
+        drop_oldest_unused(&mut self.entries, &self.used, self.max_entries, |e| {
+            e.hashed_at_ns
+        });
         match serde_json::to_vec(&self.entries) {
             Ok(bytes) => match write_atomic(file, &bytes) {
                 Ok(()) => self.dirty = false,
@@ -383,6 +366,36 @@ pub(crate) fn sweep_dead_temps(dir: &Path, file_stem: &str) {
         if !alive {
             let _ = std::fs::remove_file(entry.path());
         }
+    }
+}
+
+/// Keep at most `cap` entries (or as many as this run used): drop those hashed longest ago
+/// (`age`: when they were hashed) among the entries not in `used`. The stat cache and the
+/// record of input objects both bound themselves this way.
+pub(crate) fn drop_oldest_unused<V, T: Ord + Copy>(
+    entries: &mut BTreeMap<String, V>,
+    used: &std::collections::HashSet<String>,
+    cap: usize,
+    age: impl Fn(&V) -> T,
+) {
+    let cap = cap.max(used.len());
+    if entries.len() <= cap {
+        return;
+    }
+    let mut ages: Vec<T> = entries
+        .iter()
+        .filter(|(name, _)| !used.contains(*name))
+        .map(|(_, e)| age(e))
+        .collect();
+    ages.sort_unstable();
+    let drop = entries.len() - cap;
+    if let Some(&cutoff) = ages.get(drop.saturating_sub(1)) {
+        let mut dropped = 0;
+        entries.retain(|name, e| {
+            let old = !used.contains(name) && age(e) <= cutoff && dropped < drop;
+            dropped += usize::from(old);
+            !old
+        });
     }
 }
 

@@ -103,23 +103,7 @@ impl ObjectRecords {
         let Some(file) = self.loaded.as_mut() else {
             return;
         };
-        let cap = MAX_ENTRIES.max(used.len());
-        if file.objects.len() > cap {
-            let mut ages: Vec<i64> = (file.objects.iter())
-                .filter(|(url, _)| !used.contains(*url))
-                .map(|(_, e)| e.hashed_ms)
-                .collect();
-            ages.sort_unstable();
-            let drop = file.objects.len() - cap;
-            if let Some(&cutoff) = ages.get(drop.saturating_sub(1)) {
-                let mut dropped = 0;
-                file.objects.retain(|url, e| {
-                    let old = !used.contains(url) && e.hashed_ms <= cutoff && dropped < drop;
-                    dropped += usize::from(old);
-                    !old
-                });
-            }
-        }
+        super::content::drop_oldest_unused(&mut file.objects, used, MAX_ENTRIES, |e| e.hashed_ms);
         file.format = FORMAT;
         let written = serde_json::to_vec(&*file)
             .map_err(|e| e.to_string())
