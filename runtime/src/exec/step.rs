@@ -32,15 +32,23 @@ impl Executor {
     }
 
     /// How many lazy loads of `prepared`, a task running alone, may run beside its own: one per
-    /// core the run was given beyond the first (`--jobs`; a worker: its spec's `threads`), as long
-    /// as that many more of its largest load fit the budget now.
+    /// core the run was given beyond the first (`--jobs`; a worker: its spec's `threads`) and
+    /// stored lazy input beyond the first, as long as that many more of its largest load fit
+    /// the budget now.
     pub(crate) fn read_ahead(&self, prepared: &Prepared) -> usize {
         let cores = match &self.config.worker {
             Some(worker) => worker.spec.threads as usize,
             None => self.config.jobs,
         };
+        if cores <= 1 {
+            return 0;
+        }
+        let stored = (prepared.slots.iter())
+            .filter(|s| matches!(s, crate::plan::LazySlot::Stored))
+            .count();
         let largest = prepared.lazy_largest;
-        let mut width = cores.saturating_sub(1);
+        // The body loads one itself: at most the other stored inputs load beside it.
+        let mut width = cores.saturating_sub(1).min(stored.saturating_sub(1));
         while width > 0
             && !self
                 .services

@@ -38,7 +38,8 @@ pub(crate) struct Prepared {
     pub(crate) size_unknown: bool,
     /// The most one lazy load charges (its decoded value and its payload).
     pub(crate) lazy_largest: u64,
-    /// Lazy loads that may run beside the body's own, on other threads (0: one at a time).
+    /// Lazy loads that may run beside the body's own, on other threads (0: one at a time); set
+    /// by `Executor::read_ahead` for a task that runs alone.
     pub(crate) read_ahead: usize,
 }
 
@@ -54,12 +55,7 @@ impl Prepared {
     /// Run the body. Needs only the store and the accountant (for lazy inputs).
     pub(crate) fn run(&self, store: &Store, memory: &Accountant) -> Ran {
         let source = StoreSource::new(store, memory, self.objects.clone());
-        let stored = self
-            .slots
-            .iter()
-            .filter(|s| matches!(s, LazySlot::Stored))
-            .count();
-        let width = self.read_ahead.min(stored.saturating_sub(1));
+        let width = self.read_ahead;
         let started = Instant::now();
         let result = {
             let _span = tracing::info_span!("step", name = %self.name, seq = self.seq).entered();
