@@ -10,8 +10,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::codec::{CodecId, ObjectMeta, Payload, Postcard, ValueCodec};
 use crate::memory::{Footprint, MemSize};
-use crate::store::{CodecId, ObjectMeta, Payload, Postcard, ValueCodec};
 
 /// What a value must be to cross a step boundary: thread-safe, owned, with a memory size and a
 /// codec that belongs to its type. Every serde type is `Data` with the [`Postcard`] codec
