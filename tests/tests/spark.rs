@@ -69,9 +69,7 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
                 &[&["--checkpoint-dir", url.as_str()][..], &seed_flags[..]].concat(),
                 &[],
             );
-            for (k, v) in server.settings() {
-                cmd.env(k, v);
-            }
+            server.configure(&mut cmd);
             (url, cmd)
         }
         None => {
@@ -122,9 +120,7 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
             &[&["--checkpoint-dir", store.as_str()][..], &args[..]].concat(),
             &[],
         );
-        for (k, v) in server.settings() {
-            cmd.env(k, v);
-        }
+        server.configure(&mut cmd);
         let out = cmd.current_dir(tmp.path()).output().unwrap();
         assert!(out.status.success(), "{}", tail(&out.stderr));
         assert_eq!(

@@ -230,29 +230,12 @@ mod tests {
 
     fn reason_of(before: ContentRecord, now: ContentRecord) -> Option<String> {
         let row = |content| StepReport {
-            seq: 0,
-            name: "s".into(),
-            module: "m".into(),
             fingerprint: crate::Fingerprint(1),
-            policy: crate::Policy::Checkpoint,
-            status: super::super::StepStatus::Executed,
-            reason: String::new(),
             seconds: 0.0,
-            executions: 1,
-            partitions: 1,
-            partitions_executed: 1,
-            partitions_reused: 0,
             output_bytes: 0,
             output_resident_bytes: 0,
-            spilled_bytes: 0,
-            reloaded_bytes: 0,
-            checkpoint: None,
-            object_keys: Vec::new(),
-            output_type: "u64".into(),
-            code: "c".into(),
-            params_hash: "p".into(),
-            parents: Vec::new(),
             content,
+            ..crate::report::test_row(0, "s", super::super::StepStatus::Executed)
         };
         content_reason(Some(&row(before)), &row(now))
     }

@@ -138,33 +138,7 @@ impl StepRows {
 mod tests {
     use super::*;
 
-    fn row(seq: usize, name: &str, status: StepStatus) -> StepReport {
-        StepReport {
-            seq,
-            name: name.into(),
-            module: "m".into(),
-            fingerprint: crate::Fingerprint(seq as u128),
-            policy: crate::Policy::Checkpoint,
-            status,
-            reason: String::new(),
-            seconds: 1.0,
-            executions: 1,
-            partitions: 1,
-            partitions_executed: 1,
-            partitions_reused: 0,
-            output_bytes: 2,
-            output_resident_bytes: 2,
-            spilled_bytes: 0,
-            reloaded_bytes: 0,
-            checkpoint: None,
-            object_keys: Vec::new(),
-            output_type: "u64".into(),
-            code: "c".into(),
-            params_hash: "p".into(),
-            parents: Vec::new(),
-            content: Default::default(),
-        }
-    }
+    use crate::report::test_row as row;
 
     /// The first `STEP_ROWS_CAP` finished rows are kept (in record order whatever order they
     /// finished in); later ones fold into one row per (name, status), ordered by name then

@@ -215,10 +215,15 @@ impl Server {
     /// A command with this server's environment.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = Command::new(program);
+        self.configure(&mut cmd);
+        cmd
+    }
+
+    /// Give `cmd` this server's endpoint and credentials (the `AWS_*` environment).
+    pub fn configure(&self, cmd: &mut Command) {
         for (k, v) in self.settings() {
             cmd.env(k, v);
         }
-        cmd
     }
 }
 
