@@ -195,7 +195,8 @@ fn wide(
 /// A wide step that runs alone with `--jobs 2` reads its stored inputs on both cores: each
 /// input it asks for loads on its own thread while the next loads on another (issue 22: the
 /// aggregate of a partitioned run no longer decodes its 64 inputs on one core). Same answer as
-/// `--jobs 1`; a body that stops reading early leaves no charge behind.
+/// `--jobs 1`; a body that stops reading early still ends (the loads it never took are joined);
+/// the tracked peak stays within the budget.
 #[test]
 fn a_wide_step_alone_loads_its_stored_inputs_on_every_core() {
     let dir = tempfile::tempdir().unwrap();

@@ -93,7 +93,7 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
 
     // 1b. Inputs on S3 (issue 23, item 4): a file and a glob of objects (one partition per
     //     object) are hashed once by the coordinator and read by the workers Spark starts;
-    //     same answer as in one process, and the executors' workers ask no other version.
+    //     same answer as in one process, one task per object.
     if let Some(server) = &server {
         let prefix = server.url("spark-inputs");
         let data = server.backend_at(&prefix, None);
