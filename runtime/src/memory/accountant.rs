@@ -48,7 +48,7 @@ impl Accountant {
     /// Start accounting (and the background sampler) for a run with `budget`.
     /// With `sample_every`, a background thread also samples RSS at that interval (a second
     /// thread makes glibc's malloc take locks, which costs the allocation-heavy steps of a
-    /// single-threaded run up to ~20 %; without it the timeline is sampled at step boundaries
+    /// single-threaded run up to ~20 %; without it the timeline is sampled at step boundaries (at most once a millisecond)
     /// and at every new peak).
     pub fn start(budget: Budget, sample_every: Option<Duration>) -> Self {
         fix_mmap_threshold();

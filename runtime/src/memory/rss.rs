@@ -19,8 +19,9 @@ pub fn current_rss() -> u64 {
 }
 
 /// `/proc/self/statm`, read through a descriptor each thread keeps open: the runtime samples
-/// RSS after every step, and opening the file each time cost more than reading it (a `pread`
-/// at offset 0 makes the kernel regenerate the contents).
+/// RSS at step boundaries (at most once a millisecond: even a `pread` at offset 0, which makes
+/// the kernel regenerate the contents, costs microseconds), and opening the file each time
+/// cost more than reading it.
 #[cfg(target_os = "linux")]
 fn read_statm() -> Option<String> {
     use std::os::unix::fs::FileExt;
