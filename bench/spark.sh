@@ -3,8 +3,8 @@
 # with the same executors: the seed workload at ROWS (default 20,000,000) rows, PARTITIONS
 # (default 16) partitions, checkpoint every 10, 384 MiB per task — `stepstone spark submit`
 # of the seed example vs `spark-submit bench/seed_spark.py` (DataFrames, Parquet written and
-# read back at each checkpoint) — and Stepstone's local run with `--jobs 2 --runner processes`
-# beside them. Runs alternate, N rounds (default 3); wall seconds of the whole command, medians,
+# read back at each checkpoint) — and Stepstone's local runs beside them: `--jobs 2` (threads,
+# the default runner) and `--jobs 2 --runner processes` (the faster one here). Runs alternate, N rounds (default 3); wall seconds of the whole command, medians,
 # ratios, checksums.
 #
 #   bench/spark.sh MASTER [ROUNDS] [ROWS] [PARTITIONS]      # MASTER: spark://127.0.0.1:7077
@@ -42,6 +42,8 @@ for i in $(seq "$rounds"); do
     --checkpoint-dir "$dir/st" --no-progress
   rm -rf "$dir/df"; measure spark_dataframes spark-submit --master "$master" "${conf[@]}" \
     bench/seed_spark.py "$rows" "$parts" "$dir/df"
+  rm -rf "$dir/lt"; measure stepstone_local_threads "$bin" --rows "$rows" --partitions "$parts" \
+    --budget 384MiB --every 10 --jobs 2 --checkpoint-dir "$dir/lt" --no-progress
   rm -rf "$dir/lo"; measure stepstone_local "$bin" --rows "$rows" --partitions "$parts" \
     --budget 384MiB --every 10 --jobs 2 --runner processes --checkpoint-dir "$dir/lo" --no-progress
 done
@@ -60,9 +62,11 @@ for line in open(path):
 med = lambda n: statistics.median(r[0] for r in data[n])
 print(f"{sys.argv[7]}: seed {rows} rows, {parts} partitions, every 10, 384 MiB per task; {len(data['stepstone_spark'])} rounds, "
       f"medians; {cores} cores, load {before} before, {after} after")
-for name in ("stepstone_spark", "spark_dataframes", "stepstone_local"):
-    print(f"{name:<18} {med(name):>8.2f} s  checksum {data[name][-1][1]}")
-s, d, l = med("stepstone_spark"), med("spark_dataframes"), med("stepstone_local")
+for name in ("stepstone_spark", "spark_dataframes", "stepstone_local_threads", "stepstone_local"):
+    print(f"{name:<24} {med(name):>8.2f} s  checksum {data[name][-1][1]}")
+s, d = med("stepstone_spark"), med("spark_dataframes")
+t, l = med("stepstone_local_threads"), med("stepstone_local")
 print(f"Stepstone on Spark / Spark DataFrames: {s / d:.2f}x (target <= 0.5x)")
-print(f"Stepstone on Spark / Stepstone local --jobs 2: {s / l:.2f}x (target <= 1.6x)")
+print(f"Stepstone on Spark / Stepstone local --jobs 2 (threads): {s / t:.2f}x (target <= 1.6x)")
+print(f"Stepstone on Spark / Stepstone local --jobs 2 --runner processes: {s / l:.2f}x")
 PY

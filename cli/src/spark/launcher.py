@@ -52,13 +52,18 @@ def classify(exit_code):
     return "retry"
 
 
-def run_segment(task, spark_attempt=None, spark_files_get=None):
-    """Run one segment in worker mode on this executor; return its answer or raise to retry."""
-    if spark_attempt is None:
+def run_segment(task, spark_attempt=None, spark_files_get=None, cpus=None):
+    """Run one segment in worker mode on this executor; return its answer or raise to retry.
+    The worker may use the cores Spark gave the task (`spark.task.cpus`, or a stage's task
+    resource profile): a wide step reads its stored inputs on all of them."""
+    if spark_attempt is None or cpus is None:
         from pyspark import TaskContext
 
         context = TaskContext.get()
-        spark_attempt = context.attemptNumber() if context is not None else 0
+        if spark_attempt is None:
+            spark_attempt = context.attemptNumber() if context is not None else 0
+        if cpus is None:
+            cpus = context.cpus() if context is not None else 1
     if spark_files_get is None:
         from pyspark import SparkFiles
 
@@ -74,8 +79,11 @@ def run_segment(task, spark_attempt=None, spark_files_get=None):
         cwd = None
     with tempfile.TemporaryDirectory(prefix="stepstone-task-") as scratch:
         spec_path = os.path.join(scratch, "spec.json")
+        spec = task["spec"]
+        if cpus > 1:
+            spec = dict(spec, threads=cpus)
         with open(spec_path, "w") as f:
-            json.dump(task["spec"], f)
+            json.dump(spec, f)
         command = [binary, *task["args"], "--run-task", spec_path, "--attempt", str(attempt),
                    "--lifeline", "stdin"]
         # stdin stays open while the worker runs: its end is the worker's lifeline.
@@ -147,12 +155,25 @@ def main(argv):
         return 0 if argv else 2
     binary, flags = argv[0], argv[1:]
     die_with_parent()  # the driver JVM: when it is killed, so is this launcher
-    from pyspark.sql import SparkSession
-
     name = os.path.basename(binary)
-    spark = SparkSession.builder.appName(f"stepstone {name}").getOrCreate()
-    sc = spark.sparkContext
     binary = os.path.abspath(binary)
+    # The coordinator records the pipeline, hashes its inputs and plans while Spark starts its
+    # context and executors; its stage lines wait in the pipe until the context is up.
+    coordinator = Coordinator([binary, *flags, "--runner", "launcher"])
+    try:
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.builder.appName(f"stepstone {name}").getOrCreate()
+    except BaseException as error:
+        coordinator.process.stdin.close()  # no launcher: the coordinator stops and unlocks
+        for line in coordinator.process.stdout:  # its report, read so it never blocks on it
+            if not line.startswith(PREFIX):
+                sys.stdout.write(line)
+        coordinator.process.wait()
+        sys.stderr.write(f"stepstone: Spark did not start ({short(error)}); no task ran. "
+                         "Check --master and the cluster (Spark's log is above).\n")
+        raise
+    sc = spark.sparkContext
     shared = os.environ.get("STEPSTONE_SPARK_SHARED_BINARY") == "1"
     if not shared:
         sc.addFile(binary)
@@ -163,7 +184,6 @@ def main(argv):
         "env": {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)},
         "cwd": os.getcwd(),
     }
-    coordinator = Coordinator([binary, *flags, "--runner", "launcher"])
     threads = []
     for line in coordinator.process.stdout:
         if not line.startswith(PREFIX):

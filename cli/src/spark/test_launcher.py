@@ -47,7 +47,7 @@ class LauncherTests(unittest.TestCase):
         with tempfile.TemporaryDirectory() as folder:
             record = os.path.join(folder, "args")
             binary = fake_binary(folder, 0, record)
-            answer = launcher.run_segment(task(binary, attempt=2), spark_attempt=1)
+            answer = launcher.run_segment(task(binary, attempt=2), spark_attempt=1, cpus=1)
             self.assertEqual(answer, {"segment": 3, "attempt": 2, "worker_attempt": 102,
                                       "exit_code": 0})
             args = open(record).read().split("\n")
@@ -58,17 +58,31 @@ class LauncherTests(unittest.TestCase):
             with open(record + ".spec") as f:
                 self.assertEqual(json.load(f)["plan_hash"], "abc")
 
+    def test_the_worker_gets_the_cores_spark_gave_the_task(self):
+        with tempfile.TemporaryDirectory() as folder:
+            record = os.path.join(folder, "args")
+            binary = fake_binary(folder, 0, record)
+            given = task(binary)
+            given["spec"]["threads"] = 1
+            launcher.run_segment(given, spark_attempt=0, cpus=4)
+            with open(record + ".spec") as f:
+                self.assertEqual(json.load(f)["threads"], 4)
+            launcher.run_segment(given, spark_attempt=0, cpus=1)
+            with open(record + ".spec") as f:
+                self.assertEqual(json.load(f)["threads"], 1)
+            self.assertEqual(given["spec"]["threads"], 1, "the stage's own spec is not changed")
+
     def test_a_step_failure_is_returned_not_raised(self):
         with tempfile.TemporaryDirectory() as folder:
             binary = fake_binary(folder, 1, os.path.join(folder, "args"))
-            answer = launcher.run_segment(task(binary), spark_attempt=0)
+            answer = launcher.run_segment(task(binary), spark_attempt=0, cpus=1)
             self.assertEqual(answer["exit_code"], 1)
 
     def test_a_transient_failure_raises_for_spark_to_retry(self):
         with tempfile.TemporaryDirectory() as folder:
             binary = fake_binary(folder, 3, os.path.join(folder, "args"))
             with self.assertRaises(RuntimeError) as raised:
-                launcher.run_segment(task(binary), spark_attempt=0)
+                launcher.run_segment(task(binary), spark_attempt=0, cpus=1)
             self.assertIn("exit code 3", str(raised.exception))
 
     def test_the_binary_is_taken_from_spark_files_when_not_shared(self):
@@ -77,7 +91,7 @@ class LauncherTests(unittest.TestCase):
             shipped = dict(task(binary), binary_path=None)
             asked = []
             answer = launcher.run_segment(
-                shipped, spark_attempt=0,
+                shipped, spark_attempt=0, cpus=1,
                 spark_files_get=lambda name: asked.append(name) or binary)
             self.assertEqual(asked, ["pipeline"])
             self.assertEqual(answer["exit_code"], 0)
