@@ -132,47 +132,65 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
         assert_none_left(&store, Duration::from_secs(10));
     }
 
-    // 2. A step error: one failure with its message, no retry by Spark.
-    let fail_dir = tmp.path().join("fail");
-    let out = cluster
-        .submit(
-            SEGMENTS,
-            &[
-                "--checkpoint-dir",
-                &fail_dir.display().to_string(),
-                "--no-progress",
-                "--fail-at",
-                "3",
-            ],
-            &[],
-        )
-        .output()
-        .unwrap();
-    // Spark prints the driver's (the launcher's, the coordinator's) stderr on its stdout.
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", tail(all.as_bytes()));
-    assert!(
-        all.contains("step `adjust` (#3) failed: injected failure at adjust step 3"),
-        "{}",
-        tail(all.as_bytes())
-    );
-    let run = &run_dirs(&fail_dir)[0];
-    for report in files_starting(run, "task-s")
-        .iter()
-        .filter(|p| !p.to_string_lossy().ends_with(".spec.json"))
-    {
-        assert!(
-            report.to_string_lossy().ends_with("-a1.json"),
-            "a deterministic failure is not retried: {}",
-            report.display()
+    // 2. A step error and a panic: one failure with the step's message (and the panic's
+    //    location), no retry by Spark.
+    for (flag, words) in [
+        ("--fail-at", "failed: injected failure at adjust step 3"),
+        ("--panic-at", "injected panic at adjust step 3"),
+    ] {
+        let fail_dir = tmp.path().join(flag.trim_start_matches('-'));
+        let out = cluster
+            .submit(
+                SEGMENTS,
+                &[
+                    "--checkpoint-dir",
+                    &fail_dir.display().to_string(),
+                    "--no-progress",
+                    flag,
+                    "3",
+                ],
+                &[],
+            )
+            .output()
+            .unwrap();
+        // Spark prints the driver's (the launcher's, the coordinator's) stderr on its stdout.
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
         );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{flag}: {}",
+            tail(all.as_bytes())
+        );
+        assert!(
+            all.contains("step `adjust` (#3)") && all.contains(words),
+            "{flag}: {}",
+            tail(all.as_bytes())
+        );
+        if flag == "--panic-at" {
+            assert!(
+                all.contains("segments.rs:"),
+                "the panic's location: {}",
+                tail(all.as_bytes())
+            );
+        }
+        let run = &run_dirs(&fail_dir)[0];
+        assert_eq!(read_json(&run.join("report.json"))["status"], "failed");
+        for report in files_starting(run, "task-s")
+            .iter()
+            .filter(|p| !p.to_string_lossy().ends_with(".spec.json"))
+        {
+            assert!(
+                report.to_string_lossy().ends_with("-a1.json"),
+                "{flag}: a deterministic failure is not retried: {}",
+                report.display()
+            );
+        }
     }
 
-    // 3. An executor JVM killed mid-stage: its tasks run again; same answer.
     let flags = ["--partitions", "6", "--sleep-ms", "150", "--no-progress"];
     let reference = Command::new(SEGMENTS)
         .arg("--checkpoint-dir")
@@ -181,6 +199,61 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
         .output()
         .unwrap();
     let expected = json(&reference)["checksum"].clone();
+
+    // 3a. A worker process (a Spark task's child) SIGKILLed mid-segment: Spark retries the
+    //     task (worker attempt 2 of that segment); same answer.
+    let worker_dir = tmp.path().join("worker-killed");
+    let worker_marker = worker_dir.display().to_string();
+    let child = cluster
+        .submit(
+            SEGMENTS,
+            &[
+                &["--checkpoint-dir", worker_marker.as_str()][..],
+                &flags[..],
+            ]
+            .concat(),
+            &[],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let victim = loop {
+        if let Some(pid) = processes_with(&[&worker_marker, "--run-task"]).first() {
+            break *pid;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no worker started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Command::new("kill")
+        .args(["-9", &victim.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", tail(&out.stderr));
+    assert_eq!(
+        json(&out)["checksum"],
+        expected,
+        "after a worker process was killed"
+    );
+    if killed {
+        let run = &run_dirs(&worker_dir)[0];
+        let retried = files_starting(run, "task-s")
+            .iter()
+            .any(|p| p.to_string_lossy().ends_with("-a2.json"));
+        assert!(
+            retried,
+            "Spark retried the killed worker's task as attempt 2"
+        );
+    }
+    assert_none_left(&worker_marker, Duration::from_secs(15));
+
+    // 3b. An executor JVM killed mid-stage: its tasks run again; same answer.
     let kill_dir = tmp.path().join("executor-killed");
     let kill_marker = kill_dir.display().to_string();
     let child = cluster
