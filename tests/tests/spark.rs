@@ -2,7 +2,7 @@
 //! seed with checkpoints on S3 gives the local checksum; a step error fails the run once with
 //! its message (Spark does not retry it); an executor JVM killed mid-stage gives the same
 //! answer; the driver killed leaves no Stepstone process and a re-run executes no finished
-//! segment. One test function, one cluster (starting one takes 15–40 s).
+//! segment; a segment is folded as its task ends, not with its whole stage. One test function, one cluster (starting one takes 15–40 s).
 
 mod runs_util;
 mod s3_util;
@@ -432,4 +432,57 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
             .expect("an intact object");
     }
     assert_none_left(&spec_marker, Duration::from_secs(30));
+
+    // 6. Answers as tasks end: while partition 0's segment straggles (no speculation), the
+    //    coordinator has already folded the stage's other segments (the live report counts
+    //    their tasks), not only when the whole stage's job ends.
+    let answers_dir = tmp.path().join("answers");
+    let answers_marker = answers_dir.display().to_string();
+    let child = cluster
+        .submit(
+            SEGMENTS,
+            &[
+                "--checkpoint-dir",
+                answers_marker.as_str(),
+                "--partitions",
+                "4",
+                "--slow-first-attempt-ms",
+                "10000",
+                "--no-progress",
+            ],
+            &[],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut folded_early = None;
+    while folded_early.is_none() && started.elapsed() < Duration::from_secs(180) {
+        if let Some(run) = run_dirs(&answers_dir).first() {
+            // The live report first: a count read before the straggler's report appeared was
+            // folded before the straggler ended.
+            let done = std::fs::read(run.join("live.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|live| live["tasks_done"].as_u64())
+                .unwrap_or(0);
+            let straggler_ended = !files_starting(run, "task-s00000-a").is_empty();
+            if done > 0 && !straggler_ended {
+                folded_early = Some(done);
+            }
+            if straggler_ended && folded_early.is_none() {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", tail(&out.stderr));
+    assert!(
+        folded_early.is_some(),
+        "the live report counted no task before the straggling segment ended: answers wait \
+         for the whole stage"
+    );
+    assert_none_left(&answers_marker, Duration::from_secs(30));
 }

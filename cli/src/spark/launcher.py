@@ -133,20 +133,70 @@ def short(error):
     return text[0][:500] if text else type(error).__name__
 
 
-def run_stage(sc, coordinator, message, base_task):
-    """One stage as one Spark job; every segment of it gets an answer."""
+class StageAnswers:
+    """A stage's answers, each segment's passed to the coordinator once: when its task ends
+    (polled from an accumulator, which Spark merges on the driver as each task succeeds), or at
+    the latest when the job ends. So the coordinator folds a segment and starts what waits for
+    it without waiting for the slowest task of the stage."""
+
+    def __init__(self, coordinator):
+        self.coordinator = coordinator
+        self.sent = set()
+
+    def send(self, answers):
+        for answer in answers:
+            if answer["segment"] not in self.sent:
+                self.sent.add(answer["segment"])
+                self.coordinator.answer(answer)
+
+
+def answers_accumulator(sc):
+    """An accumulator of answer lists (a new list per merge: safe to read while Spark adds)."""
+    from pyspark.accumulators import AccumulatorParam
+
+    class Answers(AccumulatorParam):
+        def zero(self, value):
+            return []
+
+        def addInPlace(self, value1, value2):
+            return value1 + value2
+
+    return sc.accumulator([], Answers())
+
+
+def run_stage(sc, coordinator, message, base_task, poll_seconds=0.25):
+    """One stage as one Spark job; every segment of it gets one answer."""
     tasks = [dict(base_task, segment=t["segment"], attempt=t["attempt"], spec=t["spec"])
              for t in message["tasks"]]
+    answers = StageAnswers(coordinator)
+    ended = answers_accumulator(sc)
+
+    def run_and_tell(task):
+        answer = run_segment(task)
+        ended.add([answer])
+        return answer
+
+    job_over = threading.Event()
+
+    def poll():
+        while not job_over.wait(poll_seconds):
+            answers.send(ended.value)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
     try:
         sc.setJobGroup(f"stepstone-stage-{message['stage']}", message["description"],
                        interruptOnCancel=True)
-        results = sc.parallelize(tasks, len(tasks)).map(run_segment).collect()
-        for result in results:
-            coordinator.answer(result)
+        results = sc.parallelize(tasks, len(tasks)).map(run_and_tell).collect()
+        job_over.set()
+        poller.join()
+        answers.send(results)
     except Exception as error:  # the job failed: Spark gave up on a task after its retries
-        for t in message["tasks"]:
-            coordinator.answer({"segment": t["segment"], "attempt": t["attempt"],
-                                "exit_code": None, "message": short(error)})
+        job_over.set()
+        poller.join()
+        answers.send(ended.value)  # the segments that did end keep their answers
+        answers.send({"segment": t["segment"], "attempt": t["attempt"], "exit_code": None,
+                      "message": short(error)} for t in message["tasks"])
 
 
 def main(argv):

@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import tempfile
+import time
 import unittest
 
 import launcher
@@ -95,6 +96,103 @@ class LauncherTests(unittest.TestCase):
                 spark_files_get=lambda name: asked.append(name) or binary)
             self.assertEqual(asked, ["pipeline"])
             self.assertEqual(answer["exit_code"], 0)
+
+
+try:
+    import pyspark  # noqa: F401  (run_stage builds a real accumulator parameter)
+
+    HAVE_PYSPARK = True
+except ImportError:
+    HAVE_PYSPARK = False
+
+
+class FakeCoordinator:
+    def __init__(self, spark):
+        self.spark, self.answers = spark, []
+
+    def answer(self, message):
+        self.answers.append((message, self.spark.running))
+
+
+class FakeAccumulator:
+    def __init__(self):
+        self.value = []
+
+    def add(self, term):
+        self.value = self.value + term
+
+
+class FakeSpark:
+    """Runs a job's tasks one by one in this process; a task's accumulator update is merged when
+    it ends, as Spark merges it on the driver. `fail_at`: the job fails at that task (Spark gave
+    up after its retries)."""
+
+    def __init__(self, fail_at=None):
+        self.fail_at, self.running, self.coordinator = fail_at, False, None
+
+    def accumulator(self, value, param):
+        self.accumulated = FakeAccumulator()
+        return self.accumulated
+
+    def setJobGroup(self, group, description, interruptOnCancel=False):
+        self.description = description
+
+    def parallelize(self, items, slices):
+        spark = self
+
+        class Job:
+            def map(self, f):
+                self.f = f
+                return self
+
+            def collect(self):
+                spark.running, results = True, []
+                try:
+                    for i, item in enumerate(items):
+                        if i == spark.fail_at:
+                            raise RuntimeError("Job aborted due to stage failure: task 1 failed")
+                        results.append(self.f(item))
+                        # The next task waits until the driver passed this one's answer on.
+                        for _ in range(500):
+                            if len(spark.coordinator.answers) > i:
+                                break
+                            time.sleep(0.01)
+                    return results
+                finally:
+                    spark.running = False
+
+        return Job()
+
+
+@unittest.skipUnless(HAVE_PYSPARK, "pyspark is not installed: pip install pyspark==4.3.0")
+class StageTests(unittest.TestCase):
+    def stage(self, folder, spark):
+        binary = fake_binary(folder, 0, os.path.join(folder, "args"))
+        base = dict(task(binary))
+        message = {"stage": 0, "description": "demo run r1: stage 0 (3 segments)",
+                   "tasks": [{"segment": s, "attempt": 1, "spec": {"segment": s}}
+                             for s in (4, 5, 6)]}
+        coordinator = FakeCoordinator(spark)
+        spark.coordinator = coordinator
+        launcher.run_stage(spark, coordinator, message, base, poll_seconds=0.01)
+        return coordinator.answers
+
+    def test_each_segment_is_answered_once_as_its_task_ends(self):
+        with tempfile.TemporaryDirectory() as folder:
+            answers = self.stage(folder, FakeSpark())
+        self.assertEqual([a["segment"] for a, _ in answers], [4, 5, 6])
+        self.assertTrue(all(a["exit_code"] == 0 for a, _ in answers))
+        self.assertTrue(answers[0][1], "the first answer went out while the job still ran")
+
+    def test_a_failed_job_keeps_the_answers_of_the_segments_that_ended(self):
+        with tempfile.TemporaryDirectory() as folder:
+            answers = self.stage(folder, FakeSpark(fail_at=1))
+        by_segment = {a["segment"]: a for a, _ in answers}
+        self.assertEqual(len(answers), 3)
+        self.assertEqual(by_segment[4]["exit_code"], 0)
+        for segment in (5, 6):
+            self.assertIsNone(by_segment[segment]["exit_code"])
+            self.assertIn("task 1 failed", by_segment[segment]["message"])
 
 
 if __name__ == "__main__":
