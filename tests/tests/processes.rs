@@ -603,3 +603,136 @@ fn a_worker_refuses_a_task_whose_coordinator_no_longer_holds_the_store() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `--runner launcher` driven by a launcher written here (the line protocol of
+/// docs/design.md, without an engine): every stage line's segments run as workers, one answer
+/// line each. A run with a sink runs two schedules (the sink's, then the output's); both are
+/// answered on the one standard input. Returns the coordinator's output and the stages seen as
+/// (stage number, segment numbers).
+fn run_with_a_line_launcher(dir: &Path, flags: &[&str]) -> (Output, Vec<(u64, Vec<u64>)>) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut coordinator = Command::new(SEGMENTS)
+        .arg("--checkpoint-dir")
+        .arg(dir)
+        .args(flags)
+        .args(["--no-progress", "--runner", "launcher"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = coordinator.id();
+    // A coordinator that waits for an answer it will never get must fail this test, not hang it.
+    let (ended, watch) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            watch.recv_timeout(Duration::from_secs(120))
+        {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    });
+    let mut answers = coordinator.stdin.take().unwrap();
+    let stdout = BufReader::new(coordinator.stdout.take().unwrap());
+    let specs = tempfile::tempdir().unwrap();
+    let (mut own, mut stages) = (Vec::new(), Vec::new());
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        let Some(message) = line.strip_prefix("@stepstone ") else {
+            own.push(line);
+            continue;
+        };
+        let message: serde_json::Value = serde_json::from_str(message).unwrap();
+        if message["op"] != "stage" {
+            continue;
+        }
+        let mut numbers = Vec::new();
+        for task in message["tasks"].as_array().unwrap() {
+            let (segment, attempt) = (
+                task["segment"].as_u64().unwrap(),
+                task["attempt"].as_u64().unwrap(),
+            );
+            numbers.push(segment);
+            let spec = specs.path().join(format!("{segment}-{attempt}.json"));
+            std::fs::write(&spec, task["spec"].to_string()).unwrap();
+            let mut worker = Command::new(SEGMENTS)
+                .arg("--checkpoint-dir")
+                .arg(dir)
+                .args(flags)
+                .arg("--run-task")
+                .arg(&spec)
+                .args(["--attempt", &attempt.to_string(), "--lifeline", "stdin"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            // Its stdin stays open while it runs: its end is the worker's lifeline.
+            let lifeline = worker.stdin.take();
+            let status = worker.wait().unwrap();
+            drop(lifeline);
+            let answer = serde_json::json!({"segment": segment, "attempt": attempt,
+                "worker_attempt": attempt, "exit_code": status.code()});
+            // The coordinator may have ended (a failed run): a closed pipe is its answer.
+            let _ = writeln!(answers, "{answer}");
+        }
+        stages.push((message["stage"].as_u64().unwrap(), numbers));
+    }
+    drop(answers);
+    let mut out = coordinator.wait_with_output().unwrap();
+    out.stdout = own.join("\n").into_bytes();
+    drop(ended);
+    let _ = watchdog.join();
+    (out, stages)
+}
+
+#[test]
+fn a_line_launcher_runs_every_schedule_of_a_run_with_a_sink() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sink = tmp.path().join("total.txt");
+    let sink_flag = sink.display().to_string();
+    let flags = ["--partitions", "3", "--sink", sink_flag.as_str()];
+    let reference = run(SEGMENTS, &tmp.path().join("one"), &["--partitions", "3"]);
+    let dir = tmp.path().join("launched");
+    let (out, stages) = run_with_a_line_launcher(&dir, &flags);
+    assert!(
+        out.status.success(),
+        "the coordinator ended with {:?} (killed by the watchdog: it waited for an answer it \
+         had been sent): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(checksum(&out), checksum(&reference));
+    assert_eq!(
+        std::fs::read_to_string(&sink).unwrap(),
+        checksum(&reference).to_string(),
+        "the sink ran"
+    );
+    // Two schedules, numbered on: no stage and no segment number given twice, and every
+    // segment's spec and attempt report kept under its own name.
+    assert!(stages.len() >= 2, "{stages:?}");
+    let numbers: Vec<u64> = stages.iter().map(|(n, _)| *n).collect();
+    let segments: Vec<u64> = stages.iter().flat_map(|(_, s)| s.clone()).collect();
+    assert_eq!(
+        numbers.iter().collect::<BTreeSet<_>>().len(),
+        numbers.len(),
+        "{stages:?}"
+    );
+    assert_eq!(
+        segments.iter().collect::<BTreeSet<_>>().len(),
+        segments.len(),
+        "{stages:?}"
+    );
+    let run = &run_dirs(&dir)[0];
+    assert_eq!(
+        files_starting(run, "task-s")
+            .iter()
+            .filter(|p| p.to_string_lossy().ends_with(".spec.json"))
+            .count(),
+        segments.len()
+    );
+    for s in &segments {
+        assert_eq!(
+            read_json(&run.join(format!("task-s{s:05}-a1.json")))["status"],
+            "succeeded"
+        );
+    }
+}

@@ -201,15 +201,19 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
     let expected = json(&reference)["checksum"].clone();
 
     // 3a. A worker process (a Spark task's child) SIGKILLed mid-segment: Spark retries the
-    //     task (worker attempt 2 of that segment); same answer.
+    //     task (worker attempt 2 of that segment); same answer. The run has a sink too, so
+    //     the coordinator sends two schedules' stages (the sink's, then the output's).
     let worker_dir = tmp.path().join("worker-killed");
     let worker_marker = worker_dir.display().to_string();
+    let sink = tmp.path().join("sink.txt");
+    let sink_flag = sink.display().to_string();
     let child = cluster
         .submit(
             SEGMENTS,
             &[
                 &["--checkpoint-dir", worker_marker.as_str()][..],
                 &flags[..],
+                &["--sink", sink_flag.as_str()][..],
             ]
             .concat(),
             &[],
@@ -240,6 +244,11 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
         json(&out)["checksum"],
         expected,
         "after a worker process was killed"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&sink).unwrap_or_default(),
+        expected.to_string(),
+        "the sink's file"
     );
     if killed {
         let run = &run_dirs(&worker_dir)[0];

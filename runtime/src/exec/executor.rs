@@ -43,6 +43,10 @@ pub(crate) struct Executor {
     /// In a worker process (`--run-task`): the segment's exchange outputs and the objects it
     /// committed (`worker.rs`).
     pub(crate) worker: Option<super::remote::WorkerState>,
+    /// Segment numbers the run has given out (`processes.rs`): a run that runs several
+    /// schedules (sinks, then its output) numbers their segments on, so spec files, attempt
+    /// reports and the launcher's answers never name two segments alike.
+    pub(crate) segments_numbered: usize,
 }
 
 impl Executor {
@@ -71,6 +75,7 @@ impl Executor {
             pending_reads: rustc_hash::FxHashMap::default(),
             spill_failure: None,
             worker: None,
+            segments_numbered: 0,
         })
     }
 

@@ -26,7 +26,8 @@ use std::ffi::OsString;
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use super::remote::TaskSpec;
@@ -286,32 +287,29 @@ fn signal(pid: u32, signal: i32) {
     }
 }
 
-/// `--runner launcher`: stages on stdout, answers on stdin (see the module's protocol).
+/// `--runner launcher`: stages on stdout, answers on stdin (see the module's protocol). One per
+/// schedule the coordinator runs (a run with sinks and an output runs several); the stage
+/// numbers and the answers on stdin belong to the process ([`stage_number`], [`answers`]).
 pub(crate) struct LineLauncher {
-    stage: u64,
     description: String,
     batch: Vec<serde_json::Value>,
     running: HashMap<usize, u32>,
-    answers: mpsc::Receiver<Result<Answer, String>>,
 }
 
-/// One answer line of the launcher.
-#[derive(Debug, serde::Deserialize)]
-struct Answer {
-    segment: usize,
-    attempt: u32,
-    #[serde(default)]
-    worker_attempt: Option<u32>,
-    #[serde(default)]
-    exit_code: Option<i32>,
-    #[serde(default)]
-    message: Option<String>,
+/// The next stage number: unique in the process, so a run's stages (and their Spark job
+/// groups) never repeat a number from one schedule to the next.
+fn stage_number() -> u64 {
+    static STAGES: AtomicU64 = AtomicU64::new(0);
+    STAGES.fetch_add(1, Ordering::Relaxed) + 1
 }
 
-impl LineLauncher {
-    /// Start reading answers from standard input; `description` names the run in the
-    /// engine's UI.
-    pub(crate) fn new(description: String) -> LineLauncher {
+/// The launcher's answers: standard input is one stream for the whole process, so one thread
+/// reads it (started by the first launcher) and every [`LineLauncher`] of the process receives
+/// from its channel. A reader per launcher would leave the previous schedule's thread blocked
+/// on stdin, taking the next answer and dropping it.
+fn answers() -> &'static Mutex<mpsc::Receiver<Result<Answer, String>>> {
+    static ANSWERS: OnceLock<Mutex<mpsc::Receiver<Result<Answer, String>>>> = OnceLock::new();
+    ANSWERS.get_or_init(|| {
         let (tx, answers) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("stepstone-launcher-answers".into())
@@ -337,12 +335,32 @@ impl LineLauncher {
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "cannot read the launcher's answers");
         }
+        Mutex::new(answers)
+    })
+}
+
+/// One answer line of the launcher.
+#[derive(Debug, serde::Deserialize)]
+struct Answer {
+    segment: usize,
+    attempt: u32,
+    #[serde(default)]
+    worker_attempt: Option<u32>,
+    #[serde(default)]
+    exit_code: Option<i32>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl LineLauncher {
+    /// A launcher for one schedule; `description` names the run in the engine's UI.
+    pub(crate) fn new(description: String) -> LineLauncher {
+        // Start reading stdin now: an answer is never lost between two schedules.
+        let _ = answers();
         LineLauncher {
-            stage: 0,
             description,
             batch: Vec::new(),
             running: HashMap::new(),
-            answers,
         }
     }
 
@@ -385,19 +403,19 @@ impl Launch for LineLauncher {
         if self.batch.is_empty() {
             return Ok(());
         }
-        self.stage += 1;
+        let stage = stage_number();
         let tasks = std::mem::take(&mut self.batch);
         let description = format!(
             "{}: stage {} ({} segment{})",
             self.description,
-            self.stage,
+            stage,
             tasks.len(),
             if tasks.len() == 1 { "" } else { "s" }
         );
         Self::say(&serde_json::json!({
             "op": "stage",
             "format": 1,
-            "stage": self.stage,
+            "stage": stage,
             "description": description,
             "tasks": tasks,
         }))
@@ -408,7 +426,9 @@ impl Launch for LineLauncher {
     }
 
     fn next(&mut self, timeout: Duration) -> Result<Option<Ended>, String> {
-        let answer = match self.answers.recv_timeout(timeout) {
+        // A poisoned lock only means another schedule's thread panicked while receiving.
+        let answers = answers().lock().unwrap_or_else(|e| e.into_inner());
+        let answer = match answers.recv_timeout(timeout) {
             Ok(answer) => answer?,
             Err(mpsc::RecvTimeoutError::Timeout) => return Ok(None),
             Err(mpsc::RecvTimeoutError::Disconnected) => {

@@ -121,6 +121,9 @@ impl Executor {
         let lease = self.services.store.lock_holder().ok().flatten();
         let mut state = vec![State::Pending; plans.len()];
         let mut attempts = vec![0u32; plans.len()];
+        // Segment `s` of this schedule is segment `base + s` of the run (its files, its answers).
+        let base = self.segments_numbered;
+        self.segments_numbered += plans.len();
         loop {
             self.check_stop()?;
             loop {
@@ -141,7 +144,7 @@ impl Executor {
                     continue;
                 }
                 attempts[s] += 1;
-                let spec = self.segment_spec(lineage, s, &plans[s], share, lease.clone())?;
+                let spec = self.segment_spec(lineage, base + s, &plans[s], share, lease.clone())?;
                 let share = share.bytes;
                 let path = self.write_spec(&specs.0, &spec, attempts[s])?;
                 launcher
@@ -153,15 +156,20 @@ impl Executor {
                     .get(first.node)
                     .map(|n| n.name.clone())
                     .unwrap_or_default();
-                self.services
-                    .log
-                    .event("worker-start", &name, first.node.0, Some(s as u32), 0);
+                self.services.log.event(
+                    "worker-start",
+                    &name,
+                    first.node.0,
+                    Some((base + s) as u32),
+                    0,
+                );
             }
             launcher.flush().map_err(ExecError::Worker)?;
             if launcher.running() == 0 {
                 if let Some(s) = state.iter().position(|s| *s != State::Done) {
                     return Err(ExecError::Worker(format!(
-                        "segment {s} can never start: a segment it reads from did not finish (a bug: please report it)"
+                        "segment {} can never start: a segment it reads from did not finish (a bug: please report it)",
+                        base + s
                     ))
                     .into());
                 }
@@ -173,8 +181,11 @@ impl Executor {
             else {
                 continue;
             };
-            let s = ended.segment;
-            let outcome = self.read_outcome(s, ended.report_attempt);
+            let number = ended.segment;
+            let Some(s) = number.checked_sub(base).filter(|s| *s < plans.len()) else {
+                continue; // not a segment of this schedule
+            };
+            let outcome = self.read_outcome(number, ended.report_attempt);
             match (ended.code, outcome) {
                 (Some(exit_codes::SUCCEEDED), Ok(outcome)) => {
                     self.fold_segment(lineage, &plans[s], Some(&outcome), reads);
@@ -189,7 +200,7 @@ impl Executor {
                         .and_then(|o| o.error.map(|e| e.message))
                         .unwrap_or_else(|| "it wrote no report".into());
                     return Err(ExecError::Worker(format!(
-                        "a worker refused its task (segment {s}): {why}"
+                        "a worker refused its task (segment {number}): {why}"
                     ))
                     .into());
                 }
@@ -203,14 +214,18 @@ impl Executor {
                         .get(first.node)
                         .map(|n| n.name.clone())
                         .unwrap_or_default();
-                    tracing::warn!(segment = s, attempt = ended.attempt, step = %name, "a worker ended without finishing its task ({why}); retrying");
-                    self.services
-                        .log
-                        .event("worker-retry", &name, first.node.0, Some(s as u32), 0);
+                    tracing::warn!(segment = number, attempt = ended.attempt, step = %name, "a worker ended without finishing its task ({why}); retrying");
+                    self.services.log.event(
+                        "worker-retry",
+                        &name,
+                        first.node.0,
+                        Some(number as u32),
+                        0,
+                    );
                     let max = launcher.max_attempts();
                     if attempts[s] >= max {
                         return Err(ExecError::Worker(format!(
-                            "segment {s} (step `{name}`, partition {}) did not finish in {max} attempts; the last one {why}",
+                            "segment {number} (step `{name}`, partition {}) did not finish in {max} attempts; the last one {why}",
                             first.index
                         ))
                         .into());

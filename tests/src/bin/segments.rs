@@ -2,7 +2,8 @@
 //! standard run flags plus `--rows N`, `--partitions P`, `--steps S`, `--every N` (checkpoint
 //! every N steps), `--sleep-ms N` (every adjust step sleeps: a window to kill workers in),
 //! `--fail-at K` (adjust step K returns an error), `--panic-at K` (adjust step K panics),
-//! `--slow-first-attempt-ms N` (partition 0's source sleeps N ms in a worker's first attempt).
+//! `--slow-first-attempt-ms N` (partition 0's source sleeps N ms in a worker's first attempt),
+//! `--sink FILE` (a sink step also writes the total there).
 //! Generate → S adjust steps (every 4th kept) → a sum over the kept datasets, one partition at a
 //! time. Prints one JSON line: the checksum and the run's figures; exits 0, 1, 2 or 130 / 143.
 
@@ -76,12 +77,21 @@ fn total(parts: Parts<'_, '_, Vec<u64>>) -> Result<u64, ArgError> {
     Ok(sum)
 }
 
+/// A sink: writes the total to `path` (a step with no output value, run before the output).
+#[step]
+fn write_total(total: &u64, path: String) -> Result<(), String> {
+    std::fs::write(&path, total.to_string()).map_err(|e| format!("writing {path}: {e}"))
+}
+
 #[pipeline(budget = "64MiB", checkpoint_every = 5)]
 fn segments(
     p: &mut Pipeline,
     #[default(40_000)] rows: u64,
     #[default(4)] partitions: u32,
     #[default(12)] steps: u32,
+    /// Also write the total to this file, from a sink step ("": no sink).
+    #[default(String::new())]
+    sink: String,
 ) -> Result<Handle<u64>> {
     let mut current = generate(p, rows, Partitions::new(partitions));
     let mut kept = Vec::new();
@@ -91,7 +101,11 @@ fn segments(
             kept.push(current.clone());
         }
     }
-    Ok(total(p, &kept))
+    let total = total(p, &kept);
+    if !sink.is_empty() {
+        write_total(p, &total, sink);
+    }
+    Ok(total)
 }
 
 /// segments: a partitioned chain for the process runner's tests.
@@ -117,6 +131,9 @@ struct Cli {
     panic_at: Option<u32>,
     #[arg(long, default_value_t = 0)]
     slow_first_attempt_ms: u64,
+    /// Also write the total to this file, from a sink step (the run then runs two schedules).
+    #[arg(long, default_value = "")]
+    sink: String,
 }
 
 fn main() -> ExitCode {
@@ -143,7 +160,7 @@ fn main() -> ExitCode {
     if let Some(every) = cli.every {
         config = config.checkpoint_every(Some(every));
     }
-    match segments::run(&config, cli.rows, cli.partitions, cli.steps) {
+    match segments::run(&config, cli.rows, cli.partitions, cli.steps, cli.sink) {
         Ok(out) => {
             let r = &out.report;
             let executed: Vec<(usize, u32)> = r
