@@ -25,7 +25,15 @@ fn the_launchers_unit_tests_pass() {
         .expect("python3 runs the launcher's tests");
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("Ran 6 tests"), "{text}");
+    assert!(text.contains("Ran 9 tests"), "{text}");
+    // The stage tests need pyspark; they skip (loudly) without it, but not under CI.
+    if text.contains("skipped") {
+        eprintln!("SKIPPED: some launcher tests (pyspark is not installed): {text}");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "pyspark is missing under CI: {text}"
+        );
+    }
 }
 
 #[test]

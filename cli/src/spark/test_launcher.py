@@ -51,7 +51,8 @@ class LauncherTests(unittest.TestCase):
             answer = launcher.run_segment(task(binary, attempt=2), spark_attempt=1, cpus=1)
             self.assertEqual(answer, {"segment": 3, "attempt": 2, "worker_attempt": 102,
                                       "exit_code": 0})
-            args = open(record).read().split("\n")
+            with open(record) as f:
+                args = f.read().split("\n")
             self.assertEqual(args[:4], ["--checkpoint-dir", "s3://b/p", "--rows", "10"])
             self.assertIn("--run-task", args)
             self.assertEqual(args[args.index("--attempt") + 1], "102")
