@@ -25,7 +25,7 @@ fn the_launchers_unit_tests_pass() {
         .expect("python3 runs the launcher's tests");
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("Ran 9 tests"), "{text}");
+    assert!(text.contains("Ran 10 tests"), "{text}");
     // The stage tests need pyspark; they skip (loudly) without it, but not under CI.
     if text.contains("skipped") {
         eprintln!("SKIPPED: some launcher tests (pyspark is not installed): {text}");

@@ -199,6 +199,25 @@ def run_stage(sc, coordinator, message, base_task, poll_seconds=0.25):
                       "message": short(error)} for t in message["tasks"])
 
 
+def refuse_all(coordinator, why):
+    """No engine to run tasks: answer every stage the coordinator sends with `why` (it gives the
+    segments up and fails the run, unlocking the store), pass its other lines on, and return
+    when it has ended."""
+    for line in coordinator.process.stdout:
+        if not line.startswith(PREFIX):
+            sys.stdout.write(line)
+            continue
+        message = json.loads(line[len(PREFIX):])
+        for t in message.get("tasks", []):
+            coordinator.answer({"segment": t["segment"], "attempt": t["attempt"],
+                                "exit_code": None, "message": why})
+    try:
+        coordinator.process.stdin.close()
+    except OSError:
+        pass  # it has ended already
+    return coordinator.process.wait()
+
+
 def main(argv):
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
@@ -215,11 +234,7 @@ def main(argv):
 
         spark = SparkSession.builder.appName(f"stepstone {name}").getOrCreate()
     except BaseException as error:
-        coordinator.process.stdin.close()  # no launcher: the coordinator stops and unlocks
-        for line in coordinator.process.stdout:  # its report, read so it never blocks on it
-            if not line.startswith(PREFIX):
-                sys.stdout.write(line)
-        coordinator.process.wait()
+        refuse_all(coordinator, f"Spark did not start ({short(error)})")
         sys.stderr.write(f"stepstone: Spark did not start ({short(error)}); no task ran. "
                          "Check --master and the cluster (Spark's log is above).\n")
         raise

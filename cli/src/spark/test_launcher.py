@@ -2,9 +2,12 @@
 rule, and a segment run against a fake pipeline binary. Run by cli/tests/spark.rs with
 `python3 -m unittest` in this folder."""
 
+import contextlib
+import io
 import json
 import os
 import stat
+import sys
 import tempfile
 import time
 import unittest
@@ -97,6 +100,30 @@ class LauncherTests(unittest.TestCase):
                 spark_files_get=lambda name: asked.append(name) or binary)
             self.assertEqual(asked, ["pipeline"])
             self.assertEqual(answer["exit_code"], 0)
+
+
+    def test_without_spark_every_stage_is_given_up_with_the_reason(self):
+        with tempfile.TemporaryDirectory() as folder:
+            script = os.path.join(folder, "coordinator.py")
+            with open(script, "w") as f:
+                f.write("""import json, sys
+print("its report line", flush=True)
+stage = {"op": "stage", "format": 1, "stage": 1,
+         "tasks": [{"segment": 3, "attempt": 1, "spec": {}}]}
+print("@stepstone " + json.dumps(stage), flush=True)
+print("answer " + sys.stdin.readline().strip(), flush=True)
+sys.exit(1)
+""")
+            coordinator = launcher.Coordinator([sys.executable, script])
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                code = launcher.refuse_all(coordinator, "Spark did not start (no master)")
+        self.assertEqual(code, 1)
+        lines = out.getvalue().splitlines()
+        self.assertEqual(lines[0], "its report line")
+        answer = json.loads(lines[1][len("answer "):])
+        self.assertEqual(answer, {"segment": 3, "attempt": 1, "exit_code": None,
+                                  "message": "Spark did not start (no master)"})
 
 
 try:
