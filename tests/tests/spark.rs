@@ -191,6 +191,42 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
         }
     }
 
+    // 2b. Spark cannot start (here: a task asks more cores than an executor has, which the
+    //     SparkContext refuses at once): the run fails saying so and why, nothing is left
+    //     running, and the store is free for the next run.
+    let refused_dir = tmp.path().join("spark-refused");
+    let refused_marker = refused_dir.display().to_string();
+    let out = cluster
+        .submit(
+            SEGMENTS,
+            &["--checkpoint-dir", refused_marker.as_str(), "--no-progress"],
+            &["spark.task.cpus=2"],
+        )
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{}", tail(all.as_bytes()));
+    assert!(
+        all.contains("given up by the engine: Spark did not start (")
+            && all.contains("cpus per task"),
+        "the run's error names Spark's: {}",
+        tail(all.as_bytes())
+    );
+    assert_none_left(&refused_marker, Duration::from_secs(10));
+    let after = Command::new(SEGMENTS)
+        .args(["--checkpoint-dir", refused_marker.as_str(), "--no-progress"])
+        .output()
+        .unwrap();
+    assert!(
+        after.status.success(),
+        "the store is free: {}",
+        tail(&after.stderr)
+    );
+
     let flags = ["--partitions", "6", "--sleep-ms", "150", "--no-progress"];
     let reference = Command::new(SEGMENTS)
         .arg("--checkpoint-dir")

@@ -133,6 +133,18 @@ def short(error):
     return text[0][:500] if text else type(error).__name__
 
 
+def reason(error):
+    """What went wrong, in a line: for an error of Spark's JVM, its own exception (py4j's says
+    only which call failed)."""
+    java = getattr(error, "java_exception", None)
+    if java is not None:
+        try:
+            return short(java.toString())
+        except Exception:  # the gateway is gone: keep py4j's line
+            pass
+    return short(error)
+
+
 class StageAnswers:
     """A stage's answers, each segment's passed to the coordinator once: when its task ends
     (polled from an accumulator, which Spark merges on the driver as each task succeeds), or at
@@ -196,7 +208,7 @@ def run_stage(sc, coordinator, message, base_task, poll_seconds=0.25):
         poller.join()
         answers.send(ended.value)  # the segments that did end keep their answers
         answers.send({"segment": t["segment"], "attempt": t["attempt"], "exit_code": None,
-                      "message": short(error)} for t in message["tasks"])
+                      "message": reason(error)} for t in message["tasks"])
 
 
 def refuse_all(coordinator, why):
@@ -234,8 +246,8 @@ def main(argv):
 
         spark = SparkSession.builder.appName(f"stepstone {name}").getOrCreate()
     except BaseException as error:
-        refuse_all(coordinator, f"Spark did not start ({short(error)})")
-        sys.stderr.write(f"stepstone: Spark did not start ({short(error)}); no task ran. "
+        refuse_all(coordinator, f"Spark did not start ({reason(error)})")
+        sys.stderr.write(f"stepstone: Spark did not start ({reason(error)}); no task ran. "
                          "Check --master and the cluster (Spark's log is above).\n")
         raise
     sc = spark.sparkContext
