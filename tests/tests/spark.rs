@@ -10,7 +10,7 @@ mod spark_util;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use runs_util::{files_starting, json, processes_with, read_json, run_dirs, tail};
@@ -32,6 +32,40 @@ fn assert_none_left(marker: &str, within: Duration) {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// A submitted run in the background, its output captured.
+fn spawn_captured(mut submit: Command) -> Child {
+    submit
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The first worker process of a run whose checkpoint directory is `marker` (waits up to 120 s).
+fn first_worker(marker: &str) -> u32 {
+    let started = Instant::now();
+    loop {
+        if let Some(pid) = processes_with(&[marker, "--run-task"]).first() {
+            return *pid;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no worker started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Everything a submitted run printed: Spark puts the driver's (the launcher's, the
+/// coordinator's) stderr on its stdout.
+fn printed(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[test]
@@ -153,12 +187,7 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
             )
             .output()
             .unwrap();
-        // Spark prints the driver's (the launcher's, the coordinator's) stderr on its stdout.
-        let all = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let all = printed(&out);
         assert_eq!(
             out.status.code(),
             Some(1),
@@ -204,11 +233,7 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
         )
         .output()
         .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let all = printed(&out);
     assert!(!out.status.success(), "{}", tail(all.as_bytes()));
     assert!(
         all.contains("given up by the engine: Spark did not start (")
@@ -243,8 +268,8 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
     let worker_marker = worker_dir.display().to_string();
     let sink = tmp.path().join("sink.txt");
     let sink_flag = sink.display().to_string();
-    let child = cluster
-        .submit(
+    let child = spawn_captured(
+        cluster.submit(
             SEGMENTS,
             &[
                 &["--checkpoint-dir", worker_marker.as_str()][..],
@@ -253,22 +278,9 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
             ]
             .concat(),
             &[],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let victim = loop {
-        if let Some(pid) = processes_with(&[&worker_marker, "--run-task"]).first() {
-            break *pid;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no worker started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+        ),
+    );
+    let victim = first_worker(&worker_marker);
     std::thread::sleep(Duration::from_millis(300));
     let killed = Command::new("kill")
         .args(["-9", &victim.to_string()])
@@ -301,24 +313,12 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
     // 3b. An executor JVM killed mid-stage: its tasks run again; same answer.
     let kill_dir = tmp.path().join("executor-killed");
     let kill_marker = kill_dir.display().to_string();
-    let child = cluster
-        .submit(
-            SEGMENTS,
-            &[&["--checkpoint-dir", kill_marker.as_str()][..], &flags[..]].concat(),
-            &[],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while processes_with(&[&kill_marker, "--run-task"]).is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no worker started"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let child = spawn_captured(cluster.submit(
+        SEGMENTS,
+        &[&["--checkpoint-dir", kill_marker.as_str()][..], &flags[..]].concat(),
+        &[],
+    ));
+    first_worker(&kill_marker);
     std::thread::sleep(Duration::from_millis(500));
     let executors = processes_with(&["CoarseGrainedExecutorBackend"]);
     assert!(!executors.is_empty(), "no executor JVM found");
@@ -483,24 +483,19 @@ fn pipelines_run_on_a_spark_cluster_through_failures() {
     //    their tasks), not only when the whole stage's job ends.
     let answers_dir = tmp.path().join("answers");
     let answers_marker = answers_dir.display().to_string();
-    let child = cluster
-        .submit(
-            SEGMENTS,
-            &[
-                "--checkpoint-dir",
-                answers_marker.as_str(),
-                "--partitions",
-                "4",
-                "--slow-first-attempt-ms",
-                "10000",
-                "--no-progress",
-            ],
-            &[],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_captured(cluster.submit(
+        SEGMENTS,
+        &[
+            "--checkpoint-dir",
+            answers_marker.as_str(),
+            "--partitions",
+            "4",
+            "--slow-first-attempt-ms",
+            "10000",
+            "--no-progress",
+        ],
+        &[],
+    ));
     let started = Instant::now();
     let mut folded_early = None;
     while folded_early.is_none() && started.elapsed() < Duration::from_secs(180) {
